@@ -1,0 +1,285 @@
+//! The `gvpie` command line: a thin layer over the library crates.
+//!
+//! It parses arguments, loads files, calls the libraries and maps every outcome to an exit
+//! status: 0 success, 1 a program's run-time error, 2 a source or usage error.
+
+mod input;
+mod run;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// A usage or input error: printed as is, exit status 2.
+#[derive(Debug)]
+pub struct UsageError(String);
+
+impl UsageError {
+    /// An error with this message.
+    pub fn new(message: impl Into<String>) -> UsageError {
+        UsageError(message.into())
+    }
+}
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+#[derive(Parser)]
+#[command(name = "gvpie", version, about = "Run pixel programs (PXL) on the CPU or GPU, and keep them as PNG cartridges.")]
+#[command(propagate_version = true, arg_required_else_help = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a program (PXL source, cartridge PNG or machine texture) and report the result.
+    Run(run::RunArgs),
+    /// Check programs for errors without running them.
+    Check {
+        /// Programs to check.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Print a program in canonical form.
+    Fmt {
+        /// The program (PXL source).
+        file: PathBuf,
+        /// Rewrite the file in place instead of printing.
+        #[arg(short, long)]
+        write: bool,
+        /// Print nothing; exit 1 if the file is not formatted.
+        #[arg(long, conflicts_with = "write")]
+        check: bool,
+    },
+    /// Assemble a program into its machine texture (`.pxt` raw words, or `.png` image 8 texels wide).
+    Asm {
+        /// The program.
+        file: PathBuf,
+        /// Where to write the texture.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Leave out variable and label names.
+        #[arg(long)]
+        strip: bool,
+    },
+    /// List a machine texture (or any program) as PXL source.
+    Disasm {
+        /// A machine texture, cartridge or source file.
+        file: PathBuf,
+        /// Show each record's address and raw words.
+        #[arg(long)]
+        words: bool,
+        /// Ignore the names kept in the texture.
+        #[arg(long)]
+        no_names: bool,
+    },
+    /// Pack and unpack cartridges: PNG images that show a program's screen and carry its source.
+    #[command(subcommand)]
+    Cart(CartCommand),
+}
+
+#[derive(Subcommand)]
+enum CartCommand {
+    /// Make a cartridge from PXL source: the image shows the program's screen.
+    Pack {
+        /// The program (PXL source).
+        file: PathBuf,
+        /// Where to write the cartridge PNG.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Canvas size of the screen shown, WxH.
+        #[arg(long, value_parser = run::parse_size, default_value = "128x64")]
+        size: (u32, u32),
+        /// Cycle budget for rendering the screen.
+        #[arg(long, default_value_t = gvpie_pxl::DEFAULT_BUDGET)]
+        budget: u64,
+    },
+    /// Print the source a cartridge carries.
+    Unpack {
+        /// The cartridge PNG.
+        file: PathBuf,
+        /// Write the source to this file instead of stdout.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    match dispatch(cli.command) {
+        Ok(code) => code,
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("gvpie: {err:#}");
+            // Usage errors are the caller's; anything else is also reported as 2 since no
+            // program ran to completion.
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+}
+
+fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Run(args) => run::run(args),
+        Command::Check { files } => check(&files),
+        Command::Fmt { file, write, check } => fmt(&file, write, check),
+        Command::Asm { file, output, strip } => asm(&file, &output, strip),
+        Command::Disasm { file, words, no_names } => disasm(&file, words, no_names),
+        Command::Cart(CartCommand::Pack { file, output, size, budget }) => cart_pack(&file, &output, size, budget),
+        Command::Cart(CartCommand::Unpack { file, output }) => cart_unpack(&file, output.as_deref()),
+    }
+}
+
+fn check(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let mut failed = false;
+    for file in files {
+        match input::load(file) {
+            Ok(loaded) => {
+                if let Err(diagnostics) = loaded.program {
+                    failed = true;
+                    for d in &diagnostics {
+                        eprintln!("{}:{}", file.display(), d.render());
+                    }
+                }
+            }
+            Err(err) => {
+                failed = true;
+                eprintln!("gvpie: {err:#}");
+            }
+        }
+    }
+    Ok(if failed { ExitCode::from(2) } else { ExitCode::SUCCESS })
+}
+
+fn source_or_exit(file: &std::path::Path) -> anyhow::Result<String> {
+    let bytes = input::read_limited(file)?;
+    input::source_text(file, bytes)
+}
+
+fn print_diagnostics(diagnostics: &[gvpie_pxl::Diagnostic]) {
+    eprintln!("{}", gvpie_pxl::render_all(diagnostics));
+}
+
+fn fmt(file: &std::path::Path, write: bool, check: bool) -> anyhow::Result<ExitCode> {
+    let source = source_or_exit(file)?;
+    let formatted = match gvpie_pxl::format(&source) {
+        Ok(text) => text,
+        Err(diagnostics) => {
+            print_diagnostics(&diagnostics);
+            return Ok(ExitCode::from(2));
+        }
+    };
+    if check {
+        if formatted != source {
+            eprintln!("{}: not formatted", file.display());
+            return Ok(ExitCode::from(1));
+        }
+    } else if write {
+        if formatted != source {
+            write_atomically(file, formatted.as_bytes())?;
+        }
+    } else {
+        use std::io::Write;
+        std::io::stdout().write_all(formatted.as_bytes())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes through a temporary file and a rename, so a crash never leaves half a file.
+pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+fn loaded_program(file: &std::path::Path) -> anyhow::Result<Result<gvpie_pxl::Texture, ExitCode>> {
+    let loaded = input::load(file)?;
+    Ok(loaded.program.map_err(|diagnostics| {
+        print_diagnostics(&diagnostics);
+        ExitCode::from(2)
+    }))
+}
+
+fn asm(file: &std::path::Path, output: &std::path::Path, strip: bool) -> anyhow::Result<ExitCode> {
+    let texture = match loaded_program(file)? {
+        Ok(texture) => texture,
+        Err(code) => return Ok(code),
+    };
+    let texture = if strip { texture.without_names() } else { texture };
+    let is_png = output.extension().is_some_and(|e| e.eq_ignore_ascii_case("png"));
+    let bytes = if is_png {
+        let height = texture.height() as u32;
+        let canvas = gvpie_raster::Canvas::from_rgba8(gvpie_pxl::RECORD_WORDS as u32, height, &texture.to_bytes())
+            .map_err(|_| UsageError::new(format!("texture is {height} rows; a PNG texture holds at most 4096 (write .pxt instead)")))?;
+        gvpie_cart::encode_png(&canvas, 1)
+    } else {
+        texture.to_bytes()
+    };
+    write_atomically(output, &bytes)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn disasm(file: &std::path::Path, words: bool, no_names: bool) -> anyhow::Result<ExitCode> {
+    let texture = match loaded_program(file)? {
+        Ok(texture) => texture,
+        Err(code) => return Ok(code),
+    };
+    let listing = gvpie_pxl::disassemble(&texture, gvpie_pxl::DisasmOptions { show_words: words, ignore_names: no_names });
+    use std::io::Write;
+    std::io::stdout().write_all(listing.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cart_pack(file: &std::path::Path, output: &std::path::Path, size: (u32, u32), budget: u64) -> anyhow::Result<ExitCode> {
+    let source = source_or_exit(file)?;
+    let texture = match gvpie_pxl::compile(&source) {
+        Ok(texture) => texture,
+        Err(diagnostics) => {
+            print_diagnostics(&diagnostics);
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let config = gvpie_pxl::Config { width: size.0, height: size.1, budget, max_frames: 0 };
+    // The screen is whatever the program drew, also when it stopped with a run-time error.
+    let result = gvpie_pxl::run(&texture, &config).map_err(|e| UsageError::new(e.to_string()))?;
+    let png = gvpie_cart::pack(&source, &result.canvas).map_err(|e| UsageError::new(format!("{}: {e}", file.display())))?;
+    write_atomically(output, &png)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cart_unpack(file: &std::path::Path, output: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
+    let bytes = input::read_limited(file)?;
+    let cart = gvpie_cart::unpack(&bytes).map_err(|e| UsageError::new(format!("{}: {e}", file.display())))?;
+    match output {
+        Some(path) => write_atomically(path, cart.source.as_bytes())?,
+        None => {
+            use std::io::Write;
+            std::io::stdout().write_all(cart.source.as_bytes())?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,468 @@
+//! The PXL parser: source text to a line-by-line syntax tree, plus every diagnostic.
+//!
+//! Parsing never fails: it returns what it understood and all the problems it found, so the
+//! user sees every error at once. This module knows nothing of the texture or the VM; the
+//! assembler turns its output into records and the formatter prints it back.
+
+use crate::diagnostic::Diagnostic;
+use crate::op::{Cmp, Op, OperandKind};
+use crate::texture::{MAX_RECORDS, MAX_VARS};
+
+/// The largest source accepted, in bytes.
+pub const MAX_SOURCE_BYTES: usize = 16 << 20;
+/// The longest `TXT` text, in bytes.
+pub const MAX_TEXT_BYTES: usize = 4096;
+/// After this many diagnostics the parser stops collecting and says how many it dropped.
+pub const MAX_DIAGNOSTICS: usize = 200;
+
+/// A parsed program: one entry per source line that holds something.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Parsed {
+    /// Lines with a label, an instruction or a comment, in order; blank lines are kept as
+    /// entries with nothing in them so the formatter can keep paragraphs.
+    pub lines: Vec<SourceLine>,
+}
+
+/// What one source line holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourceLine {
+    /// 1-based line number.
+    pub line: u32,
+    /// A label defined at the start of the line.
+    pub label: Option<String>,
+    /// The instruction, when the line has a valid one.
+    pub instr: Option<Instr>,
+    /// A trailing or whole-line comment, starting with its `#` or `;`.
+    pub comment: Option<String>,
+}
+
+/// One instruction as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instr {
+    /// The opcode.
+    pub op: Op,
+    /// The operands in slot order (IF: a, b, label). Optional operands left out are absent.
+    pub operands: Vec<Operand>,
+    /// IF's comparison.
+    pub cmp: Option<Cmp>,
+    /// TXT's text.
+    pub text: Option<String>,
+}
+
+/// One operand as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Operand {
+    /// A literal, with its spelling kept for the formatter.
+    Int {
+        /// The value (hex literals as their 32-bit pattern).
+        value: i32,
+        /// The literal as written.
+        text: String,
+    },
+    /// A variable name.
+    Var(String),
+    /// A label name.
+    Label(String),
+}
+
+impl Operand {
+    /// The operand as source text.
+    pub fn text(&self) -> &str {
+        match self {
+            Operand::Int { text, .. } => text,
+            Operand::Var(name) | Operand::Label(name) => name,
+        }
+    }
+}
+
+/// Parses `source`, returning the tree and every diagnostic (sorted by position).
+pub fn parse(source: &str) -> (Parsed, Vec<Diagnostic>) {
+    let mut parser = Parser::default();
+    if source.len() > MAX_SOURCE_BYTES {
+        parser.error_at(1, 1, 1, format!("program is {} bytes; the limit is {MAX_SOURCE_BYTES} bytes", source.len()), "");
+        return (Parsed::default(), parser.finish());
+    }
+    for (index, raw) in source.split('\n').enumerate() {
+        let text = raw.strip_suffix('\r').unwrap_or(raw);
+        let line_no = u32::try_from(index + 1).unwrap_or(u32::MAX);
+        let parsed = parser.line(line_no, text);
+        parser.lines.push(parsed);
+        if parser.overflowed() {
+            break;
+        }
+    }
+    // A trailing newline makes one empty final line; it is not part of the program.
+    if source.ends_with('\n') {
+        if let Some(last) = parser.lines.last() {
+            if last.label.is_none() && last.instr.is_none() && last.comment.is_none() {
+                parser.lines.pop();
+            }
+        }
+    }
+    parser.check_labels(source);
+    let diagnostics = parser.finish();
+    (Parsed { lines: parser.lines }, diagnostics)
+}
+
+#[derive(Default)]
+struct Parser {
+    lines: Vec<SourceLine>,
+    diagnostics: Vec<Diagnostic>,
+    dropped: usize,
+    /// Label definitions: name → (line, column).
+    labels: std::collections::HashMap<String, (u32, u32)>,
+    /// Label uses: (name, line, column).
+    label_uses: Vec<(String, u32, u32, u32)>,
+    variables: std::collections::HashSet<String>,
+    n_instructions: usize,
+}
+
+fn column_of(line: &str, byte: usize) -> u32 {
+    u32::try_from(line[..byte].chars().count() + 1).unwrap_or(u32::MAX)
+}
+
+fn is_ident_start(c: char) -> bool {
+    c.is_ascii_alphabetic() || c == '_'
+}
+
+fn is_ident(text: &str) -> bool {
+    let mut chars = text.chars();
+    chars.next().is_some_and(is_ident_start) && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// A whitespace-separated piece of a line with its byte range.
+struct Token<'a> {
+    text: &'a str,
+    start: usize,
+}
+
+impl Parser {
+    fn overflowed(&self) -> bool {
+        self.dropped > 0
+    }
+
+    fn error_at(&mut self, line: u32, column: u32, width: u32, message: String, source_line: &str) {
+        if self.diagnostics.len() >= MAX_DIAGNOSTICS {
+            self.dropped += 1;
+            return;
+        }
+        self.diagnostics.push(Diagnostic {
+            line,
+            column,
+            width,
+            message,
+            source_line: source_line.chars().take(1000).collect(),
+        });
+    }
+
+    fn error_token(&mut self, line: u32, text: &str, token: &Token<'_>, message: String) {
+        let column = column_of(text, token.start);
+        let width = u32::try_from(token.text.chars().count()).unwrap_or(1);
+        self.error_at(line, column, width, message, text);
+    }
+
+    fn finish(&mut self) -> Vec<Diagnostic> {
+        let mut diagnostics = std::mem::take(&mut self.diagnostics);
+        diagnostics.sort_by_key(|d| (d.line, d.column));
+        if self.dropped > 0 {
+            diagnostics.push(Diagnostic {
+                line: diagnostics.last().map_or(1, |d| d.line),
+                column: 1,
+                width: 1,
+                message: format!("too many errors; stopped after {MAX_DIAGNOSTICS}"),
+                source_line: String::new(),
+            });
+        }
+        diagnostics
+    }
+
+    fn line(&mut self, line_no: u32, text: &str) -> SourceLine {
+        let mut out = SourceLine { line: line_no, ..SourceLine::default() };
+        let mut pos = skip_ws(text, 0);
+        // A label: an identifier directly followed by ':'.
+        let word_end = text[pos..].find(|c: char| c.is_whitespace() || c == '#' || c == ';').map_or(text.len(), |i| pos + i);
+        if let Some(colon) = text[pos..word_end].find(':') {
+            let name = &text[pos..pos + colon];
+            let token = Token { text: name, start: pos };
+            if is_ident(name) {
+                self.define_label(line_no, text, &token);
+                out.label = Some(name.to_string());
+            } else {
+                let shown = if name.is_empty() { ":" } else { name };
+                let token = Token { text: shown, start: pos };
+                self.error_token(line_no, text, &token, format!("invalid label name '{shown}' (labels are [A-Za-z_][A-Za-z0-9_]*)"));
+            }
+            pos = skip_ws(text, pos + colon + 1);
+        }
+        if pos >= text.len() {
+            return out;
+        }
+        if text[pos..].starts_with(['#', ';']) {
+            out.comment = Some(text[pos..].trim_end().to_string());
+            return out;
+        }
+        let mnemonic_end = text[pos..].find(|c: char| c.is_whitespace() || c == '#' || c == ';').map_or(text.len(), |i| pos + i);
+        let mnemonic = Token { text: &text[pos..mnemonic_end], start: pos };
+        let Some(op) = Op::from_mnemonic(mnemonic.text) else {
+            let message = unknown_mnemonic_message(mnemonic.text);
+            self.error_token(line_no, text, &mnemonic, message);
+            return out;
+        };
+        if op == Op::Txt {
+            out.instr = self.txt(line_no, text, mnemonic_end, &mnemonic);
+            return out;
+        }
+        // Operands run to the end of the line or to a comment.
+        let body_end = text[mnemonic_end..].find(['#', ';']).map_or(text.len(), |i| mnemonic_end + i);
+        if body_end < text.len() {
+            out.comment = Some(text[body_end..].trim_end().to_string());
+        }
+        let tokens = tokenize(text, mnemonic_end, body_end);
+        out.instr = self.instruction(line_no, text, op, &mnemonic, &tokens);
+        out
+    }
+
+    fn define_label(&mut self, line_no: u32, text: &str, token: &Token<'_>) {
+        let column = column_of(text, token.start);
+        if let Some((first_line, first_column)) = self.labels.get(token.text).copied() {
+            self.error_token(
+                line_no,
+                text,
+                token,
+                format!("duplicate label '{}' (first defined at {first_line}:{first_column})", token.text),
+            );
+        } else {
+            self.labels.insert(token.text.to_string(), (line_no, column));
+        }
+    }
+
+    fn count_instruction(&mut self, line_no: u32, text: &str, mnemonic: &Token<'_>) -> bool {
+        self.n_instructions += 1;
+        if self.n_instructions == MAX_RECORDS + 1 {
+            self.error_token(line_no, text, mnemonic, format!("too many instructions (the limit is {MAX_RECORDS})"));
+        }
+        self.n_instructions <= MAX_RECORDS
+    }
+
+    fn txt(&mut self, line_no: u32, text: &str, after_mnemonic: usize, mnemonic: &Token<'_>) -> Option<Instr> {
+        let mut operands = Vec::new();
+        let mut pos = after_mnemonic;
+        let mut ok = true;
+        for _ in 0..2 {
+            let start = skip_ws(text, pos);
+            let end = text[start..].find(char::is_whitespace).map_or(text.len(), |i| start + i);
+            if start == end {
+                self.error_token(line_no, text, mnemonic, "TXT expects operands x y text, found fewer than 2".to_string());
+                return None;
+            }
+            let token = Token { text: &text[start..end], start };
+            match self.operand(line_no, text, &token, OperandKind::Value) {
+                Some(operand) => operands.push(operand),
+                None => ok = false,
+            }
+            pos = end;
+        }
+        // The text is the rest of the line after exactly one separating space or tab.
+        let body = if pos < text.len() { &text[pos + 1..] } else { "" };
+        if body.len() > MAX_TEXT_BYTES {
+            let token = Token { text: "T", start: pos + 1 };
+            self.error_token(line_no, text, &token, format!("TXT text is {} bytes; the limit is {MAX_TEXT_BYTES}", body.len()));
+            ok = false;
+        } else if let Some((offset, bad)) = body.char_indices().find(|(_, c)| !(' '..='~').contains(c)) {
+            let token = Token { text: "?", start: pos + 1 + offset };
+            self.error_token(
+                line_no,
+                text,
+                &token,
+                format!("TXT text may only hold printable ASCII; found {:?}", bad),
+            );
+            ok = false;
+        }
+        let counted = self.count_instruction(line_no, text, mnemonic);
+        (ok && counted).then(|| Instr { op: Op::Txt, operands, cmp: None, text: Some(body.to_string()) })
+    }
+
+    fn instruction(&mut self, line_no: u32, text: &str, op: Op, mnemonic: &Token<'_>, tokens: &[Token<'_>]) -> Option<Instr> {
+        let info = op.info();
+        let (tokens, cmp) = if op == Op::If {
+            if tokens.len() != 4 {
+                self.wrong_count(line_no, text, op, mnemonic, tokens, 4, 4);
+                return None;
+            }
+            let Some(cmp) = Cmp::from_text(tokens[1].text) else {
+                self.error_token(
+                    line_no,
+                    text,
+                    &tokens[1],
+                    format!("unknown comparison '{}' (expected one of == != < <= > >=)", tokens[1].text),
+                );
+                return None;
+            };
+            (vec![&tokens[0], &tokens[2], &tokens[3]], Some(cmp))
+        } else {
+            if tokens.len() < info.min_operands || tokens.len() > info.operands.len() {
+                self.wrong_count(line_no, text, op, mnemonic, tokens, info.min_operands, info.operands.len());
+                return None;
+            }
+            (tokens.iter().collect(), None)
+        };
+        let mut operands = Vec::with_capacity(tokens.len());
+        let mut ok = true;
+        for (token, kind) in tokens.iter().zip(info.operands) {
+            match self.operand(line_no, text, token, *kind) {
+                Some(operand) => operands.push(operand),
+                None => ok = false,
+            }
+        }
+        let counted = self.count_instruction(line_no, text, mnemonic);
+        (ok && counted).then_some(Instr { op, operands, cmp, text: None })
+    }
+
+    #[allow(clippy::too_many_arguments, reason = "an error helper with the context it names")]
+    fn wrong_count(&mut self, line_no: u32, text: &str, op: Op, mnemonic: &Token<'_>, tokens: &[Token<'_>], min: usize, max: usize) {
+        let info = op.info();
+        let expected = match (min, max) {
+            (0, 0) => "no operands".to_string(),
+            (1, 1) => "1 operand".to_string(),
+            (a, b) if a == b => format!("{a} operands"),
+            (a, b) if b == a + 1 => format!("{a} or {b} operands"),
+            (a, b) => format!("{a} to {b} operands"),
+        };
+        let synopsis = if info.synopsis.is_empty() { String::new() } else { format!(" ({})", info.synopsis) };
+        let message = format!("{} expects {expected}{synopsis}, found {}", info.mnemonic, tokens.len());
+        // Point at the first extra operand when there are too many, else at the mnemonic.
+        match tokens.get(max) {
+            Some(extra) => self.error_token(line_no, text, extra, message),
+            None => self.error_token(line_no, text, mnemonic, message),
+        }
+    }
+
+    fn operand(&mut self, line_no: u32, text: &str, token: &Token<'_>, kind: OperandKind) -> Option<Operand> {
+        let word = token.text;
+        match kind {
+            OperandKind::Label => {
+                if is_ident(word) {
+                    self.label_uses.push((word.to_string(), line_no, column_of(text, token.start), word.len() as u32));
+                    return Some(Operand::Label(word.to_string()));
+                }
+                self.error_token(line_no, text, token, format!("expected a label name, found '{word}'"));
+                None
+            }
+            OperandKind::Dest if !is_ident(word) => {
+                self.error_token(line_no, text, token, format!("expected a variable to write, found '{word}'"));
+                None
+            }
+            OperandKind::Value | OperandKind::Dest | OperandKind::Text => {
+                if is_ident(word) {
+                    if !self.variables.contains(word) {
+                        if self.variables.len() == MAX_VARS {
+                            self.error_token(line_no, text, token, format!("too many variables (the limit is {MAX_VARS})"));
+                            return None;
+                        }
+                        self.variables.insert(word.to_string());
+                    }
+                    return Some(Operand::Var(word.to_string()));
+                }
+                match parse_literal(word) {
+                    Ok(value) => Some(Operand::Int { value, text: word.to_string() }),
+                    Err(message) => {
+                        self.error_token(line_no, text, token, message);
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    fn check_labels(&mut self, source: &str) {
+        let uses = std::mem::take(&mut self.label_uses);
+        for (name, line, column, width) in uses {
+            if !self.labels.contains_key(&name) {
+                let hint = closest(&name, self.labels.keys().map(String::as_str))
+                    .map(|near| format!(" (did you mean {near}?)"))
+                    .unwrap_or_default();
+                let raw = source.split('\n').nth(line as usize - 1).unwrap_or("");
+                let raw = raw.strip_suffix('\r').unwrap_or(raw);
+                self.error_at(line, column, width, format!("undefined label '{name}'{hint}"), raw);
+            }
+        }
+    }
+}
+
+fn skip_ws(text: &str, pos: usize) -> usize {
+    text[pos..].find(|c: char| !c.is_whitespace()).map_or(text.len(), |i| pos + i)
+}
+
+fn tokenize(text: &str, start: usize, end: usize) -> Vec<Token<'_>> {
+    let mut tokens = Vec::new();
+    let mut pos = start;
+    loop {
+        pos = skip_ws(text, pos).min(end);
+        if pos >= end {
+            break;
+        }
+        let token_end = text[pos..end].find(char::is_whitespace).map_or(end, |i| pos + i);
+        tokens.push(Token { text: &text[pos..token_end], start: pos });
+        pos = token_end;
+    }
+    tokens
+}
+
+/// Parses an integer literal: decimal with an optional `-`, or `0x` hex up to `0xFFFFFFFF`.
+pub fn parse_literal(word: &str) -> Result<i32, String> {
+    if let Some(hex) = word.strip_prefix("0x").or_else(|| word.strip_prefix("0X")) {
+        if hex.is_empty() || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(format!("bad hex literal '{word}'"));
+        }
+        let digits = hex.trim_start_matches('0');
+        if digits.len() > 8 {
+            return Err(format!("hex literal '{word}' is out of range (at most 0xFFFFFFFF)"));
+        }
+        return u32::from_str_radix(if digits.is_empty() { "0" } else { digits }, 16)
+            .map(|v| v as i32)
+            .map_err(|_| format!("bad hex literal '{word}'"));
+    }
+    let digits = word.strip_prefix('-').unwrap_or(word);
+    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
+        return Err(format!("bad operand '{word}' (expected an integer literal or a variable name)"));
+    }
+    word.parse::<i32>()
+        .map_err(|_| format!("integer literal '{word}' is out of range (-2147483648 to 2147483647)"))
+}
+
+fn unknown_mnemonic_message(word: &str) -> String {
+    let upper = word.to_ascii_uppercase();
+    let hint = closest(&upper, crate::op::OPS.iter().map(|info| info.mnemonic))
+        .map(|near| format!(" (did you mean {near}?)"))
+        .unwrap_or_default();
+    let shown: String = word.chars().take(40).collect();
+    format!("unknown mnemonic '{shown}'{hint}")
+}
+
+/// The candidate nearest to `word` by edit distance, if it is close enough to be a typo.
+fn closest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    if word.len() > 64 {
+        return None;
+    }
+    let limit = if word.len() <= 3 { 1 } else { 2 };
+    candidates
+        .map(|candidate| (edit_distance(word, candidate), candidate))
+        .filter(|(distance, _)| *distance <= limit)
+        .min()
+        .map(|(_, candidate)| candidate)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous + usize::from(ca != *cb);
+            previous = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(previous + 1);
+        }
+    }
+    row[b.len()]
+}

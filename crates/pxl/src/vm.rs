@@ -1,0 +1,548 @@
+//! The CPU reference VM: runs a machine texture on a canvas under a cycle budget.
+//!
+//! The VM decodes every record once into a compact form whose operands are all register
+//! indices (literals live in private registers), so the dispatch loop reads every operand the
+//! same way and allocates nothing. Traps are values. A [`Tracer`] observes each step for
+//! debuggers; the plain run uses a tracer that compiles to nothing.
+//!
+//! The VM does no IO and reads no clock: the same texture, canvas size and budget always give
+//! the same pixels, cycles and trap.
+
+use gvpie_raster::{Canvas, CanvasError, Rgba};
+
+use crate::op::{Cmp, Op};
+use crate::texture::{Decoded, OPERANDS_PER_RECORD, RECORD_WORDS, RecordError, Texture, decode_record, words_to_bytes};
+
+/// The cycle budget when the caller gives none.
+pub const DEFAULT_BUDGET: u64 = 10_000_000;
+/// Nested calls allowed; the next `CALL` traps.
+pub const CALL_DEPTH: usize = 256;
+/// The random generator's state before any `SEED` (and after `SEED 0`).
+pub const DEFAULT_SEED: u32 = 0x92D6_8CA2;
+/// Frames kept when the caller asks for frames but gives no limit.
+pub const DEFAULT_MAX_FRAMES: usize = 1000;
+
+/// How to run a program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Config {
+    /// Canvas width in pixels (1..=4096).
+    pub width: u32,
+    /// Canvas height in pixels (1..=4096).
+    pub height: u32,
+    /// Instructions allowed to run.
+    pub budget: u64,
+    /// Frames (`FRAME` snapshots) to keep; 0 keeps none (they are still counted).
+    pub max_frames: usize,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config { width: 128, height: 64, budget: DEFAULT_BUDGET, max_frames: 0 }
+    }
+}
+
+/// What stopped a run early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TrapKind {
+    /// `DIV` or `MOD` by zero.
+    DivisionByZero,
+    /// A `CALL` beyond [`CALL_DEPTH`] nested calls.
+    StackOverflow,
+    /// `RET` with no call to return from.
+    StackUnderflow,
+    /// The budget ran out before the next instruction.
+    BudgetExhausted,
+    /// The record at `pc` cannot execute.
+    InvalidInstruction(RecordError),
+    /// `PEEK` or `POKE` outside the code address space.
+    AddressOutOfRange(i32),
+}
+
+impl TrapKind {
+    /// The stable name used in JSON results and the database.
+    pub fn name(&self) -> &'static str {
+        match self {
+            TrapKind::DivisionByZero => "division_by_zero",
+            TrapKind::StackOverflow => "stack_overflow",
+            TrapKind::StackUnderflow => "stack_underflow",
+            TrapKind::BudgetExhausted => "budget_exhausted",
+            TrapKind::InvalidInstruction(_) => "invalid_instruction",
+            TrapKind::AddressOutOfRange(_) => "address_out_of_range",
+        }
+    }
+}
+
+/// A run-time error, with where it happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Trap {
+    /// What went wrong.
+    pub kind: TrapKind,
+    /// The 1-based source line of the instruction (0 when the record carries none).
+    pub line: u32,
+    /// The record index of the instruction.
+    pub pc: u32,
+}
+
+impl Trap {
+    /// A sentence for people, without the line (callers add it where they print it).
+    pub fn message(&self, budget: u64, code_words: usize) -> String {
+        match self.kind {
+            TrapKind::DivisionByZero => "division by zero".to_string(),
+            TrapKind::StackOverflow => format!("stack overflow (more than {CALL_DEPTH} nested calls)"),
+            TrapKind::StackUnderflow => "stack underflow (RET with no CALL)".to_string(),
+            TrapKind::BudgetExhausted => format!("cycle budget of {budget} exhausted"),
+            TrapKind::InvalidInstruction(why) => format!("invalid instruction at record {}: {why}", self.pc),
+            TrapKind::AddressOutOfRange(addr) => {
+                format!("code address {addr} is out of range (0 to {})", code_words.saturating_sub(1))
+            }
+        }
+    }
+}
+
+/// Where a run stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// It can take more steps.
+    Running,
+    /// It reached `HALT` or the end of the program.
+    Halted,
+    /// It stopped with a run-time error.
+    Trapped(Trap),
+}
+
+/// A variable written by one step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VarWrite {
+    /// The variable's index.
+    pub index: u32,
+    /// Its value before the step.
+    pub old: i32,
+    /// Its value after the step.
+    pub new: i32,
+}
+
+/// One executed instruction, as a tracer sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepEvent {
+    /// The record that ran.
+    pub pc: u32,
+    /// Its source line.
+    pub line: u32,
+    /// Cycles after the step (the step's own cycle counted).
+    pub cycle: u64,
+    /// Its opcode (None for an invalid record).
+    pub op: Option<Op>,
+    /// The variable it wrote, if any.
+    pub write: Option<VarWrite>,
+}
+
+/// Observes execution one step at a time.
+pub trait Tracer {
+    /// When false, the VM builds no events: the fast path pays nothing.
+    const ENABLED: bool;
+    /// Called after each executed instruction (also one that traps).
+    fn step(&mut self, event: &StepEvent);
+}
+
+/// The tracer that observes nothing.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoTrace;
+
+impl Tracer for NoTrace {
+    const ENABLED: bool = false;
+    #[inline(always)]
+    fn step(&mut self, _event: &StepEvent) {}
+}
+
+impl<F: FnMut(&StepEvent)> Tracer for F {
+    const ENABLED: bool = true;
+    fn step(&mut self, event: &StepEvent) {
+        self(event)
+    }
+}
+
+/// A program loaded for execution, with its whole machine state.
+#[derive(Clone)]
+pub struct Vm {
+    code: Vec<Decoded>,
+    invalid: Vec<Option<RecordError>>,
+    regs: Vec<i32>,
+    words: Vec<u32>,
+    data: Vec<u8>,
+    n_vars: usize,
+    n_records: usize,
+    pc: u32,
+    cycles: u64,
+    budget: u64,
+    stack: Vec<u32>,
+    color: Rgba,
+    rng: u32,
+    canvas: Canvas,
+    frames: Vec<Canvas>,
+    n_frames: u64,
+    max_frames: usize,
+    status: Status,
+}
+
+impl std::fmt::Debug for Vm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vm").field("pc", &self.pc).field("cycles", &self.cycles).field("status", &self.status).finish()
+    }
+}
+
+/// The outcome of a finished run.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    /// Halted or trapped.
+    pub status: Status,
+    /// Instructions executed.
+    pub cycles: u64,
+    /// The canvas as drawn (up to the trap, if any).
+    pub canvas: Canvas,
+    /// Kept `FRAME` snapshots.
+    pub frames: Vec<Canvas>,
+    /// `FRAME` instructions executed.
+    pub n_frames: u64,
+}
+
+/// Runs `texture` to the end under `config`.
+pub fn run(texture: &Texture, config: &Config) -> Result<RunResult, CanvasError> {
+    let mut vm = Vm::new(texture, config)?;
+    vm.run();
+    Ok(vm.into_result())
+}
+
+impl Vm {
+    /// Loads `texture` with a fresh canvas.
+    pub fn new(texture: &Texture, config: &Config) -> Result<Vm, CanvasError> {
+        let canvas = Canvas::new(config.width, config.height)?;
+        let n_records = texture.n_records();
+        let n_vars = texture.n_vars();
+        let mut vm = Vm {
+            code: vec![Decoded { op: None, aux: 0, slots: [0; OPERANDS_PER_RECORD], line: 0 }; n_records],
+            invalid: vec![None; n_records],
+            regs: vec![0; n_vars + n_records * OPERANDS_PER_RECORD],
+            words: texture.code_words().to_vec(),
+            data: texture.data(),
+            n_vars,
+            n_records,
+            pc: 0,
+            cycles: 0,
+            budget: config.budget,
+            stack: Vec::with_capacity(CALL_DEPTH),
+            color: Rgba::WHITE,
+            rng: DEFAULT_SEED,
+            canvas,
+            frames: Vec::new(),
+            n_frames: 0,
+            max_frames: config.max_frames,
+            status: Status::Running,
+        };
+        for index in 0..n_records {
+            vm.redecode(index);
+        }
+        Ok(vm)
+    }
+
+    fn redecode(&mut self, index: usize) {
+        let start = index * RECORD_WORDS;
+        let mut record = [0u32; RECORD_WORDS];
+        record.copy_from_slice(&self.words[start..start + RECORD_WORDS]);
+        let base = self.n_vars + index * OPERANDS_PER_RECORD;
+        let mut literals = [0i32; OPERANDS_PER_RECORD];
+        match decode_record(&record, self.n_vars, self.n_records, self.data.len(), base as u32, &mut literals) {
+            Ok(decoded) => {
+                self.code[index] = decoded;
+                self.invalid[index] = None;
+                self.regs[base..base + OPERANDS_PER_RECORD].copy_from_slice(&literals);
+            }
+            Err(why) => {
+                self.code[index] = Decoded { op: None, aux: 0, slots: [0; OPERANDS_PER_RECORD], line: record[7] };
+                self.invalid[index] = Some(why);
+            }
+        }
+    }
+
+    /// Runs until the program halts or traps.
+    pub fn run(&mut self) -> Status {
+        self.run_traced(u64::MAX, &mut NoTrace)
+    }
+
+    /// Executes one instruction (or reports why none can run).
+    pub fn step(&mut self) -> Status {
+        self.run_traced(1, &mut NoTrace)
+    }
+
+    /// Runs at most `max_steps` instructions, reporting each to `tracer`.
+    pub fn run_traced<T: Tracer>(&mut self, max_steps: u64, tracer: &mut T) -> Status {
+        if self.status != Status::Running {
+            return self.status;
+        }
+        let stop_at = self.cycles.saturating_add(max_steps).min(self.budget);
+        self.status = self.dispatch(stop_at, tracer);
+        if self.status == Status::Running && self.cycles >= self.budget && (self.pc as usize) < self.n_records {
+            // Out of budget with an instruction still to run: that instruction is where it stopped.
+            self.status = self.trap(TrapKind::BudgetExhausted, self.pc);
+        }
+        self.status
+    }
+
+    fn trap(&self, kind: TrapKind, pc: u32) -> Status {
+        let line = self.code.get(pc as usize).map_or(0, |d| d.line);
+        Status::Trapped(Trap { kind, line, pc })
+    }
+
+    /// The interpreter loop. Returns `Running` when it stopped at `stop_at` cycles.
+    #[inline(always)]
+    fn dispatch<T: Tracer>(&mut self, stop_at: u64, tracer: &mut T) -> Status {
+        let n_records = self.n_records;
+        let mut pc = self.pc as usize;
+        let mut cycles = self.cycles;
+        let status = loop {
+            if pc >= n_records {
+                break Status::Halted;
+            }
+            if cycles >= stop_at {
+                break Status::Running;
+            }
+            cycles += 1;
+            let ins = self.code[pc];
+            let this_pc = pc;
+            pc += 1;
+            let old = if T::ENABLED && ins.op.is_some_and(Op::writes_variable) {
+                Some(self.regs[ins.slots[0] as usize])
+            } else {
+                None
+            };
+            let regs = &mut self.regs;
+            let s = ins.slots;
+            macro_rules! val {
+                ($i:literal) => {
+                    regs[s[$i] as usize]
+                };
+            }
+            macro_rules! arith {
+                ($f:expr) => {{
+                    let f: fn(i32, i32) -> i32 = $f;
+                    regs[s[0] as usize] = f(val!(1), val!(2));
+                }};
+            }
+            let mut trap = None;
+            match ins.op {
+                Some(Op::Set) => regs[s[0] as usize] = val!(1),
+                Some(Op::Add) => arith!(i32::wrapping_add),
+                Some(Op::Sub) => arith!(i32::wrapping_sub),
+                Some(Op::Mul) => arith!(i32::wrapping_mul),
+                Some(Op::And) => arith!(|a, b| a & b),
+                Some(Op::Or) => arith!(|a, b| a | b),
+                Some(Op::Xor) => arith!(|a, b| a ^ b),
+                Some(Op::Shl) => arith!(|a, b| a.wrapping_shl(b as u32 & 31)),
+                Some(Op::Shr) => arith!(|a, b| a >> (b as u32 & 31)),
+                Some(Op::Div | Op::Mod) => {
+                    let (a, b) = (val!(1), val!(2));
+                    if b == 0 {
+                        trap = Some(TrapKind::DivisionByZero);
+                    } else if ins.op == Some(Op::Div) {
+                        regs[s[0] as usize] = a.wrapping_div(b);
+                    } else {
+                        regs[s[0] as usize] = a.wrapping_rem(b);
+                    }
+                }
+                Some(Op::Jmp) => pc = s[0] as usize,
+                Some(Op::If) => {
+                    let cmp = Cmp::from_code(ins.aux).unwrap_or(Cmp::Eq);
+                    if cmp.holds(val!(0), val!(1)) {
+                        pc = s[2] as usize;
+                    }
+                }
+                Some(Op::Loop) => {
+                    let v = regs[s[0] as usize].wrapping_add(1);
+                    regs[s[0] as usize] = v;
+                    if v < val!(1) {
+                        pc = s[2] as usize;
+                    }
+                }
+                Some(Op::Call) => {
+                    if self.stack.len() == CALL_DEPTH {
+                        trap = Some(TrapKind::StackOverflow);
+                    } else {
+                        self.stack.push(pc as u32);
+                        pc = s[0] as usize;
+                    }
+                }
+                Some(Op::Ret) => match self.stack.pop() {
+                    Some(ret) => pc = ret as usize,
+                    None => trap = Some(TrapKind::StackUnderflow),
+                },
+                Some(Op::Halt) => {
+                    pc = n_records;
+                }
+                Some(Op::Txt) => {
+                    let (offset, len) = (s[2] as usize, s[3] as usize);
+                    self.canvas.text(val!(0), val!(1), &self.data[offset..offset + len], self.color);
+                }
+                Some(Op::Rect) => self.canvas.fill_rect(val!(0), val!(1), val!(2), val!(3), self.color),
+                Some(Op::Pset) => self.canvas.pset(val!(0), val!(1), self.color),
+                Some(Op::Color) => {
+                    self.color = Rgba::new(channel(val!(0)), channel(val!(1)), channel(val!(2)), channel(val!(3)));
+                }
+                Some(Op::Line) => self.canvas.line(val!(0), val!(1), val!(2), val!(3), self.color),
+                Some(Op::Circ) => self.canvas.circle(val!(0), val!(1), val!(2), false, self.color),
+                Some(Op::Circf) => self.canvas.circle(val!(0), val!(1), val!(2), true, self.color),
+                Some(Op::Tri) => {
+                    self.canvas.triangle(val!(0), val!(1), val!(2), val!(3), val!(4), val!(5), self.color)
+                }
+                Some(Op::Cls) => self.canvas.clear(Rgba::new(channel(val!(0)), channel(val!(1)), channel(val!(2)), 255)),
+                Some(Op::Pget) => {
+                    regs[s[0] as usize] =
+                        self.canvas.get(val!(1), val!(2)).map_or(-1, |c| i32::from(c.r) << 16 | i32::from(c.g) << 8 | i32::from(c.b));
+                }
+                Some(Op::Rand) => {
+                    let mut x = self.rng;
+                    x ^= x << 13;
+                    x ^= x >> 17;
+                    x ^= x << 5;
+                    self.rng = x;
+                    let n = val!(1);
+                    regs[s[0] as usize] = if n > 0 { (x % n as u32) as i32 } else { x as i32 };
+                }
+                Some(Op::Seed) => {
+                    let seed = val!(0) as u32;
+                    self.rng = if seed == 0 { DEFAULT_SEED } else { seed };
+                }
+                Some(Op::Num) => self.canvas.number(val!(0), val!(1), val!(2), self.color),
+                Some(Op::Frame) => {
+                    self.n_frames += 1;
+                    if self.frames.len() < self.max_frames {
+                        self.frames.push(self.canvas.clone());
+                    }
+                }
+                Some(Op::Peek) => {
+                    let addr = val!(1);
+                    match self.words.get(addr as u32 as usize) {
+                        Some(word) if addr >= 0 => regs[s[0] as usize] = *word as i32,
+                        _ => trap = Some(TrapKind::AddressOutOfRange(addr)),
+                    }
+                }
+                Some(Op::Poke) => {
+                    let (addr, value) = (val!(0), val!(1));
+                    if addr < 0 || addr as usize >= self.words.len() {
+                        trap = Some(TrapKind::AddressOutOfRange(addr));
+                    } else {
+                        self.poke(addr as usize, value as u32);
+                    }
+                }
+                None => {
+                    let why = self.invalid[this_pc].unwrap_or(RecordError::UnknownOpcode(0));
+                    trap = Some(TrapKind::InvalidInstruction(why));
+                }
+            }
+            if T::ENABLED {
+                let write = old
+                    .map(|old| VarWrite { index: s[0], old, new: self.regs[s[0] as usize] })
+                    .filter(|w| w.old != w.new);
+                tracer.step(&StepEvent { pc: this_pc as u32, line: ins.line, cycle: cycles, op: ins.op, write });
+            }
+            if let Some(kind) = trap {
+                pc = this_pc;
+                break Status::Trapped(Trap { kind, line: ins.line, pc: this_pc as u32 });
+            }
+        };
+        self.pc = pc as u32;
+        self.cycles = cycles;
+        status
+    }
+
+    /// Writes one word of the code address space; code records are decoded again at once, so
+    /// the next execution sees the new instruction (or traps if it is invalid).
+    fn poke(&mut self, addr: usize, value: u32) {
+        self.words[addr] = value;
+        let code_words = self.n_records * RECORD_WORDS;
+        if addr < code_words {
+            self.redecode(addr / RECORD_WORDS);
+        } else {
+            let byte = (addr - code_words) * 4;
+            for (k, b) in value.to_le_bytes().into_iter().enumerate() {
+                if let Some(slot) = self.data.get_mut(byte + k) {
+                    *slot = b;
+                }
+            }
+        }
+    }
+
+    /// The run's state so far.
+    pub fn status(&self) -> Status {
+        self.status
+    }
+
+    /// Index of the next record to run.
+    pub fn pc(&self) -> u32 {
+        self.pc
+    }
+
+    /// The source line of the next record to run (0 past the end).
+    pub fn next_line(&self) -> u32 {
+        self.code.get(self.pc as usize).map_or(0, |d| d.line)
+    }
+
+    /// The source line of record `pc`.
+    pub fn line_of(&self, pc: u32) -> u32 {
+        self.code.get(pc as usize).map_or(0, |d| d.line)
+    }
+
+    /// Instructions executed so far.
+    pub fn cycles(&self) -> u64 {
+        self.cycles
+    }
+
+    /// The cycle budget.
+    pub fn budget(&self) -> u64 {
+        self.budget
+    }
+
+    /// Variable values by index.
+    pub fn variables(&self) -> &[i32] {
+        &self.regs[..self.n_vars]
+    }
+
+    /// Return addresses on the call stack, innermost last.
+    pub fn call_stack(&self) -> &[u32] {
+        &self.stack
+    }
+
+    /// The drawing colour.
+    pub fn color(&self) -> Rgba {
+        self.color
+    }
+
+    /// The canvas.
+    pub fn canvas(&self) -> &Canvas {
+        &self.canvas
+    }
+
+    /// Words in the code address space (`PEEK`/`POKE` addresses are below this).
+    pub fn code_len(&self) -> usize {
+        self.words.len()
+    }
+
+    /// The current code address space (after any `POKE`).
+    pub fn code_words(&self) -> &[u32] {
+        &self.words
+    }
+
+    /// The current data section bytes.
+    pub fn data(&self) -> Vec<u8> {
+        words_to_bytes(&self.words[self.n_records * RECORD_WORDS..], self.data.len())
+    }
+
+    /// Finishes the run, giving back what it produced.
+    pub fn into_result(self) -> RunResult {
+        RunResult { status: self.status, cycles: self.cycles, canvas: self.canvas, frames: self.frames, n_frames: self.n_frames }
+    }
+}
+
+#[inline(always)]
+fn channel(value: i32) -> u8 {
+    value.clamp(0, 255) as u8
+}
