@@ -10,7 +10,7 @@
 
 use gvpie_raster::{Canvas, CanvasError, Rgba};
 
-use crate::op::{Cmp, Op};
+use crate::op::Op;
 use crate::texture::{Decoded, OPERANDS_PER_RECORD, RECORD_WORDS, RecordError, Texture, decode_record, words_to_bytes};
 
 /// The cycle budget when the caller gives none.
@@ -239,29 +239,16 @@ impl Vm {
             max_frames: config.max_frames,
             status: Status::Running,
         };
+        let mut memory = vm.memory();
         for index in 0..n_records {
-            vm.redecode(index);
+            memory.redecode(index);
         }
         Ok(vm)
     }
 
-    fn redecode(&mut self, index: usize) {
-        let start = index * RECORD_WORDS;
-        let mut record = [0u32; RECORD_WORDS];
-        record.copy_from_slice(&self.words[start..start + RECORD_WORDS]);
-        let base = self.n_vars + index * OPERANDS_PER_RECORD;
-        let mut literals = [0i32; OPERANDS_PER_RECORD];
-        match decode_record(&record, self.n_vars, self.n_records, self.data.len(), base as u32, &mut literals) {
-            Ok(decoded) => {
-                self.code[index] = decoded;
-                self.invalid[index] = None;
-                self.regs[base..base + OPERANDS_PER_RECORD].copy_from_slice(&literals);
-            }
-            Err(why) => {
-                self.code[index] = Decoded { op: None, aux: 0, slots: [0; OPERANDS_PER_RECORD], line: record[7] };
-                self.invalid[index] = Some(why);
-            }
-        }
+    fn memory(&mut self) -> Memory<'_> {
+        let Vm { code, invalid, regs, words, data, n_vars, n_records, .. } = self;
+        Memory { code, invalid, regs, words, data, n_vars: *n_vars, n_records: *n_records }
     }
 
     /// Runs until the program halts or traps.
@@ -296,7 +283,10 @@ impl Vm {
     /// The interpreter loop. Returns `Running` when it stopped at `stop_at` cycles.
     #[inline(always)]
     fn dispatch<T: Tracer>(&mut self, stop_at: u64, tracer: &mut T) -> Status {
-        let n_records = self.n_records;
+        // Disjoint borrows of the machine's parts, so the loop body reads plain locals.
+        let Vm { code, invalid, regs, words, data, n_vars, n_records, stack, color, rng, canvas, frames, n_frames, max_frames, .. } =
+            self;
+        let (n_vars, n_records, max_frames) = (*n_vars, *n_records, *max_frames);
         let mut pc = self.pc as usize;
         let mut cycles = self.cycles;
         let status = loop {
@@ -307,140 +297,145 @@ impl Vm {
                 break Status::Running;
             }
             cycles += 1;
-            let ins = self.code[pc];
+            // SAFETY: `pc < n_records == code.len()` was checked at the top of the loop.
+            let ins = unsafe { *code.get_unchecked(pc) };
             let this_pc = pc;
             pc += 1;
-            let old = if T::ENABLED && ins.op.is_some_and(Op::writes_variable) {
-                Some(self.regs[ins.slots[0] as usize])
-            } else {
-                None
-            };
-            let regs = &mut self.regs;
             let s = ins.slots;
+            let old = if T::ENABLED && ins.op.is_some_and(Op::writes_variable) { Some(regs[s[0] as usize]) } else { None };
+            // SAFETY (both macros): `decode_record` only yields value and destination slots below
+            // `n_vars` (variables) or at `literal_base + slot` (this record's literals), and the
+            // register file holds `n_vars + OPERANDS_PER_RECORD * n_records` registers. Invalid
+            // records (op None) never reach these macros.
             macro_rules! val {
                 ($i:literal) => {
-                    regs[s[$i] as usize]
+                    unsafe { *regs.get_unchecked(s[$i] as usize) }
                 };
             }
-            macro_rules! arith {
-                ($f:expr) => {{
-                    let f: fn(i32, i32) -> i32 = $f;
-                    regs[s[0] as usize] = f(val!(1), val!(2));
+            macro_rules! set {
+                ($value:expr) => {{
+                    let value = $value;
+                    unsafe { *regs.get_unchecked_mut(s[0] as usize) = value }
+                }};
+            }
+            macro_rules! bin {
+                ($a:ident, $b:ident => $e:expr) => {{
+                    let ($a, $b) = (val!(1), val!(2));
+                    set!($e);
                 }};
             }
             let mut trap = None;
             match ins.op {
-                Some(Op::Set) => regs[s[0] as usize] = val!(1),
-                Some(Op::Add) => arith!(i32::wrapping_add),
-                Some(Op::Sub) => arith!(i32::wrapping_sub),
-                Some(Op::Mul) => arith!(i32::wrapping_mul),
-                Some(Op::And) => arith!(|a, b| a & b),
-                Some(Op::Or) => arith!(|a, b| a | b),
-                Some(Op::Xor) => arith!(|a, b| a ^ b),
-                Some(Op::Shl) => arith!(|a, b| a.wrapping_shl(b as u32 & 31)),
-                Some(Op::Shr) => arith!(|a, b| a >> (b as u32 & 31)),
-                Some(Op::Div | Op::Mod) => {
-                    let (a, b) = (val!(1), val!(2));
-                    if b == 0 {
-                        trap = Some(TrapKind::DivisionByZero);
-                    } else if ins.op == Some(Op::Div) {
-                        regs[s[0] as usize] = a.wrapping_div(b);
-                    } else {
-                        regs[s[0] as usize] = a.wrapping_rem(b);
-                    }
-                }
+                Some(Op::Set) => set!(val!(1)),
+                Some(Op::Add) => bin!(a, b => a.wrapping_add(b)),
+                Some(Op::Sub) => bin!(a, b => a.wrapping_sub(b)),
+                Some(Op::Mul) => bin!(a, b => a.wrapping_mul(b)),
+                Some(Op::And) => bin!(a, b => a & b),
+                Some(Op::Or) => bin!(a, b => a | b),
+                Some(Op::Xor) => bin!(a, b => a ^ b),
+                Some(Op::Shl) => bin!(a, b => a.wrapping_shl(b as u32 & 31)),
+                Some(Op::Shr) => bin!(a, b => a >> (b as u32 & 31)),
+                Some(Op::Div) => match val!(2) {
+                    0 => trap = Some(TrapKind::DivisionByZero),
+                    b => set!(val!(1).wrapping_div(b)),
+                },
+                Some(Op::Mod) => match val!(2) {
+                    0 => trap = Some(TrapKind::DivisionByZero),
+                    b => set!(val!(1).wrapping_rem(b)),
+                },
                 Some(Op::Jmp) => pc = s[0] as usize,
                 Some(Op::If) => {
-                    let cmp = Cmp::from_code(ins.aux).unwrap_or(Cmp::Eq);
-                    if cmp.holds(val!(0), val!(1)) {
+                    let (a, b) = (val!(0), val!(1));
+                    let holds = match ins.aux {
+                        0 => a == b,
+                        1 => a != b,
+                        2 => a < b,
+                        3 => a <= b,
+                        4 => a > b,
+                        _ => a >= b,
+                    };
+                    if holds {
                         pc = s[2] as usize;
                     }
                 }
                 Some(Op::Loop) => {
-                    let v = regs[s[0] as usize].wrapping_add(1);
-                    regs[s[0] as usize] = v;
+                    let v = val!(0).wrapping_add(1);
+                    set!(v);
                     if v < val!(1) {
                         pc = s[2] as usize;
                     }
                 }
                 Some(Op::Call) => {
-                    if self.stack.len() == CALL_DEPTH {
+                    if stack.len() == CALL_DEPTH {
                         trap = Some(TrapKind::StackOverflow);
                     } else {
-                        self.stack.push(pc as u32);
+                        stack.push(pc as u32);
                         pc = s[0] as usize;
                     }
                 }
-                Some(Op::Ret) => match self.stack.pop() {
+                Some(Op::Ret) => match stack.pop() {
                     Some(ret) => pc = ret as usize,
                     None => trap = Some(TrapKind::StackUnderflow),
                 },
-                Some(Op::Halt) => {
-                    pc = n_records;
-                }
+                Some(Op::Halt) => pc = n_records,
                 Some(Op::Txt) => {
                     let (offset, len) = (s[2] as usize, s[3] as usize);
-                    self.canvas.text(val!(0), val!(1), &self.data[offset..offset + len], self.color);
+                    canvas.text(val!(0), val!(1), &data[offset..offset + len], *color);
                 }
-                Some(Op::Rect) => self.canvas.fill_rect(val!(0), val!(1), val!(2), val!(3), self.color),
-                Some(Op::Pset) => self.canvas.pset(val!(0), val!(1), self.color),
-                Some(Op::Color) => {
-                    self.color = Rgba::new(channel(val!(0)), channel(val!(1)), channel(val!(2)), channel(val!(3)));
-                }
-                Some(Op::Line) => self.canvas.line(val!(0), val!(1), val!(2), val!(3), self.color),
-                Some(Op::Circ) => self.canvas.circle(val!(0), val!(1), val!(2), false, self.color),
-                Some(Op::Circf) => self.canvas.circle(val!(0), val!(1), val!(2), true, self.color),
-                Some(Op::Tri) => {
-                    self.canvas.triangle(val!(0), val!(1), val!(2), val!(3), val!(4), val!(5), self.color)
-                }
-                Some(Op::Cls) => self.canvas.clear(Rgba::new(channel(val!(0)), channel(val!(1)), channel(val!(2)), 255)),
+                Some(Op::Rect) => canvas.fill_rect(val!(0), val!(1), val!(2), val!(3), *color),
+                Some(Op::Pset) => canvas.pset(val!(0), val!(1), *color),
+                Some(Op::Color) => *color = Rgba::new(channel(val!(0)), channel(val!(1)), channel(val!(2)), channel(val!(3))),
+                Some(Op::Line) => canvas.line(val!(0), val!(1), val!(2), val!(3), *color),
+                Some(Op::Circ) => canvas.circle(val!(0), val!(1), val!(2), false, *color),
+                Some(Op::Circf) => canvas.circle(val!(0), val!(1), val!(2), true, *color),
+                Some(Op::Tri) => canvas.triangle(val!(0), val!(1), val!(2), val!(3), val!(4), val!(5), *color),
+                Some(Op::Cls) => canvas.clear(Rgba::new(channel(val!(0)), channel(val!(1)), channel(val!(2)), 255)),
                 Some(Op::Pget) => {
-                    regs[s[0] as usize] =
-                        self.canvas.get(val!(1), val!(2)).map_or(-1, |c| i32::from(c.r) << 16 | i32::from(c.g) << 8 | i32::from(c.b));
+                    regs[s[0] as usize] = canvas
+                        .get(val!(1), val!(2))
+                        .map_or(-1, |c| i32::from(c.r) << 16 | i32::from(c.g) << 8 | i32::from(c.b));
                 }
                 Some(Op::Rand) => {
-                    let mut x = self.rng;
+                    let mut x = *rng;
                     x ^= x << 13;
                     x ^= x >> 17;
                     x ^= x << 5;
-                    self.rng = x;
+                    *rng = x;
                     let n = val!(1);
                     regs[s[0] as usize] = if n > 0 { (x % n as u32) as i32 } else { x as i32 };
                 }
                 Some(Op::Seed) => {
                     let seed = val!(0) as u32;
-                    self.rng = if seed == 0 { DEFAULT_SEED } else { seed };
+                    *rng = if seed == 0 { DEFAULT_SEED } else { seed };
                 }
-                Some(Op::Num) => self.canvas.number(val!(0), val!(1), val!(2), self.color),
+                Some(Op::Num) => canvas.number(val!(0), val!(1), val!(2), *color),
                 Some(Op::Frame) => {
-                    self.n_frames += 1;
-                    if self.frames.len() < self.max_frames {
-                        self.frames.push(self.canvas.clone());
+                    *n_frames += 1;
+                    if frames.len() < max_frames {
+                        frames.push(canvas.clone());
                     }
                 }
                 Some(Op::Peek) => {
                     let addr = val!(1);
-                    match self.words.get(addr as u32 as usize) {
+                    match words.get(addr as u32 as usize) {
                         Some(word) if addr >= 0 => regs[s[0] as usize] = *word as i32,
                         _ => trap = Some(TrapKind::AddressOutOfRange(addr)),
                     }
                 }
                 Some(Op::Poke) => {
                     let (addr, value) = (val!(0), val!(1));
-                    if addr < 0 || addr as usize >= self.words.len() {
+                    if addr < 0 || addr as usize >= words.len() {
                         trap = Some(TrapKind::AddressOutOfRange(addr));
                     } else {
-                        self.poke(addr as usize, value as u32);
+                        let mut memory = Memory { code, invalid, regs, words, data, n_vars, n_records };
+                        memory.poke(addr as usize, value as u32);
                     }
                 }
-                None => {
-                    let why = self.invalid[this_pc].unwrap_or(RecordError::UnknownOpcode(0));
-                    trap = Some(TrapKind::InvalidInstruction(why));
-                }
+                None => trap = Some(TrapKind::InvalidInstruction(invalid[this_pc].unwrap_or(RecordError::UnknownOpcode(0)))),
             }
             if T::ENABLED {
                 let write = old
-                    .map(|old| VarWrite { index: s[0], old, new: self.regs[s[0] as usize] })
+                    .map(|old| VarWrite { index: s[0], old, new: regs[s[0] as usize] })
                     .filter(|w| w.old != w.new);
                 tracer.step(&StepEvent { pc: this_pc as u32, line: ins.line, cycle: cycles, op: ins.op, write });
             }
@@ -452,23 +447,6 @@ impl Vm {
         self.pc = pc as u32;
         self.cycles = cycles;
         status
-    }
-
-    /// Writes one word of the code address space; code records are decoded again at once, so
-    /// the next execution sees the new instruction (or traps if it is invalid).
-    fn poke(&mut self, addr: usize, value: u32) {
-        self.words[addr] = value;
-        let code_words = self.n_records * RECORD_WORDS;
-        if addr < code_words {
-            self.redecode(addr / RECORD_WORDS);
-        } else {
-            let byte = (addr - code_words) * 4;
-            for (k, b) in value.to_le_bytes().into_iter().enumerate() {
-                if let Some(slot) = self.data.get_mut(byte + k) {
-                    *slot = b;
-                }
-            }
-        }
     }
 
     /// The run's state so far.
@@ -545,4 +523,54 @@ impl Vm {
 #[inline(always)]
 fn channel(value: i32) -> u8 {
     value.clamp(0, 255) as u8
+}
+
+/// The parts of the machine that `POKE` touches, borrowed together.
+struct Memory<'a> {
+    code: &'a mut [Decoded],
+    invalid: &'a mut [Option<RecordError>],
+    regs: &'a mut [i32],
+    words: &'a mut [u32],
+    data: &'a mut [u8],
+    n_vars: usize,
+    n_records: usize,
+}
+
+impl Memory<'_> {
+    fn redecode(&mut self, index: usize) {
+        let start = index * RECORD_WORDS;
+        let mut record = [0u32; RECORD_WORDS];
+        record.copy_from_slice(&self.words[start..start + RECORD_WORDS]);
+        let base = self.n_vars + index * OPERANDS_PER_RECORD;
+        let mut literals = [0i32; OPERANDS_PER_RECORD];
+        match decode_record(&record, self.n_vars, self.n_records, self.data.len(), base as u32, &mut literals) {
+            Ok(decoded) => {
+                self.code[index] = decoded;
+                self.invalid[index] = None;
+                self.regs[base..base + OPERANDS_PER_RECORD].copy_from_slice(&literals);
+            }
+            Err(why) => {
+                self.code[index] = Decoded { op: None, aux: 0, slots: [0; OPERANDS_PER_RECORD], line: record[7] };
+                self.invalid[index] = Some(why);
+            }
+        }
+    }
+
+    /// Writes one word of the code address space. A code record is decoded again at once, so
+    /// its next execution sees the new instruction (or traps if it is invalid); a data word
+    /// changes the text that `TXT` draws from then on.
+    fn poke(&mut self, addr: usize, value: u32) {
+        self.words[addr] = value;
+        let code_words = self.n_records * RECORD_WORDS;
+        if addr < code_words {
+            self.redecode(addr / RECORD_WORDS);
+        } else {
+            let byte = (addr - code_words) * 4;
+            for (k, b) in value.to_le_bytes().into_iter().enumerate() {
+                if let Some(slot) = self.data.get_mut(byte + k) {
+                    *slot = b;
+                }
+            }
+        }
+    }
 }
