@@ -287,6 +287,10 @@ impl Vm {
         let Vm { code, invalid, regs, words, data, n_vars, n_records, stack, color, rng, canvas, frames, n_frames, max_frames, .. } =
             self;
         let (n_vars, n_records, max_frames) = (*n_vars, *n_records, *max_frames);
+        // Plain slices keep their data pointers in registers; through `&mut Vec` the compiler
+        // reloads them after every store.
+        let (code, invalid, regs, words, data) =
+            (code.as_mut_slice(), invalid.as_mut_slice(), regs.as_mut_slice(), words.as_mut_slice(), data.as_mut_slice());
         let mut pc = self.pc as usize;
         let mut cycles = self.cycles;
         let status = loop {
@@ -324,7 +328,18 @@ impl Vm {
                     set!($e);
                 }};
             }
-            let mut trap = None;
+            // A trap ends the loop at once (after the tracer saw the step), so the common path
+            // carries no per-instruction trap test.
+            macro_rules! trap {
+                ($kind:expr) => {{
+                    let kind = $kind;
+                    if T::ENABLED {
+                        tracer.step(&StepEvent { pc: this_pc as u32, line: ins.line, cycle: cycles, op: ins.op, write: None });
+                    }
+                    pc = this_pc;
+                    break Status::Trapped(Trap { kind, line: ins.line, pc: this_pc as u32 });
+                }};
+            }
             match ins.op {
                 Some(Op::Set) => set!(val!(1)),
                 Some(Op::Add) => bin!(a, b => a.wrapping_add(b)),
@@ -336,11 +351,11 @@ impl Vm {
                 Some(Op::Shl) => bin!(a, b => a.wrapping_shl(b as u32 & 31)),
                 Some(Op::Shr) => bin!(a, b => a >> (b as u32 & 31)),
                 Some(Op::Div) => match val!(2) {
-                    0 => trap = Some(TrapKind::DivisionByZero),
+                    0 => trap!(TrapKind::DivisionByZero),
                     b => set!(val!(1).wrapping_div(b)),
                 },
                 Some(Op::Mod) => match val!(2) {
-                    0 => trap = Some(TrapKind::DivisionByZero),
+                    0 => trap!(TrapKind::DivisionByZero),
                     b => set!(val!(1).wrapping_rem(b)),
                 },
                 Some(Op::Jmp) => pc = s[0] as usize,
@@ -367,7 +382,7 @@ impl Vm {
                 }
                 Some(Op::Call) => {
                     if stack.len() == CALL_DEPTH {
-                        trap = Some(TrapKind::StackOverflow);
+                        trap!(TrapKind::StackOverflow);
                     } else {
                         stack.push(pc as u32);
                         pc = s[0] as usize;
@@ -375,7 +390,7 @@ impl Vm {
                 }
                 Some(Op::Ret) => match stack.pop() {
                     Some(ret) => pc = ret as usize,
-                    None => trap = Some(TrapKind::StackUnderflow),
+                    None => trap!(TrapKind::StackUnderflow),
                 },
                 Some(Op::Halt) => pc = n_records,
                 Some(Op::Txt) => {
@@ -419,29 +434,25 @@ impl Vm {
                     let addr = val!(1);
                     match words.get(addr as u32 as usize) {
                         Some(word) if addr >= 0 => regs[s[0] as usize] = *word as i32,
-                        _ => trap = Some(TrapKind::AddressOutOfRange(addr)),
+                        _ => trap!(TrapKind::AddressOutOfRange(addr)),
                     }
                 }
                 Some(Op::Poke) => {
                     let (addr, value) = (val!(0), val!(1));
                     if addr < 0 || addr as usize >= words.len() {
-                        trap = Some(TrapKind::AddressOutOfRange(addr));
+                        trap!(TrapKind::AddressOutOfRange(addr));
                     } else {
                         let mut memory = Memory { code, invalid, regs, words, data, n_vars, n_records };
                         memory.poke(addr as usize, value as u32);
                     }
                 }
-                None => trap = Some(TrapKind::InvalidInstruction(invalid[this_pc].unwrap_or(RecordError::UnknownOpcode(0)))),
+                None => trap!(TrapKind::InvalidInstruction(invalid[this_pc].unwrap_or(RecordError::UnknownOpcode(0)))),
             }
             if T::ENABLED {
                 let write = old
                     .map(|old| VarWrite { index: s[0], old, new: regs[s[0] as usize] })
                     .filter(|w| w.old != w.new);
                 tracer.step(&StepEvent { pc: this_pc as u32, line: ins.line, cycle: cycles, op: ins.op, write });
-            }
-            if let Some(kind) = trap {
-                pc = this_pc;
-                break Status::Trapped(Trap { kind, line: ins.line, pc: this_pc as u32 });
             }
         };
         self.pc = pc as u32;
