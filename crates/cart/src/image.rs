@@ -185,6 +185,15 @@ pub(crate) const PNG_SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', b'\r', b'\n',
 /// * [`CartError::Truncated`] if the data ends before the image does;
 /// * [`CartError::Png`] for any other decoding problem.
 pub fn decode_png(bytes: &[u8]) -> Result<Canvas, CartError> {
+    let (width, height, rgba) = decode_rgba(bytes)?;
+    Canvas::from_rgba8(width, height, &rgba).map_err(|e| CartError::Png(e.to_string()))
+}
+
+/// Decodes a PNG into its exact RGBA8 bytes, alpha kept (grey and RGB images get alpha 255).
+///
+/// This is the reader for images whose bytes are data, such as machine textures; it has the
+/// same limits and errors as [`decode_png`].
+pub fn decode_rgba(bytes: &[u8]) -> Result<(u32, u32, Vec<u8>), CartError> {
     if !bytes.starts_with(&PNG_SIGNATURE) {
         return Err(CartError::NotPng);
     }
@@ -219,13 +228,32 @@ pub fn decode_png(bytes: &[u8]) -> Result<Canvas, CartError> {
         ColorType::Rgba => buf,
         ColorType::Rgb => buf.chunks_exact(3).flat_map(|p| [p[0], p[1], p[2], 255]).collect(),
         ColorType::Grayscale => buf.iter().flat_map(|&g| [g, g, g, 255]).collect(),
-        ColorType::GrayscaleAlpha => buf.chunks_exact(2).flat_map(|p| [p[0], p[0], p[0], 255]).collect(),
+        ColorType::GrayscaleAlpha => buf.chunks_exact(2).flat_map(|p| [p[0], p[0], p[0], p[1]]).collect(),
         // EXPAND turns palettes into RGB(A), so this is only for completeness.
         ColorType::Indexed => {
             return Err(CartError::Png("palette image was not expanded".to_owned()));
         }
     };
-    Canvas::from_rgba8(info.width, info.height, &rgba).map_err(|e| CartError::Png(e.to_string()))
+    Ok((info.width, info.height, rgba))
+}
+
+/// Encodes exact RGBA8 bytes (alpha kept) as a PNG, `width` × `height` pixels.
+///
+/// # Errors
+///
+/// [`CartError::Png`] when the byte count is not `width * height * 4` or a side is 0.
+pub fn encode_rgba(width: u32, height: u32, rgba: &[u8]) -> Result<Vec<u8>, CartError> {
+    if width == 0 || height == 0 || rgba.len() as u64 != u64::from(width) * u64::from(height) * 4 {
+        return Err(CartError::Png(format!("{} bytes are not a {width}x{height} RGBA image", rgba.len())));
+    }
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, width, height);
+    encoder.set_color(ColorType::Rgba);
+    encoder.set_depth(BitDepth::Eight);
+    let mut writer = encoder.write_header().map_err(|e| CartError::Png(e.to_string()))?;
+    writer.write_image_data(rgba).map_err(|e| CartError::Png(e.to_string()))?;
+    writer.finish().map_err(|e| CartError::Png(e.to_string()))?;
+    Ok(out)
 }
 
 fn memory_too_large() -> CartError {

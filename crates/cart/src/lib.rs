@@ -52,7 +52,9 @@ mod payload;
 pub use cartridge::{Cartridge, MAX_CART_PIXELS, MAX_CART_SIDE, PayloadSource, pack, pack_payload, unpack};
 pub use chunk::CHUNK_TYPE;
 pub use error::CartError;
-pub use image::{MAX_DECODE_SIDE, MAX_OUTPUT_PIXELS, MAX_SCALE, decode_png, encode_apng, encode_png};
+pub use image::{
+    MAX_DECODE_SIDE, MAX_OUTPUT_PIXELS, MAX_SCALE, decode_png, decode_rgba, encode_apng, encode_png, encode_rgba,
+};
 pub use payload::{CART_VERSION, HEADER_LEN, MAGIC, MAX_SOURCE_BYTES, parse_payload, payload_bytes};
 
 // Re-exported so that callers can name the image type without a direct

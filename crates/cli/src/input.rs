@@ -29,7 +29,10 @@ pub fn read_limited(path: &Path) -> anyhow::Result<Vec<u8>> {
     let shown = path.display();
     let mut bytes = Vec::new();
     if path == Path::new("-") {
-        std::io::stdin().take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| UsageError::new(format!("stdin: {e}")))?;
+        std::io::stdin()
+            .take(MAX_FILE_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| UsageError::new(format!("stdin: {e}")))?;
     } else {
         let file = std::fs::File::open(path).map_err(|e| UsageError::new(format!("{shown}: {e}")))?;
         if let Ok(meta) = file.metadata() {
@@ -98,10 +101,9 @@ pub fn load(path: &Path) -> anyhow::Result<Loaded> {
 
 /// A PNG 8 texels wide whose first texel is the texture magic is a machine texture.
 fn texture_from_png(bytes: &[u8]) -> Option<Result<Texture, gvpie_pxl::TextureError>> {
-    let canvas = gvpie_cart::decode_png(bytes).ok()?;
-    let first = canvas.pixels().first().copied()?;
-    if canvas.width() as usize != gvpie_pxl::RECORD_WORDS || first != gvpie_pxl::MAGIC {
+    let (width, _, rgba) = gvpie_cart::decode_rgba(bytes).ok()?;
+    if width as usize != gvpie_pxl::RECORD_WORDS || !rgba.starts_with(&gvpie_pxl::MAGIC.to_le_bytes()) {
         return None;
     }
-    Some(Texture::from_bytes(&canvas.to_rgba8()))
+    Some(Texture::from_bytes(&rgba))
 }

@@ -3,6 +3,7 @@
 //! It parses arguments, loads files, calls the libraries and maps every outcome to an exit
 //! status: 0 success, 1 a program's run-time error, 2 a source or usage error.
 
+mod bench;
 mod input;
 mod run;
 
@@ -31,7 +32,11 @@ impl std::fmt::Display for UsageError {
 impl std::error::Error for UsageError {}
 
 #[derive(Parser)]
-#[command(name = "gvpie", version, about = "Run pixel programs (PXL) on the CPU or GPU, and keep them as PNG cartridges.")]
+#[command(
+    name = "gvpie",
+    version,
+    about = "Run pixel programs (PXL) on the CPU or GPU, and keep them as PNG cartridges."
+)]
 #[command(propagate_version = true, arg_required_else_help = true)]
 struct Cli {
     #[command(subcommand)]
@@ -84,6 +89,15 @@ enum Command {
     /// Pack and unpack cartridges: PNG images that show a program's screen and carry its source.
     #[command(subcommand)]
     Cart(CartCommand),
+    /// Measure performance side by side with reference systems.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// The CPU VM against Lua 5.4 on the same work, plus parse and end-to-end costs.
+    Cpu(bench::CpuBenchArgs),
 }
 
 #[derive(Subcommand)]
@@ -135,7 +149,8 @@ fn main() -> ExitCode {
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|e| e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+    err.chain()
+        .any(|e| e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
 }
 
 fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
@@ -147,6 +162,7 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Disasm { file, words, no_names } => disasm(&file, words, no_names),
         Command::Cart(CartCommand::Pack { file, output, size, budget }) => cart_pack(&file, &output, size, budget),
         Command::Cart(CartCommand::Unpack { file, output }) => cart_unpack(&file, output.as_deref()),
+        Command::Bench(BenchCommand::Cpu(args)) => bench::cpu(args),
     }
 }
 
@@ -233,9 +249,12 @@ fn asm(file: &std::path::Path, output: &std::path::Path, strip: bool) -> anyhow:
     let is_png = output.extension().is_some_and(|e| e.eq_ignore_ascii_case("png"));
     let bytes = if is_png {
         let height = texture.height() as u32;
-        let canvas = gvpie_raster::Canvas::from_rgba8(gvpie_pxl::RECORD_WORDS as u32, height, &texture.to_bytes())
-            .map_err(|_| UsageError::new(format!("texture is {height} rows; a PNG texture holds at most 4096 (write .pxt instead)")))?;
-        gvpie_cart::encode_png(&canvas, 1)
+        if height > gvpie_raster::MAX_SIDE {
+            let message = format!("texture is {height} rows; a PNG texture holds at most 4096 (write .pxt instead)");
+            return Err(UsageError::new(message).into());
+        }
+        gvpie_cart::encode_rgba(gvpie_pxl::RECORD_WORDS as u32, height, &texture.to_bytes())
+            .map_err(|e| UsageError::new(e.to_string()))?
     } else {
         texture.to_bytes()
     };
@@ -248,13 +267,19 @@ fn disasm(file: &std::path::Path, words: bool, no_names: bool) -> anyhow::Result
         Ok(texture) => texture,
         Err(code) => return Ok(code),
     };
-    let listing = gvpie_pxl::disassemble(&texture, gvpie_pxl::DisasmOptions { show_words: words, ignore_names: no_names });
+    let listing =
+        gvpie_pxl::disassemble(&texture, gvpie_pxl::DisasmOptions { show_words: words, ignore_names: no_names });
     use std::io::Write;
     std::io::stdout().write_all(listing.as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn cart_pack(file: &std::path::Path, output: &std::path::Path, size: (u32, u32), budget: u64) -> anyhow::Result<ExitCode> {
+fn cart_pack(
+    file: &std::path::Path,
+    output: &std::path::Path,
+    size: (u32, u32),
+    budget: u64,
+) -> anyhow::Result<ExitCode> {
     let source = source_or_exit(file)?;
     let texture = match gvpie_pxl::compile(&source) {
         Ok(texture) => texture,
@@ -266,7 +291,8 @@ fn cart_pack(file: &std::path::Path, output: &std::path::Path, size: (u32, u32),
     let config = gvpie_pxl::Config { width: size.0, height: size.1, budget, max_frames: 0 };
     // The screen is whatever the program drew, also when it stopped with a run-time error.
     let result = gvpie_pxl::run(&texture, &config).map_err(|e| UsageError::new(e.to_string()))?;
-    let png = gvpie_cart::pack(&source, &result.canvas).map_err(|e| UsageError::new(format!("{}: {e}", file.display())))?;
+    let png =
+        gvpie_cart::pack(&source, &result.canvas).map_err(|e| UsageError::new(format!("{}: {e}", file.display())))?;
     write_atomically(output, &png)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -71,9 +71,7 @@ pub struct RunArgs {
 
 /// Parses `WxH`.
 pub fn parse_size(text: &str) -> Result<(u32, u32), String> {
-    let (w, h) = text
-        .split_once(['x', 'X'])
-        .ok_or_else(|| format!("size '{text}' must look like 128x64"))?;
+    let (w, h) = text.split_once(['x', 'X']).ok_or_else(|| format!("size '{text}' must look like 128x64"))?;
     let parse = |s: &str| s.trim().parse::<u32>().map_err(|_| format!("size '{text}' must look like 128x64"));
     let (w, h) = (parse(w)?, parse(h)?);
     let max = gvpie_raster::MAX_SIDE;
@@ -104,7 +102,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         return Err(UsageError::new(format!("--scale {} is out of range (1 to {MAX_SCALE})", args.scale)).into());
     }
     if args.backend == Backend::Gpu {
-        return Err(UsageError::new("--backend gpu: this gvpie has no GPU backend yet; use --backend cpu or auto").into());
+        return Err(
+            UsageError::new("--backend gpu: this gvpie has no GPU backend yet; use --backend cpu or auto").into()
+        );
     }
     let start = Instant::now();
     let loaded = input::load(&args.file)?;
@@ -184,14 +184,22 @@ fn report_parse_errors(args: &RunArgs, diagnostics: &[Diagnostic], start: Instan
     Ok(ExitCode::from(2))
 }
 
-fn run_traced(texture: &Texture, config: &Config, source: Option<&str>, json: bool) -> anyhow::Result<gvpie_pxl::RunResult> {
+fn run_traced(
+    texture: &Texture,
+    config: &Config,
+    source: Option<&str>,
+    json: bool,
+) -> anyhow::Result<gvpie_pxl::RunResult> {
     use std::io::Write;
     let names = texture.names().map(|n| n.variables).unwrap_or_default();
     let source_lines: Vec<&str> = source.map(|s| s.lines().collect()).unwrap_or_default();
     let mut vm = Vm::new(texture, config).map_err(|e| UsageError::new(e.to_string()))?;
     // With --json, stdout holds only the JSON object, so the trace goes to stderr.
-    let mut out: Box<dyn Write> =
-        if json { Box::new(std::io::stderr().lock()) } else { Box::new(std::io::BufWriter::new(std::io::stdout().lock())) };
+    let mut out: Box<dyn Write> = if json {
+        Box::new(std::io::stderr().lock())
+    } else {
+        Box::new(std::io::BufWriter::new(std::io::stdout().lock()))
+    };
     let mut failed = None;
     let mut tracer = |event: &StepEvent| {
         if failed.is_some() {
@@ -230,7 +238,8 @@ fn write_outputs(args: &RunArgs, result: &gvpie_pxl::RunResult) -> anyhow::Resul
     }
     if let Some(path) = &args.anim {
         let frames = if result.frames.is_empty() { std::slice::from_ref(&result.canvas) } else { &result.frames[..] };
-        let png = gvpie_cart::encode_apng(frames, args.frame_ms, args.scale).map_err(|e| UsageError::new(e.to_string()))?;
+        let png =
+            gvpie_cart::encode_apng(frames, args.frame_ms, args.scale).map_err(|e| UsageError::new(e.to_string()))?;
         write_atomically(path, &png)?;
     }
     Ok(())

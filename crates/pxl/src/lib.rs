@@ -33,12 +33,12 @@ pub use crate::fmt::format;
 pub use crate::op::{Cmp, OPS, Op, OpInfo, OperandKind};
 pub use crate::syntax::{Instr, MAX_SOURCE_BYTES, MAX_TEXT_BYTES, Operand, Parsed, SourceLine, parse, parse_literal};
 pub use crate::texture::{
-    Decoded, MAGIC, MAX_RECORDS, MAX_VARS, Names, OPERANDS_PER_RECORD, RECORD_WORDS, RecordError, TEXTURE_VERSION, Texture,
-    TextureError, decode_record, slot_count,
+    Decoded, MAGIC, MAX_RECORDS, MAX_VARS, Names, OPERANDS_PER_RECORD, RECORD_WORDS, RecordError, TEXTURE_VERSION,
+    Texture, TextureError, decode_record, slot_count,
 };
 pub use crate::vm::{
-    CALL_DEPTH, Config, DEFAULT_BUDGET, DEFAULT_MAX_FRAMES, DEFAULT_SEED, NoTrace, RunResult, Status, StepEvent, Tracer,
-    Trap, TrapKind, VarWrite, Vm, run,
+    CALL_DEPTH, Config, DEFAULT_BUDGET, DEFAULT_MAX_FRAMES, DEFAULT_SEED, NoTrace, RunResult, Status, StepEvent,
+    Tracer, Trap, TrapKind, VarWrite, Vm, run,
 };
 
 mod asm;

@@ -142,14 +142,8 @@ pub enum Cmp {
 
 impl Cmp {
     /// All comparisons with their source spelling.
-    pub const ALL: [(Cmp, &'static str); 6] = [
-        (Cmp::Eq, "=="),
-        (Cmp::Ne, "!="),
-        (Cmp::Lt, "<"),
-        (Cmp::Le, "<="),
-        (Cmp::Gt, ">"),
-        (Cmp::Ge, ">="),
-    ];
+    pub const ALL: [(Cmp, &'static str); 6] =
+        [(Cmp::Eq, "=="), (Cmp::Ne, "!="), (Cmp::Lt, "<"), (Cmp::Le, "<="), (Cmp::Gt, ">"), (Cmp::Ge, ">=")];
 
     /// The comparison spelled `text`, if any.
     pub fn from_text(text: &str) -> Option<Cmp> {

@@ -79,7 +79,13 @@ impl Operand {
 pub fn parse(source: &str) -> (Parsed, Vec<Diagnostic>) {
     let mut parser = Parser::default();
     if source.len() > MAX_SOURCE_BYTES {
-        parser.error_at(1, 1, 1, format!("program is {} bytes; the limit is {MAX_SOURCE_BYTES} bytes", source.len()), "");
+        parser.error_at(
+            1,
+            1,
+            1,
+            format!("program is {} bytes; the limit is {MAX_SOURCE_BYTES} bytes", source.len()),
+            "",
+        );
         return (Parsed::default(), parser.finish());
     }
     for (index, raw) in source.split('\n').enumerate() {
@@ -180,7 +186,8 @@ impl Parser {
         let mut out = SourceLine { line: line_no, ..SourceLine::default() };
         let mut pos = skip_ws(text, 0);
         // A label: an identifier directly followed by ':'.
-        let word_end = text[pos..].find(|c: char| c.is_whitespace() || c == '#' || c == ';').map_or(text.len(), |i| pos + i);
+        let word_end =
+            text[pos..].find(|c: char| c.is_whitespace() || c == '#' || c == ';').map_or(text.len(), |i| pos + i);
         if let Some(colon) = text[pos..word_end].find(':') {
             let name = &text[pos..pos + colon];
             let token = Token { text: name, start: pos };
@@ -190,7 +197,12 @@ impl Parser {
             } else {
                 let shown = if name.is_empty() { ":" } else { name };
                 let token = Token { text: shown, start: pos };
-                self.error_token(line_no, text, &token, format!("invalid label name '{shown}' (labels are [A-Za-z_][A-Za-z0-9_]*)"));
+                self.error_token(
+                    line_no,
+                    text,
+                    &token,
+                    format!("invalid label name '{shown}' (labels are [A-Za-z_][A-Za-z0-9_]*)"),
+                );
             }
             pos = skip_ws(text, pos + colon + 1);
         }
@@ -201,7 +213,8 @@ impl Parser {
             out.comment = Some(text[pos..].trim_end().to_string());
             return out;
         }
-        let mnemonic_end = text[pos..].find(|c: char| c.is_whitespace() || c == '#' || c == ';').map_or(text.len(), |i| pos + i);
+        let mnemonic_end =
+            text[pos..].find(|c: char| c.is_whitespace() || c == '#' || c == ';').map_or(text.len(), |i| pos + i);
         let mnemonic = Token { text: &text[pos..mnemonic_end], start: pos };
         let Some(op) = Op::from_mnemonic(mnemonic.text) else {
             let message = unknown_mnemonic_message(mnemonic.text);
@@ -252,7 +265,12 @@ impl Parser {
             let start = skip_ws(text, pos);
             let end = text[start..].find(char::is_whitespace).map_or(text.len(), |i| start + i);
             if start == end {
-                self.error_token(line_no, text, mnemonic, "TXT expects operands x y text, found fewer than 2".to_string());
+                self.error_token(
+                    line_no,
+                    text,
+                    mnemonic,
+                    "TXT expects operands x y text, found fewer than 2".to_string(),
+                );
                 return None;
             }
             let token = Token { text: &text[start..end], start };
@@ -266,23 +284,30 @@ impl Parser {
         let body = if pos < text.len() { &text[pos + 1..] } else { "" };
         if body.len() > MAX_TEXT_BYTES {
             let token = Token { text: "T", start: pos + 1 };
-            self.error_token(line_no, text, &token, format!("TXT text is {} bytes; the limit is {MAX_TEXT_BYTES}", body.len()));
-            ok = false;
-        } else if let Some((offset, bad)) = body.char_indices().find(|(_, c)| !(' '..='~').contains(c)) {
-            let token = Token { text: "?", start: pos + 1 + offset };
             self.error_token(
                 line_no,
                 text,
                 &token,
-                format!("TXT text may only hold printable ASCII; found {:?}", bad),
+                format!("TXT text is {} bytes; the limit is {MAX_TEXT_BYTES}", body.len()),
             );
+            ok = false;
+        } else if let Some((offset, bad)) = body.char_indices().find(|(_, c)| !(' '..='~').contains(c)) {
+            let token = Token { text: "?", start: pos + 1 + offset };
+            self.error_token(line_no, text, &token, format!("TXT text may only hold printable ASCII; found {:?}", bad));
             ok = false;
         }
         let counted = self.count_instruction(line_no, text, mnemonic);
         (ok && counted).then(|| Instr { op: Op::Txt, operands, cmp: None, text: Some(body.to_string()) })
     }
 
-    fn instruction(&mut self, line_no: u32, text: &str, op: Op, mnemonic: &Token<'_>, tokens: &[Token<'_>]) -> Option<Instr> {
+    fn instruction(
+        &mut self,
+        line_no: u32,
+        text: &str,
+        op: Op,
+        mnemonic: &Token<'_>,
+        tokens: &[Token<'_>],
+    ) -> Option<Instr> {
         let info = op.info();
         let (tokens, cmp) = if op == Op::If {
             if tokens.len() != 4 {
@@ -319,7 +344,16 @@ impl Parser {
     }
 
     #[allow(clippy::too_many_arguments, reason = "an error helper with the context it names")]
-    fn wrong_count(&mut self, line_no: u32, text: &str, op: Op, mnemonic: &Token<'_>, tokens: &[Token<'_>], min: usize, max: usize) {
+    fn wrong_count(
+        &mut self,
+        line_no: u32,
+        text: &str,
+        op: Op,
+        mnemonic: &Token<'_>,
+        tokens: &[Token<'_>],
+        min: usize,
+        max: usize,
+    ) {
         let info = op.info();
         let expected = match (min, max) {
             (0, 0) => "no operands".to_string(),
@@ -356,7 +390,12 @@ impl Parser {
                 if is_ident(word) {
                     if !self.variables.contains(word) {
                         if self.variables.len() == MAX_VARS {
-                            self.error_token(line_no, text, token, format!("too many variables (the limit is {MAX_VARS})"));
+                            self.error_token(
+                                line_no,
+                                text,
+                                token,
+                                format!("too many variables (the limit is {MAX_VARS})"),
+                            );
                             return None;
                         }
                         self.variables.insert(word.to_string());
@@ -426,8 +465,7 @@ pub fn parse_literal(word: &str) -> Result<i32, String> {
     if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
         return Err(format!("bad operand '{word}' (expected an integer literal or a variable name)"));
     }
-    word.parse::<i32>()
-        .map_err(|_| format!("integer literal '{word}' is out of range (-2147483648 to 2147483647)"))
+    word.parse::<i32>().map_err(|_| format!("integer literal '{word}' is out of range (-2147483648 to 2147483647)"))
 }
 
 fn unknown_mnemonic_message(word: &str) -> String {

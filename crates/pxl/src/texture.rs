@@ -133,10 +133,7 @@ impl Texture {
         if bytes.len() % (4 * RECORD_WORDS) != 0 || bytes.is_empty() {
             return Err(TextureError::BadLength(bytes.len()));
         }
-        let words = bytes
-            .chunks_exact(4)
-            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
+        let words = bytes.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
         Texture::from_words(words)
     }
 
@@ -166,7 +163,8 @@ impl Texture {
         if texture.data_len() > MAX_DATA_BYTES || texture.meta_len() > MAX_META_BYTES {
             return Err(TextureError::BadHeader("data or metadata too large"));
         }
-        let expected_rows = 1 + n_records + rows_for(texture.data_len().div_ceil(4)) + rows_for(texture.meta_len().div_ceil(4));
+        let expected_rows =
+            1 + n_records + rows_for(texture.data_len().div_ceil(4)) + rows_for(texture.meta_len().div_ceil(4));
         if expected_rows * RECORD_WORDS != texture.words.len() {
             return Err(TextureError::BadHeader("counts disagree with the texture size"));
         }

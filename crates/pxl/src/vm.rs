@@ -284,13 +284,33 @@ impl Vm {
     #[inline(always)]
     fn dispatch<T: Tracer>(&mut self, stop_at: u64, tracer: &mut T) -> Status {
         // Disjoint borrows of the machine's parts, so the loop body reads plain locals.
-        let Vm { code, invalid, regs, words, data, n_vars, n_records, stack, color, rng, canvas, frames, n_frames, max_frames, .. } =
-            self;
+        let Vm {
+            code,
+            invalid,
+            regs,
+            words,
+            data,
+            n_vars,
+            n_records,
+            stack,
+            color,
+            rng,
+            canvas,
+            frames,
+            n_frames,
+            max_frames,
+            ..
+        } = self;
         let (n_vars, n_records, max_frames) = (*n_vars, *n_records, *max_frames);
         // Plain slices keep their data pointers in registers; through `&mut Vec` the compiler
         // reloads them after every store.
-        let (code, invalid, regs, words, data) =
-            (code.as_mut_slice(), invalid.as_mut_slice(), regs.as_mut_slice(), words.as_mut_slice(), data.as_mut_slice());
+        let (code, invalid, regs, words, data) = (
+            code.as_mut_slice(),
+            invalid.as_mut_slice(),
+            regs.as_mut_slice(),
+            words.as_mut_slice(),
+            data.as_mut_slice(),
+        );
         let mut pc = self.pc as usize;
         let mut cycles = self.cycles;
         let status = loop {
@@ -306,7 +326,8 @@ impl Vm {
             let this_pc = pc;
             pc += 1;
             let s = ins.slots;
-            let old = if T::ENABLED && ins.op.is_some_and(Op::writes_variable) { Some(regs[s[0] as usize]) } else { None };
+            let old =
+                if T::ENABLED && ins.op.is_some_and(Op::writes_variable) { Some(regs[s[0] as usize]) } else { None };
             // SAFETY (both macros): `decode_record` only yields value and destination slots below
             // `n_vars` (variables) or at `literal_base + slot` (this record's literals), and the
             // register file holds `n_vars + OPERANDS_PER_RECORD * n_records` registers. Invalid
@@ -334,7 +355,13 @@ impl Vm {
                 ($kind:expr) => {{
                     let kind = $kind;
                     if T::ENABLED {
-                        tracer.step(&StepEvent { pc: this_pc as u32, line: ins.line, cycle: cycles, op: ins.op, write: None });
+                        tracer.step(&StepEvent {
+                            pc: this_pc as u32,
+                            line: ins.line,
+                            cycle: cycles,
+                            op: ins.op,
+                            write: None,
+                        });
                     }
                     pc = this_pc;
                     break Status::Trapped(Trap { kind, line: ins.line, pc: this_pc as u32 });
@@ -399,7 +426,9 @@ impl Vm {
                 }
                 Some(Op::Rect) => canvas.fill_rect(val!(0), val!(1), val!(2), val!(3), *color),
                 Some(Op::Pset) => canvas.pset(val!(0), val!(1), *color),
-                Some(Op::Color) => *color = Rgba::new(channel(val!(0)), channel(val!(1)), channel(val!(2)), channel(val!(3))),
+                Some(Op::Color) => {
+                    *color = Rgba::new(channel(val!(0)), channel(val!(1)), channel(val!(2)), channel(val!(3)))
+                }
                 Some(Op::Line) => canvas.line(val!(0), val!(1), val!(2), val!(3), *color),
                 Some(Op::Circ) => canvas.circle(val!(0), val!(1), val!(2), false, *color),
                 Some(Op::Circf) => canvas.circle(val!(0), val!(1), val!(2), true, *color),
@@ -449,9 +478,8 @@ impl Vm {
                 None => trap!(TrapKind::InvalidInstruction(invalid[this_pc].unwrap_or(RecordError::UnknownOpcode(0)))),
             }
             if T::ENABLED {
-                let write = old
-                    .map(|old| VarWrite { index: s[0], old, new: regs[s[0] as usize] })
-                    .filter(|w| w.old != w.new);
+                let write =
+                    old.map(|old| VarWrite { index: s[0], old, new: regs[s[0] as usize] }).filter(|w| w.old != w.new);
                 tracer.step(&StepEvent { pc: this_pc as u32, line: ins.line, cycle: cycles, op: ins.op, write });
             }
         };
@@ -527,7 +555,13 @@ impl Vm {
 
     /// Finishes the run, giving back what it produced.
     pub fn into_result(self) -> RunResult {
-        RunResult { status: self.status, cycles: self.cycles, canvas: self.canvas, frames: self.frames, n_frames: self.n_frames }
+        RunResult {
+            status: self.status,
+            cycles: self.cycles,
+            canvas: self.canvas,
+            frames: self.frames,
+            n_frames: self.n_frames,
+        }
     }
 }
 

@@ -1,0 +1,165 @@
+//! `gvpie run`: results, JSON, exit codes, outputs.
+
+use crate::util::{Dir, decode_png, examples_dir, gvpie};
+use gvpie_raster::Rgba;
+
+#[test]
+fn hello_gpu_runs_in_two_cycles() {
+    let dir = Dir::new("hello");
+    let png = dir.join("hello.png");
+    let run = gvpie(&[&"run", &examples_dir().join("hello_gpu.pxl"), &"--json", &"-o", &png]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let json = run.json();
+    assert_eq!(json["success"], true);
+    assert_eq!(json["cycles"], 2);
+    assert_eq!(json["backend"], "cpu");
+    assert!(json["error"].is_null());
+    assert!(json["duration_ms"].as_f64().is_some_and(|ms| ms >= 0.0));
+    let canvas = decode_png(&png);
+    assert_eq!((canvas.width(), canvas.height()), (128, 64));
+    // 'H' at (10,10): its left column is lit from the top row down.
+    assert_eq!(canvas.get(10, 10), Some(Rgba::WHITE));
+    assert_eq!(canvas.get(9, 10), Some(Rgba::BLACK));
+    let lit = canvas.pixels().iter().filter(|&&p| p == Rgba::WHITE.to_u32()).count();
+    assert!(lit > 50, "text drew {lit} pixels");
+}
+
+#[test]
+fn run_time_error_exits_1_and_keeps_canvas() {
+    let dir = Dir::new("trap");
+    let program = dir.write("trap.pxl", "RECT 0 0 4 4\n# a comment\n\nDIV x 1 0\nHALT\n");
+    let png = dir.join("out.png");
+    let run = gvpie(&[&"run", &program, &"--json", &"-o", &png, &"--size", &"8x8"]);
+    assert_eq!(run.code, 1);
+    let json = run.json();
+    assert_eq!(json["success"], false);
+    assert_eq!(json["cycles"], 2);
+    assert_eq!(json["error"]["kind"], "division_by_zero");
+    assert_eq!(json["error"]["line"], 4);
+    assert_eq!(json["error"]["message"], "division by zero");
+    let canvas = decode_png(&png);
+    assert_eq!(canvas.get(3, 3), Some(Rgba::WHITE));
+    assert_eq!(canvas.get(4, 4), Some(Rgba::BLACK));
+
+    let text = gvpie(&[&"run", &program]);
+    assert_eq!(text.code, 1);
+    assert!(text.stderr.contains(":4: run-time error: division by zero (after 2 cycles)"), "{}", text.stderr);
+}
+
+#[test]
+fn parse_errors_exit_2_with_every_diagnostic() {
+    let dir = Dir::new("parse");
+    let program = dir.write("bad.pxl", "RECTT 1 2 3 4\nSET x 5\nRECT 1 2 3\nJMP nowhere\n");
+    let run = gvpie(&[&"run", &program, &"--json"]);
+    assert_eq!(run.code, 2);
+    let json = run.json();
+    assert_eq!(json["success"], false);
+    assert_eq!(json["error"]["kind"], "parse");
+    assert_eq!(json["error"]["line"], 1);
+    assert_eq!(json["error"]["column"], 1);
+    let diagnostics = json["error"]["diagnostics"].as_array().expect("diagnostics");
+    let lines: Vec<String> = diagnostics
+        .iter()
+        .map(|d| format!("{}:{}: {}", d["line"], d["column"], d["message"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "1:1: unknown mnemonic 'RECTT' (did you mean RECT?)",
+            "3:1: RECT expects 4 operands (x y w h), found 3",
+            "4:5: undefined label 'nowhere'",
+        ]
+    );
+
+    let text = gvpie(&[&"run", &program]);
+    assert_eq!(text.code, 2);
+    expect_test::expect![[r#"
+        1:1: unknown mnemonic 'RECTT' (did you mean RECT?)
+            RECTT 1 2 3 4
+            ^^^^^
+        3:1: RECT expects 4 operands (x y w h), found 3
+            RECT 1 2 3
+            ^^^^
+        4:5: undefined label 'nowhere'
+            JMP nowhere
+                ^^^^^^^
+    "#]]
+    .assert_eq(&text.stderr);
+}
+
+#[test]
+fn budget_size_and_scale() {
+    let dir = Dir::new("budget");
+    let program = dir.write("spin.pxl", "loop:\nJMP loop\n");
+    let run = gvpie(&[&"run", &program, &"--json", &"--budget", &"1000"]);
+    assert_eq!(run.code, 1);
+    let json = run.json();
+    assert_eq!(json["cycles"], 1000);
+    assert_eq!(json["error"]["kind"], "budget_exhausted");
+    assert_eq!(json["error"]["line"], 2);
+
+    let png = dir.join("big.png");
+    let rect = dir.write("rect.pxl", "RECT 1 1 2 2\n");
+    let run = gvpie(&[&"run", &rect, &"--size", &"5x4", &"--scale", &"3", &"-o", &png]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let canvas = decode_png(&png);
+    assert_eq!((canvas.width(), canvas.height()), (15, 12));
+    assert_eq!(canvas.get(2, 2), Some(Rgba::BLACK));
+    assert_eq!(canvas.get(3, 3), Some(Rgba::WHITE));
+    assert_eq!(canvas.get(8, 8), Some(Rgba::WHITE));
+    assert_eq!(canvas.get(9, 9), Some(Rgba::BLACK));
+}
+
+#[test]
+fn trace_prints_every_step() {
+    let dir = Dir::new("trace");
+    let program = dir.write("t.pxl", "SET x 5\nloop:\nADD i i 1\nIF i < 2 loop\nHALT\n");
+    let run = gvpie(&[&"run", &program, &"--trace"]);
+    assert_eq!(run.code, 0);
+    expect_test::expect![[r#"
+        1     1  SET x 5  x: 0 -> 5
+        2     3  ADD i i 1  i: 0 -> 1
+        3     4  IF i < 2 loop
+        4     3  ADD i i 1  i: 1 -> 2
+        5     4  IF i < 2 loop
+        6     5  HALT
+    "#]]
+    .assert_eq(&run.stdout.lines().map(|l| format!("{}\n", l.trim_start())).collect::<String>());
+}
+
+#[test]
+fn frames_and_animation() {
+    let dir = Dir::new("frames");
+    let frames = dir.join("frames");
+    let anim = dir.join("anim.png");
+    let run =
+        gvpie(&[&"run", &examples_dir().join("countdown.pxl"), &"--frames", &frames, &"--anim", &anim, &"--json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json()["frames"], 10);
+    let mut names: Vec<String> = std::fs::read_dir(&frames)
+        .expect("frames dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 10);
+    assert_eq!(names[0], "frame_0000.png");
+    assert_eq!(names[9], "frame_0009.png");
+    // The first frame is the background colour of the countdown.
+    assert_eq!(decode_png(&frames.join("frame_0000.png")).get(0, 0), Some(Rgba::new(0, 0, 64, 255)));
+    let bytes = std::fs::read(&anim).expect("anim");
+    assert!(bytes.windows(4).any(|w| w == b"acTL"), "animated PNG has an acTL chunk");
+}
+
+#[test]
+fn every_example_runs() {
+    let mut n_examples = 0;
+    for entry in std::fs::read_dir(examples_dir()).expect("examples") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "pxl") {
+            n_examples += 1;
+            let run = gvpie(&[&"run", &path, &"--json", &"--backend", &"cpu"]);
+            assert_eq!(run.code, 0, "{}: {}", path.display(), run.stdout);
+        }
+    }
+    assert!(n_examples >= 10, "only {n_examples} examples");
+}
