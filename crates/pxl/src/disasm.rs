@@ -2,14 +2,15 @@
 //!
 //! The listing is a valid program that assembles to an equivalent texture (same pixels, same
 //! cycles). Names come from the texture's metadata when present and usable, else they are
-//! generated (`v0`, `L3`). Invalid records are listed as comments; such a listing no longer
-//! assembles to the same program.
+//! generated (`v0`, `L3`). Invalid records, and `TXT` records whose text source cannot spell
+//! (bytes outside printable ASCII, or longer than a `TXT` line may be), are listed as comments;
+//! such a listing no longer assembles to the same program.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
 use crate::op::{Cmp, Op, OperandKind};
-use crate::syntax::parse_literal;
+use crate::syntax::{MAX_TEXT_BYTES, parse_literal};
 use crate::texture::{OPERANDS_PER_RECORD, RECORD_WORDS, Texture, decode_record, slot_count};
 
 /// Options for [`disassemble`].
@@ -55,7 +56,7 @@ pub fn disassemble(texture: &Texture, options: DisasmOptions) -> String {
         match decode_record(&record, n_vars, n_records, data.len(), 0, &mut literals) {
             Ok(decoded) => {
                 let op = decoded.op.unwrap_or(Op::Halt);
-                let line = instruction_text(op, &record, decoded.aux, &var_names, &labels, &data);
+                let line = instruction_text(index, op, &record, decoded.aux, &var_names, &labels, &data);
                 let _ = writeln!(out, "{line}");
             }
             Err(why) => {
@@ -66,7 +67,9 @@ pub fn disassemble(texture: &Texture, options: DisasmOptions) -> String {
     out
 }
 
+#[allow(clippy::too_many_arguments, reason = "one record and everything needed to name its operands")]
 fn instruction_text(
+    record_index: usize,
     op: Op,
     record: &[u32; RECORD_WORDS],
     aux: u8,
@@ -84,7 +87,7 @@ fn instruction_text(
         match kind {
             OperandKind::Text => {
                 let (offset, len) = (word as usize, record[2 + slot] as usize);
-                text = Some(String::from_utf8_lossy(&data[offset..offset + len]).into_owned());
+                text = Some(&data[offset..offset + len]);
                 slot += 2;
                 continue;
             }
@@ -116,11 +119,16 @@ fn instruction_text(
             out.push_str(Cmp::from_code(aux).unwrap_or(Cmp::Eq).text());
         }
     }
-    if let Some(text) = text.filter(|t| !t.is_empty()) {
-        out.push(' ');
-        out.push_str(&text);
-    }
     debug_assert!(slot <= slot_count(op));
+    let Some(text) = text.filter(|t| !t.is_empty()) else { return out };
+    if text.len() > MAX_TEXT_BYTES || !text.iter().all(|b| (b' '..=b'~').contains(b)) {
+        // Written out as a TXT line, a newline in the text would start another instruction.
+        let escaped = text.escape_ascii();
+        return format!("; record {record_index} is {out} with text that source cannot spell: \"{escaped}\"");
+    }
+    out.push(' ');
+    // All printable ASCII, checked above, so the bytes are valid UTF-8.
+    out.push_str(&String::from_utf8_lossy(text));
     out
 }
 

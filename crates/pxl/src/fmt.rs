@@ -59,18 +59,18 @@ pub fn format_instr(instr: &Instr) -> String {
     for (index, operand) in instr.operands.iter().enumerate() {
         out.push(' ');
         out.push_str(&canonical_literal(operand.text()));
-        if index == 0 {
-            if let Some(cmp) = instr.cmp {
-                out.push(' ');
-                out.push_str(cmp.text());
-            }
+        if index == 0
+            && let Some(cmp) = instr.cmp
+        {
+            out.push(' ');
+            out.push_str(cmp.text());
         }
     }
-    if let Some(text) = &instr.text {
-        if !text.is_empty() {
-            out.push(' ');
-            out.push_str(text);
-        }
+    if let Some(text) = &instr.text
+        && !text.is_empty()
+    {
+        out.push(' ');
+        out.push_str(text);
     }
     out
 }

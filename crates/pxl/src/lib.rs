@@ -45,6 +45,7 @@ mod asm;
 mod diagnostic;
 mod disasm;
 mod fmt;
+mod fused;
 mod op;
 mod syntax;
 mod texture;

@@ -98,12 +98,13 @@ pub fn parse(source: &str) -> (Parsed, Vec<Diagnostic>) {
         }
     }
     // A trailing newline makes one empty final line; it is not part of the program.
-    if source.ends_with('\n') {
-        if let Some(last) = parser.lines.last() {
-            if last.label.is_none() && last.instr.is_none() && last.comment.is_none() {
-                parser.lines.pop();
-            }
-        }
+    if source.ends_with('\n')
+        && let Some(last) = parser.lines.last()
+        && last.label.is_none()
+        && last.instr.is_none()
+        && last.comment.is_none()
+    {
+        parser.lines.pop();
     }
     parser.check_labels(source);
     let diagnostics = parser.finish();
@@ -280,10 +281,13 @@ impl Parser {
             }
             pos = end;
         }
-        // The text is the rest of the line after exactly one separating space or tab.
-        let body = if pos < text.len() { &text[pos + 1..] } else { "" };
+        // The text is the rest of the line after exactly one separating space or tab. The
+        // separator is whatever whitespace ended `y`, which may be wider than one byte.
+        let separator = text[pos..].chars().next().map_or(0, char::len_utf8);
+        let body_start = pos + separator;
+        let body = &text[body_start..];
         if body.len() > MAX_TEXT_BYTES {
-            let token = Token { text: "T", start: pos + 1 };
+            let token = Token { text: "T", start: body_start };
             self.error_token(
                 line_no,
                 text,
@@ -292,8 +296,10 @@ impl Parser {
             );
             ok = false;
         } else if let Some((offset, bad)) = body.char_indices().find(|(_, c)| !(' '..='~').contains(c)) {
-            let token = Token { text: "?", start: pos + 1 + offset };
-            self.error_token(line_no, text, &token, format!("TXT text may only hold printable ASCII; found {:?}", bad));
+            let token = Token { text: "?", start: body_start + offset };
+            // Escaped as docs/pxl.md shows it ('\u{e9}'), so invisible characters are visible too.
+            let message = format!("TXT text may only hold printable ASCII; found '{}'", bad.escape_unicode());
+            self.error_token(line_no, text, &token, message);
             ok = false;
         }
         let counted = self.count_instruction(line_no, text, mnemonic);
@@ -415,15 +421,25 @@ impl Parser {
 
     fn check_labels(&mut self, source: &str) {
         let uses = std::mem::take(&mut self.label_uses);
-        for (name, line, column, width) in uses {
-            if !self.labels.contains_key(&name) {
-                let hint = closest(&name, self.labels.keys().map(String::as_str))
-                    .map(|near| format!(" (did you mean {near}?)"))
-                    .unwrap_or_default();
-                let raw = source.split('\n').nth(line as usize - 1).unwrap_or("");
-                let raw = raw.strip_suffix('\r').unwrap_or(raw);
-                self.error_at(line, column, width, format!("undefined label '{name}'{hint}"), raw);
+        let undefined: Vec<_> = uses.into_iter().filter(|(name, ..)| !self.labels.contains_key(name)).collect();
+        if undefined.is_empty() {
+            return;
+        }
+        // One scan of the source for the lines to show, not one scan per undefined label
+        // (which made a long program full of undefined jumps take minutes to reject).
+        let lines: Vec<&str> = source.split('\n').collect();
+        for (name, line, column, width) in undefined {
+            if self.diagnostics.len() >= MAX_DIAGNOSTICS {
+                // Dropped anyway: skip the hint search, which looks at every label.
+                self.dropped += 1;
+                continue;
             }
+            let hint = closest(&name, self.labels.keys().map(String::as_str))
+                .map(|near| format!(" (did you mean {near}?)"))
+                .unwrap_or_default();
+            let raw = lines.get(line as usize - 1).copied().unwrap_or("");
+            let raw = raw.strip_suffix('\r').unwrap_or(raw);
+            self.error_at(line, column, width, format!("undefined label '{name}'{hint}"), raw);
         }
     }
 }
@@ -483,7 +499,10 @@ fn closest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<
         return None;
     }
     let limit = if word.len() <= 3 { 1 } else { 2 };
+    let n_chars = word.chars().count();
     candidates
+        // Lengths further apart than the limit are never within it: skip the full distance.
+        .filter(|candidate| candidate.chars().count().abs_diff(n_chars) <= limit)
         .map(|candidate| (edit_distance(word, candidate), candidate))
         .filter(|(distance, _)| *distance <= limit)
         .min()

@@ -130,7 +130,7 @@ impl Texture {
 
     /// Reads a texture from little-endian bytes (4 per texel), checking its header.
     pub fn from_bytes(bytes: &[u8]) -> Result<Texture, TextureError> {
-        if bytes.len() % (4 * RECORD_WORDS) != 0 || bytes.is_empty() {
+        if !bytes.len().is_multiple_of(4 * RECORD_WORDS) || bytes.is_empty() {
             return Err(TextureError::BadLength(bytes.len()));
         }
         let words = bytes.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
@@ -139,7 +139,7 @@ impl Texture {
 
     /// Reads a texture from its words, checking its header.
     pub fn from_words(words: Vec<u32>) -> Result<Texture, TextureError> {
-        if words.is_empty() || words.len() % RECORD_WORDS != 0 {
+        if words.is_empty() || !words.len().is_multiple_of(RECORD_WORDS) {
             return Err(TextureError::BadLength(words.len() * 4));
         }
         if words[0] != MAGIC {
@@ -250,7 +250,7 @@ fn push_bytes(words: &mut Vec<u32>, bytes: &[u8]) {
         word[..chunk.len()].copy_from_slice(chunk);
         words.push(u32::from_le_bytes(word));
     }
-    while words.len() % RECORD_WORDS != 0 {
+    while !words.len().is_multiple_of(RECORD_WORDS) {
         words.push(0);
     }
 }

@@ -10,6 +10,7 @@
 
 use gvpie_raster::{Canvas, CanvasError, Rgba};
 
+use crate::fused::{INVALID, Inst, dispatch_match, fast_entry};
 use crate::op::Op;
 use crate::texture::{Decoded, OPERANDS_PER_RECORD, RECORD_WORDS, RecordError, Texture, decode_record, words_to_bytes};
 
@@ -166,6 +167,8 @@ impl<F: FnMut(&StepEvent)> Tracer for F {
 #[derive(Clone)]
 pub struct Vm {
     code: Vec<Decoded>,
+    /// The dispatch table: `code` with fusable neighbours fused (see `fused.rs`).
+    fast: Vec<Inst>,
     invalid: Vec<Option<RecordError>>,
     regs: Vec<i32>,
     words: Vec<u32>,
@@ -221,6 +224,7 @@ impl Vm {
         let n_vars = texture.n_vars();
         let mut vm = Vm {
             code: vec![Decoded { op: None, aux: 0, slots: [0; OPERANDS_PER_RECORD], line: 0 }; n_records],
+            fast: vec![Inst { kind: INVALID, aux: 0, slots: [0; OPERANDS_PER_RECORD], line: 0 }; n_records],
             invalid: vec![None; n_records],
             regs: vec![0; n_vars + n_records * OPERANDS_PER_RECORD],
             words: texture.code_words().to_vec(),
@@ -243,12 +247,15 @@ impl Vm {
         for index in 0..n_records {
             memory.redecode(index);
         }
+        for index in 0..n_records {
+            vm.fast[index] = fast_entry(&vm.code, index);
+        }
         Ok(vm)
     }
 
     fn memory(&mut self) -> Memory<'_> {
-        let Vm { code, invalid, regs, words, data, n_vars, n_records, .. } = self;
-        Memory { code, invalid, regs, words, data, n_vars: *n_vars, n_records: *n_records }
+        let Vm { code, fast, invalid, regs, words, data, n_vars, n_records, .. } = self;
+        Memory { code, fast, invalid, regs, words, data, n_vars: *n_vars, n_records: *n_records }
     }
 
     /// Runs until the program halts or traps.
@@ -286,6 +293,7 @@ impl Vm {
         // Disjoint borrows of the machine's parts, so the loop body reads plain locals.
         let Vm {
             code,
+            fast,
             invalid,
             regs,
             words,
@@ -304,8 +312,9 @@ impl Vm {
         let (n_vars, n_records, max_frames) = (*n_vars, *n_records, *max_frames);
         // Plain slices keep their data pointers in registers; through `&mut Vec` the compiler
         // reloads them after every store.
-        let (code, invalid, regs, words, data) = (
+        let (code, fast, invalid, regs, words, data) = (
             code.as_mut_slice(),
+            fast.as_mut_slice(),
             invalid.as_mut_slice(),
             regs.as_mut_slice(),
             words.as_mut_slice(),
@@ -317,36 +326,113 @@ impl Vm {
             if pc >= n_records {
                 break Status::Halted;
             }
-            if cycles >= stop_at {
+            // A fused pair costs two cycles, so it is taken only with two to spare; a tracer
+            // sees every instruction, so it always gets the plain ones.
+            // SAFETY: `pc < n_records == code.len() == fast.len()` was checked above.
+            let ins = if !T::ENABLED && cycles + 2 <= stop_at {
+                unsafe { *fast.get_unchecked(pc) }
+            } else if cycles >= stop_at {
                 break Status::Running;
-            }
+            } else {
+                Inst::plain(unsafe { code.get_unchecked(pc) })
+            };
             cycles += 1;
-            // SAFETY: `pc < n_records == code.len()` was checked at the top of the loop.
-            let ins = unsafe { *code.get_unchecked(pc) };
             let this_pc = pc;
             pc += 1;
             let s = ins.slots;
-            let old =
-                if T::ENABLED && ins.op.is_some_and(Op::writes_variable) { Some(regs[s[0] as usize]) } else { None };
-            // SAFETY (both macros): `decode_record` only yields value and destination slots below
+            let op = if T::ENABLED { Op::from_code(ins.kind) } else { None };
+            let old = if T::ENABLED && op.is_some_and(Op::writes_variable) { Some(regs[s[0] as usize]) } else { None };
+            // SAFETY (val, set_at): `decode_record` only yields value and destination slots below
             // `n_vars` (variables) or at `literal_base + slot` (this record's literals), and the
-            // register file holds `n_vars + OPERANDS_PER_RECORD * n_records` registers. Invalid
-            // records (op None) never reach these macros.
+            // register file holds `n_vars + OPERANDS_PER_RECORD * n_records` registers; a fused
+            // pair copies such slots. Invalid records never reach these macros.
             macro_rules! val {
                 ($i:literal) => {
                     unsafe { *regs.get_unchecked(s[$i] as usize) }
                 };
             }
-            macro_rules! set {
-                ($value:expr) => {{
+            macro_rules! set_at {
+                ($i:literal, $value:expr) => {{
                     let value = $value;
-                    unsafe { *regs.get_unchecked_mut(s[0] as usize) = value }
+                    unsafe { *regs.get_unchecked_mut(s[$i] as usize) = value }
                 }};
             }
-            macro_rules! bin {
-                ($a:ident, $b:ident => $e:expr) => {{
-                    let ($a, $b) = (val!(1), val!(2));
-                    set!($e);
+            macro_rules! set {
+                ($value:expr) => {
+                    set_at!(0, $value)
+                };
+            }
+            macro_rules! alu {
+                (Set, $a:expr, $b:expr) => {
+                    $a
+                };
+                (Add, $a:expr, $b:expr) => {
+                    $a.wrapping_add($b)
+                };
+                (Sub, $a:expr, $b:expr) => {
+                    $a.wrapping_sub($b)
+                };
+                (Mul, $a:expr, $b:expr) => {
+                    $a.wrapping_mul($b)
+                };
+                (And, $a:expr, $b:expr) => {
+                    $a & $b
+                };
+                (Or, $a:expr, $b:expr) => {
+                    $a | $b
+                };
+                (Xor, $a:expr, $b:expr) => {
+                    $a ^ $b
+                };
+                (Shl, $a:expr, $b:expr) => {
+                    $a.wrapping_shl($b as u32 & 31)
+                };
+                (Shr, $a:expr, $b:expr) => {
+                    $a >> ($b as u32 & 31)
+                };
+            }
+            macro_rules! compare {
+                ($aux:expr, $a:expr, $b:expr) => {{
+                    let (a, b) = ($a, $b);
+                    match $aux {
+                        0 => a == b,
+                        1 => a != b,
+                        2 => a < b,
+                        3 => a <= b,
+                        4 => a > b,
+                        _ => a >= b,
+                    }
+                }};
+            }
+            // The second half of a fused pair reads slots 3..=5.
+            macro_rules! second {
+                (Loop) => {{
+                    let v = val!(3).wrapping_add(1);
+                    set_at!(3, v);
+                    if v < val!(4) {
+                        pc = s[5] as usize;
+                    }
+                }};
+                (If) => {{
+                    if compare!(ins.aux, val!(3), val!(4)) {
+                        pc = s[5] as usize;
+                    }
+                }};
+                ($op:ident) => {
+                    set_at!(3, alu!($op, val!(4), val!(5)))
+                };
+            }
+            macro_rules! fused {
+                ($a:ident, Jmp) => {{
+                    cycles += 1;
+                    set!(alu!($a, val!(1), val!(2)));
+                    pc = s[3] as usize;
+                }};
+                ($a:ident, $b:ident) => {{
+                    cycles += 1;
+                    pc += 1;
+                    set!(alu!($a, val!(1), val!(2)));
+                    second!($b);
                 }};
             }
             // A trap ends the loop at once (after the tracer saw the step), so the common path
@@ -355,59 +441,77 @@ impl Vm {
                 ($kind:expr) => {{
                     let kind = $kind;
                     if T::ENABLED {
-                        tracer.step(&StepEvent {
-                            pc: this_pc as u32,
-                            line: ins.line,
-                            cycle: cycles,
-                            op: ins.op,
-                            write: None,
-                        });
+                        tracer.step(&StepEvent { pc: this_pc as u32, line: ins.line, cycle: cycles, op, write: None });
                     }
                     pc = this_pc;
                     break Status::Trapped(Trap { kind, line: ins.line, pc: this_pc as u32 });
                 }};
             }
-            match ins.op {
-                Some(Op::Set) => set!(val!(1)),
-                Some(Op::Add) => bin!(a, b => a.wrapping_add(b)),
-                Some(Op::Sub) => bin!(a, b => a.wrapping_sub(b)),
-                Some(Op::Mul) => bin!(a, b => a.wrapping_mul(b)),
-                Some(Op::And) => bin!(a, b => a & b),
-                Some(Op::Or) => bin!(a, b => a | b),
-                Some(Op::Xor) => bin!(a, b => a ^ b),
-                Some(Op::Shl) => bin!(a, b => a.wrapping_shl(b as u32 & 31)),
-                Some(Op::Shr) => bin!(a, b => a >> (b as u32 & 31)),
-                Some(Op::Div) => match val!(2) {
+            const SET: u8 = Op::Set as u8;
+            const ADD: u8 = Op::Add as u8;
+            const SUB: u8 = Op::Sub as u8;
+            const MUL: u8 = Op::Mul as u8;
+            const AND: u8 = Op::And as u8;
+            const OR: u8 = Op::Or as u8;
+            const XOR: u8 = Op::Xor as u8;
+            const SHL: u8 = Op::Shl as u8;
+            const SHR: u8 = Op::Shr as u8;
+            const DIV: u8 = Op::Div as u8;
+            const MOD: u8 = Op::Mod as u8;
+            const JMP: u8 = Op::Jmp as u8;
+            const IF: u8 = Op::If as u8;
+            const LOOP: u8 = Op::Loop as u8;
+            const CALL: u8 = Op::Call as u8;
+            const RET: u8 = Op::Ret as u8;
+            const HALT: u8 = Op::Halt as u8;
+            const TXT: u8 = Op::Txt as u8;
+            const RECT: u8 = Op::Rect as u8;
+            const PSET: u8 = Op::Pset as u8;
+            const COLOR: u8 = Op::Color as u8;
+            const LINE: u8 = Op::Line as u8;
+            const CIRC: u8 = Op::Circ as u8;
+            const CIRCF: u8 = Op::Circf as u8;
+            const TRI: u8 = Op::Tri as u8;
+            const CLS: u8 = Op::Cls as u8;
+            const PGET: u8 = Op::Pget as u8;
+            const RAND: u8 = Op::Rand as u8;
+            const SEED: u8 = Op::Seed as u8;
+            const NUM: u8 = Op::Num as u8;
+            const FRAME: u8 = Op::Frame as u8;
+            const PEEK: u8 = Op::Peek as u8;
+            const POKE: u8 = Op::Poke as u8;
+            dispatch_match!(ins.kind, fused, {
+                SET => set!(val!(1)),
+                ADD => set!(alu!(Add, val!(1), val!(2))),
+                SUB => set!(alu!(Sub, val!(1), val!(2))),
+                MUL => set!(alu!(Mul, val!(1), val!(2))),
+                AND => set!(alu!(And, val!(1), val!(2))),
+                OR => set!(alu!(Or, val!(1), val!(2))),
+                XOR => set!(alu!(Xor, val!(1), val!(2))),
+                SHL => set!(alu!(Shl, val!(1), val!(2))),
+                SHR => set!(alu!(Shr, val!(1), val!(2))),
+                DIV => match val!(2) {
                     0 => trap!(TrapKind::DivisionByZero),
                     b => set!(val!(1).wrapping_div(b)),
                 },
-                Some(Op::Mod) => match val!(2) {
+                MOD => match val!(2) {
                     0 => trap!(TrapKind::DivisionByZero),
                     b => set!(val!(1).wrapping_rem(b)),
                 },
-                Some(Op::Jmp) => pc = s[0] as usize,
-                Some(Op::If) => {
-                    let (a, b) = (val!(0), val!(1));
-                    let holds = match ins.aux {
-                        0 => a == b,
-                        1 => a != b,
-                        2 => a < b,
-                        3 => a <= b,
-                        4 => a > b,
-                        _ => a >= b,
-                    };
-                    if holds {
+                JMP => pc = s[0] as usize,
+                IF => {
+                    if compare!(ins.aux, val!(0), val!(1)) {
                         pc = s[2] as usize;
                     }
                 }
-                Some(Op::Loop) => {
+                LOOP => {
                     let v = val!(0).wrapping_add(1);
                     set!(v);
                     if v < val!(1) {
                         pc = s[2] as usize;
                     }
                 }
-                Some(Op::Call) => {
+                CALL => {
                     if stack.len() == CALL_DEPTH {
                         trap!(TrapKind::StackOverflow);
                     } else {
@@ -415,72 +519,68 @@ impl Vm {
                         pc = s[0] as usize;
                     }
                 }
-                Some(Op::Ret) => match stack.pop() {
+                RET => match stack.pop() {
                     Some(ret) => pc = ret as usize,
                     None => trap!(TrapKind::StackUnderflow),
                 },
-                Some(Op::Halt) => pc = n_records,
-                Some(Op::Txt) => {
+                HALT => pc = n_records,
+                TXT => {
                     let (offset, len) = (s[2] as usize, s[3] as usize);
                     canvas.text(val!(0), val!(1), &data[offset..offset + len], *color);
                 }
-                Some(Op::Rect) => canvas.fill_rect(val!(0), val!(1), val!(2), val!(3), *color),
-                Some(Op::Pset) => canvas.pset(val!(0), val!(1), *color),
-                Some(Op::Color) => {
-                    *color = Rgba::new(channel(val!(0)), channel(val!(1)), channel(val!(2)), channel(val!(3)))
-                }
-                Some(Op::Line) => canvas.line(val!(0), val!(1), val!(2), val!(3), *color),
-                Some(Op::Circ) => canvas.circle(val!(0), val!(1), val!(2), false, *color),
-                Some(Op::Circf) => canvas.circle(val!(0), val!(1), val!(2), true, *color),
-                Some(Op::Tri) => canvas.triangle(val!(0), val!(1), val!(2), val!(3), val!(4), val!(5), *color),
-                Some(Op::Cls) => canvas.clear(Rgba::new(channel(val!(0)), channel(val!(1)), channel(val!(2)), 255)),
-                Some(Op::Pget) => {
-                    regs[s[0] as usize] = canvas
-                        .get(val!(1), val!(2))
-                        .map_or(-1, |c| i32::from(c.r) << 16 | i32::from(c.g) << 8 | i32::from(c.b));
-                }
-                Some(Op::Rand) => {
+                RECT => canvas.fill_rect(val!(0), val!(1), val!(2), val!(3), *color),
+                PSET => canvas.pset(val!(0), val!(1), *color),
+                COLOR => *color = Rgba::new(channel(val!(0)), channel(val!(1)), channel(val!(2)), channel(val!(3))),
+                LINE => canvas.line(val!(0), val!(1), val!(2), val!(3), *color),
+                CIRC => canvas.circle(val!(0), val!(1), val!(2), false, *color),
+                CIRCF => canvas.circle(val!(0), val!(1), val!(2), true, *color),
+                TRI => canvas.triangle(val!(0), val!(1), val!(2), val!(3), val!(4), val!(5), *color),
+                CLS => canvas.clear(Rgba::new(channel(val!(0)), channel(val!(1)), channel(val!(2)), 255)),
+                PGET => set!(
+                    canvas.get(val!(1), val!(2)).map_or(-1, |c| i32::from(c.r) << 16 | i32::from(c.g) << 8 | i32::from(c.b))
+                ),
+                RAND => {
                     let mut x = *rng;
                     x ^= x << 13;
                     x ^= x >> 17;
                     x ^= x << 5;
                     *rng = x;
                     let n = val!(1);
-                    regs[s[0] as usize] = if n > 0 { (x % n as u32) as i32 } else { x as i32 };
+                    set!(if n > 0 { (x % n as u32) as i32 } else { x as i32 });
                 }
-                Some(Op::Seed) => {
+                SEED => {
                     let seed = val!(0) as u32;
                     *rng = if seed == 0 { DEFAULT_SEED } else { seed };
                 }
-                Some(Op::Num) => canvas.number(val!(0), val!(1), val!(2), *color),
-                Some(Op::Frame) => {
+                NUM => canvas.number(val!(0), val!(1), val!(2), *color),
+                FRAME => {
                     *n_frames += 1;
                     if frames.len() < max_frames {
                         frames.push(canvas.clone());
                     }
                 }
-                Some(Op::Peek) => {
+                PEEK => {
                     let addr = val!(1);
                     match words.get(addr as u32 as usize) {
-                        Some(word) if addr >= 0 => regs[s[0] as usize] = *word as i32,
+                        Some(word) if addr >= 0 => set!(*word as i32),
                         _ => trap!(TrapKind::AddressOutOfRange(addr)),
                     }
                 }
-                Some(Op::Poke) => {
+                POKE => {
                     let (addr, value) = (val!(0), val!(1));
                     if addr < 0 || addr as usize >= words.len() {
                         trap!(TrapKind::AddressOutOfRange(addr));
                     } else {
-                        let mut memory = Memory { code, invalid, regs, words, data, n_vars, n_records };
+                        let mut memory = Memory { code, fast, invalid, regs, words, data, n_vars, n_records };
                         memory.poke(addr as usize, value as u32);
                     }
                 }
-                None => trap!(TrapKind::InvalidInstruction(invalid[this_pc].unwrap_or(RecordError::UnknownOpcode(0)))),
-            }
+                _ => trap!(TrapKind::InvalidInstruction(invalid[this_pc].unwrap_or(RecordError::UnknownOpcode(0)))),
+            });
             if T::ENABLED {
                 let write =
                     old.map(|old| VarWrite { index: s[0], old, new: regs[s[0] as usize] }).filter(|w| w.old != w.new);
-                tracer.step(&StepEvent { pc: this_pc as u32, line: ins.line, cycle: cycles, op: ins.op, write });
+                tracer.step(&StepEvent { pc: this_pc as u32, line: ins.line, cycle: cycles, op, write });
             }
         };
         self.pc = pc as u32;
@@ -573,6 +673,7 @@ fn channel(value: i32) -> u8 {
 /// The parts of the machine that `POKE` touches, borrowed together.
 struct Memory<'a> {
     code: &'a mut [Decoded],
+    fast: &'a mut [Inst],
     invalid: &'a mut [Option<RecordError>],
     regs: &'a mut [i32],
     words: &'a mut [u32],
@@ -608,7 +709,12 @@ impl Memory<'_> {
         self.words[addr] = value;
         let code_words = self.n_records * RECORD_WORDS;
         if addr < code_words {
-            self.redecode(addr / RECORD_WORDS);
+            let index = addr / RECORD_WORDS;
+            self.redecode(index);
+            // The changed record appears in its own fast entry and in its predecessor's pair.
+            for entry in index.saturating_sub(1)..=index {
+                self.fast[entry] = fast_entry(self.code, entry);
+            }
         } else {
             let byte = (addr - code_words) * 4;
             for (k, b) in value.to_le_bytes().into_iter().enumerate() {

@@ -155,6 +155,7 @@ impl Canvas {
     }
 
     /// The pixel at `(x, y)`, or `None` when it lies off the canvas.
+    #[inline]
     pub fn get(&self, x: i32, y: i32) -> Option<Rgba> {
         self.index(x, y).map(|i| Rgba::from_u32(self.pixels[i]))
     }
@@ -166,6 +167,7 @@ impl Canvas {
     }
 
     /// Blends `color` onto the pixel at `(x, y)`; does nothing off the canvas.
+    #[inline]
     pub fn pset(&mut self, x: i32, y: i32, color: Rgba) {
         if let Some(i) = self.index(x, y) {
             self.pixels[i] = blend(self.pixels[i], color);
