@@ -101,26 +101,34 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if args.scale == 0 || args.scale > MAX_SCALE {
         return Err(UsageError::new(format!("--scale {} is out of range (1 to {MAX_SCALE})", args.scale)).into());
     }
-    if args.backend == Backend::Gpu {
-        return Err(
-            UsageError::new("--backend gpu: this gvpie has no GPU backend yet; use --backend cpu or auto").into()
-        );
-    }
+    let wants_frames = args.frames.is_some() || args.anim.is_some();
+    // Open the GPU before loading, so a missing adapter is reported first (exit 2).
+    let gpu = choose_gpu(&args, wants_frames)?;
     let start = Instant::now();
     let loaded = input::load(&args.file)?;
     let texture = match loaded.program {
         Ok(texture) => texture,
         Err(diagnostics) => return report_parse_errors(&args, &diagnostics, start),
     };
-    let wants_frames = args.frames.is_some() || args.anim.is_some();
     let config = Config {
         width: args.size.0,
         height: args.size.1,
         budget: args.budget,
         max_frames: if wants_frames { args.max_frames } else { 0 },
     };
+    let mut ran = Ran { backend: "cpu", adapter: None, fallback: None };
     let result = if args.trace {
         run_traced(&texture, &config, loaded.source.as_deref(), args.json)?
+    } else if let Some(gpu) = &gpu {
+        let batch =
+            gpu.run_batch(std::slice::from_ref(&texture), &config).map_err(|e| UsageError::new(e.to_string()))?;
+        match batch.ran_on {
+            gvpie_gpu::RanOn::Gpu => {
+                ran = Ran { backend: "gpu", adapter: Some(gpu.adapter_info().name.clone()), fallback: None }
+            }
+            gvpie_gpu::RanOn::CpuFallback { reason } => ran.fallback = Some(reason),
+        }
+        batch.results.into_iter().next().ok_or_else(|| UsageError::new("the GPU returned no result"))?
     } else {
         gvpie_pxl::run(&texture, &config).map_err(|e| UsageError::new(e.to_string()))?
     };
@@ -136,17 +144,27 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         _ => None,
     };
     let success = error.is_none();
+    if let Some(reason) = &ran.fallback {
+        eprintln!("gvpie: the GPU failed ({reason}); the program ran on the CPU");
+    }
     if args.json {
-        print_json(&json!({
+        let mut object = json!({
             "success": success,
             "cycles": result.cycles,
-            "backend": "cpu",
+            "backend": ran.backend,
             "duration_ms": duration_ms,
             "error": error,
             "width": config.width,
             "height": config.height,
             "frames": result.n_frames,
-        }))?;
+        });
+        if let Some(adapter) = &ran.adapter {
+            object["adapter"] = json!(adapter);
+        }
+        if let Some(reason) = &ran.fallback {
+            object["gpu_fallback"] = json!(reason);
+        }
+        print_json(&object)?;
     } else if let Status::Trapped(trap) = result.status {
         eprintln!(
             "{}:{}: run-time error: {} (after {} cycles)",
@@ -156,9 +174,49 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             result.cycles
         );
     } else {
-        eprintln!("ok: {} cycles on cpu in {duration_ms:.3} ms", result.cycles);
+        eprintln!("ok: {} cycles on {} in {duration_ms:.3} ms", result.cycles, ran.backend);
     }
     Ok(if success { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// The backend that really ran, for the report.
+struct Ran {
+    /// `"cpu"` or `"gpu"`.
+    backend: &'static str,
+    /// The adapter's name, when the GPU ran.
+    adapter: Option<String>,
+    /// Why the GPU batch fell back to the CPU, if it did.
+    fallback: Option<String>,
+}
+
+/// The GPU to run on, or `None` for the CPU. `--backend gpu` without an adapter, or with
+/// `--trace`/`--frames`/`--anim` (CPU features), is a usage error (exit 2). `auto` follows
+/// `gvpie_gpu::auto_prefers_gpu`: `gvpie run` executes one program, which is CPU work, so
+/// `auto` runs it on the CPU without opening a GPU device.
+fn choose_gpu(args: &RunArgs, wants_frames: bool) -> anyhow::Result<Option<gvpie_gpu::GpuBackend>> {
+    match args.backend {
+        Backend::Cpu => Ok(None),
+        Backend::Auto => {
+            if args.trace || wants_frames || !gvpie_gpu::auto_prefers_gpu(1) {
+                return Ok(None);
+            }
+            Ok(gvpie_gpu::GpuBackend::new().ok())
+        }
+        Backend::Gpu => {
+            if args.trace {
+                return Err(
+                    UsageError::new("--backend gpu: --trace is a CPU feature; use --backend cpu or auto").into()
+                );
+            }
+            if wants_frames {
+                return Err(UsageError::new(
+                    "--backend gpu: frame capture (--frames, --anim) is a CPU feature; use --backend cpu or auto",
+                )
+                .into());
+            }
+            gvpie_gpu::GpuBackend::new().map(Some).map_err(|e| UsageError::new(format!("--backend gpu: {e}")).into())
+        }
+    }
 }
 
 fn report_parse_errors(args: &RunArgs, diagnostics: &[Diagnostic], start: Instant) -> anyhow::Result<ExitCode> {
@@ -218,7 +276,6 @@ fn run_traced(
         }
     };
     vm.run_traced(u64::MAX, &mut tracer);
-    drop(tracer);
     out.flush()?;
     if let Some(err) = failed {
         return Err(err.into());

@@ -113,46 +113,104 @@ pub struct Outcome {
     pub budget: u64,
 }
 
-/// The available backends.
+/// The available backends: always the CPU, and a GPU when one was opened.
 #[derive(Debug, Default)]
 pub struct Engine {
-    _private: (),
+    gpu: Option<gvpie_gpu::GpuBackend>,
+    /// Why there is no GPU (for error messages), when there is none.
+    no_gpu: Option<String>,
 }
 
 impl Engine {
     /// An engine with only the CPU backend.
     pub fn cpu_only() -> Engine {
-        Engine { _private: () }
+        Engine { gpu: None, no_gpu: Some("this engine was started without a GPU".to_string()) }
+    }
+
+    /// An engine with the CPU and, when an adapter can be opened (`GVPIE_ADAPTER` picks one),
+    /// the GPU. Opening a device takes 0.1–1 s, so do it once per process.
+    pub fn detect() -> Engine {
+        match gvpie_gpu::GpuBackend::new() {
+            Ok(gpu) => Engine { gpu: Some(gpu), no_gpu: None },
+            Err(err) => Engine { gpu: None, no_gpu: Some(err.to_string()) },
+        }
     }
 
     /// Names of the backends this engine can run (`["cpu"]` or `["cpu", "gpu"]`).
     pub fn backends(&self) -> Vec<&'static str> {
-        vec!["cpu"]
+        if self.gpu.is_some() { vec!["cpu", "gpu"] } else { vec!["cpu"] }
     }
 
-    /// Executes one program.
-    pub fn execute(&self, texture: &Texture, config: &Config, choice: BackendChoice) -> Result<Outcome, ExecError> {
-        if choice == BackendChoice::Gpu {
-            return Err(ExecError::GpuUnavailable("this engine has no GPU adapter".to_string()));
+    /// The GPU adapter's name, when the engine has a GPU.
+    pub fn gpu_adapter(&self) -> Option<&str> {
+        self.gpu.as_ref().map(|gpu| gpu.adapter_info().name.as_str())
+    }
+
+    fn gpu_for(
+        &self,
+        choice: BackendChoice,
+        n_programs: usize,
+        config: &Config,
+    ) -> Result<Option<&gvpie_gpu::GpuBackend>, ExecError> {
+        match choice {
+            BackendChoice::Cpu => Ok(None),
+            // The GPU keeps no FRAME snapshots; asking for them means the CPU.
+            BackendChoice::Auto if config.max_frames > 0 => Ok(None),
+            BackendChoice::Auto => Ok(self.gpu.as_ref().filter(|_| gvpie_gpu::auto_prefers_gpu(n_programs))),
+            BackendChoice::Gpu if config.max_frames > 0 => {
+                Err(ExecError::GpuUnavailable("frame capture runs on the CPU only".to_string()))
+            }
+            BackendChoice::Gpu => match &self.gpu {
+                Some(gpu) => Ok(Some(gpu)),
+                None => Err(ExecError::GpuUnavailable(self.no_gpu.clone().unwrap_or_else(|| "no adapter".to_string()))),
+            },
         }
-        let start = Instant::now();
-        let result = gvpie_pxl::run(texture, config).map_err(ExecError::Canvas)?;
-        Ok(Outcome { result, backend: BackendName::Cpu, duration: start.elapsed(), budget: config.budget })
     }
 
-    /// Executes many programs, in order.
+    /// Executes one program. `auto` runs a single program on the CPU: one interpreter thread
+    /// on a GPU is slower than the CPU VM.
+    pub fn execute(&self, texture: &Texture, config: &Config, choice: BackendChoice) -> Result<Outcome, ExecError> {
+        let mut outcomes = self.execute_batch(std::slice::from_ref(texture), config, choice)?;
+        outcomes.pop().ok_or_else(|| ExecError::GpuUnavailable("the GPU returned no result".to_string()))
+    }
+
+    /// Executes many programs. On the GPU they go in one submission (the duration of each
+    /// outcome is then the batch's time divided evenly); if the GPU fails mid-batch the whole
+    /// batch is run again on the CPU and the outcomes say `cpu`.
     pub fn execute_batch(
         &self,
         textures: &[Texture],
         config: &Config,
         choice: BackendChoice,
     ) -> Result<Vec<Outcome>, ExecError> {
-        textures.iter().map(|texture| self.execute(texture, config, choice)).collect()
+        if let Some(gpu) = self.gpu_for(choice, textures.len(), config)? {
+            let start = Instant::now();
+            let batch = gpu.run_batch(textures, config).map_err(|e| ExecError::GpuUnavailable(e.to_string()))?;
+            let each = start.elapsed() / u32::try_from(textures.len().max(1)).unwrap_or(u32::MAX);
+            let backend = match batch.ran_on {
+                gvpie_gpu::RanOn::Gpu => BackendName::Gpu,
+                gvpie_gpu::RanOn::CpuFallback { .. } => BackendName::Cpu,
+            };
+            return Ok(batch
+                .results
+                .into_iter()
+                .map(|result| Outcome { result, backend, duration: each, budget: config.budget })
+                .collect());
+        }
+        textures
+            .iter()
+            .map(|texture| {
+                let start = Instant::now();
+                let result = gvpie_pxl::run(texture, config).map_err(ExecError::Canvas)?;
+                Ok(Outcome { result, backend: BackendName::Cpu, duration: start.elapsed(), budget: config.budget })
+            })
+            .collect()
     }
 }
 
 /// The error part of [`ResultJson`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorJson {
     /// `parse`, `division_by_zero`, `stack_overflow`, `stack_underflow`, `budget_exhausted`,
     /// `invalid_instruction`, `address_out_of_range`.
@@ -172,6 +230,7 @@ pub struct ErrorJson {
 
 /// One source diagnostic.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DiagnosticJson {
     /// 1-based line.
     pub line: u32,
@@ -183,6 +242,7 @@ pub struct DiagnosticJson {
 
 /// The one JSON shape of an execution result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResultJson {
     /// True when the program halted without error.
     pub success: bool,

@@ -1,0 +1,204 @@
+//! The GPU benchmark: instructions per second over a large batch, candidate evaluations per
+//! second for the image task (GPU against the CPU on all cores of the same host), the
+//! latency of one small program, and the memory bandwidth for the floor analysis. It also
+//! checks every example program against the CPU first.
+//!
+//! `cargo run --release -p gvpie-gpu --example gpu_bench -- [--quick] [--programs N]`
+//! (`--quick` keeps every shader within lavapipe's loop limit). Prints a table and one JSON
+//! line per measurement. It does not write files.
+
+use std::time::Instant;
+
+use gvpie_gpu::{GpuBackend, RanOn, cpu};
+use gvpie_pxl::{Config, Texture};
+use gvpie_raster::{Canvas, Rgba};
+
+struct Rng(u32);
+
+impl Rng {
+    fn next(&mut self, n: u32) -> u32 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.0 = x;
+        x % n
+    }
+}
+
+fn compile(source: &str) -> Texture {
+    gvpie_pxl::compile(source).unwrap_or_else(|d| panic!("{}", gvpie_pxl::render_all(&d)))
+}
+
+/// ALU loop with drawing: `iterations` rounds of 6 ALU instructions and a PSET, then shapes.
+fn alu_program(k: u32, iterations: u32) -> String {
+    format!(
+        "SET i 0\nSET s {k}\nloop:\nMUL t i 3\nADD s s t\nXOR s s i\nAND s s 0xFFFF\nAND x s 63\nSHR y s 6\nPSET x y\nLOOP i {iterations} loop\nCOLOR {} 80 200 160\nRECT {} 4 30 20\nTRI 0 0 63 {} 10 63\nLINE 0 {} 63 0\nNUM 2 50 s\nHALT",
+        k % 256,
+        k % 40,
+        k % 64,
+        k % 64
+    )
+}
+
+/// The image task's candidate: 32 filled shapes (RECT or TRI) with alpha colours.
+fn image_program(rng: &mut Rng) -> String {
+    let mut s = String::new();
+    for _ in 0..32 {
+        s.push_str(&format!("COLOR {} {} {} {}\n", rng.next(256), rng.next(256), rng.next(256), 20 + rng.next(200)));
+        if rng.next(2) == 0 {
+            s.push_str(&format!("RECT {} {} {} {}\n", rng.next(64), rng.next(64), 1 + rng.next(40), 1 + rng.next(40)));
+        } else {
+            let p: Vec<u32> = (0..6).map(|_| rng.next(72)).collect();
+            s.push_str(&format!("TRI {} {} {} {} {} {}\n", p[0], p[1], p[2], p[3], p[4], p[5]));
+        }
+    }
+    s
+}
+
+fn target() -> Canvas {
+    let mut canvas = Canvas::new(64, 64).unwrap_or_else(|e| panic!("{e}"));
+    for y in 0..64 {
+        for x in 0..64 {
+            canvas.pset(x, y, Rgba::new((x * 4) as u8, (y * 4) as u8, ((x ^ y) * 4) as u8, 255));
+        }
+    }
+    canvas
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn arg(args: &[String], name: &str) -> Option<u64> {
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok())
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let n_programs = arg(&args, "--programs").unwrap_or(if quick { 2_000 } else { 100_000 }) as usize;
+    let iterations = arg(&args, "--iterations").unwrap_or(if quick { 100 } else { 20_000 }) as u32;
+    let n_candidates = arg(&args, "--candidates").unwrap_or(if quick { 256 } else { 200_000 }) as usize;
+    let n_threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+
+    let start = Instant::now();
+    let gpu = GpuBackend::new().unwrap_or_else(|e| panic!("no GPU: {e}"));
+    let open_s = start.elapsed().as_secs_f64();
+    println!("adapter: {} | driver: {} | cpu threads: {n_threads}", gpu.adapter_info(), gpu.adapter_info().driver);
+    println!("{{\"bench\":\"open\",\"seconds\":{open_s:.4}}}");
+
+    // 0. Correctness on this device: every example and the image task, against the CPU.
+    let dir = std::env::var("GVPIE_EXAMPLES").unwrap_or_else(|_| "examples".to_string());
+    let mut examples: Vec<(String, Texture)> = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(&dir) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "pxl")
+                && let Ok(source) = std::fs::read_to_string(&path)
+            {
+                examples.push((path.display().to_string(), compile(&source)));
+            }
+        }
+    }
+    examples.sort_by(|a, b| a.0.cmp(&b.0));
+    let programs: Vec<Texture> = examples.iter().map(|e| e.1.clone()).collect();
+    let config = Config::default();
+    let batch = gpu.run_batch(&programs, &config).unwrap_or_else(|e| panic!("{e}"));
+    let want = cpu::run_batch(&programs, &config).unwrap_or_else(|e| panic!("{e}"));
+    let mut same = 0;
+    for ((name, _), (g, c)) in examples.iter().zip(batch.results.iter().zip(&want)) {
+        let ok = g.status == c.status && g.cycles == c.cycles && g.canvas == c.canvas && g.n_frames == c.n_frames;
+        same += usize::from(ok);
+        if !ok {
+            println!("MISMATCH {name}: gpu {:?} {} cpu {:?} {}", g.status, g.cycles, c.status, c.cycles);
+        }
+    }
+    println!("examples: {same}/{} identical to the CPU, ran on {:?}", examples.len(), batch.ran_on);
+
+    // 1. Aggregate instructions per second.
+    let alu: Vec<Texture> = (0..n_programs as u32).map(|k| compile(&alu_program(k, iterations))).collect();
+    let config = Config { width: 64, height: 64, budget: u64::from(iterations) * 8 + 100, max_frames: 0 };
+    let target = target();
+    let mut times = Vec::new();
+    let mut gpu_times = Vec::new();
+    let mut total_cycles = 0u64;
+    for _ in 0..3 {
+        let start = Instant::now();
+        let batch = gpu.score_batch(&alu, &config, &target).unwrap_or_else(|e| panic!("{e}"));
+        times.push(start.elapsed().as_secs_f64());
+        gpu_times.push(batch.timings.gpu_s);
+        if batch.ran_on != RanOn::Gpu {
+            println!("note: ALU batch ran on {:?}", batch.ran_on);
+        }
+        total_cycles = batch.results.iter().map(|r| r.cycles).sum();
+    }
+    let (t, tg) = (median(times), median(gpu_times));
+    let cpu_sample = (n_programs / 20).max(n_threads);
+    let start = Instant::now();
+    let cpu_results = cpu::score_batch(&alu[..cpu_sample], &config, &target).unwrap_or_else(|e| panic!("{e}"));
+    let t_cpu = start.elapsed().as_secs_f64();
+    let cpu_cycles: u64 = cpu_results.iter().map(|r| r.cycles).sum();
+    println!(
+        "{{\"bench\":\"instructions\",\"programs\":{n_programs},\"cycles\":{total_cycles},\"seconds\":{t:.4},\"gpu_seconds\":{tg:.4},\"gpu_ips\":{:.4e},\"gpu_ips_dispatch\":{:.4e},\"cpu_programs\":{cpu_sample},\"cpu_ips\":{:.4e}}}",
+        total_cycles as f64 / t,
+        total_cycles as f64 / tg,
+        cpu_cycles as f64 / t_cpu
+    );
+
+    // 2. Image task: candidates per second, GPU against all CPU cores.
+    let mut rng = Rng(0x1234_5678);
+    let candidates: Vec<Texture> = (0..n_candidates).map(|_| compile(&image_program(&mut rng))).collect();
+    let config = Config { width: 64, height: 64, budget: 1000, max_frames: 0 };
+    let mut times = Vec::new();
+    let mut gpu_times = Vec::new();
+    let mut scored = Vec::new();
+    for _ in 0..3 {
+        let start = Instant::now();
+        let batch = gpu.score_batch(&candidates, &config, &target).unwrap_or_else(|e| panic!("{e}"));
+        times.push(start.elapsed().as_secs_f64());
+        gpu_times.push(batch.timings.gpu_s);
+        if batch.ran_on != RanOn::Gpu {
+            println!("note: image batch ran on {:?}", batch.ran_on);
+        }
+        scored = batch.results;
+    }
+    let (t, tg) = (median(times), median(gpu_times));
+    let cpu_sample = (n_candidates / 10).max(n_threads);
+    let start = Instant::now();
+    let cpu_scored = cpu::score_batch(&candidates[..cpu_sample], &config, &target).unwrap_or_else(|e| panic!("{e}"));
+    let t_cpu = start.elapsed().as_secs_f64();
+    let identical = scored[..cpu_sample] == cpu_scored[..];
+    let gpu_rate = n_candidates as f64 / t;
+    let cpu_rate = cpu_sample as f64 / t_cpu;
+    println!(
+        "{{\"bench\":\"image\",\"candidates\":{n_candidates},\"seconds\":{t:.4},\"gpu_seconds\":{tg:.4},\"gpu_per_s\":{gpu_rate:.4e},\"gpu_per_s_dispatch\":{:.4e},\"cpu_threads\":{n_threads},\"cpu_per_s\":{cpu_rate:.4e},\"ratio\":{:.1},\"identical\":{identical}}}",
+        n_candidates as f64 / tg,
+        gpu_rate / cpu_rate
+    );
+
+    // 3. Latency of one small program.
+    let one = [compile("COLOR 255 0 0\nRECT 2 2 20 10\nTXT 1 1 HI\nHALT")];
+    let config = Config::default();
+    let mut gpu_lat = Vec::new();
+    let mut cpu_lat = Vec::new();
+    for _ in 0..21 {
+        let start = Instant::now();
+        let _ = gpu.run_batch(&one, &config);
+        gpu_lat.push(start.elapsed().as_secs_f64());
+        let start = Instant::now();
+        let _ = gvpie_pxl::run(&one[0], &config);
+        cpu_lat.push(start.elapsed().as_secs_f64());
+    }
+    println!(
+        "{{\"bench\":\"latency\",\"gpu_ms\":{:.3},\"cpu_ms\":{:.4}}}",
+        median(gpu_lat) * 1e3,
+        median(cpu_lat) * 1e3
+    );
+
+    // 4. Device memory bandwidth (a large device-to-device copy, read + write bytes).
+    let size: u64 = if quick { 64 << 20 } else { 1 << 30 };
+    let bandwidth = gvpie_gpu::measure_copy_bandwidth(&gpu, size, 5);
+    println!("{{\"bench\":\"bandwidth\",\"bytes\":{size},\"gb_per_s\":{:.1}}}", bandwidth / 1e9);
+}

@@ -1,0 +1,1054 @@
+// gvpie batch executor: runs many PXL machine textures at once, bit-identical to the CPU VM
+// (crates/pxl/src/vm.rs) and rasterizer (crates/raster).
+//
+// Schedule (see crates/gpu/src/lib.rs for the whole design):
+// - A workgroup of WG threads runs up to `params.lanes` programs, one per thread ("lane").
+//   Each lane interprets its own program; there is no barrier in the interpreter loop.
+// - Cheap drawing (PSET, PGET, shapes whose clipped area is at most `params.inline_max`
+//   pixels) is done by the lane itself. A larger shape ends the lane's step: the lane
+//   publishes it as an event in workgroup memory, and after a barrier all WG threads
+//   rasterize every published shape together, each thread taking every WG-th pixel.
+//   Shapes are sets of pixels, each blended once, so the split cannot change the result.
+// - Score mode: after every lane has stopped, all threads sum the squared differences of
+//   each lane's canvas against the target image, exactly, in 64 bits (two u32 words).
+//
+// The host prepends generated constants: WG, FONT (from gvpie_raster::FONT) and op_sig()
+// (from gvpie_pxl::OPS). This file never hard-codes the font or the operand table.
+//
+// Memory layout: per-program arrays are interleaved across the lanes of a workgroup, so that
+// lanes running the same pc touch neighbouring words: word `a` of lane l lives at
+// `base_l + a * params.lanes`, where `base_l = group_base + l`.
+
+struct Params {
+    width: u32,
+    height: u32,
+    n_programs: u32,
+    lanes: u32,
+    budget_lo: u32,
+    budget_hi: u32,
+    flags: u32,
+    inline_max: u32,
+    canary: u32,
+    pad0: u32,
+    pad1: u32,
+    pad2: u32,
+}
+
+// One program's header, written by the host.
+struct Info {
+    n_records: u32,
+    n_vars: u32,
+    data_len: u32,
+    code_len: u32,
+    code_base: u32,
+    head_base: u32,
+    var_base: u32,
+    pad: u32,
+}
+
+// One program's outcome; the host turns it into gvpie_pxl::RunResult.
+struct Outcome {
+    status: u32,
+    kind: u32,
+    pc: u32,
+    line: u32,
+    left_lo: u32,
+    left_hi: u32,
+    frames_lo: u32,
+    frames_hi: u32,
+    sse_lo: u32,
+    sse_hi: u32,
+    addr: u32,
+    pad: u32,
+    record: array<u32, 8>,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> infos: array<Info>;
+// The code address space of every program (records, then data words), mutable for POKE.
+@group(0) @binding(2) var<storage, read_write> code: array<u32>;
+// Per record: its word 0 when the record is a valid instruction, else 0.
+@group(0) @binding(3) var<storage, read_write> heads: array<u32>;
+@group(0) @binding(4) var<storage, read_write> vars: array<i32>;
+@group(0) @binding(5) var<storage, read_write> canvas: array<u32>;
+@group(0) @binding(6) var<storage, read_write> outcomes: array<Outcome>;
+@group(0) @binding(7) var<storage, read> target_image: array<u32>;
+
+const FLAG_SCORE: u32 = 1u;
+
+const STATUS_HALTED: u32 = 1u;
+const STATUS_TRAPPED: u32 = 2u;
+// The driver cut a loop short (lavapipe stops every shader after 65535 loop iterations in
+// all); the host must not trust this workgroup's results.
+const STATUS_CUT_SHORT: u32 = 3u;
+
+const TRAP_DIV_ZERO: u32 = 1u;
+const TRAP_STACK_OVERFLOW: u32 = 2u;
+const TRAP_STACK_UNDERFLOW: u32 = 3u;
+const TRAP_BUDGET: u32 = 4u;
+const TRAP_INVALID: u32 = 5u;
+const TRAP_ADDRESS: u32 = 6u;
+
+const OP_HALT: u32 = 1u;
+const OP_TXT: u32 = 2u;
+const OP_RECT: u32 = 3u;
+const OP_PSET: u32 = 4u;
+const OP_COLOR: u32 = 5u;
+const OP_SET: u32 = 6u;
+const OP_ADD: u32 = 7u;
+const OP_SUB: u32 = 8u;
+const OP_MUL: u32 = 9u;
+const OP_DIV: u32 = 10u;
+const OP_MOD: u32 = 11u;
+const OP_AND: u32 = 12u;
+const OP_OR: u32 = 13u;
+const OP_XOR: u32 = 14u;
+const OP_SHL: u32 = 15u;
+const OP_SHR: u32 = 16u;
+const OP_JMP: u32 = 17u;
+const OP_IF: u32 = 18u;
+const OP_CALL: u32 = 19u;
+const OP_RET: u32 = 20u;
+const OP_LINE: u32 = 21u;
+const OP_CIRC: u32 = 22u;
+const OP_CIRCF: u32 = 23u;
+const OP_TRI: u32 = 24u;
+const OP_CLS: u32 = 25u;
+const OP_PGET: u32 = 26u;
+const OP_RAND: u32 = 27u;
+const OP_SEED: u32 = 28u;
+const OP_NUM: u32 = 29u;
+const OP_FRAME: u32 = 30u;
+const OP_PEEK: u32 = 31u;
+const OP_POKE: u32 = 32u;
+const OP_LOOP: u32 = 33u;
+
+// Prepared shapes (what a lane hands to the rasterizer). Word 0 is the kind, word 1 the
+// colour; the rest depends on the kind (see prepare_* below).
+const SHAPE_NONE: u32 = 0u;
+const SHAPE_BOX: u32 = 1u; // RECT, CLS, single pixels: every pixel of the box
+const SHAPE_CLS: u32 = 2u; // like BOX but writes instead of blending
+const SHAPE_LINE_X: u32 = 3u;
+const SHAPE_LINE_Y: u32 = 4u;
+const SHAPE_DISC: u32 = 5u;
+const SHAPE_RING: u32 = 6u;
+const SHAPE_TRI: u32 = 7u;
+const SHAPE_TEXT: u32 = 8u; // TXT: bytes from the program's data words
+const SHAPE_DIGITS: u32 = 9u; // NUM: bytes packed in the shape
+
+const COORD_LIMIT: i32 = 8192;
+const CALL_DEPTH: u32 = 256u;
+const DEFAULT_SEED: u32 = 0x92D68CA2u;
+const BLACK: u32 = 0xFF000000u;
+
+alias Shape = array<u32, 16>;
+
+var<workgroup> event_shapes: array<Shape, WG>;
+var<workgroup> n_running: atomic<u32>;
+var<workgroup> round_flag: u32;
+var<workgroup> sse_lo: array<atomic<u32>, WG>;
+var<workgroup> sse_hi: array<atomic<u32>, WG>;
+// Counts the iterations of the closing canary loop (see the end of main).
+var<workgroup> canary: atomic<u32>;
+
+// The lane's machine state.
+var<private> info: Info;
+var<private> pc: u32;
+var<private> left_lo: u32;
+var<private> left_hi: u32;
+var<private> frames_lo: u32;
+var<private> frames_hi: u32;
+var<private> color: u32;
+var<private> rng: u32;
+var<private> sp: u32;
+var<private> stack: array<u32, CALL_DEPTH>;
+var<private> canvas_base: u32;
+var<private> shape: Shape;
+var<private> out_index: u32;
+
+// ---------------------------------------------------------------------------------------
+// Memory of the running lane.
+
+fn word(addr: u32) -> u32 {
+    return code[info.code_base + addr * params.lanes];
+}
+
+fn value(rb: u32, head: u32, slot: u32) -> i32 {
+    let w = code[info.code_base + (rb + 1u + slot) * params.lanes];
+    if ((head >> (8u + slot)) & 1u) != 0u {
+        return vars[info.var_base + w * params.lanes];
+    }
+    return bitcast<i32>(w);
+}
+
+fn set_dest(rb: u32, v: i32) {
+    let w = code[info.code_base + (rb + 1u) * params.lanes];
+    vars[info.var_base + w * params.lanes] = v;
+}
+
+fn target_slot(rb: u32, slot: u32) -> u32 {
+    return code[info.code_base + (rb + 1u + slot) * params.lanes];
+}
+
+// Whether the 8 words of record `index` form a valid instruction; mirrors
+// gvpie_pxl::decode_record (the host decodes the exact error from the words).
+fn record_head_if_valid(index: u32) -> u32 {
+    let rb = index * 8u;
+    let head = word(rb);
+    if (head >> 24u) != 0u {
+        return 0u;
+    }
+    let op = head & 0xFFu;
+    let sig = op_sig(op);
+    if sig == 0u {
+        return 0u;
+    }
+    let modes = (head >> 8u) & 0xFFu;
+    let aux = (head >> 16u) & 0xFFu;
+    let n_slots = sig & 7u;
+    if (modes >> n_slots) != 0u {
+        return 0u;
+    }
+    if op == OP_IF {
+        if aux > 5u {
+            return 0u;
+        }
+    } else if aux != 0u {
+        return 0u;
+    }
+    for (var s = 0u; s < n_slots; s += 1u) {
+        let kind = (sig >> (3u + 3u * s)) & 7u;
+        let is_var = ((modes >> s) & 1u) != 0u;
+        let w = word(rb + 1u + s);
+        switch kind {
+            case 0u: {
+                if is_var && w >= info.n_vars {
+                    return 0u;
+                }
+            }
+            case 1u: {
+                if !is_var || w >= info.n_vars {
+                    return 0u;
+                }
+            }
+            case 2u: {
+                if is_var || w > info.n_records {
+                    return 0u;
+                }
+            }
+            case 3u: {
+                let len = word(rb + 2u + s);
+                if is_var || ((modes >> (s + 1u)) & 1u) != 0u {
+                    return 0u;
+                }
+                if len > info.data_len || w > info.data_len - len {
+                    return 0u;
+                }
+            }
+            default: {}
+        }
+    }
+    return head;
+}
+
+// ---------------------------------------------------------------------------------------
+// Pixels.
+
+// x / 255 for 0 <= x <= 255 * 255 + 127, exactly (checked exhaustively by a host test).
+fn div255(x: u32) -> u32 {
+    return (x * 0x8081u) >> 23u;
+}
+
+fn blend(dst: u32, src: u32) -> u32 {
+    let a = src >> 24u;
+    if a == 255u {
+        return src;
+    }
+    if a == 0u {
+        return dst;
+    }
+    let ia = 255u - a;
+    let r = div255((src & 0xFFu) * a + (dst & 0xFFu) * ia + 127u);
+    let g = div255(((src >> 8u) & 0xFFu) * a + ((dst >> 8u) & 0xFFu) * ia + 127u);
+    let b = div255(((src >> 16u) & 0xFFu) * a + ((dst >> 16u) & 0xFFu) * ia + 127u);
+    return r | (g << 8u) | (b << 16u) | BLACK;
+}
+
+fn plot(cbase: u32, x: i32, y: i32, c: u32) {
+    if x >= 0 && y >= 0 && u32(x) < params.width && u32(y) < params.height {
+        let i = cbase + u32(y) * params.width + u32(x);
+        canvas[i] = blend(canvas[i], c);
+    }
+}
+
+fn clamp_coord(v: i32) -> i32 {
+    return clamp(v, -COORD_LIMIT, COORD_LIMIT);
+}
+
+// Floor division for d > 0.
+fn floor_div(n: i32, d: i32) -> i32 {
+    let q = n / d;
+    return select(q, q - 1, q * d > n);
+}
+
+fn inside_disc(px: i32, py: i32, cx: i32, cy: i32, r: i32) -> bool {
+    let dx = px - cx;
+    let dy = py - cy;
+    return dx * dx + dy * dy <= r * r;
+}
+
+fn edge(ax: i32, ay: i32, bx: i32, by: i32, px: i32, py: i32) -> bool {
+    return (bx - ax) * (py - ay) - (by - ay) * (px - ax) >= 0;
+}
+
+fn glyph_bit(byte: u32, r: u32, c: u32) -> bool {
+    if byte < 33u || byte > 126u {
+        return false;
+    }
+    let g = (byte - 32u) * 2u;
+    var bits = FONT[g + 1u];
+    if r < 6u {
+        bits = FONT[g] >> (5u * r);
+    }
+    return ((bits >> (4u - c)) & 1u) != 0u;
+}
+
+fn text_byte(s: Shape, n: u32) -> u32 {
+    if s[0] == SHAPE_DIGITS {
+        let i = s[5] + n;
+        return (s[6u + i / 4u] >> (8u * (i % 4u))) & 0xFFu;
+    }
+    // SHAPE_TEXT: s[5] = data byte address of the first visible byte, s[6] = code_base,
+    // s[7] = the word address where data starts.
+    let b = s[5] + n;
+    let w = code[s[6] + (s[7] + b / 4u) * params.lanes];
+    return (w >> (8u * (b % 4u))) & 0xFFu;
+}
+
+// Rasterizes pixels start, start + stride, ... of a prepared shape onto the canvas at cbase.
+fn raster(s: Shape, cbase: u32, start: u32, stride: u32) {
+    let kind = s[0];
+    let c = s[1];
+    let w = params.width;
+    switch kind {
+        case SHAPE_BOX, SHAPE_CLS, SHAPE_DISC, SHAPE_RING, SHAPE_TRI: {
+            // A clipped box x0, y0, bw, bh in s[2..6]; the pixel test depends on the kind.
+            let x0 = s[2];
+            let y0 = s[3];
+            let bw = s[4];
+            let count = bw * s[5];
+            if start >= count {
+                return;
+            }
+            var col = start % bw;
+            var row = start / bw;
+            let step_col = stride % bw;
+            let step_row = stride / bw;
+            for (var k = start; k < count; k += stride) {
+                let px = x0 + col;
+                let py = y0 + row;
+                let i = cbase + py * w + px;
+                var hit = true;
+                if kind == SHAPE_TRI {
+                    let x = i32(px);
+                    let y = i32(py);
+                    let ax = bitcast<i32>(s[6]);
+                    let ay = bitcast<i32>(s[7]);
+                    let bx = bitcast<i32>(s[8]);
+                    let by = bitcast<i32>(s[9]);
+                    let cx = bitcast<i32>(s[10]);
+                    let cy = bitcast<i32>(s[11]);
+                    hit = edge(ax, ay, bx, by, x, y) && edge(bx, by, cx, cy, x, y) && edge(cx, cy, ax, ay, x, y);
+                } else if kind == SHAPE_DISC || kind == SHAPE_RING {
+                    let x = i32(px);
+                    let y = i32(py);
+                    let cx = bitcast<i32>(s[6]);
+                    let cy = bitcast<i32>(s[7]);
+                    let r = bitcast<i32>(s[8]);
+                    hit = inside_disc(x, y, cx, cy, r);
+                    if hit && kind == SHAPE_RING {
+                        hit = !(inside_disc(x - 1, y, cx, cy, r) && inside_disc(x + 1, y, cx, cy, r)
+                            && inside_disc(x, y - 1, cx, cy, r) && inside_disc(x, y + 1, cx, cy, r));
+                    }
+                }
+                if hit {
+                    if kind == SHAPE_CLS {
+                        canvas[i] = c;
+                    } else {
+                        canvas[i] = blend(canvas[i], c);
+                    }
+                }
+                col += step_col;
+                row += step_row;
+                if col >= bw {
+                    col -= bw;
+                    row += 1u;
+                }
+            }
+        }
+        case SHAPE_LINE_X, SHAPE_LINE_Y: {
+            // s[2] first major coordinate, s[3] count, s[4..8] x0 y0 dx dy (ordered, major > 0).
+            let lo = bitcast<i32>(s[2]);
+            let count = s[3];
+            let x0 = bitcast<i32>(s[4]);
+            let y0 = bitcast<i32>(s[5]);
+            let dx = bitcast<i32>(s[6]);
+            let dy = bitcast<i32>(s[7]);
+            for (var k = start; k < count; k += stride) {
+                let m = lo + i32(k);
+                if kind == SHAPE_LINE_X {
+                    let t = m - x0;
+                    plot(cbase, m, y0 + floor_div(2 * dy * t + dx, 2 * dx), c);
+                } else {
+                    let t = m - y0;
+                    plot(cbase, x0 + floor_div(2 * dx * t + dy, 2 * dy), m, c);
+                }
+            }
+        }
+        case SHAPE_TEXT, SHAPE_DIGITS: {
+            // s[2] x of the first visible cell, s[3] y, s[4] visible cells.
+            let x0 = bitcast<i32>(s[2]);
+            let y0 = bitcast<i32>(s[3]);
+            let count = s[4] * 35u;
+            for (var k = start; k < count; k += stride) {
+                let n = k / 35u;
+                let rem = k % 35u;
+                let r = rem / 5u;
+                let cc = rem % 5u;
+                if glyph_bit(text_byte(s, n), r, cc) {
+                    plot(cbase, x0 + 6 * i32(n) + i32(cc), y0 + i32(r), c);
+                }
+            }
+        }
+        default: {}
+    }
+}
+
+// Pixels a prepared shape visits (its work), to decide between inline and shared drawing.
+fn shape_work(s: Shape) -> u32 {
+    switch s[0] {
+        case SHAPE_BOX, SHAPE_CLS, SHAPE_DISC, SHAPE_RING, SHAPE_TRI: {
+            return s[4] * s[5];
+        }
+        case SHAPE_LINE_X, SHAPE_LINE_Y: {
+            return s[3];
+        }
+        case SHAPE_TEXT, SHAPE_DIGITS: {
+            return s[4] * 35u;
+        }
+        default: {
+            return 0u;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Shape preparation (exact coordinate rules of docs/pxl.md).
+
+fn no_shape() {
+    shape[0] = SHAPE_NONE;
+}
+
+// Sets shape's box to the pixels x0..=x1, y0..=y1 clipped to the canvas (all i32, clamped
+// inputs); returns false when nothing is left.
+fn set_box(x0: i32, y0: i32, x1: i32, y1: i32) -> bool {
+    let lo_x = max(x0, 0);
+    let hi_x = min(x1, i32(params.width) - 1);
+    let lo_y = max(y0, 0);
+    let hi_y = min(y1, i32(params.height) - 1);
+    if lo_x > hi_x || lo_y > hi_y {
+        return false;
+    }
+    shape[2] = u32(lo_x);
+    shape[3] = u32(lo_y);
+    shape[4] = u32(hi_x - lo_x + 1);
+    shape[5] = u32(hi_y - lo_y + 1);
+    return true;
+}
+
+// Clips start .. start + len (exactly, as in i64) to 0 .. side; returns (lo, hi), empty when
+// lo >= hi.
+fn clip_run(start: i32, len: i32, side: u32) -> vec2<i32> {
+    if len <= 0 || start >= i32(side) {
+        return vec2<i32>(0, 0);
+    }
+    if start >= 0 {
+        return vec2<i32>(start, start + min(len, i32(side) - start));
+    }
+    // start < 0 < len: the sum cannot overflow.
+    return vec2<i32>(0, min(start + len, i32(side)));
+}
+
+fn prepare_rect(x: i32, y: i32, w: i32, h: i32) {
+    let cx = clip_run(x, w, params.width);
+    let cy = clip_run(y, h, params.height);
+    if cx.x >= cx.y || cy.x >= cy.y {
+        no_shape();
+        return;
+    }
+    shape[0] = SHAPE_BOX;
+    shape[2] = u32(cx.x);
+    shape[3] = u32(cy.x);
+    shape[4] = u32(cx.y - cx.x);
+    shape[5] = u32(cy.y - cy.x);
+}
+
+fn prepare_line(ax: i32, ay: i32, bx: i32, by: i32) {
+    var x0 = clamp_coord(ax);
+    var y0 = clamp_coord(ay);
+    var x1 = clamp_coord(bx);
+    var y1 = clamp_coord(by);
+    if abs(x1 - x0) >= abs(y1 - y0) {
+        if x0 > x1 {
+            let tx = x0;
+            let ty = y0;
+            x0 = x1;
+            y0 = y1;
+            x1 = tx;
+            y1 = ty;
+        }
+        let dx = x1 - x0;
+        if dx == 0 {
+            // The single pixel (x0, y0).
+            shape[0] = SHAPE_BOX;
+            if !set_box(x0, y0, x0, y0) {
+                no_shape();
+            }
+            return;
+        }
+        let lo = max(x0, 0);
+        let hi = min(x1, i32(params.width) - 1);
+        if lo > hi {
+            no_shape();
+            return;
+        }
+        shape[0] = SHAPE_LINE_X;
+        shape[2] = bitcast<u32>(lo);
+        shape[3] = u32(hi - lo + 1);
+        shape[6] = bitcast<u32>(dx);
+        shape[7] = bitcast<u32>(y1 - y0);
+    } else {
+        if y0 > y1 {
+            let tx = x0;
+            let ty = y0;
+            x0 = x1;
+            y0 = y1;
+            x1 = tx;
+            y1 = ty;
+        }
+        let lo = max(y0, 0);
+        let hi = min(y1, i32(params.height) - 1);
+        if lo > hi {
+            no_shape();
+            return;
+        }
+        shape[0] = SHAPE_LINE_Y;
+        shape[2] = bitcast<u32>(lo);
+        shape[3] = u32(hi - lo + 1);
+        shape[6] = bitcast<u32>(x1 - x0);
+        shape[7] = bitcast<u32>(y1 - y0);
+    }
+    shape[4] = bitcast<u32>(x0);
+    shape[5] = bitcast<u32>(y0);
+}
+
+fn prepare_circle(x: i32, y: i32, radius: i32, filled: bool) {
+    if radius < 0 {
+        no_shape();
+        return;
+    }
+    let cx = clamp_coord(x);
+    let cy = clamp_coord(y);
+    let r = min(radius, COORD_LIMIT);
+    if !set_box(cx - r, cy - r, cx + r, cy + r) {
+        no_shape();
+        return;
+    }
+    shape[0] = select(SHAPE_RING, SHAPE_DISC, filled);
+    shape[6] = bitcast<u32>(cx);
+    shape[7] = bitcast<u32>(cy);
+    shape[8] = bitcast<u32>(r);
+}
+
+fn prepare_tri(ax: i32, ay: i32, bx: i32, by: i32, cx: i32, cy: i32) {
+    let x0 = clamp_coord(ax);
+    let y0 = clamp_coord(ay);
+    var x1 = clamp_coord(bx);
+    var y1 = clamp_coord(by);
+    var x2 = clamp_coord(cx);
+    var y2 = clamp_coord(cy);
+    let area2 = (x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0);
+    if area2 == 0 {
+        no_shape();
+        return;
+    }
+    if area2 < 0 {
+        let tx = x1;
+        let ty = y1;
+        x1 = x2;
+        y1 = y2;
+        x2 = tx;
+        y2 = ty;
+    }
+    if !set_box(min(x0, min(x1, x2)), min(y0, min(y1, y2)), max(x0, max(x1, x2)), max(y0, max(y1, y2))) {
+        no_shape();
+        return;
+    }
+    shape[0] = SHAPE_TRI;
+    shape[6] = bitcast<u32>(x0);
+    shape[7] = bitcast<u32>(y0);
+    shape[8] = bitcast<u32>(x1);
+    shape[9] = bitcast<u32>(y1);
+    shape[10] = bitcast<u32>(x2);
+    shape[11] = bitcast<u32>(y2);
+}
+
+// The visible cells of a text of `len` bytes at (x, y): sets shape[2..6] and returns false
+// when none is visible. Exact for every i32 x and y (the CPU computes in i64).
+fn prepare_text_cells(x: i32, y: i32, len: u32) -> bool {
+    if len == 0u || y >= i32(params.height) || y <= -7 || x > i32(params.width) - 1 {
+        return false;
+    }
+    // W - 1 - x is in 0 .. 2^31 + 4095: exact in u32.
+    var last = (params.width - 1u - bitcast<u32>(x)) / 6u;
+    last = min(last, len - 1u);
+    var first = 0u;
+    if x < -4 {
+        first = (bitcast<u32>(-4 - x) + 5u) / 6u;
+    }
+    if first > last {
+        return false;
+    }
+    // The true value lies in -4 .. W - 1, so wrapping u32 arithmetic gives it exactly.
+    shape[2] = bitcast<u32>(x) + 6u * first;
+    shape[3] = bitcast<u32>(y);
+    shape[4] = last - first + 1u;
+    shape[5] = first;
+    return true;
+}
+
+fn prepare_txt(x: i32, y: i32, offset: u32, len: u32) {
+    if !prepare_text_cells(x, y, len) {
+        no_shape();
+        return;
+    }
+    shape[0] = SHAPE_TEXT;
+    shape[5] = offset + shape[5];
+    shape[6] = info.code_base;
+    shape[7] = info.n_records * 8u;
+}
+
+fn prepare_num(x: i32, y: i32, v: i32) {
+    // Digits right to left into a 12-byte buffer, then the used part from `start`.
+    var digits = array<u32, 3>(0u, 0u, 0u);
+    var rest = select(bitcast<u32>(v), 0u - bitcast<u32>(v), v < 0);
+    var pos = 11u;
+    loop {
+        pos -= 1u;
+        digits[pos / 4u] |= (48u + rest % 10u) << (8u * (pos % 4u));
+        rest /= 10u;
+        if rest == 0u {
+            break;
+        }
+    }
+    if v < 0 {
+        pos -= 1u;
+        digits[pos / 4u] |= 45u << (8u * (pos % 4u));
+    }
+    if !prepare_text_cells(x, y, 11u - pos) {
+        no_shape();
+        return;
+    }
+    shape[0] = SHAPE_DIGITS;
+    shape[5] = pos + shape[5];
+    shape[6] = digits[0];
+    shape[7] = digits[1];
+    shape[8] = digits[2];
+}
+
+// ---------------------------------------------------------------------------------------
+// The interpreter.
+
+fn finish(status: u32, kind: u32, at: u32) {
+    outcomes[out_index].status = status;
+    outcomes[out_index].kind = kind;
+    outcomes[out_index].pc = at;
+    outcomes[out_index].line = select(0u, word(at * 8u + 7u), at < info.n_records);
+    outcomes[out_index].left_lo = left_lo;
+    outcomes[out_index].left_hi = left_hi;
+    outcomes[out_index].frames_lo = frames_lo;
+    outcomes[out_index].frames_hi = frames_hi;
+}
+
+fn trap(kind: u32, at: u32) {
+    finish(STATUS_TRAPPED, kind, at);
+}
+
+fn channel(v: i32) -> u32 {
+    return u32(clamp(v, 0, 255));
+}
+
+// Runs the lane's program until it stops (returns false) or hands over a shape for the
+// whole workgroup to draw (returns true, the shape in `shape`).
+fn run_lane() -> bool {
+    loop {
+        if pc >= info.n_records {
+            finish(STATUS_HALTED, 0u, pc);
+            return false;
+        }
+        if left_lo == 0u {
+            if left_hi == 0u {
+                trap(TRAP_BUDGET, pc);
+                return false;
+            }
+            left_hi -= 1u;
+        }
+        left_lo -= 1u;
+        let at = pc;
+        let head = heads[info.head_base + at * params.lanes];
+        let rb = at * 8u;
+        pc = at + 1u;
+        switch head & 0xFFu {
+            case OP_SET: {
+                set_dest(rb, value(rb, head, 1u));
+            }
+            case OP_ADD: {
+                set_dest(rb, value(rb, head, 1u) + value(rb, head, 2u));
+            }
+            case OP_SUB: {
+                set_dest(rb, value(rb, head, 1u) - value(rb, head, 2u));
+            }
+            case OP_MUL: {
+                set_dest(rb, value(rb, head, 1u) * value(rb, head, 2u));
+            }
+            case OP_AND: {
+                set_dest(rb, value(rb, head, 1u) & value(rb, head, 2u));
+            }
+            case OP_OR: {
+                set_dest(rb, value(rb, head, 1u) | value(rb, head, 2u));
+            }
+            case OP_XOR: {
+                set_dest(rb, value(rb, head, 1u) ^ value(rb, head, 2u));
+            }
+            case OP_SHL: {
+                set_dest(rb, value(rb, head, 1u) << (bitcast<u32>(value(rb, head, 2u)) & 31u));
+            }
+            case OP_SHR: {
+                set_dest(rb, value(rb, head, 1u) >> (bitcast<u32>(value(rb, head, 2u)) & 31u));
+            }
+            case OP_DIV, OP_MOD: {
+                let b = value(rb, head, 2u);
+                if b == 0 {
+                    trap(TRAP_DIV_ZERO, at);
+                    return false;
+                }
+                let a = value(rb, head, 1u);
+                var r = 0;
+                if b == -1 {
+                    // Wrapping: MIN / -1 = MIN, MIN % -1 = 0.
+                    r = select(0, 0 - a, (head & 0xFFu) == OP_DIV);
+                } else if (head & 0xFFu) == OP_DIV {
+                    r = a / b;
+                } else {
+                    r = a % b;
+                }
+                set_dest(rb, r);
+            }
+            case OP_JMP: {
+                pc = target_slot(rb, 0u);
+            }
+            case OP_IF: {
+                let a = value(rb, head, 0u);
+                let b = value(rb, head, 1u);
+                var holds = false;
+                switch (head >> 16u) & 0xFFu {
+                    case 0u: {
+                        holds = a == b;
+                    }
+                    case 1u: {
+                        holds = a != b;
+                    }
+                    case 2u: {
+                        holds = a < b;
+                    }
+                    case 3u: {
+                        holds = a <= b;
+                    }
+                    case 4u: {
+                        holds = a > b;
+                    }
+                    default: {
+                        holds = a >= b;
+                    }
+                }
+                if holds {
+                    pc = target_slot(rb, 2u);
+                }
+            }
+            case OP_LOOP: {
+                let v = value(rb, head, 0u) + 1;
+                set_dest(rb, v);
+                // The limit is read after the write, like the CPU (it may be the same variable).
+                if v < value(rb, head, 1u) {
+                    pc = target_slot(rb, 2u);
+                }
+            }
+            case OP_CALL: {
+                if sp == CALL_DEPTH {
+                    trap(TRAP_STACK_OVERFLOW, at);
+                    return false;
+                }
+                stack[sp] = pc;
+                sp += 1u;
+                pc = target_slot(rb, 0u);
+            }
+            case OP_RET: {
+                if sp == 0u {
+                    trap(TRAP_STACK_UNDERFLOW, at);
+                    return false;
+                }
+                sp -= 1u;
+                pc = stack[sp];
+            }
+            case OP_HALT: {
+                pc = info.n_records;
+            }
+            case OP_COLOR: {
+                color = channel(value(rb, head, 0u)) | (channel(value(rb, head, 1u)) << 8u)
+                    | (channel(value(rb, head, 2u)) << 16u) | (channel(value(rb, head, 3u)) << 24u);
+            }
+            case OP_PSET: {
+                plot(canvas_base, value(rb, head, 0u), value(rb, head, 1u), color);
+            }
+            case OP_PGET: {
+                let x = value(rb, head, 1u);
+                let y = value(rb, head, 2u);
+                var v = -1;
+                if x >= 0 && y >= 0 && u32(x) < params.width && u32(y) < params.height {
+                    let p = canvas[canvas_base + u32(y) * params.width + u32(x)];
+                    v = bitcast<i32>(((p & 0xFFu) << 16u) | (p & 0xFF00u) | ((p >> 16u) & 0xFFu));
+                }
+                set_dest(rb, v);
+            }
+            case OP_RAND: {
+                var x = rng;
+                x ^= x << 13u;
+                x ^= x >> 17u;
+                x ^= x << 5u;
+                rng = x;
+                let n = value(rb, head, 1u);
+                if n > 0 {
+                    set_dest(rb, bitcast<i32>(x % u32(n)));
+                } else {
+                    set_dest(rb, bitcast<i32>(x));
+                }
+            }
+            case OP_SEED: {
+                let s = bitcast<u32>(value(rb, head, 0u));
+                rng = select(s, DEFAULT_SEED, s == 0u);
+            }
+            case OP_FRAME: {
+                frames_lo += 1u;
+                if frames_lo == 0u {
+                    frames_hi += 1u;
+                }
+            }
+            case OP_PEEK: {
+                let addr = value(rb, head, 1u);
+                if addr < 0 || u32(addr) >= info.code_len {
+                    outcomes[out_index].addr = bitcast<u32>(addr);
+                    trap(TRAP_ADDRESS, at);
+                    return false;
+                }
+                set_dest(rb, bitcast<i32>(word(u32(addr))));
+            }
+            case OP_POKE: {
+                let addr = value(rb, head, 0u);
+                let v = value(rb, head, 1u);
+                if addr < 0 || u32(addr) >= info.code_len {
+                    outcomes[out_index].addr = bitcast<u32>(addr);
+                    trap(TRAP_ADDRESS, at);
+                    return false;
+                }
+                let a = u32(addr);
+                code[info.code_base + a * params.lanes] = bitcast<u32>(v);
+                if a < info.n_records * 8u {
+                    let index = a / 8u;
+                    heads[info.head_base + index * params.lanes] = record_head_if_valid(index);
+                }
+            }
+            case OP_CLS: {
+                shape[0] = SHAPE_CLS;
+                shape[1] = channel(value(rb, head, 0u)) | (channel(value(rb, head, 1u)) << 8u)
+                    | (channel(value(rb, head, 2u)) << 16u) | BLACK;
+                shape[2] = 0u;
+                shape[3] = 0u;
+                shape[4] = params.width;
+                shape[5] = params.height;
+                if draw_or_hand_over() {
+                    return true;
+                }
+            }
+            case OP_RECT, OP_LINE, OP_CIRC, OP_CIRCF, OP_TRI, OP_TXT, OP_NUM: {
+                if (color >> 24u) != 0u {
+                    let op = head & 0xFFu;
+                    let a = value(rb, head, 0u);
+                    let b = value(rb, head, 1u);
+                    if op == OP_TXT {
+                        prepare_txt(a, b, target_slot(rb, 2u), target_slot(rb, 3u));
+                    } else if op == OP_NUM {
+                        prepare_num(a, b, value(rb, head, 2u));
+                    } else if op == OP_CIRC || op == OP_CIRCF {
+                        prepare_circle(a, b, value(rb, head, 2u), op == OP_CIRCF);
+                    } else if op == OP_RECT {
+                        prepare_rect(a, b, value(rb, head, 2u), value(rb, head, 3u));
+                    } else if op == OP_LINE {
+                        prepare_line(a, b, value(rb, head, 2u), value(rb, head, 3u));
+                    } else {
+                        prepare_tri(a, b, value(rb, head, 2u), value(rb, head, 3u), value(rb, head, 4u),
+                            value(rb, head, 5u));
+                    }
+                    shape[1] = color;
+                    if draw_or_hand_over() {
+                        return true;
+                    }
+                }
+            }
+            default: {
+                // Opcode 0 in `heads`: the record is not a valid instruction.
+                for (var k = 0u; k < 8u; k += 1u) {
+                    outcomes[out_index].record[k] = word(rb + k);
+                }
+                trap(TRAP_INVALID, at);
+                return false;
+            }
+        }
+    }
+    return false;
+}
+
+// Draws a small prepared shape at once; returns true when it is big enough to be drawn by
+// the whole workgroup instead.
+fn draw_or_hand_over() -> bool {
+    if shape[0] == SHAPE_NONE {
+        return false;
+    }
+    if shape_work(shape) > params.inline_max {
+        return true;
+    }
+    raster(shape, canvas_base, 0u, 1u);
+    return false;
+}
+
+@compute @workgroup_size(WG)
+fn main(
+    @builtin(local_invocation_index) lid: u32,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) n_groups: vec3<u32>,
+) {
+    let group = wid.x + wid.y * n_groups.x;
+    let first = group * params.lanes;
+    if first >= params.n_programs {
+        return;
+    }
+    let n_here = min(params.lanes, params.n_programs - first);
+    let n_pixels = params.width * params.height;
+
+    // Every canvas starts opaque black.
+    for (var i = 0u; i < n_here; i += 1u) {
+        let base = (first + i) * n_pixels;
+        for (var k = lid; k < n_pixels; k += WG) {
+            canvas[base + k] = BLACK;
+        }
+    }
+
+    let live = lid < n_here;
+    var running = false;
+    if live {
+        out_index = first + lid;
+        info = infos[out_index];
+        canvas_base = out_index * n_pixels;
+        pc = 0u;
+        left_lo = params.budget_lo;
+        left_hi = params.budget_hi;
+        frames_lo = 0u;
+        frames_hi = 0u;
+        color = 0xFFFFFFFFu;
+        rng = DEFAULT_SEED;
+        sp = 0u;
+        running = true;
+        atomicAdd(&n_running, 1u);
+    }
+
+    loop {
+        // The previous round's drawing (and the canvas clear) is visible from here on.
+        storageBarrier();
+        workgroupBarrier();
+        event_shapes[lid][0] = SHAPE_NONE;
+        if running {
+            if run_lane() {
+                event_shapes[lid] = shape;
+            } else {
+                running = false;
+                atomicSub(&n_running, 1u);
+            }
+        }
+        storageBarrier();
+        workgroupBarrier();
+        if lid == 0u {
+            round_flag = atomicLoad(&n_running);
+        }
+        // Running lanes always stop with an event, so no running lane means no event.
+        if workgroupUniformLoad(&round_flag) == 0u {
+            break;
+        }
+        for (var i = 0u; i < n_here; i += 1u) {
+            let s = event_shapes[i];
+            if s[0] != SHAPE_NONE {
+                raster(s, (first + i) * n_pixels, lid, WG);
+            }
+        }
+    }
+
+    if (params.flags & FLAG_SCORE) != 0u {
+        for (var i = 0u; i < n_here; i += 1u) {
+            let base = (first + i) * n_pixels;
+            var lo = 0u;
+            var hi = 0u;
+            for (var k = lid; k < n_pixels; k += WG) {
+                let p = canvas[base + k];
+                let t = target_image[k];
+                let dr = i32(p & 0xFFu) - i32(t & 0xFFu);
+                let dg = i32((p >> 8u) & 0xFFu) - i32((t >> 8u) & 0xFFu);
+                let db = i32((p >> 16u) & 0xFFu) - i32((t >> 16u) & 0xFFu);
+                let d = u32(dr * dr + dg * dg + db * db);
+                lo += d;
+                if lo < d {
+                    hi += 1u;
+                }
+            }
+            atomicAdd(&sse_hi[i], hi);
+            let old = atomicAdd(&sse_lo[i], lo);
+            if old + lo < old {
+                atomicAdd(&sse_hi[i], 1u);
+            }
+        }
+        workgroupBarrier();
+        if live {
+            outcomes[out_index].sse_lo = atomicLoad(&sse_lo[lid]);
+            outcomes[out_index].sse_hi = atomicLoad(&sse_hi[lid]);
+        }
+    }
+
+    // Canary: some drivers (Mesa's llvmpipe) end loops early once a shader has run a fixed
+    // number of loop iterations in all, silently. The limit is shared by all loops, so if any
+    // loop above was cut, this two-iteration loop is cut too, and the workgroup's outcomes are
+    // marked as not to be trusted. A real GPU always counts 2 * WG.
+    for (var i = 0u; i < params.canary; i += 1u) {
+        atomicAdd(&canary, 1u);
+    }
+    workgroupBarrier();
+    if live && atomicLoad(&canary) != params.canary * WG {
+        outcomes[out_index].status = STATUS_CUT_SHORT;
+    }
+}

@@ -1,0 +1,199 @@
+//! Hand-written programs, CPU against GPU: every opcode, every trap, budget edges, huge
+//! coordinates, clipping, alpha, text, self-modifying code, and every example program.
+
+use gvpie_pxl::{Config, Texture};
+
+use crate::util::{check_sources, check_textures, check_textures_long, compile, small};
+
+#[test]
+fn every_example_program() {
+    let dir = crate::util::repo_root().join("examples");
+    let mut labels = Vec::new();
+    let mut programs = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
+        if path.extension().is_some_and(|e| e == "pxl") {
+            let source = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            labels.push(path.display().to_string());
+            programs.push(compile(&source));
+        }
+    }
+    assert!(!programs.is_empty(), "no examples found in {}", dir.display());
+    // The CLI's default canvas and budget (lavapipe may cut these short and fall back), and
+    // budgets short enough for every driver.
+    check_textures_long(&labels, &programs, &Config::default());
+    check_textures(&labels, &programs, &Config { width: 37, height: 19, budget: 2000, max_frames: 0 });
+    check_textures(&labels, &programs, &Config { width: 128, height: 64, budget: 1500, max_frames: 0 });
+}
+
+#[test]
+fn arithmetic_and_control_flow() {
+    let sources = [
+        "SET a 7\nSET b -3\nADD c a b\nSUB d a b\nMUL e a b\nDIV f a b\nMOD g a b\nAND h a b\nOR i a b\nXOR j a b\nSHL k a 30\nSHR l b 1\nSHL m a 33\nSHR n -8 65\nNUM 0 0 c\nNUM 0 8 f\nNUM 0 16 g\nNUM 20 0 k\nNUM 20 8 m\nNUM 20 16 n",
+        "SET a 2147483647\nADD a a 1\nNUM 0 0 a\nSET b -2147483648\nDIV c b -1\nMOD d b -1\nMUL e b -1\nNUM 0 8 c\nNUM 0 16 d\nSUB f 0 b\nNUM 20 0 e",
+        "SET x -7\nDIV q x 2\nMOD r x 2\nDIV s 7 -2\nMOD t 7 -2\nNUM 0 0 q\nNUM 0 8 r\nNUM 20 0 s\nNUM 20 8 t",
+        "SET i 0\nloop:\nIF i == 3 three\nIF i != 4 notfour\nJMP next\nthree:\nPSET i 0\nJMP next\nnotfour:\nPSET i 1\nnext:\nIF i < 2 a\nIF i <= 2 b\nIF i > 5 c\nIF i >= 5 d\nJMP e\na:\nPSET i 2\nJMP e\nb:\nPSET i 3\nJMP e\nc:\nPSET i 4\nJMP e\nd:\nPSET i 5\ne:\nLOOP i 8 loop",
+        // LOOP whose limit is the counter itself: the limit is read after the increment.
+        "SET i 0\nl:\nADD n n 1\nLOOP i i l\nNUM 0 0 n",
+        "SET i 5\nl:\nADD n n 1\nLOOP i 3 l\nNUM 0 0 n\nNUM 0 8 i",
+        "CALL f\nCALL f\nNUM 0 0 n\nHALT\nf:\nADD n n 1\nCALL g\nRET\ng:\nADD n n 10\nRET",
+        "SET n 0\nCALL r\nNUM 0 0 n\nHALT\nr:\nADD n n 1\nIF n < 256 go\nRET\ngo:\nCALL r\nRET",
+        "RAND a 100\nRAND b 0\nRAND c -5\nSEED 12345\nRAND d 1000\nSEED 0\nRAND e 7\nSEED -1\nRAND f 2147483647\nNUM 0 0 a\nNUM 0 8 b\nNUM 0 16 c\nNUM 0 0 d\nNUM 20 8 e\nNUM 20 16 f",
+        "FRAME\nSET i 0\nl:\nFRAME\nLOOP i 5 l",
+        "HALT\nPSET 0 0",
+        "JMP end\nPSET 0 0\nend:",
+        "",
+        "COLOR 300 -4 128 999\nPSET 1 1\nPGET v 1 1\nNUM 0 8 v\nPGET w -1 0\nNUM 0 16 w\nPGET u 40 0\nNUM 20 16 u",
+    ];
+    check_sources(&sources, &small(100_000));
+}
+
+#[test]
+fn every_trap() {
+    let sources = [
+        "SET a 1\nDIV b a 0",
+        "SET a 1\nMOD b a zero",
+        "CALL f\nf:\nCALL f",
+        "RET",
+        "SET a 1\nRET",
+        "l:\nJMP l",
+        "PEEK v -1",
+        "PEEK v 1000000",
+        "SET a 2147483647\nPOKE a 0",
+        "POKE 0 0\nz:\nJMP z",
+        "SET x 0\nl:\nPOKE 0 x\nJMP l",
+        // POKE of an unknown opcode, a bad mode, a bad variable, a bad target, bad text, bad aux.
+        "POKE 8 99\nHALT\nSET a 1",
+        "POKE 8 0x106\nHALT\nSET a 1",
+        "POKE 9 77\nHALT\nSET a 1",
+        "POKE 9 5\nHALT\nz:\nJMP z",
+        "POKE 11 100\nHALT\nTXT 0 0 hello",
+        "POKE 8 0x10011\nHALT\nz:\nJMP z",
+        "POKE 8 0x1000006\nHALT\nSET a 1",
+        "POKE 8 0x20512\nHALT\nIF 1 == 1 x\nx:",
+    ];
+    check_sources(&sources, &small(3_000));
+}
+
+#[test]
+fn budget_edges() {
+    // 2 + 3*10 + 1 = 33 cycles when run to the end.
+    let source = "SET i 0\nSET s 0\nl:\nADD s s i\nNOP_FREE: \nLOOP i 10 l\nNUM 0 0 s";
+    let source = source.replace("NOP_FREE: \n", "");
+    let program = compile(&source);
+    let full = gvpie_pxl::run(&program, &small(1_000)).unwrap_or_else(|e| panic!("{e}")).cycles;
+    for budget in [0, 1, full - 1, full, full + 1, u64::from(u32::MAX), u64::from(u32::MAX) + 1, 1_000_000_000_000] {
+        check_textures(&[format!("budget {budget}")], std::slice::from_ref(&program), &small(budget));
+    }
+    // An endless loop runs out exactly; lavapipe cuts long loops short, so the long one may
+    // fall back there.
+    let endless = compile("l:\nJMP l");
+    check_textures(&["endless".to_string()], std::slice::from_ref(&endless), &small(3_000));
+    check_textures_long(&["endless".to_string()], std::slice::from_ref(&endless), &small(5_000_000));
+    check_sources(&["HALT"], &small(0));
+    check_sources(&["SET a 1"], &small(1));
+}
+
+#[test]
+fn huge_coordinates_and_clipping() {
+    let sources = [
+        "RECT 2147483000 0 5000 5\nRECT -2147483648 -2147483648 2147483647 2147483647\nRECT 4000 3 2147483000 2",
+        "RECT -5 -5 10 10\nRECT 35 20 100 100\nRECT 10 10 0 5\nRECT 10 10 5 -1\nRECT -2147483648 0 2147483647 1",
+        "RECT 3 3 -2147483648 4\nRECT 39 23 1 1\nRECT 40 0 1 1\nRECT 0 24 1 1",
+        "PSET -1 0\nPSET 0 -1\nPSET 40 0\nPSET 0 24\nPSET 39 23\nPSET 2147483647 -2147483648",
+        "LINE -100000 -50000 100000 60000\nLINE 0 0 39 23\nLINE 39 0 0 23\nLINE 5 5 5 5\nLINE 0 10 39 10\nLINE 20 -5 20 100",
+        "LINE 3 2 30 9\nLINE 30 9 3 2\nLINE 2 3 9 30\nLINE 9 30 2 3\nLINE -2147483648 0 2147483647 5\nLINE 1 1 2 20",
+        "CIRC 20 12 10\nCIRCF 5 5 3\nCIRC 0 0 0\nCIRCF 39 23 0\nCIRC 20 12 -1\nCIRC 20 12 2147483647\nCIRCF -2147483648 0 9000",
+        "CIRC 20 12 1\nCIRC 10 10 2\nCIRCF 30 10 5\nCIRC 40 24 30\nCIRC -8192 -8192 8192",
+        "TRI 0 0 39 0 20 23\nTRI 5 5 5 5 5 5\nTRI 0 0 10 10 20 20\nTRI 30 20 2 3 38 1\nTRI -100000 -100000 100000 0 0 100000",
+        "TRI 1 1 1 20 30 1\nTRI 1 1 30 1 1 20\nTRI -2147483648 -2147483648 2147483647 -5 0 2147483647",
+        "CLS 10 20 30\nCLS\nCLS 300 -1 128",
+    ];
+    check_sources(&sources, &small(1000));
+}
+
+#[test]
+fn alpha_blending() {
+    let sources = [
+        "COLOR 255 255 255 128\nRECT 0 0 20 20\nCOLOR 255 0 100 128\nRECT 5 5 20 20\nCOLOR 10 20 30 1\nRECT 0 0 40 24\nCOLOR 200 100 50 254\nCIRCF 20 12 9",
+        "CLS 10 20 30\nCOLOR 0 0 0 0\nRECT 0 0 40 24\nTRI 0 0 39 0 0 23\nLINE 0 0 39 23\nTXT 0 0 HELLO\nPSET 3 3\nCOLOR 7 7 7 77\nTRI 0 0 39 0 0 23\nLINE 0 0 39 23\nCIRC 20 12 9",
+        "SET a 0\nl:\nCOLOR a 255 a a\nRECT a 0 3 24\nADD a a 3\nLOOP i 13 l",
+    ];
+    check_sources(&sources, &small(1000));
+}
+
+#[test]
+fn text_at_odd_positions() {
+    let sources = [
+        "TXT 0 0 !\"#$%&'()*+,-./0123456789:;<=>?\nTXT -3 8 @ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_\nTXT -100 16 `abcdefghijklmnopqrstuvwxyz{|}~ and more text here",
+        "TXT -5 -6 Hello\nTXT 37 20 Hello\nTXT 39 23 x\nTXT -2147483648 0 abc\nTXT 2147483647 0 abc\nTXT 0 2147483647 a\nTXT 0 -2147483648 a",
+        "TXT -4 0 ab\nTXT -5 8 ab\nTXT -6 16 ab\nTXT 34 0 ab\nTXT 35 8 ab\nTXT 36 16 ab",
+        "TXT 1 1   spaced   out  \nTXT 3 10 a~b",
+        "NUM -2 0 -2147483648\nNUM 1 8 2147483647\nNUM 33 16 0\nNUM -2147483648 0 5\nNUM 20 -6 -99",
+        "SET y -7\nl:\nTXT -9 y Wrap\nNUM 14 y y\nADD y y 3\nIF y < 26 l",
+        "COLOR 255 0 0 100\nTXT 0 0 XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
+    ];
+    check_sources(&sources, &small(1000));
+    // A canvas narrower than a glyph.
+    check_sources(&sources[..3], &Config { width: 3, height: 2, budget: 1000, max_frames: 0 });
+}
+
+#[test]
+fn self_modifying_code() {
+    let sources = [
+        // docs/pxl.md's example: the RECT width grows each round.
+        "SET i 0\nloop:\nRECT 0 0 1 4\nADD w i 1\nPOKE 11 w\nLOOP i 10 loop",
+        // Rewrite an opcode: SET becomes ADD.
+        "SET a 5\nl:\nSET a 1\nPOKE 8 0x107\nLOOP i 3 l\nNUM 0 0 a",
+        // PEEK the program and the data, then change the text.
+        "PEEK v 0\nNUM 0 0 v\nTXT 0 8 abcd\nPEEK w 24\nNUM 0 16 w\nPOKE 24 0x5A5A5A5A\nTXT 20 8 abcd",
+        // Break a record, then repair it before it runs.
+        "PEEK h 24\nPOKE 24 0\nPOKE 24 h\nSET x 3\nNUM 0 0 x",
+        // The last data word's padding bytes are addressable.
+        "TXT 0 0 abcde\nPEEK v 17\nPOKE 17 0x7A7A7A65\nTXT 0 8 abcde\nPEEK w 17\nNUM 0 16 w",
+        // A record pokes itself: the running instruction finishes as it was.
+        "POKE 3 9\nPOKE 3 9\nNUM 0 0 0",
+        // Change a jump target and a label to the end.
+        "SET i 0\nl:\nADD i i 1\nIF i < 3 l\nPOKE 27 5\nJMP l\nNUM 0 0 i",
+        // Change the line word: traps report the new line.
+        "POKE 23 777\nDIV a 1 0",
+    ];
+    check_sources(&sources, &small(3_000));
+}
+
+#[test]
+fn many_programs_and_canvas_sizes() {
+    // More programs than a workgroup holds, different sizes in one group, odd canvas sizes.
+    let mut sources = Vec::new();
+    for k in 0..150 {
+        sources.push(format!(
+            "SET k {k}\nRAND r 50\nCOLOR r k 200 {}\nRECT k 2 7 9\nTRI 0 0 k 17 33 5\nLINE 0 k 33 0\nCIRC k 8 5\nTXT k 1 k{k}\nNUM 2 10 r",
+            (k * 37) % 256
+        ));
+    }
+    let refs: Vec<&str> = sources.iter().map(String::as_str).collect();
+    for (w, h) in [(1, 1), (33, 17), (64, 64), (200, 3)] {
+        check_sources(&refs, &Config { width: w, height: h, budget: 1000, max_frames: 0 });
+    }
+}
+
+#[test]
+fn large_canvas() {
+    let source = "CLS 1 2 3\nCOLOR 200 10 10 200\nCIRCF 2000 2000 1500\nTRI 0 0 4095 100 300 4095\nRECT 100 100 3000 20\nTXT 4000 4090 edge text";
+    let programs = [compile(source), compile("HALT")];
+    let labels = [source.to_string(), "HALT".to_string()];
+    // 4096x4096 takes more loop iterations than lavapipe allows: it may fall back there.
+    check_textures_long(&labels, &programs, &Config { width: 4096, height: 4096, budget: 100, max_frames: 0 });
+    let source = "CLS 1 2 3\nCOLOR 200 10 10 200\nCIRCF 200 150 120\nTRI 0 0 499 10 30 299\nRECT 10 10 300 20\nTXT 450 290 edge text";
+    check_sources(&[source, "HALT"], &Config { width: 500, height: 300, budget: 100, max_frames: 0 });
+}
+
+#[test]
+fn raw_textures_with_invalid_records() {
+    // A hand-made texture whose record 0 has a bad variable index traps like the CPU.
+    let good = compile("SET a 1\nSET b 2");
+    let mut words = good.words().to_vec();
+    words[8 + 1] = 99;
+    let bad = Texture::from_words(words).unwrap_or_else(|e| panic!("{e}"));
+    check_textures(&["bad variable".to_string()], &[bad], &small(100));
+}

@@ -1,0 +1,103 @@
+//! Helpers shared by the GPU integration tests.
+
+use std::sync::OnceLock;
+
+use gvpie_gpu::{GpuBackend, GpuError, RanOn};
+use gvpie_pxl::{Config, RunResult, Texture};
+
+/// The backend shared by all tests, or `None` (after a loud note) when there is no adapter and
+/// `GVPIE_REQUIRE_GPU` is not set.
+pub fn backend() -> Option<&'static GpuBackend> {
+    static BACKEND: OnceLock<Result<GpuBackend, GpuError>> = OnceLock::new();
+    let required = std::env::var("GVPIE_REQUIRE_GPU").is_ok_and(|v| v == "1");
+    match BACKEND.get_or_init(GpuBackend::new) {
+        Ok(backend) => Some(backend),
+        Err(err) if required => panic!("GVPIE_REQUIRE_GPU=1 but the GPU backend is unavailable: {err}"),
+        Err(err) => {
+            eprintln!("\n!!! NOTE: GPU tests skipped: {err}. Install mesa-vulkan-drivers (lavapipe) to run them.\n");
+            None
+        }
+    }
+}
+
+/// Compiles PXL source or panics with the diagnostics.
+pub fn compile(source: &str) -> Texture {
+    gvpie_pxl::compile(source).unwrap_or_else(|d| panic!("{}\n{source}", gvpie_pxl::render_all(&d)))
+}
+
+/// Asserts that two results are identical, naming the program on failure.
+#[track_caller]
+pub fn assert_same(label: &str, cpu: &RunResult, gpu: &RunResult) {
+    assert_eq!(cpu.status, gpu.status, "{label}: status");
+    assert_eq!(cpu.cycles, gpu.cycles, "{label}: cycles");
+    assert_eq!(cpu.n_frames, gpu.n_frames, "{label}: frames");
+    if cpu.canvas != gpu.canvas {
+        let (w, h) = (cpu.canvas.width(), cpu.canvas.height());
+        let mut diffs = Vec::new();
+        for y in 0..h as i32 {
+            for x in 0..w as i32 {
+                let (a, b) = (cpu.canvas.get(x, y), gpu.canvas.get(x, y));
+                if a != b && diffs.len() < 8 {
+                    diffs.push(format!("({x},{y}) cpu {a:?} gpu {b:?}"));
+                }
+            }
+        }
+        panic!("{label}: canvases differ:\n  {}", diffs.join("\n  "));
+    }
+}
+
+/// Runs `programs` on both backends under `config` and asserts identical results.
+/// Returns the number of programs compared (0 without a GPU).
+#[track_caller]
+pub fn check_textures(labels: &[String], programs: &[Texture], config: &Config) -> usize {
+    check(labels, programs, config, false)
+}
+
+/// Like [`check_textures`], but on a software adapter (lavapipe) the batch may fall back to
+/// the CPU because the driver cuts long-running shaders short; on a real GPU it may not.
+#[track_caller]
+pub fn check_textures_long(labels: &[String], programs: &[Texture], config: &Config) -> usize {
+    check(labels, programs, config, true)
+}
+
+#[track_caller]
+fn check(labels: &[String], programs: &[Texture], config: &Config, long: bool) -> usize {
+    let Some(gpu) = backend() else { return 0 };
+    let batch = gpu.run_batch(programs, config).unwrap_or_else(|e| panic!("run_batch: {e}"));
+    let software = gpu.adapter_info().device_type == "cpu";
+    match &batch.ran_on {
+        RanOn::Gpu => {}
+        RanOn::CpuFallback { reason } if long && software && reason.contains("cut the shader") => {
+            eprintln!("note: {} programs fell back on {}: {reason}", programs.len(), gpu.adapter_info());
+        }
+        other => panic!("the batch did not run on the GPU: {other:?}"),
+    }
+    let cpu = gvpie_gpu::cpu::run_batch(programs, config).unwrap_or_else(|e| panic!("cpu: {e}"));
+    assert_eq!(batch.results.len(), programs.len());
+    for ((label, c), g) in labels.iter().zip(&cpu).zip(&batch.results) {
+        assert_same(label, c, g);
+    }
+    programs.len()
+}
+
+/// Like [`check_textures`] for PXL sources (labelled by their text).
+#[track_caller]
+pub fn check_sources(sources: &[&str], config: &Config) -> usize {
+    let programs: Vec<Texture> = sources.iter().map(|s| compile(s)).collect();
+    let labels: Vec<String> = sources.iter().map(|s| s.to_string()).collect();
+    check_textures(&labels, &programs, config)
+}
+
+/// A small canvas for most tests.
+pub fn small(budget: u64) -> Config {
+    Config { width: 40, height: 24, budget, max_frames: 0 }
+}
+
+/// The repository root: `GVPIE_REPO_ROOT` when set (a test binary carried to another machine),
+/// else the root this crate was built in.
+pub fn repo_root() -> std::path::PathBuf {
+    match std::env::var_os("GVPIE_REPO_ROOT") {
+        Some(root) => root.into(),
+        None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."),
+    }
+}
