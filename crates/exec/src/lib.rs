@@ -116,6 +116,7 @@ pub struct Outcome {
 /// The available backends: always the CPU, and a GPU when one was opened.
 #[derive(Debug, Default)]
 pub struct Engine {
+    #[cfg(feature = "gpu")]
     gpu: Option<gvpie_gpu::GpuBackend>,
     /// Why there is no GPU (for error messages), when there is none.
     no_gpu: Option<String>,
@@ -124,28 +125,47 @@ pub struct Engine {
 impl Engine {
     /// An engine with only the CPU backend.
     pub fn cpu_only() -> Engine {
-        Engine { gpu: None, no_gpu: Some("this engine was started without a GPU".to_string()) }
+        Engine {
+            #[cfg(feature = "gpu")]
+            gpu: None,
+            no_gpu: Some("this engine was started without a GPU".to_string()),
+        }
     }
 
     /// An engine with the CPU and, when an adapter can be opened (`GVPIE_ADAPTER` picks one),
     /// the GPU. Opening a device takes 0.1–1 s, so do it once per process.
     pub fn detect() -> Engine {
-        match gvpie_gpu::GpuBackend::new() {
+        #[cfg(feature = "gpu")]
+        return match gvpie_gpu::GpuBackend::new() {
             Ok(gpu) => Engine { gpu: Some(gpu), no_gpu: None },
             Err(err) => Engine { gpu: None, no_gpu: Some(err.to_string()) },
-        }
+        };
+        #[cfg(not(feature = "gpu"))]
+        Engine { no_gpu: Some("this gvpie was built without the `gpu` feature".to_string()) }
     }
 
     /// Names of the backends this engine can run (`["cpu"]` or `["cpu", "gpu"]`).
     pub fn backends(&self) -> Vec<&'static str> {
-        if self.gpu.is_some() { vec!["cpu", "gpu"] } else { vec!["cpu"] }
+        if self.gpu_adapter().is_some() { vec!["cpu", "gpu"] } else { vec!["cpu"] }
     }
 
     /// The GPU adapter's name, when the engine has a GPU.
     pub fn gpu_adapter(&self) -> Option<&str> {
-        self.gpu.as_ref().map(|gpu| gpu.adapter_info().name.as_str())
+        #[cfg(feature = "gpu")]
+        return self.gpu.as_ref().map(|gpu| gpu.adapter_info().name.as_str());
+        #[cfg(not(feature = "gpu"))]
+        None
     }
 
+    #[cfg(not(feature = "gpu"))]
+    fn check_choice(&self, choice: BackendChoice) -> Result<(), ExecError> {
+        match choice {
+            BackendChoice::Gpu => Err(ExecError::GpuUnavailable(self.no_gpu.clone().unwrap_or_default())),
+            _ => Ok(()),
+        }
+    }
+
+    #[cfg(feature = "gpu")]
     fn gpu_for(
         &self,
         choice: BackendChoice,
@@ -183,6 +203,9 @@ impl Engine {
         config: &Config,
         choice: BackendChoice,
     ) -> Result<Vec<Outcome>, ExecError> {
+        #[cfg(not(feature = "gpu"))]
+        self.check_choice(choice)?;
+        #[cfg(feature = "gpu")]
         if let Some(gpu) = self.gpu_for(choice, textures.len(), config)? {
             let start = Instant::now();
             let batch = gpu.run_batch(textures, config).map_err(|e| ExecError::GpuUnavailable(e.to_string()))?;
