@@ -1,0 +1,87 @@
+//! `gvpie up`: everything in one process on the embedded defaults: the daemon on
+//! `gvpie-data/gvpie.db`, seeded with the seed's example scripts when the database has none,
+//! and the runtime API server on `--bind` (whose event stream carries the daemon's events).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use gvpie_daemon::LogFormat;
+
+use crate::daemon_cmd::{DaemonArgs, open_daemon, run_daemon};
+
+/// Arguments of `gvpie up`.
+#[derive(Args, Debug)]
+pub struct UpArgs {
+    /// The database (SQLite file; created if missing).
+    #[arg(long, value_name = "PATH", default_value = gvpie_store::DEFAULT_DB_PATH)]
+    pub db: PathBuf,
+    /// Where the runtime API listens.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8081")]
+    pub bind: String,
+    /// Seconds between daemon cycles; 0 runs continuously.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    pub interval: f64,
+    /// Import scripts from this folder too.
+    #[arg(long, value_name = "DIR")]
+    pub scripts_dir: Option<PathBuf>,
+    /// Stop after N daemon cycles.
+    #[arg(long, value_name = "N")]
+    pub cycles: Option<u64>,
+    /// Console and log file format (text or json).
+    #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = |t: &str| t.parse::<LogFormat>())]
+    pub log_format: LogFormat,
+}
+
+/// `gvpie up`.
+pub fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
+    {
+        let store = gvpie_store::Store::open(&args.db)?;
+        let added = gvpie_daemon::seed_examples(&store)?;
+        if added > 0 {
+            println!("🌱 Seeded {added} example scripts (hello_gpu, test_rect) into {}", args.db.display());
+        }
+    }
+    let daemon_args = DaemonArgs {
+        db: args.db.clone(),
+        interval: args.interval,
+        runtime: None,
+        scripts_dir: args.scripts_dir.clone(),
+        per_cycle: 3,
+        log_format: args.log_format,
+        cycles: args.cycles,
+        backend: "auto".to_string(),
+        log_file: None,
+        no_log_file: false,
+        quiet: false,
+        size: (128, 64),
+        budget: gvpie_pxl::DEFAULT_BUDGET,
+        max_code_bytes: 1 << 20,
+        lease_ttl: 30.0,
+        metrics_interval: 60.0,
+    };
+    let daemon = match open_daemon(daemon_args.config()?)? {
+        Ok(daemon) => daemon,
+        Err(code) => return Ok(code),
+    };
+
+    // ==== HTTP SERVER (gvpie-server) ===============================================
+    // The runtime API on `args.bind`, in this process on a thread with its own tokio runtime,
+    // sharing the database; the daemon's events go to its event stream. It stops when the
+    // daemon does.
+    let server = crate::serve_cmd::start_in_background(&args.bind, &args.db)?;
+    let events = server.events.clone();
+    let daemon = daemon.with_events(std::sync::Arc::new(move |event: &gvpie_daemon::DaemonEvent| {
+        // Serialize only when someone listens: the daemon's loop must stay fast.
+        if events.n_subscribers() > 0
+            && let Ok(value) = serde_json::to_value(event)
+        {
+            events.publish(gvpie_server::Event::from_daemon_json(value));
+        }
+    }));
+    // ===============================================================================
+
+    let code = run_daemon(daemon);
+    server.stop();
+    code
+}

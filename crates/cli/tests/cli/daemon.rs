@@ -1,0 +1,214 @@
+//! `gvpie daemon`, `replay`, `scripts`, `up` and `bench store` as real processes: kill -9
+//! mid-run, a second daemon, SIGTERM, and the seed's SQL against a database the daemon wrote.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use gvpie_store::Store;
+
+use crate::util::{Dir, gvpie};
+
+/// The seed's START_HERE.md command for adding a program, verbatim.
+const SEED_INSERT: &str = "INSERT INTO improvement_scripts (name, lang, purpose, code, enabled, created_at)
+VALUES (
+    'test_rect',
+    'pixel',
+    'Test rectangle rendering',
+    'RECT 10 10 50 30
+HALT',
+    1,
+    datetime('now')
+);";
+
+fn seed_scripts(db: &Path) {
+    let store = Store::open(db).expect("open");
+    gvpie_daemon_like_seed(&store);
+}
+
+fn gvpie_daemon_like_seed(store: &Store) {
+    for (name, code) in [("hello_gpu", "TXT 10 10 HELLO GPU\nHALT"), ("circle", "CIRCF 40 30 20\nHALT")] {
+        store
+            .create_script(&gvpie_store::NewScript {
+                name: name.into(),
+                lang: "pixel".into(),
+                purpose: Some(format!("{name} test")),
+                code: code.into(),
+                enabled: true,
+                parent_script_id: None,
+            })
+            .expect("create");
+    }
+}
+
+fn spawn_daemon(db: &Path, extra: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_gvpie"))
+        .arg("daemon")
+        .arg("--db")
+        .arg(db)
+        .args(["--no-log-file", "--metrics-interval", "1"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn daemon")
+}
+
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn last_iteration(db: &Path) -> i64 {
+    Store::open(db).ok().and_then(|s| s.last_iteration().ok().flatten()).unwrap_or(0)
+}
+
+/// Every committed cycle is whole: the scripts' counters add up to the executions.
+fn assert_consistent(db: &Path) -> i64 {
+    let store = Store::open(db).expect("open");
+    assert_eq!(store.integrity_check().expect("check"), Ok(()));
+    let executions = store.summary().expect("summary").executions;
+    let runs: i64 = store.list_scripts().expect("scripts").iter().map(|s| s.run_count).sum();
+    assert_eq!(runs, executions, "script counters and executions disagree");
+    assert_eq!(store.last_iteration().expect("q"), Some(executions), "iterations have no gaps");
+    executions
+}
+
+#[test]
+fn kill_9_mid_run_loses_nothing_committed_and_iterations_continue() {
+    let dir = Dir::new("daemon-kill9");
+    let db = dir.join("gvpie.db");
+    seed_scripts(&db);
+    let mut child = spawn_daemon(&db, &["--interval", "0", "--quiet"]);
+    wait_until("300 executions", || last_iteration(&db) >= 300);
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reap");
+    let before = assert_consistent(&db);
+    assert!(before >= 300);
+
+    // The dead daemon's lease does not block: same host, its process is gone.
+    let run = gvpie(&[&"daemon", &"--db", &db, &"--cycles", &"3", &"--interval", &"0", &"--no-log-file", &"--quiet"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let after = assert_consistent(&db);
+    assert_eq!(after, before + 6);
+    let store = Store::open(&db).expect("open");
+    let newest = store.map_entry(after, false).expect("q").expect("entry");
+    assert!(newest.success);
+}
+
+#[test]
+fn a_second_daemon_is_refused_and_sigterm_stops_cleanly() {
+    let dir = Dir::new("daemon-second");
+    let db = dir.join("gvpie.db");
+    seed_scripts(&db);
+    let first = spawn_daemon(&db, &["--interval", "0.05"]);
+    wait_until("the first cycle", || last_iteration(&db) >= 2);
+
+    let second = gvpie(&[&"daemon", &"--db", &db, &"--cycles", &"1", &"--no-log-file"]);
+    assert_eq!(second.code, 3, "{}", second.stderr);
+    let holder = format!("pid {} on host", first.id());
+    assert!(second.stderr.contains(&holder), "{}", second.stderr);
+    assert!(second.stderr.contains("since"), "{}", second.stderr);
+
+    let status = Command::new("kill").args(["-TERM", &first.id().to_string()]).status().expect("kill -TERM");
+    assert!(status.success());
+    let output = first.wait_with_output().expect("wait");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("Daemon stopped (stop requested)"), "{stdout}");
+    assert_consistent(&db);
+    let store = Store::open(&db).expect("open");
+    assert!(store.lease_info(gvpie_store::DAEMON_LEASE).expect("q").is_none(), "lease released");
+    // Now a new daemon starts at once.
+    let again = gvpie(&[&"daemon", &"--db", &db, &"--cycles", &"1", &"--interval", &"0", &"--no-log-file", &"--quiet"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+}
+
+#[test]
+fn the_seeds_sql_works_against_a_database_the_daemon_wrote() {
+    let dir = Dir::new("daemon-seed-sql");
+    let db = dir.join("gvpie.db");
+    let up = gvpie(&[&"up", &"--db", &db, &"--cycles", &"1", &"--interval", &"0"]);
+    assert_eq!(up.code, 0, "{}", up.stderr);
+    assert!(up.stdout.contains("Seeded 2 example scripts"), "{}", up.stdout);
+    assert!(up.stdout.contains("💾 Saved to infinite map (iteration 2)"), "{}", up.stdout);
+    let raw = rusqlite::Connection::open(&db).expect("open");
+    // test_rect is already seeded by `up`; the seed's INSERT of another name works verbatim.
+    raw.execute_batch(&SEED_INSERT.replace("'test_rect'", "'test_rect_2'")).expect("the seed's INSERT");
+    let run = gvpie(&[&"daemon", &"--db", &db, &"--cycles", &"1", &"--interval", &"0", &"--no-log-file", &"--quiet"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+
+    let mut statement = raw
+        .prepare("SELECT iteration, task_description, timestamp FROM infinite_map ORDER BY iteration DESC LIMIT 10")
+        .expect("the seed's map query");
+    let rows: Vec<(i64, String, String)> = statement
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    assert_eq!(rows.len(), 5);
+    assert_eq!(rows.iter().map(|r| r.0).collect::<Vec<_>>(), [5, 4, 3, 2, 1]);
+    assert_eq!(rows[2].1, "test_rect_2: Test rectangle rendering", "never-run scripts first");
+    let mut statement =
+        raw.prepare("SELECT name, run_count, success_count FROM improvement_scripts").expect("the seed's rates query");
+    let rates: Vec<(String, i64, i64)> = statement
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    assert_eq!(
+        rates,
+        [("hello_gpu".to_string(), 2, 2), ("test_rect".to_string(), 2, 2), ("test_rect_2".to_string(), 1, 1)]
+    );
+
+    let replay = gvpie(&[&"replay", &"3", &"--db", &db]);
+    assert_eq!(replay.code, 0, "{}{}", replay.stdout, replay.stderr);
+    assert!(replay.stdout.contains("iteration 3: same"), "{}", replay.stdout);
+    let missing = gvpie(&[&"replay", &"99", &"--db", &db]);
+    assert_eq!(missing.code, 2);
+    assert!(missing.stderr.contains("not in the infinite map"), "{}", missing.stderr);
+}
+
+#[test]
+fn json_log_format_and_scripts_commands() {
+    let dir = Dir::new("daemon-json");
+    let db = dir.join("gvpie.db");
+    let program = dir.write("box.pxl", "RECT 1 1 5 5\nHALT\n");
+    let add = gvpie(&[&"scripts", &"add", &"box", &program, &"--purpose", &"a box", &"--db", &db]);
+    assert_eq!(add.code, 0, "{}", add.stderr);
+    let run = gvpie(&[&"daemon", &"--db", &db, &"--cycles", &"2", &"--interval", &"0", &"--log-format", &"json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let events: Vec<serde_json::Value> =
+        run.stdout.lines().map(|line| serde_json::from_str(line).expect("a JSON line")).collect();
+    let recorded: Vec<&serde_json::Value> = events.iter().filter(|e| e["event"] == "execution_recorded").collect();
+    assert_eq!(recorded.len(), 2);
+    assert_eq!(recorded[1]["iteration"], 2);
+    assert_eq!(recorded[1]["script"], "box");
+    assert_eq!(recorded[1]["backend"], "cpu");
+    let log = std::fs::read_to_string(dir.join("logs/daemon.log")).expect("the log file");
+    assert_eq!(log.lines().count(), events.len());
+
+    let disable = gvpie(&[&"scripts", &"disable", &"box", &"--db", &db]);
+    assert_eq!(disable.code, 0, "{}", disable.stderr);
+    let list = gvpie(&[&"scripts", &"list", &"--db", &db]);
+    assert!(
+        list.stdout.lines().any(|l| l.contains("box") && l.contains(" no ") && l.contains("a box")),
+        "{}",
+        list.stdout
+    );
+    let unknown = gvpie(&[&"scripts", &"enable", &"nope", &"--db", &db]);
+    assert_eq!(unknown.code, 2);
+}
+
+#[test]
+fn bench_store_reports_its_numbers() {
+    let run = gvpie(&[&"bench", &"store", &"--executions", &"3000", &"--batch", &"500", &"--json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let json = run.json();
+    assert_eq!(json["executions"], 3000);
+    assert!(json["bytes_per_execution"].as_f64().is_some_and(|b| b > 0.0 && b <= 200.0), "{json}");
+    assert!(json["recorded_per_s"].as_f64().is_some_and(|r| r > 0.0), "{json}");
+}

@@ -1,0 +1,655 @@
+//! The loop: health → scripts → record → learn → generate → sleep, one atomic commit per
+//! cycle.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use gvpie_exec::{BackendChoice, Engine, ErrorJson, ResultJson};
+use gvpie_store::{
+    BackendUsed, DAEMON_LEASE, Hash, Lease, LeaseClaim, NewExecution, NewImage, RunConfig, Script, Store, StoreError,
+    StoreOptions, TextRef,
+};
+
+use crate::event::{DaemonEvent, EventSink};
+use crate::generate::{GenerateContext, Generator, NoGenerator};
+use crate::import::ScriptFolder;
+use crate::log::{LogFormat, Reporter, RotatingFile};
+use crate::prepare::{PrepareCache, Prepared, RemoteInput, preview};
+use crate::runtime::{Executed, Remote, RemoteCode, RuntimeSpec, execute_local};
+
+/// How the daemon runs.
+#[derive(Debug, Clone)]
+pub struct DaemonConfig {
+    /// The database file.
+    pub db: PathBuf,
+    /// Pause between cycles; zero runs continuously.
+    pub interval: Duration,
+    /// Where programs run.
+    pub runtime: RuntimeSpec,
+    /// The backend asked for.
+    pub backend: BackendChoice,
+    /// A folder of scripts to import and watch.
+    pub scripts_dir: Option<PathBuf>,
+    /// Scripts run per cycle.
+    pub per_cycle: usize,
+    /// Stop after this many cycles (tests, benchmarks).
+    pub max_cycles: Option<u64>,
+    /// Console and log format.
+    pub log_format: LogFormat,
+    /// Print to stdout.
+    pub console: bool,
+    /// The log file; `None` for none. Default: `logs/daemon.log` beside the database.
+    pub log_file: Option<PathBuf>,
+    /// Rotate the log file past this size.
+    pub log_max_bytes: u64,
+    /// Rotated log files kept.
+    pub log_keep: usize,
+    /// Canvas width for script runs.
+    pub width: u32,
+    /// Canvas height for script runs.
+    pub height: u32,
+    /// Cycle budget for script runs.
+    pub budget: u64,
+    /// Longer code is not loaded and its run fails with `code_too_large`.
+    pub max_code_bytes: i64,
+    /// The lease's time-to-live: a crashed daemon blocks a new one at most this long (less on
+    /// the same host, where a dead holder is detected at once).
+    pub lease_ttl: Duration,
+    /// How often the learn step samples `system_metrics`.
+    pub metrics_interval: Duration,
+    /// How often the scripts folder is polled.
+    pub scan_interval: Duration,
+}
+
+impl DaemonConfig {
+    /// The defaults for a database: 10 s interval, in-process runtime, 3 scripts per cycle,
+    /// 128×64 canvas, the default budget, a 10 MiB × 5 rotating log beside the database.
+    pub fn new(db: impl Into<PathBuf>) -> DaemonConfig {
+        let db = db.into();
+        let log_file = db.parent().unwrap_or(std::path::Path::new(".")).join("logs").join("daemon.log");
+        DaemonConfig {
+            db,
+            interval: Duration::from_secs(10),
+            runtime: RuntimeSpec::InProcess,
+            backend: BackendChoice::Auto,
+            scripts_dir: None,
+            per_cycle: 3,
+            max_cycles: None,
+            log_format: LogFormat::Text,
+            console: true,
+            log_file: Some(log_file),
+            log_max_bytes: 10 << 20,
+            log_keep: 5,
+            width: 128,
+            height: 64,
+            budget: gvpie_pxl::DEFAULT_BUDGET,
+            max_code_bytes: 1 << 20,
+            lease_ttl: Duration::from_secs(30),
+            metrics_interval: Duration::from_secs(60),
+            scan_interval: Duration::from_secs(2),
+        }
+    }
+}
+
+/// What a daemon run did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DaemonReport {
+    /// Cycles committed.
+    pub cycles: u64,
+    /// Executions recorded.
+    pub executions: u64,
+    /// Failed executions among them.
+    pub failures: u64,
+    /// Why it stopped.
+    pub reason: String,
+}
+
+/// The daemon: holds the lease on its database from [`Daemon::open`] until it is dropped.
+pub struct Daemon {
+    config: DaemonConfig,
+    store: Store,
+    engine: Engine,
+    remote: Option<Remote>,
+    generator: Box<dyn Generator>,
+    reporter: Reporter,
+    sink: Option<EventSink>,
+    folder: Option<ScriptFolder>,
+    cache: PrepareCache,
+    known_images: HashSet<Hash>,
+    lease: Lease,
+    took_over: Option<String>,
+    last_renew: Instant,
+    released: bool,
+}
+
+impl std::fmt::Debug for Daemon {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Daemon").field("db", &self.config.db).field("runtime", &self.config.runtime).finish()
+    }
+}
+
+/// One script execution waiting for the cycle's commit, with what the console shows of it.
+struct Pending {
+    script: Option<Script>,
+    preview: (Vec<String>, usize),
+    result: ResultJson,
+    new_images: Vec<Hash>,
+}
+
+const MAX_CONSECUTIVE_STORE_ERRORS: u32 = 10;
+
+impl Daemon {
+    /// Opens the database and takes the daemon lease, or fails naming the holder
+    /// ([`StoreError::LeaseHeld`] inside the error).
+    pub fn open(config: DaemonConfig, engine: Engine) -> anyhow::Result<Daemon> {
+        use anyhow::Context;
+        let mut store = Store::open_with(&config.db, &StoreOptions::default())?;
+        let pid = std::process::id();
+        let host = crate::process::host_name();
+        let process_start = crate::process::process_start(pid);
+        let claim = LeaseClaim {
+            name: DAEMON_LEASE.to_string(),
+            holder: format!("{pid}@{host}:{}:{}", process_start.as_deref().unwrap_or("?"), gvpie_store::now_ms()),
+            pid,
+            host,
+            process_start,
+            ttl: config.lease_ttl,
+        };
+        let acquired = store.acquire_lease(&claim, &crate::process::holder_is_gone)?;
+        let took_over = acquired.took_over.map(|info| format!("pid {} on {}", info.pid, info.host));
+        let remote = match &config.runtime {
+            RuntimeSpec::InProcess => None,
+            RuntimeSpec::Remote(url) => Some(Remote::new(url).context("cannot set up the HTTP client")?),
+        };
+        let file = match &config.log_file {
+            Some(path) => Some(
+                RotatingFile::open(path, config.log_max_bytes, config.log_keep)
+                    .with_context(|| format!("cannot open the log file {}", path.display()))?,
+            ),
+            None => None,
+        };
+        let reporter = Reporter { format: config.log_format, console: config.console, file, file_failed: false };
+        let folder = config.scripts_dir.as_ref().map(ScriptFolder::new);
+        Ok(Daemon {
+            config,
+            store,
+            engine,
+            remote,
+            generator: Box::new(NoGenerator),
+            reporter,
+            sink: None,
+            folder,
+            cache: PrepareCache::default(),
+            known_images: HashSet::new(),
+            lease: acquired.lease,
+            took_over,
+            last_renew: Instant::now(),
+            released: false,
+        })
+    }
+
+    /// Uses `generator` for the "generate improvements" step.
+    pub fn with_generator(mut self, generator: Box<dyn Generator>) -> Daemon {
+        self.generator = generator;
+        self
+    }
+
+    /// Sends every event to `sink` too.
+    pub fn with_events(mut self, sink: EventSink) -> Daemon {
+        self.sink = Some(sink);
+        self
+    }
+
+    /// The daemon's store (for reading).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn emit(&mut self, event: DaemonEvent) {
+        self.reporter.emit(&event);
+        if let Some(sink) = &self.sink {
+            sink(&event);
+        }
+    }
+
+    /// Runs cycles until `stop` is set (SIGINT/SIGTERM), `max_cycles` is reached, or the
+    /// lease is lost. A cycle interrupted before its commit is rolled back as a whole.
+    pub fn run(&mut self, stop: &AtomicBool) -> anyhow::Result<DaemonReport> {
+        let executions_so_far = self.store.last_iteration()?.unwrap_or(0);
+        let log_file = self.reporter.file.as_ref().map(|f| f.path().display().to_string());
+        self.emit(DaemonEvent::Started {
+            db: self.config.db.display().to_string(),
+            pid: std::process::id(),
+            host: crate::process::host_name(),
+            runtime: match &self.config.runtime {
+                RuntimeSpec::InProcess => format!("in-process ({})", self.engine.backends().join(", ")),
+                RuntimeSpec::Remote(url) => url.clone(),
+            },
+            interval_s: self.config.interval.as_secs_f64(),
+            per_cycle: self.config.per_cycle,
+            executions_so_far,
+            log_file,
+            took_over: self.took_over.clone(),
+        });
+        let mut report = DaemonReport { cycles: 0, executions: 0, failures: 0, reason: String::new() };
+        let mut attempts: u64 = 0;
+        let mut store_errors = 0u32;
+        let mut last_scan: Option<Instant> = None;
+        let mut last_metrics: Option<(Instant, u64)> = None;
+        let result = loop {
+            if stop.load(Ordering::Relaxed) {
+                break Ok("stop requested".to_string());
+            }
+            if self.config.max_cycles.is_some_and(|max| attempts >= max) {
+                break Ok(format!("{attempts} cycle(s) done as asked"));
+            }
+            attempts += 1;
+            if last_scan.is_none_or(|t| t.elapsed() >= self.config.scan_interval) {
+                self.scan_folder();
+                last_scan = Some(Instant::now());
+            }
+            let outcome = self.cycle(stop);
+            let mut idle = false;
+            match outcome {
+                Ok(CycleOutcome::Committed { executions, failures }) => {
+                    store_errors = 0;
+                    report.cycles += 1;
+                    report.executions += executions as u64;
+                    report.failures += failures as u64;
+                    idle = executions == 0;
+                }
+                Ok(CycleOutcome::Skipped) => idle = true,
+                Ok(CycleOutcome::Abandoned) => break Ok("stop requested".to_string()),
+                Err(err) => {
+                    if matches!(err.downcast_ref::<StoreError>(), Some(StoreError::LeaseLost)) {
+                        break Err(err);
+                    }
+                    store_errors += 1;
+                    self.emit(DaemonEvent::Warning { message: format!("cycle failed and was rolled back: {err:#}") });
+                    if store_errors >= MAX_CONSECUTIVE_STORE_ERRORS {
+                        break Err(err.context(format!("{store_errors} cycles in a row failed")));
+                    }
+                }
+            }
+            if last_metrics.is_none_or(|(t, _)| t.elapsed() >= self.config.metrics_interval) {
+                let previous = last_metrics.map(|(t, n)| (t.elapsed(), n));
+                self.learn(report.executions, previous);
+                last_metrics = Some((Instant::now(), report.executions));
+            }
+            if self.config.max_cycles.is_some_and(|max| attempts >= max) {
+                continue;
+            }
+            let pause = if self.config.interval.is_zero() && idle {
+                // Nothing to do: do not spin on an empty table.
+                Duration::from_millis(200)
+            } else {
+                self.config.interval
+            };
+            if let Err(err) = self.sleep(pause, stop) {
+                break Err(err);
+            }
+        };
+        let reason = match &result {
+            Ok(reason) => reason.clone(),
+            Err(err) => format!("error: {err:#}"),
+        };
+        self.learn(report.executions, last_metrics.map(|(t, n)| (t.elapsed(), n)));
+        self.release();
+        report.reason = reason.clone();
+        self.emit(DaemonEvent::Stopped { reason, cycles: report.cycles, executions: report.executions });
+        result.map(|_| report)
+    }
+
+    fn release(&mut self) {
+        if !self.released {
+            self.released = true;
+            if let Err(err) = self.store.release_lease(&self.lease) {
+                eprintln!("gvpie daemon: could not release the lease: {err}");
+            }
+        }
+    }
+
+    fn scan_folder(&mut self) {
+        let Some(folder) = &mut self.folder else { return };
+        let events = folder.scan(&mut self.store);
+        for event in events {
+            self.emit(event);
+        }
+    }
+
+    fn renew_if_due(&mut self) -> anyhow::Result<()> {
+        let ttl = Duration::from_millis(u64::try_from(self.lease.ttl_ms).unwrap_or(30_000));
+        if self.last_renew.elapsed() >= ttl / 3 {
+            self.store.renew_lease(&self.lease)?;
+            self.last_renew = Instant::now();
+        }
+        Ok(())
+    }
+
+    fn sleep(&mut self, pause: Duration, stop: &AtomicBool) -> anyhow::Result<()> {
+        let until = Instant::now() + pause;
+        loop {
+            if stop.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            let now = Instant::now();
+            if now >= until {
+                return Ok(());
+            }
+            std::thread::sleep((until - now).min(Duration::from_millis(50)));
+            self.renew_if_due()?;
+        }
+    }
+
+    fn health(&self) -> Result<String, String> {
+        match &self.remote {
+            None => Ok(format!("in-process runtime healthy (backends: {})", self.engine.backends().join(", "))),
+            Some(remote) => remote.health(),
+        }
+    }
+
+    fn cycle(&mut self, stop: &AtomicBool) -> anyhow::Result<CycleOutcome> {
+        let cycle_start = Instant::now();
+        let cycle = self.store.counter("daemon_cycles")? + 1;
+        self.emit(DaemonEvent::CycleStarted { cycle, at_ms: gvpie_store::now_ms() });
+        match self.health() {
+            Ok(message) => self.emit(DaemonEvent::Health { cycle, healthy: true, message }),
+            Err(message) => {
+                self.emit(DaemonEvent::Health { cycle, healthy: false, message });
+                return Ok(CycleOutcome::Skipped);
+            }
+        }
+        let scripts = self.store.scripts_due(self.config.per_cycle, self.config.max_code_bytes)?;
+        if !scripts.is_empty() {
+            self.emit(DaemonEvent::Executing { cycle, scripts: scripts.iter().map(|s| s.name.clone()).collect() });
+        }
+        let mut batch = Vec::with_capacity(scripts.len());
+        let mut pending = Vec::with_capacity(scripts.len());
+        for script in scripts {
+            if stop.load(Ordering::Relaxed) {
+                self.emit(DaemonEvent::CycleAbandoned { cycle, reason: "stop requested".to_string() });
+                return Ok(CycleOutcome::Abandoned);
+            }
+            self.renew_if_due()?;
+            let (execution, shown) = self.run_script(script);
+            batch.push(execution);
+            pending.push(shown);
+        }
+
+        let first_generated = batch.len();
+        let mut extras = gvpie_store::CycleExtras::default();
+        let mut notes = Vec::new();
+        let deadline = cycle_start + self.config.interval.max(Duration::from_millis(500));
+        let mut ctx = GenerateContext {
+            store: &self.store,
+            engine: &self.engine,
+            cycle,
+            deadline,
+            batch: &mut batch,
+            first_generated,
+            stop,
+            extras: &mut extras,
+            notes: &mut notes,
+        };
+        let generated = self.generator.generate(&mut ctx);
+        if let Err(err) = generated {
+            let name = self.generator.name().to_string();
+            self.emit(DaemonEvent::Warning { message: format!("generator {name} failed: {err:#}") });
+        }
+        if stop.load(Ordering::Relaxed) {
+            self.emit(DaemonEvent::CycleAbandoned { cycle, reason: "stop requested".to_string() });
+            return Ok(CycleOutcome::Abandoned);
+        }
+
+        let record = if extras.is_empty() {
+            self.store.record_cycle(&batch, Some(&self.lease))?
+        } else {
+            self.store.record_cycle_with(&batch, Some(&self.lease), &extras)?
+        };
+        self.last_renew = Instant::now();
+        for shown in &pending {
+            for hash in &shown.new_images {
+                if self.known_images.len() >= 10_000 {
+                    self.known_images.clear();
+                }
+                self.known_images.insert(*hash);
+            }
+        }
+        let mut failures = 0;
+        for (index, (execution, iteration)) in batch.iter().zip(&record.iterations).enumerate() {
+            failures += usize::from(!execution.success);
+            let event = match pending.get(index) {
+                Some(shown) => recorded_event(cycle, *iteration, execution, shown),
+                None => generated_event(cycle, *iteration, execution),
+            };
+            self.emit(event);
+        }
+        if !notes.is_empty() {
+            self.emit(DaemonEvent::Generated {
+                cycle: record.cycle,
+                generator: self.generator.name().to_string(),
+                notes,
+            });
+        }
+        let sleep_s = self.config.interval.as_secs_f64();
+        self.emit(DaemonEvent::CycleFinished {
+            cycle: record.cycle,
+            executions: batch.len(),
+            failures,
+            duration_ms: cycle_start.elapsed().as_secs_f64() * 1000.0,
+            sleep_s,
+        });
+        Ok(CycleOutcome::Committed { executions: batch.len(), failures })
+    }
+
+    fn run_script(&mut self, script: Script) -> (NewExecution, Pending) {
+        let started_ms = gvpie_store::now_ms();
+        let prepared = self.cache.prepare(&self.store, &script, self.config.max_code_bytes);
+        let config = gvpie_pxl::Config {
+            width: self.config.width,
+            height: self.config.height,
+            budget: self.config.budget,
+            max_frames: 0,
+        };
+        let task = TextRef::new(format!("{}: {}", script.name, script.purpose.as_deref().unwrap_or("N/A")));
+        let mut execution = NewExecution {
+            started_ms,
+            script_id: Some(script.id),
+            script_name: Some(script.name.clone()),
+            task: Some(task),
+            config: Some(RunConfig { width: config.width, height: config.height, budget: config.budget }),
+            ..NewExecution::default()
+        };
+        let mut new_images = Vec::new();
+        let (result, shown_code) = match prepared {
+            Prepared::Failed { error, code } => {
+                execution.code = code.clone();
+                let result = ResultJson {
+                    success: false,
+                    cycles: 0,
+                    backend: "none".to_string(),
+                    duration_ms: 0.0,
+                    error: Some(error),
+                };
+                (result, code.map(|c| c.text))
+            }
+            Prepared::Ready(program) => {
+                execution.program = Some(program.program.clone());
+                execution.code = Some(program.code.clone());
+                execution.cartridge_id = program.cartridge_id;
+                let executed = self.execute(&program, &config);
+                if let Some(canvas) = &executed.canvas {
+                    let hash = gvpie_store::image_hash(canvas.width(), canvas.height(), &canvas.to_rgba8());
+                    let known = self.known_images.contains(&hash) || self.store.has_image_png(&hash).unwrap_or(false);
+                    let png = if known {
+                        None
+                    } else {
+                        new_images.push(hash);
+                        Some(gvpie_cart::encode_png(canvas, 1))
+                    };
+                    execution.image = Some(NewImage { hash, width: canvas.width(), height: canvas.height(), png });
+                }
+                (executed.result, Some(program.code.text.clone()))
+            }
+        };
+        execution.success = result.success;
+        execution.cycles = result.cycles;
+        execution.duration_us = (result.duration_ms * 1000.0).round() as i64;
+        execution.backend = Some(BackendUsed::from_name(&result.backend));
+        execution.error = result.error.as_ref().and_then(|e| serde_json::to_string(e).ok()).map(TextRef::new);
+        let preview = shown_code.as_deref().map(preview).unwrap_or_default();
+        (execution, Pending { script: Some(script), preview, result, new_images })
+    }
+
+    fn execute(&self, program: &crate::prepare::PreparedProgram, config: &gvpie_pxl::Config) -> Executed {
+        let run = || match &self.remote {
+            None => execute_local(&self.engine, &program.texture, config, self.config.backend),
+            Some(remote) => {
+                let code = match &program.remote {
+                    RemoteInput::Source => RemoteCode::Source(&program.code.text),
+                    RemoteInput::Cartridge(png) => RemoteCode::Cartridge(png),
+                };
+                remote.execute(code, config, self.config.backend)
+            }
+        };
+        // The VM never panics by design; if a bug makes it, the run fails and the daemon goes on.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).unwrap_or_else(|_| Executed {
+            result: ResultJson {
+                success: false,
+                cycles: 0,
+                backend: "none".to_string(),
+                duration_ms: 0.0,
+                error: Some(ErrorJson {
+                    kind: "internal".to_string(),
+                    message: "the executor panicked (a gvpie bug); see stderr".to_string(),
+                    line: None,
+                    column: None,
+                    diagnostics: Vec::new(),
+                }),
+            },
+            canvas: None,
+        })
+    }
+
+    /// The learn step's sampling: totals and rates into the seed's `system_metrics`.
+    fn learn(&mut self, executions: u64, previous: Option<(Duration, u64)>) {
+        let summary = match self.store.summary() {
+            Ok(summary) => summary,
+            Err(err) => {
+                self.emit(DaemonEvent::Warning { message: format!("cannot read the summary: {err}") });
+                return;
+            }
+        };
+        let rate = previous
+            .filter(|(elapsed, _)| !elapsed.is_zero())
+            .map(|(elapsed, before)| executions.saturating_sub(before) as f64 / elapsed.as_secs_f64());
+        let success_rate =
+            if summary.executions > 0 { summary.successes as f64 / summary.executions as f64 } else { 0.0 };
+        let mut metrics = vec![
+            ("cycle_count", summary.daemon_cycles as f64, None),
+            ("executions_total", summary.executions as f64, None),
+            ("success_rate", success_rate, None),
+            ("programs", summary.programs as f64, None),
+            ("images", summary.images as f64, None),
+            ("db_bytes", summary.db_bytes as f64, None),
+            ("rss_bytes", crate::process::rss_bytes() as f64, Some("daemon")),
+        ];
+        if let Some(rate) = rate {
+            metrics.push(("executions_per_second", rate, Some("daemon")));
+        }
+        if let Err(err) = self.store.record_metrics(&metrics) {
+            self.emit(DaemonEvent::Warning { message: format!("cannot record metrics: {err}") });
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
+enum CycleOutcome {
+    Committed { executions: usize, failures: usize },
+    Skipped,
+    Abandoned,
+}
+
+fn recorded_event(cycle: i64, iteration: i64, execution: &NewExecution, shown: &Pending) -> DaemonEvent {
+    DaemonEvent::ExecutionRecorded {
+        cycle,
+        iteration,
+        script: shown.script.as_ref().map(|s| s.name.clone()),
+        lang: shown.script.as_ref().map(|s| s.lang.clone()),
+        purpose: shown.script.as_ref().and_then(|s| s.purpose.clone()),
+        program_preview: shown.preview.0.clone(),
+        program_more_lines: shown.preview.1,
+        success: shown.result.success,
+        cycles: shown.result.cycles,
+        backend: shown.result.backend.clone(),
+        duration_ms: shown.result.duration_ms,
+        error: shown.result.error.clone(),
+        image_hash: execution.image.as_ref().map(|i| i.hash.to_hex()),
+        program_hash: execution.program.as_ref().map(|p| p.hash.to_hex()),
+        generator: None,
+    }
+}
+
+fn generated_event(cycle: i64, iteration: i64, execution: &NewExecution) -> DaemonEvent {
+    let (program_preview, program_more_lines) = execution.code.as_ref().map(|c| preview(&c.text)).unwrap_or_default();
+    DaemonEvent::ExecutionRecorded {
+        cycle,
+        iteration,
+        script: None,
+        lang: Some("pixel".to_string()),
+        purpose: execution.task.as_ref().map(|t| t.text.to_string()),
+        program_preview,
+        program_more_lines,
+        success: execution.success,
+        cycles: execution.cycles,
+        backend: execution.backend.unwrap_or(BackendUsed::None).as_str().to_string(),
+        duration_ms: execution.duration_us as f64 / 1000.0,
+        error: execution.error.as_ref().and_then(|e| serde_json::from_str(&e.text).ok()),
+        image_hash: execution.image.as_ref().map(|i| i.hash.to_hex()),
+        program_hash: execution.program.as_ref().map(|p| p.hash.to_hex()),
+        generator: execution.generator.as_ref().map(|g| g.text.to_string()),
+    }
+}
+
+/// Adds the seed's two example scripts (`hello_gpu`, `test_rect`) when the database has no
+/// scripts at all. Returns how many were added.
+pub fn seed_examples(store: &Store) -> anyhow::Result<usize> {
+    if !store.list_scripts()?.is_empty() {
+        return Ok(0);
+    }
+    let examples = [
+        ("hello_gpu", "Test GPU pipeline with simple text rendering", "TXT 10 10 HELLO GPU\nHALT"),
+        ("test_rect", "Test rectangle rendering", "RECT 10 10 50 30\nHALT"),
+    ];
+    for (name, purpose, code) in examples {
+        store.create_script(&gvpie_store::NewScript {
+            name: name.to_string(),
+            lang: "pixel".to_string(),
+            purpose: Some(purpose.to_string()),
+            code: code.to_string(),
+            enabled: true,
+            parent_script_id: None,
+        })?;
+    }
+    Ok(examples.len())
+}
+
+/// Sets `stop` on SIGINT and SIGTERM; a second SIGINT or SIGTERM ends the process at once
+/// (exit status 130). The cycle in progress then rolls back as a whole: SQLite never
+/// commits half a transaction.
+pub fn stop_on_signals() -> std::io::Result<std::sync::Arc<AtomicBool>> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    for signal in [SIGINT, SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(signal, 130, stop.clone())?;
+        signal_hook::flag::register(signal, stop.clone())?;
+    }
+    Ok(stop)
+}

@@ -1,0 +1,71 @@
+//! The autonomous daemon: runs the enabled improvement scripts forever, records every
+//! execution in the store, learns from them, and leaves room for generated improvements.
+//!
+//! # Brief overview
+//!
+//! [`Daemon::open`] opens the database ([`gvpie_store::Store`]) and takes its lease (at most
+//! one daemon loop per database; a second is refused with the holder's pid, host and start
+//! time, and a crashed holder's lease is taken over). [`Daemon::run`] then repeats one cycle:
+//!
+//! 1. health check of the runtime ([`RuntimeSpec`]: this process by default, or a remote
+//!    `gvpie serve` through `GET /health` and `POST /api/execute`);
+//! 2. the enabled scripts, never-run first then least recently run, [`DaemonConfig::per_cycle`]
+//!    of them; bad rows (unknown language, oversized or missing code, undecodable cartridge,
+//!    code that does not compile) become failed runs carrying their error;
+//! 3. the [`Generator`] hook (the improvement engine: [`NoGenerator`] by default in the
+//!    library, [`GoalGenerator`] (the active image and optimize goals) in `gvpie daemon` and
+//!    `gvpie up`);
+//! 4. one commit for the whole cycle: runs, infinite-map entries, script counters, per-script
+//!    and per-opcode statistics (a stop before it rolls the cycle back as a whole);
+//! 5. the learn step samples `system_metrics` every [`DaemonConfig::metrics_interval`];
+//! 6. sleep [`DaemonConfig::interval`] (zero: continuous).
+//!
+//! Every step emits a [`DaemonEvent`] to the console (the seed's look, or JSON lines), the
+//! rotating log file and an optional [`EventSink`]. Scripts can also come from a folder
+//! ([`ScriptFolder`]). [`replay`] re-runs a recorded execution and compares its pixels.
+//!
+//! This crate reads the clock and does file and network IO; all database work goes through
+//! `gvpie-store`.
+//!
+//! # Example
+//!
+//! ```
+//! use std::sync::atomic::AtomicBool;
+//! use gvpie_daemon::{Daemon, DaemonConfig};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let mut config = DaemonConfig::new(dir.path().join("gvpie.db"));
+//! config.max_cycles = Some(2);
+//! config.interval = std::time::Duration::ZERO;
+//! config.console = false;
+//! let mut daemon = Daemon::open(config, gvpie_exec::Engine::cpu_only())?;
+//! gvpie_daemon::seed_examples(daemon.store())?;
+//! let report = daemon.run(&AtomicBool::new(false))?;
+//! assert_eq!((report.cycles, report.executions, report.failures), (2, 4, 0));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![warn(missing_docs)]
+
+pub use crate::daemon::{Daemon, DaemonConfig, DaemonReport, seed_examples, stop_on_signals};
+pub use crate::event::{DaemonEvent, EventSink};
+pub use crate::generate::{GenerateContext, Generator, NoGenerator};
+pub use crate::goals::{
+    GoalBudget, GoalGenerator, GoalProgress, IMAGE_GENERATOR, ImageGoalSpec, OptimizeGoalSpec, SavedOptimize,
+};
+pub use crate::import::{MAX_SCRIPT_FILE_BYTES, ScriptFolder};
+pub use crate::log::{LogFormat, RotatingFile, render_text};
+pub use crate::process::{holder_is_gone, host_name, rss_bytes};
+pub use crate::replay::{ReplayReport, replay};
+pub use crate::runtime::RuntimeSpec;
+
+mod daemon;
+mod event;
+mod generate;
+mod goals;
+mod import;
+mod log;
+mod prepare;
+mod process;
+mod replay;
+mod runtime;

@@ -1,0 +1,264 @@
+//! The console and the rotating log file.
+//!
+//! Text mode prints the seed's look (banner, cycle header, a block per script, "Saved to
+//! infinite map"); JSON mode prints one [`DaemonEvent`] per line. The log file gets the same
+//! lines (text lines with a UTC timestamp in front) and rotates by size: `daemon.log` →
+//! `daemon.log.1` → ... → `daemon.log.N`, the oldest dropped.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::event::DaemonEvent;
+
+/// How the daemon prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// For people: the seed's console look.
+    #[default]
+    Text,
+    /// For machines: one JSON event per line.
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<LogFormat, String> {
+        match text.to_ascii_lowercase().as_str() {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            _ => Err(format!("unknown log format '{text}' (expected text or json)")),
+        }
+    }
+}
+
+/// A log file that starts a new file when it grows past `max_bytes`, keeping `keep` old ones.
+#[derive(Debug)]
+pub struct RotatingFile {
+    path: PathBuf,
+    max_bytes: u64,
+    keep: usize,
+    file: Option<File>,
+    written: u64,
+}
+
+impl RotatingFile {
+    /// Opens (appending) `path`, creating its folder.
+    pub fn open(path: &Path, max_bytes: u64, keep: usize) -> std::io::Result<RotatingFile> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)?;
+        }
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let written = file.metadata()?.len();
+        Ok(RotatingFile { path: path.to_path_buf(), max_bytes: max_bytes.max(1), keep, file: Some(file), written })
+    }
+
+    /// The current file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends `text`, rotating first when it would pass the size limit.
+    pub fn write(&mut self, text: &str) -> std::io::Result<()> {
+        if self.written > 0 && self.written + text.len() as u64 > self.max_bytes {
+            self.rotate()?;
+        }
+        if let Some(file) = &mut self.file {
+            file.write_all(text.as_bytes())?;
+            self.written += text.len() as u64;
+        }
+        Ok(())
+    }
+
+    fn rotate(&mut self) -> std::io::Result<()> {
+        self.file = None;
+        let numbered = |n: usize| PathBuf::from(format!("{}.{n}", self.path.display()));
+        if self.keep == 0 {
+            std::fs::remove_file(&self.path).ok();
+        } else {
+            std::fs::remove_file(numbered(self.keep)).ok();
+            for n in (1..self.keep).rev() {
+                std::fs::rename(numbered(n), numbered(n + 1)).ok();
+            }
+            std::fs::rename(&self.path, numbered(1))?;
+        }
+        self.file = Some(OpenOptions::new().create(true).append(true).open(&self.path)?);
+        self.written = 0;
+        Ok(())
+    }
+}
+
+/// Where the daemon's own output goes.
+#[derive(Debug)]
+pub(crate) struct Reporter {
+    pub format: LogFormat,
+    pub console: bool,
+    pub file: Option<RotatingFile>,
+    pub file_failed: bool,
+}
+
+impl Reporter {
+    pub(crate) fn emit(&mut self, event: &DaemonEvent) {
+        let text = match self.format {
+            LogFormat::Json => serde_json::to_string(event).map(|line| line + "\n").unwrap_or_default(),
+            LogFormat::Text => render_text(event),
+        };
+        if text.is_empty() {
+            return;
+        }
+        if self.console {
+            let mut stdout = std::io::stdout().lock();
+            // A closed stdout (a pipe whose reader left) must not stop the daemon.
+            let _ = stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush());
+        }
+        if let Some(file) = &mut self.file {
+            let stamped = match self.format {
+                LogFormat::Json => text,
+                LogFormat::Text => {
+                    let stamp = gvpie_store::format_ms(gvpie_store::now_ms());
+                    text.lines().map(|line| format!("{stamp} {line}\n")).collect()
+                }
+            };
+            if let Err(err) = file.write(&stamped)
+                && !self.file_failed
+            {
+                self.file_failed = true;
+                eprintln!("gvpie daemon: cannot write the log file {}: {err}", file.path().display());
+            }
+        }
+    }
+}
+
+const RULE: &str = "================================================================";
+
+/// The seed's console look.
+pub fn render_text(event: &DaemonEvent) -> String {
+    let mut out = String::new();
+    match event {
+        DaemonEvent::Started {
+            db,
+            pid,
+            host,
+            runtime,
+            interval_s,
+            per_cycle,
+            executions_so_far,
+            log_file,
+            took_over,
+        } => {
+            out.push_str("╔════════════════════════════════════════════════════════════════╗\n");
+            out.push_str("║        🤖 ZERO HUMAN DAEMON - AUTONOMOUS AI OS 🤖              ║\n");
+            out.push_str("╚════════════════════════════════════════════════════════════════╝\n\n");
+            out.push_str(&format!("📂 Database: {db} ({executions_so_far} executions in memory)\n"));
+            out.push_str(&format!("⚙️  Runtime: {runtime} · {per_cycle} script(s) per cycle · "));
+            if *interval_s > 0.0 {
+                out.push_str(&format!("every {interval_s}s\n"));
+            } else {
+                out.push_str("continuous\n");
+            }
+            out.push_str(&format!("🔒 Lease held by pid {pid} on {host}\n"));
+            if let Some(previous) = took_over {
+                out.push_str(&format!("♻️  Took over a stale lease from {previous}\n"));
+            }
+            if let Some(log) = log_file {
+                out.push_str(&format!("📝 Log: {log}\n"));
+            }
+            out.push_str("\nPress Ctrl+C to stop (the cycle in progress finishes or rolls back as a whole).\n");
+        }
+        DaemonEvent::ScriptsImported { file, scripts, error } => match error {
+            Some(error) => out.push_str(&format!("⚠️  Could not import {file}: {error}\n")),
+            None => out.push_str(&format!("📥 Imported {file}: {}\n", scripts.join(", "))),
+        },
+        DaemonEvent::CycleStarted { cycle, .. } => {
+            out.push_str(&format!("\n🤖 AUTONOMOUS CYCLE #{cycle}\n{RULE}\n"));
+        }
+        DaemonEvent::Health { healthy, message, .. } => {
+            if *healthy {
+                out.push_str(&format!("✅ API Health: ✅ {message}\n"));
+            } else {
+                out.push_str(&format!("❌ API Health Check Failed: {message}\n"));
+                out.push_str("⚠️  AI Runtime API not available, skipping cycle\n");
+            }
+        }
+        DaemonEvent::Executing { scripts, .. } => {
+            out.push_str(&format!("\n🚀 Executing {} improvement script(s)\n", scripts.len()));
+        }
+        DaemonEvent::ExecutionRecorded {
+            iteration,
+            script,
+            lang,
+            purpose,
+            program_preview,
+            program_more_lines,
+            success,
+            cycles,
+            backend,
+            duration_ms,
+            error,
+            generator,
+            ..
+        } => {
+            match script {
+                Some(name) => out.push_str(&format!("\n📐 Script: {name}\n")),
+                None => out.push_str(&format!("\n🧬 Generated by {}\n", generator.as_deref().unwrap_or("a generator"))),
+            }
+            if let Some(lang) = lang {
+                out.push_str(&format!("   Language: {lang}\n"));
+            }
+            out.push_str(&format!("   Purpose: {}\n", purpose.as_deref().unwrap_or("N/A")));
+            if !program_preview.is_empty() {
+                out.push_str("   Program:\n");
+                for line in program_preview {
+                    out.push_str(&format!("     {line}\n"));
+                }
+                if *program_more_lines > 0 {
+                    out.push_str(&format!("     … ({program_more_lines} more lines)\n"));
+                }
+            }
+            if *success {
+                out.push_str(&format!("   ✅ Execution succeeded ({cycles} cycles)\n"));
+            } else {
+                let message = error.as_ref().map(|e| e.message.lines().next().unwrap_or("").to_string());
+                let kind = error.as_ref().map(|e| e.kind.as_str()).unwrap_or("error");
+                out.push_str(&format!(
+                    "   ❌ Execution failed ({kind}, {cycles} cycles): {}\n",
+                    message.unwrap_or_default()
+                ));
+            }
+            out.push_str(&format!("   Backend: {}\n", backend.to_uppercase()));
+            out.push_str(&format!("   ⏱️  Duration: {}\n", format_duration(*duration_ms)));
+            out.push_str(&format!("\n💾 Saved to infinite map (iteration {iteration})\n"));
+        }
+        DaemonEvent::Generated { notes, .. } => {
+            out.push('\n');
+            for line in notes {
+                out.push_str(&format!("🧠 {line}\n"));
+            }
+        }
+        DaemonEvent::CycleFinished { executions, failures, sleep_s, .. } => {
+            if *executions == 0 {
+                out.push_str("📭 No pending improvement scripts\n");
+            } else if *failures > 0 {
+                out.push_str(&format!("\n📊 {executions} execution(s), {failures} failed\n"));
+            }
+            if *sleep_s > 0.0 {
+                out.push_str(&format!("\n⏸️  Sleeping for {sleep_s}s before next cycle...\n"));
+            }
+        }
+        DaemonEvent::CycleAbandoned { cycle, reason } => {
+            out.push_str(&format!("\n↩️  Cycle #{cycle} rolled back ({reason}); nothing of it was written\n"));
+        }
+        DaemonEvent::Warning { message } => out.push_str(&format!("⚠️  {message}\n")),
+        DaemonEvent::Stopped { reason, cycles, executions } => {
+            out.push_str(&format!(
+                "\n🛑 Daemon stopped ({reason}) after {cycles} cycle(s) and {executions} execution(s)\n✅ Database closed cleanly\n"
+            ));
+        }
+    }
+    out
+}
+
+fn format_duration(ms: f64) -> String {
+    if ms >= 10.0 { format!("{ms:.0}ms") } else { format!("{ms:.3}ms") }
+}

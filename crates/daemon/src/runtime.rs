@@ -1,0 +1,177 @@
+//! Where programs run: in this process (the default) or on a remote `gvpie serve` over HTTP
+//! (the seed's architecture), through the runtime API's contract: `GET /health` and
+//! `POST /api/execute` answering gvpie-exec's [`ResultJson`].
+
+use std::time::{Duration, Instant};
+
+use gvpie_exec::{BackendChoice, Engine, ErrorJson, ResultJson};
+use gvpie_pxl::{Config, Texture};
+use gvpie_raster::Canvas;
+
+/// Which runtime the daemon uses.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum RuntimeSpec {
+    /// The engine in this process.
+    #[default]
+    InProcess,
+    /// A `gvpie serve` at this base URL (e.g. `http://127.0.0.1:8081`).
+    Remote(String),
+}
+
+impl std::fmt::Display for RuntimeSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RuntimeSpec::InProcess => f.write_str("in-process"),
+            RuntimeSpec::Remote(url) => f.write_str(url),
+        }
+    }
+}
+
+/// What a remote runtime is sent besides the canvas and budget.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum RemoteCode<'a> {
+    /// PXL source.
+    Source(&'a str),
+    /// A cartridge PNG.
+    Cartridge(&'a [u8]),
+}
+
+/// One finished execution: its result, and its canvas when it ran here.
+pub(crate) struct Executed {
+    pub result: ResultJson,
+    pub canvas: Option<Canvas>,
+}
+
+/// A client for a remote runtime.
+pub(crate) struct Remote {
+    base: String,
+    client: reqwest::blocking::Client,
+}
+
+impl Remote {
+    pub(crate) fn new(base: &str) -> anyhow::Result<Remote> {
+        let client = reqwest::blocking::Client::builder()
+            .connect_timeout(Duration::from_secs(3))
+            .timeout(Duration::from_secs(30))
+            .build()?;
+        Ok(Remote { base: base.trim_end_matches('/').to_string(), client })
+    }
+
+    pub(crate) fn health(&self) -> Result<String, String> {
+        let response = self
+            .client
+            .get(format!("{}/health", self.base))
+            .timeout(Duration::from_secs(5))
+            .send()
+            .map_err(|e| format!("{} is not reachable: {e}", self.base))?;
+        let status = response.status();
+        let body = response.text().unwrap_or_default();
+        if status.is_success() {
+            Ok(format!("{} healthy: {}", self.base, body.trim().chars().take(200).collect::<String>()))
+        } else {
+            Err(format!("{} answered {status}", self.base))
+        }
+    }
+
+    pub(crate) fn execute(&self, code: RemoteCode<'_>, config: &Config, backend: BackendChoice) -> Executed {
+        use base64::Engine as _;
+        let backend_name = match backend {
+            BackendChoice::Cpu => "cpu",
+            BackendChoice::Gpu => "gpu",
+            BackendChoice::Auto => "auto",
+        };
+        let mut body = serde_json::json!({
+            "backend": backend_name,
+            "width": config.width,
+            "height": config.height,
+            "budget": config.budget,
+            "image": "none",
+        });
+        match code {
+            RemoteCode::Source(source) => body["code"] = source.into(),
+            RemoteCode::Cartridge(png) => {
+                body["cartridge"] = base64::engine::general_purpose::STANDARD.encode(png).into();
+            }
+        }
+        let start = Instant::now();
+        let failed = |kind: &str, message: String| Executed {
+            result: ResultJson {
+                success: false,
+                cycles: 0,
+                backend: "none".to_string(),
+                duration_ms: start.elapsed().as_secs_f64() * 1000.0,
+                error: Some(ErrorJson {
+                    kind: kind.to_string(),
+                    message,
+                    line: None,
+                    column: None,
+                    diagnostics: Vec::new(),
+                }),
+            },
+            canvas: None,
+        };
+        let response = match self.client.post(format!("{}/api/execute", self.base)).json(&body).send() {
+            Ok(response) => response,
+            Err(err) => return failed("runtime", format!("the runtime {} did not answer: {err}", self.base)),
+        };
+        let status = response.status();
+        let text = match response.text() {
+            Ok(text) => text,
+            Err(err) => return failed("runtime", format!("the runtime's answer could not be read: {err}")),
+        };
+        if status.is_success() {
+            match serde_json::from_str::<ResultJson>(&text) {
+                Ok(result) => Executed { result, canvas: None },
+                Err(err) => failed("runtime", format!("the runtime's answer is not a result ({err})")),
+            }
+        } else {
+            // The runtime API's error shape: {"error": {"kind", "message", ...}}.
+            let error = serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|value| serde_json::from_value::<ErrorJson>(value["error"].clone()).ok());
+            match error {
+                Some(error) => Executed {
+                    result: ResultJson {
+                        success: false,
+                        cycles: 0,
+                        backend: "none".to_string(),
+                        duration_ms: start.elapsed().as_secs_f64() * 1000.0,
+                        error: Some(error),
+                    },
+                    canvas: None,
+                },
+                None => failed(
+                    "runtime",
+                    format!("the runtime answered {status}: {}", text.chars().take(200).collect::<String>()),
+                ),
+            }
+        }
+    }
+}
+
+/// Runs a texture in this process.
+pub(crate) fn execute_local(engine: &Engine, texture: &Texture, config: &Config, backend: BackendChoice) -> Executed {
+    let start = Instant::now();
+    match engine.execute(texture, config, backend) {
+        Ok(outcome) => {
+            let result = ResultJson::from_outcome(&outcome, texture.code_words().len());
+            Executed { result, canvas: Some(outcome.result.canvas) }
+        }
+        Err(err) => Executed {
+            result: ResultJson {
+                success: false,
+                cycles: 0,
+                backend: "none".to_string(),
+                duration_ms: start.elapsed().as_secs_f64() * 1000.0,
+                error: Some(ErrorJson {
+                    kind: "backend".to_string(),
+                    message: err.to_string(),
+                    line: None,
+                    column: None,
+                    diagnostics: Vec::new(),
+                }),
+            },
+            canvas: None,
+        },
+    }
+}

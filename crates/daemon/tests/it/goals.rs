@@ -1,0 +1,226 @@
+//! The goal engine: image and optimize goals run by the daemon, budgets and stop rules, and
+//! resuming from the database after a restart or a rolled-back cycle.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use gvpie_daemon::{
+    Daemon, GenerateContext, Generator, GoalBudget, GoalGenerator, GoalProgress, ImageGoalSpec, OptimizeGoalSpec,
+};
+use gvpie_raster::{Canvas, Rgba};
+use gvpie_store::{MapQuery, NewGoal, NewImage, Store};
+
+use crate::util::Setup;
+
+const OPTIMIZE_SOURCE: &str = "CLS 0 0 0\nRECT 0 0 4 4\nSET y 0\nrow:\nSET x 0\ncol:\nMUL b y 8\nCOLOR 0 0 b\n\
+PSET x y\nLOOP x 32 col\nLOOP y 16 row\nHALT\n";
+
+/// A 24×16 target: two coloured rectangles on grey.
+fn add_image_goal(store: &mut Store, shapes: usize, budget: GoalBudget) -> i64 {
+    let mut target = Canvas::new(24, 16).expect("canvas");
+    target.clear(Rgba::new(90, 90, 90, 255));
+    target.fill_rect(2, 2, 10, 6, Rgba::new(250, 20, 20, 255));
+    target.fill_rect(12, 8, 9, 7, Rgba::new(20, 40, 240, 255));
+    let hash = gvpie_store::image_hash(24, 16, &target.to_rgba8());
+    let png = gvpie_cart::encode_png(&target, 1);
+    store.put_image(&NewImage { hash, width: 24, height: 16, png: Some(png) }).expect("target");
+    let spec = ImageGoalSpec {
+        target: hash.to_hex(),
+        width: 24,
+        height: 16,
+        shapes,
+        seed: 7,
+        mode: "tri".into(),
+        alpha: 128,
+        restarts: Some(2),
+        random_tries: Some(40),
+        max_failures: Some(20),
+        threads: 1,
+        budget,
+        progress: GoalProgress::default(),
+    };
+    let goal = NewGoal {
+        goal: "approximate two rectangles".into(),
+        priority: 5,
+        kind: "image".into(),
+        spec: Some(serde_json::to_value(&spec).expect("json")),
+    };
+    store.create_goal(&goal).expect("goal").id
+}
+
+fn add_optimize_goal(store: &Store, evaluations: u64) -> i64 {
+    let spec = OptimizeGoalSpec {
+        script: "gradient".into(),
+        source: OPTIMIZE_SOURCE.into(),
+        width: 32,
+        height: 16,
+        cycle_budget: gvpie_pxl::DEFAULT_BUDGET,
+        seed: 5,
+        budget: GoalBudget { evaluations: Some(evaluations), ..GoalBudget::default() },
+        progress: GoalProgress::default(),
+        state: None,
+    };
+    let goal = NewGoal {
+        goal: "gradient in fewer cycles".into(),
+        priority: 5,
+        kind: "optimize".into(),
+        spec: Some(serde_json::to_value(&spec).expect("json")),
+    };
+    store.create_goal(&goal).expect("goal").id
+}
+
+/// Runs `cycles` cycles of a daemon with the goal engine (at most `steps` steps per goal and cycle).
+fn run_goals(setup: &Setup, cycles: u64, steps: u64) {
+    let mut config = setup.config.clone();
+    config.max_cycles = Some(cycles);
+    let mut daemon = Daemon::open(config, gvpie_exec::Engine::cpu_only())
+        .expect("open")
+        .with_generator(Box::new(GoalGenerator::new().with_max_steps(steps)));
+    daemon.run(&AtomicBool::new(false)).expect("run");
+}
+
+/// Runs one cycle whose generator does its work and then asks the daemon to stop: the cycle is rolled back.
+fn run_abandoned_cycle(setup: &Setup, steps: u64) {
+    struct StopAfter(GoalGenerator, Arc<AtomicBool>);
+    impl Generator for StopAfter {
+        fn name(&self) -> &str {
+            "stop-after"
+        }
+        fn generate(&mut self, ctx: &mut GenerateContext<'_>) -> anyhow::Result<()> {
+            self.0.generate(ctx)?;
+            assert!(!ctx.extras().goals.is_empty());
+            self.1.store(true, Ordering::Relaxed);
+            Ok(())
+        }
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut config = setup.config.clone();
+    config.max_cycles = Some(1);
+    let mut daemon = Daemon::open(config, gvpie_exec::Engine::cpu_only())
+        .expect("open")
+        .with_generator(Box::new(StopAfter(GoalGenerator::new().with_max_steps(steps), stop.clone())));
+    daemon.run(&stop).expect("run");
+}
+
+/// (iteration, parent, generator, score, code) of a goal's executions, oldest first.
+fn history(store: &Store, goal_id: i64) -> Vec<(i64, Option<i64>, Option<String>, Option<f64>, Option<String>)> {
+    let query = MapQuery { goal_id: Some(goal_id), limit: 1000, include_code: true, ..MapQuery::default() };
+    let mut entries = store.map_page(&query).expect("page").entries;
+    entries.reverse();
+    entries.into_iter().map(|e| (e.iteration, e.parent_iteration, e.generator, e.score, e.code)).collect()
+}
+
+#[test]
+fn an_image_goal_resumes_after_restarts_and_rollbacks_to_the_uninterrupted_result() {
+    let straight = Setup::new();
+    let goal = add_image_goal(&mut straight.store(), 6, GoalBudget::default());
+    run_goals(&straight, 4, 2);
+    let store = straight.store();
+    let done = store.goal(goal).expect("read").expect("goal");
+    assert_eq!(done.status, "done");
+    let expected = history(&store, goal);
+    assert_eq!(expected.len(), 6);
+    // A chain: each kept candidate's parent is the previous one, the first has none.
+    for (index, entry) in expected.iter().enumerate() {
+        assert_eq!(entry.1, if index == 0 { None } else { Some(expected[index - 1].0) });
+        assert_eq!(entry.2.as_deref(), Some("image:shape"));
+    }
+    assert_eq!(done.best_iteration, Some(expected[5].0));
+    assert_eq!(done.best_score, expected[5].3);
+    let spec: ImageGoalSpec = serde_json::from_value(done.spec.clone().expect("spec")).expect("spec");
+    assert_eq!((spec.progress.steps, spec.progress.kept), (6, 6));
+    assert_eq!(spec.progress.stop_reason.as_deref(), Some("6 shapes placed"));
+    // The best program of each cycle is a cartridge; the last one is the final program.
+    let cartridge = format!("goal-{goal}/best-{}", expected[5].0);
+    let (_, png) = store.cartridge_png(&cartridge).expect("read").expect("cartridge");
+    assert_eq!(Some(gvpie_cart::unpack(&png).expect("cart").source), expected[5].4);
+
+    // The same goal, interrupted: one cycle, a restart, a cycle rolled back by a stop, restarts.
+    let interrupted = Setup::new();
+    let goal = add_image_goal(&mut interrupted.store(), 6, GoalBudget::default());
+    run_goals(&interrupted, 1, 2);
+    assert_eq!(history(&interrupted.store(), goal).len(), 2);
+    run_abandoned_cycle(&interrupted, 2);
+    assert_eq!(history(&interrupted.store(), goal).len(), 2);
+    run_goals(&interrupted, 1, 2);
+    run_goals(&interrupted, 3, 2);
+    let resumed = history(&interrupted.store(), goal);
+    let strip = |h: &[(i64, Option<i64>, Option<String>, Option<f64>, Option<String>)]| {
+        h.iter().map(|e| (e.3, e.4.clone())).collect::<Vec<_>>()
+    };
+    // Exactly the same programs and scores, step for step.
+    assert_eq!(strip(&resumed), strip(&expected));
+    assert_eq!(interrupted.store().goal(goal).expect("read").expect("goal").status, "done");
+}
+
+#[test]
+fn an_optimize_goal_resumes_exactly_and_learns_operator_statistics() {
+    let straight = Setup::new();
+    let goal = add_optimize_goal(&straight.store(), 300);
+    run_goals(&straight, 4, 100);
+    let store = straight.store();
+    let done = store.goal(goal).expect("read").expect("goal");
+    assert_eq!(done.status, "done");
+    let spec: OptimizeGoalSpec = serde_json::from_value(done.spec.clone().expect("spec")).expect("spec");
+    assert_eq!(spec.progress.evaluations, 300);
+    assert_eq!(spec.progress.stop_reason.as_deref(), Some("evaluation budget 300 spent"));
+    let expected = history(&store, goal);
+    // The original is the root; every later entry is faster than its parent.
+    assert_eq!(expected[0].2.as_deref(), Some("original"));
+    assert_eq!(expected[0].3, Some(2084.0));
+    for pair in expected.windows(2) {
+        assert_eq!(pair[1].1, Some(pair[0].0));
+        assert!(pair[1].3 < pair[0].3, "{pair:?}");
+        assert!(pair[1].2.as_deref().is_some_and(|g| g.starts_with("mutation:")));
+    }
+    assert_eq!(done.best_score, expected.last().and_then(|e| e.3));
+    let arms = store.stats(Some(gvpie_store::ARM_SCOPE)).expect("stats");
+    assert!(arms.iter().all(|s| s.key.starts_with("optimize:")), "{arms:?}");
+    let tries: i64 = arms.iter().map(|s| s.runs).sum();
+    let saved: u64 = spec.state.as_ref().expect("state").arms.iter().map(|a| a.0).sum();
+    assert_eq!(tries as u64, saved);
+
+    let interrupted = Setup::new();
+    let goal = add_optimize_goal(&interrupted.store(), 300);
+    run_goals(&interrupted, 1, 100);
+    run_abandoned_cycle(&interrupted, 100);
+    run_goals(&interrupted, 1, 100);
+    run_goals(&interrupted, 3, 100);
+    let store = interrupted.store();
+    let resumed = store.goal(goal).expect("read").expect("goal");
+    let resumed_spec: OptimizeGoalSpec = serde_json::from_value(resumed.spec.clone().expect("spec")).expect("spec");
+    assert_eq!(resumed_spec.state, spec.state);
+    assert_eq!(resumed.best_score, done.best_score);
+    let codes = |h: &[(i64, Option<i64>, Option<String>, Option<f64>, Option<String>)]| {
+        h.iter().map(|e| (e.2.clone(), e.3, e.4.clone())).collect::<Vec<_>>()
+    };
+    assert_eq!(codes(&history(&store, goal)), codes(&expected));
+}
+
+#[test]
+fn stop_rules_end_a_goal_with_the_reason() {
+    let setup = Setup::new();
+    let patient =
+        add_image_goal(&mut setup.store(), 50, GoalBudget { target_score: Some(0.9), ..GoalBudget::default() });
+    let evaluations =
+        add_image_goal(&mut setup.store(), 50, GoalBudget { evaluations: Some(1), ..GoalBudget::default() });
+    run_goals(&setup, 2, 5);
+    let store = setup.store();
+    // The background alone is within 0.9 of the target: done before any step. One step spends 1 evaluation.
+    for (id, reason, steps) in [(patient, "target score 0.9 reached", 0), (evaluations, "evaluation budget 1 spent", 1)]
+    {
+        let goal = store.goal(id).expect("read").expect("goal");
+        assert_eq!(goal.status, "done");
+        let spec: ImageGoalSpec = serde_json::from_value(goal.spec.expect("spec")).expect("spec");
+        assert!(spec.progress.stop_reason.as_deref().is_some_and(|r| r.starts_with(reason)), "{spec:?}");
+        assert_eq!(spec.progress.steps, steps);
+        assert_eq!(history(&store, id).len(), steps as usize);
+    }
+    // A paused goal is left alone.
+    let paused = add_image_goal(&mut setup.store(), 5, GoalBudget::default());
+    store
+        .update_goal(paused, &gvpie_store::GoalUpdate { status: Some("paused".into()), ..Default::default() })
+        .expect("pause");
+    run_goals(&setup, 1, 5);
+    assert!(history(&setup.store(), paused).is_empty());
+}

@@ -1,0 +1,70 @@
+//! The store's one error type.
+//!
+//! Database errors are wrapped without exposing the driver's types, so callers (the daemon,
+//! the server) never depend on rusqlite and a PostgreSQL backend can report through the same
+//! variants.
+
+use crate::lease::LeaseInfo;
+
+/// Everything that can go wrong in the store.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database file or its folder cannot be opened or created.
+    Open {
+        /// The location that failed.
+        location: String,
+        /// Why.
+        message: String,
+    },
+    /// The database was written by a newer gvpie (its schema version is above ours).
+    NewerSchema {
+        /// The version found in the database.
+        found: i64,
+        /// The newest version this build knows.
+        known: i64,
+    },
+    /// A database statement failed (locked past the busy timeout, disk full, constraint...).
+    Database(String),
+    /// Another writer holds the daemon lease.
+    LeaseHeld(Box<LeaseInfo>),
+    /// This process's lease was taken over (it had stopped renewing it); nothing was written.
+    LeaseLost,
+    /// A requested row does not exist.
+    NotFound(String),
+    /// The caller's input is invalid (empty name, bad hash, duplicate name...).
+    Invalid(String),
+    /// The location names a backend this build does not have (PostgreSQL is planned).
+    Unsupported(String),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Open { location, message } => write!(f, "cannot open the database {location}: {message}"),
+            StoreError::NewerSchema { found, known } => write!(
+                f,
+                "the database has schema version {found} but this gvpie knows only up to {known}; use a newer gvpie"
+            ),
+            StoreError::Database(message) => write!(f, "database error: {message}"),
+            StoreError::LeaseHeld(info) => write!(f, "{}", info.held_message()),
+            StoreError::LeaseLost => {
+                write!(f, "this daemon's lease was taken over by another process (it had stopped renewing it)")
+            }
+            StoreError::NotFound(what) => write!(f, "{what} not found"),
+            StoreError::Invalid(message) => f.write_str(message),
+            StoreError::Unsupported(message) => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(err: rusqlite::Error) -> StoreError {
+        StoreError::Database(err.to_string())
+    }
+}
+
+/// The store's result type.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -1,0 +1,166 @@
+//! What the improvement engine commits together with a daemon cycle: goal progress, learned
+//! operator statistics and best-program cartridges, all in the cycle's one transaction.
+//!
+//! The daemon's generator records kept candidates as executions; their iterations are only
+//! known inside the writing transaction, so the changes here refer to them by their index in
+//! the batch ([`ParentRef::Pending`]) and are resolved there. Committing them with the
+//! executions makes the database a consistent checkpoint: after a stop or a crash, a goal's
+//! state (its spec, best iteration, score and status) always matches the executions on record.
+//! This module does not decide anything about goals; it only writes what it is given.
+
+use rusqlite::{OptionalExtension, Transaction, params};
+
+use crate::error::{Result, StoreError};
+use crate::hash::Hash;
+use crate::record::{NewImage, ParentRef};
+use crate::store::Store;
+
+/// The scope of the operator statistics in the `stats` table.
+pub const ARM_SCOPE: &str = "generator";
+
+/// Changes written in a cycle's transaction after its executions.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CycleExtras {
+    /// Goal changes, applied in order.
+    pub goals: Vec<GoalChange>,
+    /// Operator statistics to add (scope [`ARM_SCOPE`]).
+    pub arms: Vec<ArmDelta>,
+    /// Cartridges to register.
+    pub cartridges: Vec<CycleCartridge>,
+}
+
+impl CycleExtras {
+    /// True when there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.goals.is_empty() && self.arms.is_empty() && self.cartridges.is_empty()
+    }
+}
+
+/// A change to one goal; `None` fields stay.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GoalChange {
+    /// The goal.
+    pub id: i64,
+    /// New status (`active`, `paused`, `done`).
+    pub status: Option<String>,
+    /// New spec (the engine's parameters and its checkpoint).
+    pub spec: Option<serde_json::Value>,
+    /// A new best: the execution (usually `ParentRef::Pending`) and its score.
+    pub best: Option<(ParentRef, f64)>,
+}
+
+/// Tries and improvements of one operator (a generator or a mutation kind) to add.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ArmDelta {
+    /// The operator, e.g. `optimize:delete` or `llm:qwen2.5-coder`.
+    pub key: String,
+    /// Times it was tried.
+    pub tries: i64,
+    /// Times it improved its goal.
+    pub improvements: i64,
+}
+
+/// A cartridge registered under `{path_prefix}{iteration}`, where the iteration is that of
+/// the execution at `pending` in the batch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CycleCartridge {
+    /// The start of the registry path, e.g. `goal-3/best-`.
+    pub path_prefix: String,
+    /// The batch index of the execution whose program this is.
+    pub pending: usize,
+    /// The cartridge PNG.
+    pub png: Vec<u8>,
+    /// Its screen's width.
+    pub width: u32,
+    /// Its screen's height.
+    pub height: u32,
+}
+
+impl Store {
+    /// Stores an image (content-addressed by [`NewImage::hash`]) outside any execution, for
+    /// example an image goal's target. Returns its hash.
+    pub fn put_image(&mut self, image: &NewImage) -> Result<Hash> {
+        let tx = self.conn_mut().transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let found: Option<bool> = tx
+            .query_row("SELECT png IS NOT NULL FROM images WHERE hash = ?1", [&image.hash.0[..]], |row| row.get(0))
+            .optional()?;
+        match found {
+            Some(true) => {}
+            Some(false) => {
+                tx.execute("UPDATE images SET png = ?2 WHERE hash = ?1", params![&image.hash.0[..], image.png])?;
+            }
+            None => {
+                tx.execute(
+                    "INSERT INTO images (hash, width, height, png, first_iteration) VALUES (?1, ?2, ?3, ?4, NULL)",
+                    params![&image.hash.0[..], image.width, image.height, image.png],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(image.hash)
+    }
+}
+
+/// Applies `extras` inside the cycle's transaction; `iterations` are the batch's.
+pub(crate) fn write_extras(tx: &Transaction<'_>, extras: &CycleExtras, iterations: &[i64]) -> Result<()> {
+    let resolve = |parent: ParentRef| -> Result<Option<i64>> {
+        match parent {
+            ParentRef::None => Ok(None),
+            ParentRef::Iteration(iteration) => Ok(Some(iteration)),
+            ParentRef::Pending(index) => iterations
+                .get(index)
+                .copied()
+                .map(Some)
+                .ok_or_else(|| StoreError::Invalid(format!("no execution {index} in this cycle"))),
+        }
+    };
+    for change in &extras.goals {
+        let best = match change.best {
+            Some((parent, score)) => resolve(parent)?.map(|iteration| (iteration, score)),
+            None => None,
+        };
+        let changed = tx.execute(
+            "UPDATE development_goals SET status = COALESCE(?2, status), spec = COALESCE(?3, spec), \
+             best_iteration = COALESCE(?4, best_iteration), best_score = COALESCE(?5, best_score), \
+             completed = CASE WHEN ?2 = 'done' THEN 1 WHEN ?2 IS NOT NULL THEN 0 ELSE completed END, \
+             completed_at = CASE WHEN ?2 = 'done' THEN datetime('now') WHEN ?2 IS NOT NULL THEN NULL \
+             ELSE completed_at END, updated_at = datetime('now') WHERE id = ?1",
+            params![
+                change.id,
+                change.status,
+                change.spec.as_ref().map(|s| s.to_string()),
+                best.map(|b| b.0),
+                best.map(|b| b.1)
+            ],
+        )?;
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!("goal {}", change.id)));
+        }
+    }
+    let now = crate::time::now_ms();
+    for arm in &extras.arms {
+        tx.prepare_cached(
+            "INSERT INTO stats (scope, key, runs, successes, cycles_sum, duration_us_sum, cycles_hist, \
+             duration_hist, updated_ms) VALUES (?1, ?2, ?3, ?4, 0, 0, '[]', '[]', ?5) \
+             ON CONFLICT(scope, key) DO UPDATE SET runs = runs + excluded.runs, \
+             successes = successes + excluded.successes, updated_ms = excluded.updated_ms",
+        )?
+        .execute(params![ARM_SCOPE, arm.key, arm.tries, arm.improvements, now])?;
+    }
+    for cartridge in &extras.cartridges {
+        let Some(iteration) = resolve(ParentRef::Pending(cartridge.pending))? else { continue };
+        let path = format!("{}{iteration}", cartridge.path_prefix);
+        let hash = Hash::of(&cartridge.png);
+        tx.execute(
+            "INSERT INTO blobs (hash, bytes) VALUES (?1, ?2) ON CONFLICT(hash) DO NOTHING",
+            params![&hash.0[..], cartridge.png],
+        )?;
+        let blob_id: i64 = tx.query_row("SELECT id FROM blobs WHERE hash = ?1", [&hash.0[..]], |row| row.get(0))?;
+        tx.execute(
+            "INSERT INTO cartridge_registry (path, kind, checksum, width, height, created_at, blob_id) \
+             VALUES (?1, 'pixel', ?2, ?3, ?4, datetime('now'), ?5) ON CONFLICT(path) DO NOTHING",
+            params![path, hash.to_hex(), cartridge.width, cartridge.height, blob_id],
+        )?;
+    }
+    Ok(())
+}

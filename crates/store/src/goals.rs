@@ -1,0 +1,163 @@
+//! Development goals (the seed's `development_goals` table, extended for the improvement
+//! engine with a kind, a JSON spec owned by that engine, a status and the best result).
+
+use rusqlite::{OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, StoreError};
+use crate::store::{Store, int_of, text_of};
+
+/// One goal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Goal {
+    /// Row id.
+    pub id: i64,
+    /// The goal in words (the seed's `goal`).
+    pub goal: String,
+    /// Priority (the seed's default is 5).
+    pub priority: i64,
+    /// Done.
+    pub completed: bool,
+    /// When added.
+    pub created_at: Option<String>,
+    /// When completed.
+    pub completed_at: Option<String>,
+    /// `note` (the seed's free text), or the improvement engine's kinds (`image`, `optimize`).
+    pub kind: String,
+    /// The engine's parameters (JSON), if any.
+    pub spec: Option<serde_json::Value>,
+    /// `active`, `paused` or `done`.
+    pub status: String,
+    /// The best execution so far.
+    pub best_iteration: Option<i64>,
+    /// Its score.
+    pub best_score: Option<f64>,
+    /// Last change.
+    pub updated_at: Option<String>,
+}
+
+/// A goal to add.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewGoal {
+    /// The goal in words.
+    pub goal: String,
+    /// Priority.
+    #[serde(default = "default_priority")]
+    pub priority: i64,
+    /// Kind (`note` when empty).
+    #[serde(default)]
+    pub kind: String,
+    /// Parameters.
+    #[serde(default)]
+    pub spec: Option<serde_json::Value>,
+}
+
+fn default_priority() -> i64 {
+    5
+}
+
+/// Changes to a goal; `None` fields stay.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GoalUpdate {
+    /// New status (`active`, `paused`, `done`; `done` also sets `completed`).
+    #[serde(default)]
+    pub status: Option<String>,
+    /// New priority.
+    #[serde(default)]
+    pub priority: Option<i64>,
+    /// New spec.
+    #[serde(default)]
+    pub spec: Option<serde_json::Value>,
+    /// A new best result: (iteration, score).
+    #[serde(default)]
+    pub best: Option<(i64, f64)>,
+}
+
+const COLUMNS: &str = "id, goal, priority, completed, created_at, completed_at, kind, spec, status, best_iteration, \
+     best_score, updated_at";
+
+fn goal_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Goal> {
+    Ok(Goal {
+        id: row.get(0)?,
+        goal: text_of(row.get_ref(1)?).unwrap_or_default(),
+        priority: int_of(row.get_ref(2)?).unwrap_or(5),
+        completed: int_of(row.get_ref(3)?).unwrap_or(0) != 0,
+        created_at: text_of(row.get_ref(4)?),
+        completed_at: text_of(row.get_ref(5)?),
+        kind: text_of(row.get_ref(6)?).unwrap_or_else(|| "note".to_string()),
+        spec: text_of(row.get_ref(7)?).and_then(|text| serde_json::from_str(&text).ok()),
+        status: text_of(row.get_ref(8)?).unwrap_or_else(|| "active".to_string()),
+        best_iteration: int_of(row.get_ref(9)?),
+        best_score: row.get::<_, Option<f64>>(10).ok().flatten(),
+        updated_at: text_of(row.get_ref(11)?),
+    })
+}
+
+impl Store {
+    /// Every goal, highest priority first.
+    pub fn list_goals(&self) -> Result<Vec<Goal>> {
+        let mut statement =
+            self.conn().prepare(&format!("SELECT {COLUMNS} FROM development_goals ORDER BY priority DESC, id"))?;
+        let rows = statement.query_map([], goal_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The goals with status `active`, highest priority first.
+    pub fn active_goals(&self) -> Result<Vec<Goal>> {
+        Ok(self.list_goals()?.into_iter().filter(|g| g.status == "active" && !g.completed).collect())
+    }
+
+    /// One goal.
+    pub fn goal(&self, id: i64) -> Result<Option<Goal>> {
+        Ok(self
+            .conn()
+            .query_row(&format!("SELECT {COLUMNS} FROM development_goals WHERE id = ?1"), [id], goal_from_row)
+            .optional()?)
+    }
+
+    /// Adds a goal.
+    pub fn create_goal(&self, new: &NewGoal) -> Result<Goal> {
+        if new.goal.trim().is_empty() {
+            return Err(StoreError::Invalid("a goal needs a description".to_string()));
+        }
+        let kind = if new.kind.is_empty() { "note" } else { new.kind.as_str() };
+        self.conn().execute(
+            "INSERT INTO development_goals (goal, priority, created_at, kind, spec, updated_at) \
+             VALUES (?1, ?2, datetime('now'), ?3, ?4, datetime('now'))",
+            params![new.goal, new.priority, kind, new.spec.as_ref().map(|s| s.to_string())],
+        )?;
+        let id = self.conn().last_insert_rowid();
+        self.goal(id)?.ok_or_else(|| StoreError::NotFound(format!("goal {id}")))
+    }
+
+    /// Changes a goal.
+    pub fn update_goal(&self, id: i64, update: &GoalUpdate) -> Result<Goal> {
+        if let Some(status) = &update.status
+            && !["active", "paused", "done"].contains(&status.as_str())
+        {
+            return Err(StoreError::Invalid(format!(
+                "unknown goal status '{status}' (expected active, paused or done)"
+            )));
+        }
+        let changed = self.conn().execute(
+            "UPDATE development_goals SET status = COALESCE(?2, status), priority = COALESCE(?3, priority), \
+             spec = COALESCE(?4, spec), best_iteration = COALESCE(?5, best_iteration), \
+             best_score = COALESCE(?6, best_score), \
+             completed = CASE WHEN ?2 = 'done' THEN 1 WHEN ?2 IS NOT NULL THEN 0 ELSE completed END, \
+             completed_at = CASE WHEN ?2 = 'done' THEN datetime('now') WHEN ?2 IS NOT NULL THEN NULL \
+             ELSE completed_at END, updated_at = datetime('now') WHERE id = ?1",
+            params![
+                id,
+                update.status,
+                update.priority,
+                update.spec.as_ref().map(|s| s.to_string()),
+                update.best.map(|b| b.0),
+                update.best.map(|b| b.1)
+            ],
+        )?;
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!("goal {id}")));
+        }
+        self.goal(id)?.ok_or_else(|| StoreError::NotFound(format!("goal {id}")))
+    }
+}

@@ -1,0 +1,673 @@
+//! Recording executions: one transaction per batch (a daemon cycle), content-addressed
+//! programs, texts and images, lineage, script counters and learned statistics.
+//!
+//! An execution of an already-seen program writes one small `executions` row plus its index
+//! entries; the program, its source, the task text, a repeated error and the output image are
+//! stored once, by hash, and referenced by id.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, StoreError};
+use crate::hash::Hash;
+use crate::lease::Lease;
+use crate::store::Store;
+use crate::time::format_ms;
+
+/// A text stored once by its hash (task descriptions, source code, error JSON, generator
+/// names). Cheap to clone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextRef {
+    /// SHA-256 of the UTF-8 bytes.
+    pub hash: Hash,
+    /// The text.
+    pub text: Arc<str>,
+}
+
+impl TextRef {
+    /// Hashes `text`.
+    pub fn new(text: impl Into<Arc<str>>) -> TextRef {
+        let text = text.into();
+        TextRef { hash: Hash::of(text.as_bytes()), text }
+    }
+}
+
+/// A program as the store keeps it: its machine texture, named by the texture's hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgramInput {
+    /// SHA-256 of `texture`.
+    pub hash: Hash,
+    /// The machine texture's bytes (`Texture::to_bytes`).
+    pub texture: Vec<u8>,
+    /// The source it was compiled from, when there is one (the first one seen is kept).
+    pub source: Option<TextRef>,
+    /// Instruction records.
+    pub n_records: i64,
+    /// The distinct mnemonics it contains, for per-opcode statistics.
+    pub opcodes: Vec<String>,
+    /// The program it was derived from, if any (must already be stored).
+    pub parent: Option<Hash>,
+}
+
+impl ProgramInput {
+    /// A program from its texture bytes; hashes them.
+    pub fn new(texture: Vec<u8>, source: Option<TextRef>, n_records: i64, opcodes: Vec<String>) -> ProgramInput {
+        ProgramInput { hash: Hash::of(&texture), texture, source, n_records, opcodes, parent: None }
+    }
+}
+
+/// Which backend ran an execution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendUsed {
+    /// The CPU VM.
+    Cpu,
+    /// The GPU.
+    Gpu,
+    /// Nothing ran (the code did not compile, or the row was unusable).
+    None,
+}
+
+impl BackendUsed {
+    /// `cpu`, `gpu` or `none`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendUsed::Cpu => "cpu",
+            BackendUsed::Gpu => "gpu",
+            BackendUsed::None => "none",
+        }
+    }
+
+    /// Parses `cpu`/`gpu` (any case); anything else is `None`.
+    pub fn from_name(name: &str) -> BackendUsed {
+        match name.to_ascii_lowercase().as_str() {
+            "cpu" => BackendUsed::Cpu,
+            "gpu" => BackendUsed::Gpu,
+            _ => BackendUsed::None,
+        }
+    }
+
+    pub(crate) fn code(self) -> i64 {
+        match self {
+            BackendUsed::Cpu => 0,
+            BackendUsed::Gpu => 1,
+            BackendUsed::None => 2,
+        }
+    }
+
+    pub(crate) fn from_code(code: i64) -> BackendUsed {
+        match code {
+            0 => BackendUsed::Cpu,
+            1 => BackendUsed::Gpu,
+            _ => BackendUsed::None,
+        }
+    }
+}
+
+/// The canvas and budget a program ran under (what a replay needs besides the program).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunConfig {
+    /// Canvas width.
+    pub width: u32,
+    /// Canvas height.
+    pub height: u32,
+    /// Cycle budget.
+    pub budget: u64,
+}
+
+/// An output image: its hash always, its PNG when the caller wants it kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewImage {
+    /// [`crate::image_hash`] of the canvas.
+    pub hash: Hash,
+    /// Width.
+    pub width: u32,
+    /// Height.
+    pub height: u32,
+    /// The PNG to keep, if any. Kept only when the store has no PNG for this hash yet.
+    pub png: Option<Vec<u8>>,
+}
+
+/// The parent of an execution in a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ParentRef {
+    /// No parent (for a script run: the previous run of the script when its program changed).
+    #[default]
+    None,
+    /// An execution already recorded.
+    Iteration(i64),
+    /// An earlier execution in the same batch, by its index there.
+    Pending(usize),
+}
+
+/// One execution to record.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NewExecution {
+    /// Start time, ms since the Unix epoch.
+    pub started_ms: i64,
+    /// Wall time in microseconds.
+    pub duration_us: i64,
+    /// Whether it halted without error.
+    pub success: bool,
+    /// Instructions executed.
+    pub cycles: u64,
+    /// The backend that ran it (`None` when nothing ran).
+    pub backend: Option<BackendUsed>,
+    /// The script it ran, if any.
+    pub script_id: Option<i64>,
+    /// The script's name (the key of its statistics).
+    pub script_name: Option<String>,
+    /// The goal it worked on, if any.
+    pub goal_id: Option<i64>,
+    /// The cartridge (registry id) it ran, if any.
+    pub cartridge_id: Option<i64>,
+    /// The program, when the code compiled.
+    pub program: Option<Arc<ProgramInput>>,
+    /// The exact code text (`infinite_map.code`).
+    pub code: Option<TextRef>,
+    /// `infinite_map.task_description`.
+    pub task: Option<TextRef>,
+    /// The error as JSON (gvpie-exec's `ErrorJson`), when it failed.
+    pub error: Option<TextRef>,
+    /// The output image.
+    pub image: Option<NewImage>,
+    /// Canvas and budget.
+    pub config: Option<RunConfig>,
+    /// Its parent.
+    pub parent: ParentRef,
+    /// Further parents (crossover).
+    pub extra_parents: Vec<ParentRef>,
+    /// What produced it (the improvement engine: `mutation:insert`, `llm:MODEL`...).
+    pub generator: Option<TextRef>,
+    /// A goal score.
+    pub score: Option<f64>,
+}
+
+/// What a committed cycle got.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CycleRecord {
+    /// The cycle's number (the database's count of committed daemon cycles).
+    pub cycle: i64,
+    /// The iteration of each execution, in batch order.
+    pub iterations: Vec<i64>,
+}
+
+#[derive(Default)]
+struct StatDelta {
+    runs: i64,
+    successes: i64,
+    cycles_sum: i64,
+    cycles_min: Option<i64>,
+    cycles_max: Option<i64>,
+    duration_sum: i64,
+    duration_min: Option<i64>,
+    duration_max: Option<i64>,
+    cycles_hist: Vec<i64>,
+    duration_hist: Vec<i64>,
+}
+
+impl StatDelta {
+    fn add(&mut self, success: bool, cycles: i64, duration_us: i64) {
+        self.runs += 1;
+        self.successes += i64::from(success);
+        self.cycles_sum = self.cycles_sum.saturating_add(cycles);
+        self.duration_sum = self.duration_sum.saturating_add(duration_us);
+        self.cycles_min = Some(self.cycles_min.map_or(cycles, |m| m.min(cycles)));
+        self.cycles_max = Some(self.cycles_max.map_or(cycles, |m| m.max(cycles)));
+        self.duration_min = Some(self.duration_min.map_or(duration_us, |m| m.min(duration_us)));
+        self.duration_max = Some(self.duration_max.map_or(duration_us, |m| m.max(duration_us)));
+        bump(&mut self.cycles_hist, cycles);
+        bump(&mut self.duration_hist, duration_us);
+    }
+}
+
+/// The histogram bucket of `value`: its bit length (0 for 0).
+pub fn bucket_of(value: i64) -> usize {
+    (64 - value.max(0).leading_zeros()) as usize
+}
+
+fn bump(hist: &mut Vec<i64>, value: i64) {
+    let bucket = bucket_of(value);
+    if hist.len() <= bucket {
+        hist.resize(bucket + 1, 0);
+    }
+    hist[bucket] += 1;
+}
+
+fn merge_hist(stored: &str, delta: &[i64]) -> String {
+    let mut hist: Vec<i64> = serde_json::from_str(stored).unwrap_or_default();
+    if hist.len() < delta.len() {
+        hist.resize(delta.len(), 0);
+    }
+    for (slot, add) in hist.iter_mut().zip(delta) {
+        *slot += add;
+    }
+    serde_json::to_string(&hist).unwrap_or_else(|_| "[]".to_string())
+}
+
+struct ScriptDelta {
+    runs: i64,
+    successes: i64,
+    last_ms: i64,
+    last_iteration: i64,
+    last_program_id: Option<i64>,
+}
+
+/// Ids learned inside a transaction; they enter the caches only once it commits.
+#[derive(Default)]
+struct Learned {
+    texts: Vec<(Hash, i64)>,
+    programs: Vec<(Hash, i64)>,
+}
+
+impl Store {
+    /// Records a daemon cycle's executions in one transaction, and counts the cycle.
+    ///
+    /// With a lease, the transaction first renews it and fails with
+    /// [`StoreError::LeaseLost`] (writing nothing) when another process holds it now.
+    pub fn record_cycle(&mut self, batch: &[NewExecution], lease: Option<&Lease>) -> Result<CycleRecord> {
+        self.record_inner(batch, lease, true, None)
+    }
+
+    /// As [`Store::record_cycle`], and writes `extras` (goal progress, operator statistics,
+    /// cartridges) in the same transaction: all of it or nothing.
+    pub fn record_cycle_with(
+        &mut self,
+        batch: &[NewExecution],
+        lease: Option<&Lease>,
+        extras: &crate::extras::CycleExtras,
+    ) -> Result<CycleRecord> {
+        self.record_inner(batch, lease, true, Some(extras))
+    }
+
+    /// Records executions in one transaction (no cycle counted): the server's and the
+    /// improvement engine's path.
+    pub fn record_executions(&mut self, batch: &[NewExecution]) -> Result<Vec<i64>> {
+        Ok(self.record_inner(batch, None, false, None)?.iterations)
+    }
+
+    fn record_inner(
+        &mut self,
+        batch: &[NewExecution],
+        lease: Option<&Lease>,
+        count_cycle: bool,
+        extras: Option<&crate::extras::CycleExtras>,
+    ) -> Result<CycleRecord> {
+        let mut learned = Learned::default();
+        let result = {
+            let Store { backend, text_ids, program_ids, .. } = self;
+            let crate::store::Backend::Sqlite(conn) = backend;
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            if let Some(lease) = lease {
+                crate::lease::renew_in(&tx, lease, crate::time::now_ms())?;
+            }
+            let iterations = write_batch(&tx, batch, text_ids, program_ids, &mut learned)?;
+            if let Some(extras) = extras {
+                crate::extras::write_extras(&tx, extras, &iterations)?;
+            }
+            let cycle = if count_cycle {
+                tx.query_row(
+                    "INSERT INTO counters (name, value) VALUES ('daemon_cycles', 1) \
+                     ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value",
+                    [],
+                    |row| row.get(0),
+                )?
+            } else {
+                0
+            };
+            tx.commit()?;
+            CycleRecord { cycle, iterations }
+        };
+        for (hash, id) in learned.texts {
+            self.text_ids.insert(hash, id);
+        }
+        for (hash, id) in learned.programs {
+            self.program_ids.insert(hash, id);
+        }
+        Ok(result)
+    }
+
+    /// Stores a program (if new) and returns its id; the way to add a program without running it.
+    pub fn put_program(&mut self, program: &ProgramInput) -> Result<Hash> {
+        let mut learned = Learned::default();
+        {
+            let Store { backend, text_ids, program_ids, .. } = self;
+            let crate::store::Backend::Sqlite(conn) = backend;
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            program_id(&tx, program, text_ids, program_ids, &mut learned)?;
+            tx.commit()?;
+        }
+        for (hash, id) in learned.programs {
+            self.program_ids.insert(hash, id);
+        }
+        Ok(program.hash)
+    }
+
+    /// Whether the store keeps a PNG for this image hash.
+    pub fn has_image_png(&self, hash: &Hash) -> Result<bool> {
+        let found: Option<bool> = self
+            .conn()
+            .query_row("SELECT png IS NOT NULL FROM images WHERE hash = ?1", [&hash.0[..]], |row| row.get(0))
+            .optional()?;
+        Ok(found.unwrap_or(false))
+    }
+
+    /// Adds rows to `system_metrics` (the seed's table): `(name, value, context)`.
+    pub fn record_metrics(&mut self, metrics: &[(&str, f64, Option<&str>)]) -> Result<()> {
+        let tx = self.conn_mut().transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let now = format_ms(crate::time::now_ms());
+        for (name, value, context) in metrics {
+            tx.execute(
+                "INSERT INTO system_metrics (timestamp, metric_name, metric_value, context) VALUES (?1, ?2, ?3, ?4)",
+                params![now, name, value, context],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+fn write_batch(
+    tx: &Transaction<'_>,
+    batch: &[NewExecution],
+    text_ids: &crate::store::BoundedMap<Hash, i64>,
+    program_ids: &crate::store::BoundedMap<Hash, i64>,
+    learned: &mut Learned,
+) -> Result<Vec<i64>> {
+    let first: i64 = tx.query_row("SELECT COALESCE(MAX(iteration), 0) + 1 FROM executions", [], |row| row.get(0))?;
+    let mut iterations = Vec::with_capacity(batch.len());
+    let mut scripts: HashMap<i64, ScriptDelta> = HashMap::new();
+    let mut stats: HashMap<(&'static str, String), StatDelta> = HashMap::new();
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO executions (iteration, started_ms, duration_us, success, cycles, backend, script_id, goal_id, \
+         program_id, code_id, task_id, error_id, image_id, width, height, budget, parent_iteration, generator_id, \
+         score) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+    )?;
+    for (index, exec) in batch.iter().enumerate() {
+        let iteration = first + index as i64;
+        let resolve = |parent: ParentRef| -> Result<Option<i64>> {
+            match parent {
+                ParentRef::None => Ok(None),
+                ParentRef::Iteration(n) => Ok(Some(n)),
+                ParentRef::Pending(j) if j < index => Ok(Some(first + j as i64)),
+                ParentRef::Pending(j) => {
+                    Err(StoreError::Invalid(format!("execution {index} names a later execution ({j}) as its parent")))
+                }
+            }
+        };
+        let text = |text: &Option<TextRef>, learned: &mut Learned| -> Result<Option<i64>> {
+            text.as_ref().map(|t| text_id(tx, t, text_ids, learned)).transpose()
+        };
+        let code_id = text(&exec.code, learned)?;
+        let task_id = text(&exec.task, learned)?;
+        let error_id = text(&exec.error, learned)?;
+        let generator_id = text(&exec.generator, learned)?;
+        let program_id =
+            exec.program.as_ref().map(|p| program_id(tx, p, text_ids, program_ids, learned)).transpose()?;
+        let image_id = exec.image.as_ref().map(|image| image_id(tx, image, iteration)).transpose()?;
+        let mut parent = resolve(exec.parent)?;
+
+        if let Some(script_id) = exec.script_id {
+            let previous = match scripts.get(&script_id) {
+                Some(delta) => Some((Some(delta.last_iteration), delta.last_program_id)),
+                None => tx
+                    .query_row(
+                        "SELECT last_iteration, last_program_id FROM improvement_scripts WHERE id = ?1",
+                        [script_id],
+                        |row| Ok((row.get::<_, Option<i64>>(0)?, row.get::<_, Option<i64>>(1)?)),
+                    )
+                    .optional()?,
+            };
+            // A script whose program changed continues the lineage of its previous program.
+            if parent.is_none()
+                && let Some((Some(last_iteration), last_program)) = previous
+                && program_id.is_some()
+                && last_program.is_some()
+                && program_id != last_program
+            {
+                parent = Some(last_iteration);
+            }
+            let delta = scripts.entry(script_id).or_insert(ScriptDelta {
+                runs: 0,
+                successes: 0,
+                last_ms: 0,
+                last_iteration: 0,
+                last_program_id: None,
+            });
+            delta.runs += 1;
+            delta.successes += i64::from(exec.success);
+            delta.last_ms = delta.last_ms.max(exec.started_ms + exec.duration_us / 1000);
+            delta.last_iteration = iteration;
+            if program_id.is_some() {
+                delta.last_program_id = program_id;
+            }
+        }
+
+        let config = exec.config;
+        insert.execute(params![
+            iteration,
+            exec.started_ms,
+            exec.duration_us,
+            exec.success,
+            i64::try_from(exec.cycles).unwrap_or(i64::MAX),
+            exec.backend.unwrap_or(BackendUsed::None).code(),
+            exec.script_id,
+            exec.goal_id,
+            program_id,
+            code_id,
+            task_id,
+            error_id,
+            image_id,
+            config.map(|c| c.width),
+            config.map(|c| c.height),
+            config.map(|c| i64::try_from(c.budget).unwrap_or(i64::MAX)),
+            parent,
+            generator_id,
+            exec.score,
+        ])?;
+        for extra in &exec.extra_parents {
+            if let Some(parent) = resolve(*extra)? {
+                tx.prepare_cached(
+                    "INSERT OR IGNORE INTO execution_parents (iteration, parent_iteration) VALUES (?1, ?2)",
+                )?
+                .execute(params![iteration, parent])?;
+            }
+        }
+        if let Some(cartridge_id) = exec.cartridge_id {
+            tx.prepare_cached(
+                "UPDATE cartridge_registry SET executed_count = COALESCE(executed_count, 0) + 1 WHERE id = ?1",
+            )?
+            .execute([cartridge_id])?;
+        }
+
+        let cycles = i64::try_from(exec.cycles).unwrap_or(i64::MAX);
+        if let Some(name) = &exec.script_name {
+            stats.entry(("script", name.clone())).or_default().add(exec.success, cycles, exec.duration_us);
+        }
+        if let Some(program) = &exec.program {
+            for op in &program.opcodes {
+                stats.entry(("opcode", op.clone())).or_default().add(exec.success, cycles, exec.duration_us);
+            }
+        }
+        iterations.push(iteration);
+    }
+    drop(insert);
+
+    for (script_id, delta) in &scripts {
+        tx.prepare_cached(
+            "UPDATE improvement_scripts SET last_run_at = ?2, run_count = COALESCE(run_count, 0) + ?3, \
+             success_count = COALESCE(success_count, 0) + ?4, last_iteration = ?5, \
+             last_program_id = COALESCE(?6, last_program_id) WHERE id = ?1",
+        )?
+        .execute(params![
+            script_id,
+            format_ms(delta.last_ms),
+            delta.runs,
+            delta.successes,
+            delta.last_iteration,
+            delta.last_program_id
+        ])?;
+    }
+    write_stats(tx, &stats)?;
+    Ok(iterations)
+}
+
+fn write_stats(tx: &Transaction<'_>, stats: &HashMap<(&'static str, String), StatDelta>) -> Result<()> {
+    let now = crate::time::now_ms();
+    for ((scope, key), delta) in stats {
+        let existing = tx
+            .prepare_cached(
+                "SELECT runs, successes, cycles_sum, cycles_min, cycles_max, duration_us_sum, duration_us_min, \
+                 duration_us_max, cycles_hist, duration_hist FROM stats WHERE scope = ?1 AND key = ?2",
+            )?
+            .query_row(params![scope, key], |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, i64>(1)?,
+                    row.get::<_, i64>(2)?,
+                    row.get::<_, Option<i64>>(3)?,
+                    row.get::<_, Option<i64>>(4)?,
+                    row.get::<_, i64>(5)?,
+                    row.get::<_, Option<i64>>(6)?,
+                    row.get::<_, Option<i64>>(7)?,
+                    row.get::<_, String>(8)?,
+                    row.get::<_, String>(9)?,
+                ))
+            })
+            .optional()?;
+        let (runs, successes, c_sum, c_min, c_max, d_sum, d_min, d_max, c_hist, d_hist) =
+            existing.unwrap_or((0, 0, 0, None, None, 0, None, None, "[]".to_string(), "[]".to_string()));
+        let min = |a: Option<i64>, b: Option<i64>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let max = |a: Option<i64>, b: Option<i64>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        tx.prepare_cached(
+            "INSERT OR REPLACE INTO stats (scope, key, runs, successes, cycles_sum, cycles_min, cycles_max, \
+             duration_us_sum, duration_us_min, duration_us_max, cycles_hist, duration_hist, updated_ms) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        )?
+        .execute(params![
+            scope,
+            key,
+            runs + delta.runs,
+            successes + delta.successes,
+            c_sum.saturating_add(delta.cycles_sum),
+            min(c_min, delta.cycles_min),
+            max(c_max, delta.cycles_max),
+            d_sum.saturating_add(delta.duration_sum),
+            min(d_min, delta.duration_min),
+            max(d_max, delta.duration_max),
+            merge_hist(&c_hist, &delta.cycles_hist),
+            merge_hist(&d_hist, &delta.duration_hist),
+            now,
+        ])?;
+    }
+    Ok(())
+}
+
+fn text_id(
+    tx: &Transaction<'_>,
+    text: &TextRef,
+    cache: &crate::store::BoundedMap<Hash, i64>,
+    learned: &mut Learned,
+) -> Result<i64> {
+    if let Some(id) = cache.get(&text.hash) {
+        return Ok(id);
+    }
+    if let Some(&(_, id)) = learned.texts.iter().find(|(hash, _)| *hash == text.hash) {
+        return Ok(id);
+    }
+    let id = tx
+        .prepare_cached("SELECT id FROM texts WHERE hash = ?1")?
+        .query_row([&text.hash.0[..]], |row| row.get(0))
+        .optional()?;
+    let id = match id {
+        Some(id) => id,
+        None => {
+            tx.prepare_cached("INSERT INTO texts (hash, text) VALUES (?1, ?2)")?
+                .execute(params![&text.hash.0[..], &*text.text])?;
+            tx.last_insert_rowid()
+        }
+    };
+    learned.texts.push((text.hash, id));
+    Ok(id)
+}
+
+fn program_id(
+    tx: &Transaction<'_>,
+    program: &ProgramInput,
+    text_ids: &crate::store::BoundedMap<Hash, i64>,
+    cache: &crate::store::BoundedMap<Hash, i64>,
+    learned: &mut Learned,
+) -> Result<i64> {
+    if let Some(id) = cache.get(&program.hash) {
+        return Ok(id);
+    }
+    if let Some(&(_, id)) = learned.programs.iter().find(|(hash, _)| *hash == program.hash) {
+        return Ok(id);
+    }
+    let id = tx
+        .prepare_cached("SELECT id FROM programs WHERE hash = ?1")?
+        .query_row([&program.hash.0[..]], |row| row.get(0))
+        .optional()?;
+    let id = match id {
+        Some(id) => id,
+        None => {
+            if Hash::of(&program.texture) != program.hash {
+                return Err(StoreError::Invalid("a program's hash does not match its texture".to_string()));
+            }
+            let source_id = program.source.as_ref().map(|s| text_id(tx, s, text_ids, learned)).transpose()?;
+            let parent_id: Option<i64> = match &program.parent {
+                Some(parent) => tx
+                    .query_row("SELECT id FROM programs WHERE hash = ?1", [&parent.0[..]], |row| row.get(0))
+                    .optional()?,
+                None => None,
+            };
+            tx.execute(
+                "INSERT INTO programs (hash, texture, source_id, n_records, opcodes, parent_id, created_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    &program.hash.0[..],
+                    program.texture,
+                    source_id,
+                    program.n_records,
+                    program.opcodes.join(" "),
+                    parent_id,
+                    crate::time::now_ms()
+                ],
+            )?;
+            tx.last_insert_rowid()
+        }
+    };
+    learned.programs.push((program.hash, id));
+    Ok(id)
+}
+
+fn image_id(tx: &Transaction<'_>, image: &NewImage, iteration: i64) -> Result<i64> {
+    let found: Option<(i64, bool)> = tx
+        .prepare_cached("SELECT id, png IS NOT NULL FROM images WHERE hash = ?1")?
+        .query_row([&image.hash.0[..]], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    match found {
+        Some((id, has_png)) => {
+            if !has_png && let Some(png) = &image.png {
+                tx.execute("UPDATE images SET png = ?2 WHERE id = ?1", params![id, png])?;
+            }
+            Ok(id)
+        }
+        None => {
+            tx.prepare_cached(
+                "INSERT INTO images (hash, width, height, png, first_iteration) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![&image.hash.0[..], image.width, image.height, image.png, iteration])?;
+            Ok(tx.last_insert_rowid())
+        }
+    }
+}

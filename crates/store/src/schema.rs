@@ -1,0 +1,327 @@
+//! The schema and its versioned migrations, applied in order when a store opens.
+//!
+//! Each migration runs in its own transaction together with the row that records it in
+//! `schema_version`, so a crash mid-migration leaves the previous version intact.
+//! Migrations are append-only: to change the schema, add migration N+1 at the end of
+//! [`MIGRATIONS`]; never edit one that has shipped.
+//!
+//! The seed's six names keep the seed's columns (extra columns of ours come after them).
+//! `infinite_map` and `improvement_runs` are views over the compact `executions` table, so an
+//! execution of an already-seen program costs one small row; see the crate docs.
+
+use rusqlite::Connection;
+
+use crate::error::{Result, StoreError};
+
+/// One schema step.
+pub(crate) struct Migration {
+    /// The version the database has after this step.
+    pub version: i64,
+    /// What it does, recorded in `schema_version`.
+    pub description: &'static str,
+    /// The SQLite statements.
+    pub sqlite: &'static str,
+}
+
+/// Every migration, oldest first.
+pub(crate) const MIGRATIONS: &[Migration] =
+    &[Migration { version: 1, description: "seed tables, executions, programs, images, leases", sqlite: V1 }];
+
+/// The newest schema version this build knows.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.last().map(|m| m.version).unwrap_or(0)
+}
+
+/// Applies every migration newer than the database's version.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_version (
+            version INTEGER PRIMARY KEY,
+            description TEXT NOT NULL,
+            applied_at TEXT NOT NULL DEFAULT (datetime('now'))
+        );",
+    )?;
+    let current: i64 = conn.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_version", [], |row| row.get(0))?;
+    if current > latest_version() {
+        return Err(StoreError::NewerSchema { found: current, known: latest_version() });
+    }
+    for migration in MIGRATIONS.iter().filter(|m| m.version > current) {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // Another process may have migrated between our read and our write lock.
+        let now: i64 = tx.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_version", [], |row| row.get(0))?;
+        if now >= migration.version {
+            continue;
+        }
+        tx.execute_batch(migration.sqlite)
+            .map_err(|e| StoreError::Database(format!("migration {} failed: {e}", migration.version)))?;
+        tx.execute(
+            "INSERT INTO schema_version (version, description) VALUES (?1, ?2)",
+            rusqlite::params![migration.version, migration.description],
+        )?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+const V1: &str = r#"
+-- The seed's tables: names, columns and defaults as the seed's daemon created them, so the
+-- seed's documented SQL works unchanged. Our columns come after the seed's.
+-- Differences, on purpose: `lang` has no CHECK (an unknown language must reach the daemon and
+-- become a failed run, not be refused by the database) and `created_at` defaults to now.
+CREATE TABLE improvement_scripts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    lang TEXT NOT NULL,
+    purpose TEXT,
+    code TEXT NOT NULL,
+    enabled INTEGER DEFAULT 1,
+    created_at TEXT NOT NULL DEFAULT (datetime('now')),
+    last_run_at TEXT,
+    run_count INTEGER DEFAULT 0,
+    success_count INTEGER DEFAULT 0,
+    updated_at TEXT,
+    source_file TEXT,
+    parent_script_id INTEGER REFERENCES improvement_scripts(id),
+    last_iteration INTEGER,
+    last_program_id INTEGER
+);
+-- Never-run scripts first (NULL sorts first), then least recently run.
+CREATE INDEX improvement_scripts_due ON improvement_scripts (enabled, last_run_at, id);
+
+CREATE TABLE development_goals (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    goal TEXT NOT NULL,
+    priority INTEGER DEFAULT 5,
+    completed INTEGER DEFAULT 0,
+    created_at TEXT NOT NULL DEFAULT (datetime('now')),
+    completed_at TEXT,
+    kind TEXT NOT NULL DEFAULT 'note',
+    spec TEXT,
+    status TEXT NOT NULL DEFAULT 'active',
+    best_iteration INTEGER,
+    best_score REAL,
+    updated_at TEXT
+);
+
+CREATE TABLE system_metrics (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    timestamp TEXT NOT NULL,
+    metric_name TEXT NOT NULL,
+    metric_value REAL NOT NULL,
+    context TEXT
+);
+CREATE INDEX system_metrics_name ON system_metrics (metric_name, id);
+
+-- Content-addressed stores. Every hash is SHA-256 (32 bytes).
+CREATE TABLE texts (
+    id INTEGER PRIMARY KEY,
+    hash BLOB NOT NULL UNIQUE,
+    text TEXT NOT NULL
+);
+CREATE TABLE blobs (
+    id INTEGER PRIMARY KEY,
+    hash BLOB NOT NULL UNIQUE,
+    bytes BLOB NOT NULL
+);
+-- A program is its machine texture; `hash` is the SHA-256 of the texture bytes.
+CREATE TABLE programs (
+    id INTEGER PRIMARY KEY,
+    hash BLOB NOT NULL UNIQUE,
+    texture BLOB NOT NULL,
+    source_id INTEGER REFERENCES texts(id),
+    n_records INTEGER NOT NULL,
+    opcodes TEXT NOT NULL,
+    parent_id INTEGER REFERENCES programs(id),
+    created_ms INTEGER NOT NULL
+);
+CREATE TABLE images (
+    id INTEGER PRIMARY KEY,
+    hash BLOB NOT NULL UNIQUE,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    png BLOB,
+    first_iteration INTEGER
+);
+
+CREATE TABLE cartridge_registry (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    path TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL CHECK(kind IN ('pixel', 'code', 'dataset', 'prompt')),
+    checksum TEXT,
+    width INTEGER,
+    height INTEGER,
+    created_at TEXT NOT NULL DEFAULT (datetime('now')),
+    parent_id INTEGER,
+    executed_count INTEGER DEFAULT 0,
+    blob_id INTEGER REFERENCES blobs(id),
+    program_id INTEGER REFERENCES programs(id),
+    FOREIGN KEY (parent_id) REFERENCES cartridge_registry(id)
+);
+CREATE INDEX cartridge_registry_checksum ON cartridge_registry (checksum);
+
+-- One row per execution: the eternal memory. `iteration` is the rowid: unique, and assigned as
+-- MAX + 1 inside the writing transaction, so it keeps growing across restarts. Append-only:
+-- the triggers below refuse every UPDATE and DELETE.
+-- backend: 0 cpu, 1 gpu, 2 none (the program never ran: parse error, bad row).
+CREATE TABLE executions (
+    iteration INTEGER PRIMARY KEY,
+    started_ms INTEGER NOT NULL,
+    duration_us INTEGER NOT NULL,
+    success INTEGER NOT NULL,
+    cycles INTEGER NOT NULL,
+    backend INTEGER NOT NULL,
+    script_id INTEGER,
+    goal_id INTEGER,
+    program_id INTEGER,
+    code_id INTEGER,
+    task_id INTEGER,
+    error_id INTEGER,
+    image_id INTEGER,
+    width INTEGER,
+    height INTEGER,
+    budget INTEGER,
+    parent_iteration INTEGER,
+    generator_id INTEGER,
+    score REAL
+);
+CREATE INDEX executions_script ON executions (script_id) WHERE script_id IS NOT NULL;
+CREATE INDEX executions_goal ON executions (goal_id) WHERE goal_id IS NOT NULL;
+CREATE INDEX executions_parent ON executions (parent_iteration) WHERE parent_iteration IS NOT NULL;
+CREATE INDEX executions_time ON executions (started_ms);
+
+-- Further parents (crossover); the first parent is executions.parent_iteration.
+CREATE TABLE execution_parents (
+    iteration INTEGER NOT NULL,
+    parent_iteration INTEGER NOT NULL,
+    PRIMARY KEY (iteration, parent_iteration)
+) WITHOUT ROWID;
+CREATE INDEX execution_parents_parent ON execution_parents (parent_iteration);
+
+CREATE TRIGGER executions_append_only_update BEFORE UPDATE ON executions
+BEGIN SELECT RAISE(ABORT, 'infinite_map is append-only: an execution cannot be changed'); END;
+CREATE TRIGGER executions_append_only_delete BEFORE DELETE ON executions
+BEGIN SELECT RAISE(ABORT, 'infinite_map is append-only: an execution cannot be deleted'); END;
+CREATE TRIGGER execution_parents_append_only_update BEFORE UPDATE ON execution_parents
+BEGIN SELECT RAISE(ABORT, 'infinite_map is append-only: lineage cannot be changed'); END;
+CREATE TRIGGER execution_parents_append_only_delete BEFORE DELETE ON execution_parents
+BEGIN SELECT RAISE(ABORT, 'infinite_map is append-only: lineage cannot be deleted'); END;
+
+-- The seed's infinite_map, with the seed's columns first.
+CREATE VIEW infinite_map AS
+SELECT
+    e.iteration AS id,
+    e.iteration AS iteration,
+    task.text AS task_description,
+    code.text AS code,
+    json_object(
+        'success', json(CASE WHEN e.success THEN 'true' ELSE 'false' END),
+        'cycles', e.cycles,
+        'backend', CASE e.backend WHEN 0 THEN 'cpu' WHEN 1 THEN 'gpu' ELSE 'none' END,
+        'duration_ms', e.duration_us / 1000.0,
+        'error', json(err.text)
+    ) AS result,
+    printf('Success: %s, Cycles: %d, Duration: %.3fms',
+        CASE WHEN e.success THEN 'true' ELSE 'false' END, e.cycles, e.duration_us / 1000.0) AS analysis,
+    strftime('%Y-%m-%d %H:%M:%S', e.started_ms / 1000, 'unixepoch') || printf('.%03d', e.started_ms % 1000)
+        AS timestamp,
+    e.parent_iteration AS parent_iteration,
+    e.script_id AS script_id,
+    e.goal_id AS goal_id,
+    lower(hex(p.hash)) AS program_hash,
+    lower(hex(img.hash)) AS image_hash,
+    gen.text AS generator,
+    e.score AS score
+FROM executions e
+LEFT JOIN texts task ON task.id = e.task_id
+LEFT JOIN texts code ON code.id = e.code_id
+LEFT JOIN texts err ON err.id = e.error_id
+LEFT JOIN texts gen ON gen.id = e.generator_id
+LEFT JOIN programs p ON p.id = e.program_id
+LEFT JOIN images img ON img.id = e.image_id;
+
+CREATE TRIGGER infinite_map_append_only_update INSTEAD OF UPDATE ON infinite_map
+BEGIN SELECT RAISE(ABORT, 'infinite_map is append-only: an entry cannot be changed'); END;
+CREATE TRIGGER infinite_map_append_only_delete INSTEAD OF DELETE ON infinite_map
+BEGIN SELECT RAISE(ABORT, 'infinite_map is append-only: an entry cannot be deleted'); END;
+CREATE TRIGGER infinite_map_insert INSTEAD OF INSERT ON infinite_map
+BEGIN SELECT RAISE(ABORT, 'infinite_map entries are written by gvpie (the daemon or the store API)'); END;
+
+-- The seed's improvement_runs: one row per script execution; its id is the iteration.
+CREATE VIEW improvement_runs AS
+SELECT
+    e.iteration AS id,
+    e.script_id AS script_id,
+    strftime('%Y-%m-%d %H:%M:%S', e.started_ms / 1000, 'unixepoch') || printf('.%03d', e.started_ms % 1000)
+        AS started_at,
+    strftime('%Y-%m-%d %H:%M:%S', (e.started_ms + e.duration_us / 1000) / 1000, 'unixepoch')
+        || printf('.%03d', (e.started_ms + e.duration_us / 1000) % 1000) AS finished_at,
+    e.success AS success,
+    json_object(
+        'success', json(CASE WHEN e.success THEN 'true' ELSE 'false' END),
+        'cycles', e.cycles,
+        'backend', CASE e.backend WHEN 0 THEN 'cpu' WHEN 1 THEN 'gpu' ELSE 'none' END,
+        'duration_ms', e.duration_us / 1000.0,
+        'error', json(err.text)
+    ) AS stdout,
+    json_extract(err.text, '$.message') AS stderr,
+    CAST(round(e.duration_us / 1000.0) AS INTEGER) AS duration_ms,
+    CASE e.backend WHEN 0 THEN 'cpu' WHEN 1 THEN 'gpu' ELSE 'none' END AS backend,
+    NULL AS cartridge_path,
+    e.iteration AS iteration
+FROM executions e
+LEFT JOIN texts err ON err.id = e.error_id
+WHERE e.script_id IS NOT NULL;
+
+CREATE TRIGGER improvement_runs_append_only_update INSTEAD OF UPDATE ON improvement_runs
+BEGIN SELECT RAISE(ABORT, 'improvement_runs is append-only: a run cannot be changed'); END;
+CREATE TRIGGER improvement_runs_append_only_delete INSTEAD OF DELETE ON improvement_runs
+BEGIN SELECT RAISE(ABORT, 'improvement_runs is append-only: a run cannot be deleted'); END;
+
+-- Learned statistics: scope 'script' (key: script name), 'opcode' (key: mnemonic), and any
+-- scope a later component adds (the improvement engine's generators). Histograms are JSON
+-- arrays of counts per power-of-two bucket (bucket b holds values v with bit length b).
+CREATE TABLE stats (
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    runs INTEGER NOT NULL,
+    successes INTEGER NOT NULL,
+    cycles_sum INTEGER NOT NULL,
+    cycles_min INTEGER,
+    cycles_max INTEGER,
+    duration_us_sum INTEGER NOT NULL,
+    duration_us_min INTEGER,
+    duration_us_max INTEGER,
+    cycles_hist TEXT NOT NULL,
+    duration_hist TEXT NOT NULL,
+    updated_ms INTEGER NOT NULL,
+    PRIMARY KEY (scope, key)
+) WITHOUT ROWID;
+
+-- Who may run the daemon loop on this database (see the lease module).
+CREATE TABLE daemon_leases (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    process_start TEXT,
+    acquired_ms INTEGER NOT NULL,
+    heartbeat_ms INTEGER NOT NULL,
+    ttl_ms INTEGER NOT NULL
+);
+
+-- Files imported from a scripts folder, to notice changes across restarts.
+CREATE TABLE imported_files (
+    path TEXT PRIMARY KEY,
+    mtime_ns INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    hash BLOB NOT NULL,
+    imported_ms INTEGER NOT NULL,
+    scripts TEXT,
+    error TEXT
+);
+
+CREATE TABLE counters (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+"#;

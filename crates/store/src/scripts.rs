@@ -1,0 +1,381 @@
+//! Improvement scripts (the seed's `improvement_scripts` table): listing, editing, the daemon's
+//! choice of what runs next, and importing the seed's `.sql` script files safely.
+
+use rusqlite::{OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, StoreError};
+use crate::store::{Store, int_of, text_of};
+
+/// The languages the daemon runs. Any other `lang` is accepted by the database and becomes a
+/// failed run with an "unknown language" error.
+pub const LANGS: &[&str] = &["pixel", "cartridge"];
+
+/// One improvement script. Columns typed in by hand are read leniently: a NULL or non-text
+/// `code` is `None` (or its text form), a NULL `enabled` counts as disabled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Script {
+    /// Row id.
+    pub id: i64,
+    /// Unique name.
+    pub name: String,
+    /// `pixel` (PXL source) or `cartridge` (see the daemon docs for what `code` holds).
+    pub lang: String,
+    /// What it is for.
+    pub purpose: Option<String>,
+    /// The program; `None` when NULL or, in [`Store::scripts_due`], when longer than asked.
+    pub code: Option<String>,
+    /// Length of `code` in bytes.
+    pub code_len: i64,
+    /// Whether the daemon runs it.
+    pub enabled: bool,
+    /// When it was added.
+    pub created_at: Option<String>,
+    /// When it last ran.
+    pub last_run_at: Option<String>,
+    /// How many times it ran.
+    pub run_count: i64,
+    /// How many of those succeeded.
+    pub success_count: i64,
+    /// When it was last changed through gvpie.
+    pub updated_at: Option<String>,
+    /// The file it was imported from, if any.
+    pub source_file: Option<String>,
+    /// The script it was derived from (the improvement engine's improved versions).
+    pub parent_script_id: Option<i64>,
+    /// Its latest execution.
+    pub last_iteration: Option<i64>,
+}
+
+/// A script to add.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewScript {
+    /// Unique name.
+    pub name: String,
+    /// `pixel` or `cartridge`.
+    pub lang: String,
+    /// What it is for.
+    #[serde(default)]
+    pub purpose: Option<String>,
+    /// The program.
+    pub code: String,
+    /// Whether the daemon runs it (default true).
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// The script it improves on, if any.
+    #[serde(default)]
+    pub parent_script_id: Option<i64>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// Changes to a script; `None` fields stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ScriptUpdate {
+    /// A new name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// A new language.
+    #[serde(default)]
+    pub lang: Option<String>,
+    /// A new purpose (`Some(None)` clears it).
+    #[serde(default)]
+    pub purpose: Option<Option<String>>,
+    /// New code.
+    #[serde(default)]
+    pub code: Option<String>,
+    /// Enable or disable.
+    #[serde(default)]
+    pub enabled: Option<bool>,
+}
+
+/// A script as defined in a file of a scripts folder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportedScript {
+    /// Unique name.
+    pub name: String,
+    /// Language.
+    pub lang: String,
+    /// Purpose.
+    pub purpose: Option<String>,
+    /// Code.
+    pub code: String,
+    /// Enabled.
+    pub enabled: bool,
+}
+
+/// What a seed-style `.sql` file defines, read by [`parse_script_sql`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SqlScriptFile {
+    /// The scripts it inserts.
+    pub scripts: Vec<ImportedScript>,
+    /// The development goals it inserts (goal text, priority).
+    pub goals: Vec<(String, i64)>,
+}
+
+const SCRIPT_COLUMNS: &str = "id, name, lang, purpose, code, enabled, created_at, last_run_at, run_count, \
+     success_count, updated_at, source_file, parent_script_id, last_iteration, length(CAST(code AS BLOB))";
+
+fn script_from_row(row: &rusqlite::Row<'_>, max_code: Option<i64>) -> rusqlite::Result<Script> {
+    let code_len = int_of(row.get_ref(14)?).unwrap_or(0);
+    let code = if max_code.is_some_and(|max| code_len > max) { None } else { text_of(row.get_ref(4)?) };
+    Ok(Script {
+        id: row.get(0)?,
+        name: text_of(row.get_ref(1)?).unwrap_or_default(),
+        lang: text_of(row.get_ref(2)?).unwrap_or_default(),
+        purpose: text_of(row.get_ref(3)?),
+        code,
+        code_len,
+        enabled: int_of(row.get_ref(5)?) == Some(1),
+        created_at: text_of(row.get_ref(6)?),
+        last_run_at: text_of(row.get_ref(7)?),
+        run_count: int_of(row.get_ref(8)?).unwrap_or(0),
+        success_count: int_of(row.get_ref(9)?).unwrap_or(0),
+        updated_at: text_of(row.get_ref(10)?),
+        source_file: text_of(row.get_ref(11)?),
+        parent_script_id: int_of(row.get_ref(12)?),
+        last_iteration: int_of(row.get_ref(13)?),
+    })
+}
+
+fn check_name(name: &str) -> Result<()> {
+    if name.trim().is_empty() {
+        return Err(StoreError::Invalid("a script needs a name".to_string()));
+    }
+    if name.len() > 200 {
+        return Err(StoreError::Invalid("a script name is at most 200 bytes".to_string()));
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Every script, by id.
+    pub fn list_scripts(&self) -> Result<Vec<Script>> {
+        let sql = format!("SELECT {SCRIPT_COLUMNS} FROM improvement_scripts ORDER BY id");
+        let mut statement = self.conn().prepare(&sql)?;
+        let rows = statement.query_map([], |row| script_from_row(row, None))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// One script by id.
+    pub fn script(&self, id: i64) -> Result<Option<Script>> {
+        let sql = format!("SELECT {SCRIPT_COLUMNS} FROM improvement_scripts WHERE id = ?1");
+        Ok(self.conn().query_row(&sql, [id], |row| script_from_row(row, None)).optional()?)
+    }
+
+    /// One script by name.
+    pub fn script_by_name(&self, name: &str) -> Result<Option<Script>> {
+        let sql = format!("SELECT {SCRIPT_COLUMNS} FROM improvement_scripts WHERE name = ?1");
+        Ok(self.conn().query_row(&sql, [name], |row| script_from_row(row, None)).optional()?)
+    }
+
+    /// The enabled scripts to run next: never-run ones first, then the least recently run;
+    /// at most `limit`. A `code` longer than `max_code_bytes` is left out (`None`, with its
+    /// length in `code_len`) so a huge row costs no memory.
+    pub fn scripts_due(&self, limit: usize, max_code_bytes: i64) -> Result<Vec<Script>> {
+        let sql = format!(
+            "SELECT {SCRIPT_COLUMNS} FROM improvement_scripts WHERE enabled = 1 \
+             ORDER BY last_run_at ASC NULLS FIRST, id ASC LIMIT ?1"
+        );
+        let mut statement = self.conn().prepare_cached(&sql)?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = statement.query_map([limit], |row| script_from_row(row, Some(max_code_bytes)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Adds a script.
+    pub fn create_script(&self, new: &NewScript) -> Result<Script> {
+        check_name(&new.name)?;
+        let inserted = self.conn().execute(
+            "INSERT INTO improvement_scripts (name, lang, purpose, code, enabled, created_at, updated_at, \
+             parent_script_id) VALUES (?1, ?2, ?3, ?4, ?5, datetime('now'), datetime('now'), ?6) \
+             ON CONFLICT(name) DO NOTHING",
+            params![new.name, new.lang, new.purpose, new.code, i64::from(new.enabled), new.parent_script_id],
+        )?;
+        if inserted == 0 {
+            return Err(StoreError::Invalid(format!("a script named '{}' already exists", new.name)));
+        }
+        let id = self.conn().last_insert_rowid();
+        self.script(id)?.ok_or_else(|| StoreError::NotFound(format!("script {id}")))
+    }
+
+    /// Changes a script's fields (its statistics and history stay).
+    pub fn update_script(&self, id: i64, update: &ScriptUpdate) -> Result<Script> {
+        if let Some(name) = &update.name {
+            check_name(name)?;
+        }
+        let purpose_given = update.purpose.is_some();
+        let purpose = update.purpose.clone().flatten();
+        let changed = self
+            .conn()
+            .execute(
+                "UPDATE improvement_scripts SET name = COALESCE(?2, name), lang = COALESCE(?3, lang), \
+                 purpose = CASE WHEN ?4 THEN ?5 ELSE purpose END, code = COALESCE(?6, code), \
+                 enabled = COALESCE(?7, enabled), updated_at = datetime('now') WHERE id = ?1",
+                params![
+                    id,
+                    update.name,
+                    update.lang,
+                    purpose_given,
+                    purpose,
+                    update.code,
+                    update.enabled.map(i64::from)
+                ],
+            )
+            .map_err(|e| match e.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::ConstraintViolation) => StoreError::Invalid(format!(
+                    "a script named '{}' already exists",
+                    update.name.as_deref().unwrap_or("")
+                )),
+                _ => StoreError::from(e),
+            })?;
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!("script {id}")));
+        }
+        self.script(id)?.ok_or_else(|| StoreError::NotFound(format!("script {id}")))
+    }
+
+    /// Enables or disables a script.
+    pub fn set_script_enabled(&self, id: i64, enabled: bool) -> Result<Script> {
+        self.update_script(id, &ScriptUpdate { enabled: Some(enabled), ..ScriptUpdate::default() })
+    }
+
+    /// Adds or updates scripts by name, as a folder import does: the id, statistics and history
+    /// of an existing script stay; its language, purpose, code and enabled flag are replaced.
+    /// Returns the ids.
+    pub fn upsert_scripts(&mut self, scripts: &[ImportedScript], source_file: Option<&str>) -> Result<Vec<i64>> {
+        let tx = self.conn_mut().transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut ids = Vec::with_capacity(scripts.len());
+        for script in scripts {
+            check_name(&script.name)?;
+            tx.execute(
+                "INSERT INTO improvement_scripts (name, lang, purpose, code, enabled, created_at, updated_at, source_file) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, datetime('now'), datetime('now'), ?6) \
+                 ON CONFLICT(name) DO UPDATE SET lang = excluded.lang, purpose = excluded.purpose, \
+                 code = excluded.code, enabled = excluded.enabled, updated_at = excluded.updated_at, \
+                 source_file = excluded.source_file",
+                params![script.name, script.lang, script.purpose, script.code, i64::from(script.enabled), source_file],
+            )?;
+            ids.push(
+                tx.query_row("SELECT id FROM improvement_scripts WHERE name = ?1", [&script.name], |row| row.get(0))?,
+            );
+        }
+        tx.commit()?;
+        Ok(ids)
+    }
+
+    /// Adds development goals whose text is not already there (so re-importing a file adds
+    /// nothing twice). Returns how many were added.
+    pub fn add_goals_if_new(&mut self, goals: &[(String, i64)]) -> Result<usize> {
+        let tx = self.conn_mut().transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut added = 0;
+        for (goal, priority) in goals {
+            added += tx.execute(
+                "INSERT INTO development_goals (goal, priority, created_at) SELECT ?1, ?2, datetime('now') \
+                 WHERE NOT EXISTS (SELECT 1 FROM development_goals WHERE goal = ?1)",
+                params![goal, priority],
+            )?;
+        }
+        tx.commit()?;
+        Ok(added)
+    }
+}
+
+/// Runs a seed-style script file (`INSERT [OR REPLACE] INTO improvement_scripts ...`,
+/// `INSERT INTO development_goals ...`) in a private in-memory database that has the seed's
+/// two tables, and returns what it inserted. Nothing in the file can touch the real database:
+/// it never sees it, and `ATTACH` is disabled.
+pub fn parse_script_sql(sql: &str) -> Result<SqlScriptFile> {
+    let conn = rusqlite::Connection::open_in_memory()?;
+    conn.set_limit(rusqlite::limits::Limit::SQLITE_LIMIT_ATTACHED, 0)?;
+    conn.execute_batch(
+        "CREATE TABLE improvement_scripts (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE, lang TEXT NOT NULL, purpose TEXT,
+            code TEXT NOT NULL, enabled INTEGER DEFAULT 1, created_at TEXT NOT NULL DEFAULT (datetime('now')),
+            last_run_at TEXT, run_count INTEGER DEFAULT 0, success_count INTEGER DEFAULT 0);
+         CREATE TABLE development_goals (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, goal TEXT NOT NULL, priority INTEGER DEFAULT 5,
+            completed INTEGER DEFAULT 0, created_at TEXT NOT NULL DEFAULT (datetime('now')), completed_at TEXT);",
+    )?;
+    conn.execute_batch(sql).map_err(|e| StoreError::Invalid(format!("the SQL file does not run: {e}")))?;
+    let mut file = SqlScriptFile::default();
+    let mut statement =
+        conn.prepare("SELECT name, lang, purpose, code, enabled FROM improvement_scripts ORDER BY id")?;
+    let rows = statement.query_map([], |row| {
+        Ok(ImportedScript {
+            name: text_of(row.get_ref(0)?).unwrap_or_default(),
+            lang: text_of(row.get_ref(1)?).unwrap_or_default(),
+            purpose: text_of(row.get_ref(2)?),
+            code: text_of(row.get_ref(3)?).unwrap_or_default(),
+            enabled: int_of(row.get_ref(4)?) == Some(1),
+        })
+    })?;
+    file.scripts = rows.collect::<rusqlite::Result<_>>()?;
+    let mut statement = conn.prepare("SELECT goal, priority FROM development_goals ORDER BY id")?;
+    let rows = statement.query_map([], |row| {
+        Ok((text_of(row.get_ref(0)?).unwrap_or_default(), int_of(row.get_ref(1)?).unwrap_or(5)))
+    })?;
+    file.goals = rows.collect::<rusqlite::Result<_>>()?;
+    Ok(file)
+}
+
+/// What the store remembers of an imported file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportedFile {
+    /// The file's path as given to the import.
+    pub path: String,
+    /// Its modification time (ns since the epoch) at import.
+    pub mtime_ns: i64,
+    /// Its size at import.
+    pub size: i64,
+    /// SHA-256 of its bytes at import.
+    pub hash: crate::hash::Hash,
+    /// Scripts it defined (comma-separated names).
+    pub scripts: Option<String>,
+    /// Why it could not be imported, if so.
+    pub error: Option<String>,
+}
+
+impl Store {
+    /// The import record of `path`, if it was imported before.
+    pub fn imported_file(&self, path: &str) -> Result<Option<ImportedFile>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT path, mtime_ns, size, hash, scripts, error FROM imported_files WHERE path = ?1",
+                [path],
+                |row| {
+                    let hash: Vec<u8> = row.get(3)?;
+                    Ok(ImportedFile {
+                        path: row.get(0)?,
+                        mtime_ns: row.get(1)?,
+                        size: row.get(2)?,
+                        hash: crate::hash::Hash::from_slice(&hash).unwrap_or(crate::hash::Hash([0; 32])),
+                        scripts: row.get(4)?,
+                        error: row.get(5)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Remembers that `file` was imported (or failed to be).
+    pub fn mark_imported(&self, file: &ImportedFile) -> Result<()> {
+        self.conn().execute(
+            "INSERT OR REPLACE INTO imported_files (path, mtime_ns, size, hash, imported_ms, scripts, error) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                file.path,
+                file.mtime_ns,
+                file.size,
+                &file.hash.0[..],
+                crate::time::now_ms(),
+                file.scripts,
+                file.error
+            ],
+        )?;
+        Ok(())
+    }
+}
