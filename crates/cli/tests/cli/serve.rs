@@ -1,0 +1,184 @@
+//! `gvpie serve` as a real process on a loopback port: the Python bridge (installed with pip
+//! from `clients/python`) against it, the bind policy, the token, and a clean stop on SIGTERM.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use crate::util::Dir;
+
+/// A running `gvpie serve`, stopped when dropped.
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Server {
+    fn start(dir: &Dir, token: Option<&str>) -> Server {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_gvpie"));
+        command
+            .args(["serve", "--bind", "127.0.0.1:0", "--db"])
+            .arg(dir.join("db/gvpie.db"))
+            .env_remove("GVPIE_TOKEN")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(token) = token {
+            command.env("GVPIE_TOKEN", token);
+        }
+        let mut child = command.spawn().expect("start gvpie serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("read the first line");
+        let Some(addr) = line.split("http://").nth(1).and_then(|rest| rest.split_whitespace().next()) else {
+            let mut stderr = String::new();
+            let _ = child.kill();
+            let _ = child.stderr.take().map(|mut e| e.read_to_string(&mut stderr));
+            panic!("gvpie serve did not announce its address: {line:?} {stderr}");
+        };
+        Server { addr: addr.to_string(), child }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// One HTTP/1.1 request over a plain socket; returns the status line's code and the body.
+    fn raw(&self, request_head: &str) -> (u16, String) {
+        let mut stream = std::net::TcpStream::connect(&self.addr).expect("connect");
+        stream.write_all(request_head.as_bytes()).expect("send");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("read");
+        let status = answer.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let body = answer.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+        (status, body)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn python_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../clients/python")
+}
+
+/// `pip install`s the bridge into `dir/site` (no network, no build isolation) and returns it.
+/// It installs from a copy, since setuptools writes `build/` and `*.egg-info` beside the source.
+fn install_bridge(dir: &Dir) -> PathBuf {
+    let source = dir.join("pixel_os_src");
+    std::fs::create_dir_all(source.join("pixel_os")).expect("create the copy");
+    for file in ["pyproject.toml", "README.md", "pixel_os/__init__.py", "pixel_os/gvpie_bridge.py"] {
+        std::fs::copy(python_dir().join(file), source.join(file)).expect("copy the bridge");
+    }
+    let site = dir.join("site");
+    let output = Command::new("python3")
+        .args(["-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index", "--target"])
+        .arg(&site)
+        .arg(&source)
+        .output()
+        .expect("python3 with pip is needed for the bridge tests");
+    assert!(
+        output.status.success(),
+        "pip install of clients/python failed (it needs pip, setuptools and wheel: \
+         python3 -m pip install setuptools wheel): {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    site
+}
+
+/// Runs a Python script with the installed bridge, from the scratch directory.
+fn python(dir: &Dir, site: &Path, url: &str, token: Option<&str>, script: &Path) -> (i32, String, String) {
+    let mut command = Command::new("python3");
+    command.arg(script).current_dir(&dir.path).env("PYTHONPATH", site).env("GVPIE_URL", url).env_remove("GVPIE_TOKEN");
+    if let Some(token) = token {
+        command.env("GVPIE_TOKEN", token);
+    }
+    let output = command.output().expect("run python3");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_python_bridge_against_a_real_server() {
+    let dir = Dir::new("serve-bridge");
+    let site = install_bridge(&dir);
+    let server = Server::start(&dir, None);
+
+    // The installed package is the one imported, not the checkout.
+    let probe = dir.write("probe.py", "import pixel_os, sys\nprint(pixel_os.__file__)\n");
+    let (code, stdout, stderr) = python(&dir, &site, &server.url(), None, &probe);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(Path::new(stdout.trim()).starts_with(&site), "imported {stdout}");
+
+    let (code, stdout, stderr) = python(&dir, &site, &server.url(), None, &python_dir().join("test_bridge.py"));
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 5, "{stdout}");
+    assert_eq!(lines[0], "✅ API is healthy");
+    assert_eq!(lines[1], "✅ Success!");
+    assert_eq!(lines[2], "   Cycles: 2");
+    assert!(lines[3] == "   Backend: CPU" || lines[3] == "   Backend: GPU", "{stdout}");
+    assert!(lines[4].starts_with("   Duration: ") && lines[4].ends_with("ms"), "{stdout}");
+
+    let (code, stdout, stderr) = python(&dir, &site, &server.url(), None, &python_dir().join("tests/run_tests.py"));
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.lines().last().is_some_and(|l| l.ends_with(" passed, 0 failed")), "{stdout}");
+}
+
+#[test]
+fn a_public_address_without_a_token_is_refused() {
+    let dir = Dir::new("serve-public");
+    let output = Command::new(env!("CARGO_BIN_EXE_gvpie"))
+        .args(["serve", "--bind", "0.0.0.0:0", "--db"])
+        .arg(dir.join("gvpie.db"))
+        .env_remove("GVPIE_TOKEN")
+        .output()
+        .expect("run gvpie");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("refusing to listen on 0.0.0.0:0 without a token"), "{stderr}");
+    assert!(stderr.contains("--token") && stderr.contains("GVPIE_TOKEN"), "{stderr}");
+    assert!(!dir.join("gvpie.db").exists(), "nothing is created when refusing");
+}
+
+#[test]
+fn with_a_token_only_health_is_open() {
+    let dir = Dir::new("serve-token");
+    let site = install_bridge(&dir);
+    let server = Server::start(&dir, Some("t0ken"));
+    let head = |path: &str, auth: &str| format!("GET {path} HTTP/1.1\r\nHost: x\r\n{auth}Connection: close\r\n\r\n");
+    assert_eq!(server.raw(&head("/health", "")).0, 200);
+    let (status, body) = server.raw(&head("/metrics", ""));
+    assert_eq!(status, 401);
+    assert!(body.contains("\"kind\":\"unauthorized\""), "{body}");
+    assert_eq!(server.raw(&head("/metrics", "Authorization: Bearer nope\r\n")).0, 401);
+    assert_eq!(server.raw(&head("/metrics", "Authorization: Bearer t0ken\r\n")).0, 200);
+    // The bridge takes the token from GVPIE_TOKEN.
+    let (code, stdout, stderr) =
+        python(&dir, &site, &server.url(), Some("t0ken"), &python_dir().join("test_bridge.py"));
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let (code, stdout, _) = python(&dir, &site, &server.url(), Some("wrong"), &python_dir().join("test_bridge.py"));
+    assert_ne!(code, 0, "{stdout}");
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_stops_the_server_cleanly() {
+    let dir = Dir::new("serve-sigterm");
+    let mut server = Server::start(&dir, None);
+    assert_eq!(server.raw("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").0, 200);
+    let pid = server.child.id().to_string();
+    let status = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+    assert!(status.success());
+    let exit = server.child.wait().expect("wait");
+    assert_eq!(exit.code(), Some(0));
+    let mut stderr = String::new();
+    let _ = server.child.stderr.take().map(|mut e| e.read_to_string(&mut stderr));
+    assert!(stderr.contains("gvpie serve: stopped"), "{stderr}");
+}

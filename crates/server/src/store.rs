@@ -1,0 +1,93 @@
+//! [`StorePool`]: the server's handles on the database, used from blocking threads.
+//!
+//! A `gvpie_store::Store` is one connection and is not `Sync`, so the pool keeps a few and
+//! lends one to each request for the duration of a closure on a blocking thread (SQLite in WAL
+//! mode lets these readers run beside the daemon's writer). Store errors become [`AppError`]s
+//! here: a missing row is 404, a bad argument 422, a busy database 503, anything else a 500
+//! whose detail is only logged. The store's schema and queries live in `gvpie-store`.
+
+use std::sync::{Arc, Mutex};
+
+use gvpie_store::{Location, Store, StoreError, StoreOptions};
+use tokio::sync::Semaphore;
+
+use crate::error::AppError;
+
+/// Connections a pool opens at most.
+const MAX_CONNECTIONS: usize = 4;
+
+/// A small pool of store connections; cheap to clone.
+#[derive(Clone)]
+pub struct StorePool {
+    inner: Arc<PoolInner>,
+}
+
+struct PoolInner {
+    location: Location,
+    options: StoreOptions,
+    idle: Mutex<Vec<Store>>,
+    slots: Arc<Semaphore>,
+}
+
+impl std::fmt::Debug for StorePool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StorePool").field("location", &self.inner.location).finish_non_exhaustive()
+    }
+}
+
+impl StorePool {
+    /// Opens the database named by a `--db` argument (creating and migrating it if needed).
+    pub fn open(db: &str) -> Result<StorePool, Box<StoreError>> {
+        let location = Location::parse(db)?;
+        let options = StoreOptions::default();
+        let first = Store::open_location(&location, &options)?;
+        Ok(StorePool {
+            inner: Arc::new(PoolInner {
+                location,
+                options,
+                idle: Mutex::new(vec![first]),
+                slots: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
+            }),
+        })
+    }
+
+    /// Runs `work` with a connection on a blocking thread.
+    pub(crate) async fn run<R, F>(&self, work: F) -> Result<R, AppError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Store) -> Result<R, AppError> + Send + 'static,
+    {
+        let permit = self.inner.slots.clone().acquire_owned().await.map_err(AppError::internal)?;
+        let inner = self.inner.clone();
+        let task = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let taken = inner.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).pop();
+            let mut store = match taken {
+                Some(store) => store,
+                None => Store::open_location(&inner.location, &inner.options).map_err(store_error)?,
+            };
+            let result = work(&mut store);
+            inner.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(store);
+            result
+        });
+        task.await.map_err(AppError::internal)?
+    }
+}
+
+/// A store error as an answer.
+pub(crate) fn store_error(err: StoreError) -> AppError {
+    match err {
+        StoreError::NotFound(what) => AppError::NotFound(format!("{what} not found")),
+        StoreError::Invalid(message) => AppError::InvalidRequest(message),
+        StoreError::Database(message) if message.contains("locked") || message.contains("busy") => {
+            AppError::Unavailable { message: "the database is busy; retry shortly".to_string(), retry_after: 1 }
+        }
+        other => AppError::internal(other),
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(err: StoreError) -> AppError {
+        store_error(err)
+    }
+}

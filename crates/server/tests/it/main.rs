@@ -1,0 +1,37 @@
+//! Integration tests of gvpie-server, in one binary.
+//!
+//! Most tests call the router directly (`tower::ServiceExt::oneshot`); `real_server` binds a
+//! loopback socket and talks HTTP to it.
+
+/// Shared helpers: building the app, sending requests, reading answers.
+mod util;
+
+/// `POST /api/execute` and `/api/execute/batch` on good input.
+mod execute;
+
+/// Every bad input of the issue: exact status and error kind.
+mod bad_input;
+
+/// Scripts, the infinite map, lineage, images, programs and cartridges over a real database.
+mod store;
+
+/// The token rules.
+mod auth;
+
+/// The execution gate under load: 429 and 503 with Retry-After, time limits.
+mod overload;
+
+/// `/health`, `/metrics`, not-found and method answers.
+mod system;
+
+/// The live event stream.
+mod events;
+
+/// The OpenAPI document covers every route, and docs/api.md lists them all.
+mod openapi;
+
+/// A real server on a loopback port with a real HTTP client.
+mod real_server;
+
+/// The web UI's embedded files and its tools: check, debugger, cartridges.
+mod ui_tools;

@@ -1,0 +1,215 @@
+// @ts-check
+/**
+ * The Dashboard view: what the system is doing, live. Counters and the recent history come
+ * from the store (`/api/summary`, `/api/map`, `/api/goals`) when the view opens; executions
+ * and daemon cycles then stream in from `GET /api/events` (success rate, throughput, backend
+ * in use, a live log). Goals are charted with their score over time.
+ * @module dashboard
+ */
+
+import { api, streamEvents } from './api.js';
+import { drawChart } from './chart.js';
+import { byId, formatCount, formatMs, formatTime, h } from './dom.js';
+
+/** Seconds of history the throughput chart shows. */
+const WINDOW_S = 300;
+/** Log lines kept. */
+const MAX_LOG = 60;
+
+export class DashboardView {
+  /** @param {{backends: string[], version: string}} server what `/health` said */
+  constructor(server) {
+    this.server = server;
+    /** Executions seen live (this page's session). */
+    this.live = { executions: 0, successes: 0, cycles: 0, daemonCycles: 0 };
+    /** @type {Map<string, number>} backend → executions seen live */
+    this.backends = new Map();
+    /** @type {number[]} arrival times (ms) of recent executions */
+    this.arrivals = [];
+    /** @type {any} */
+    this.summary = null;
+    this.goalTimer = 0;
+    this.started = false;
+  }
+
+  /** Starts the stream and loads the history (once). */
+  shown() {
+    if (!this.started) {
+      this.started = true;
+      streamEvents(
+        (name, data) => this.onEvent(name, data),
+        (state, detail) => this.onStreamState(state, detail),
+      );
+      window.setInterval(() => this.renderThroughput(), 2000);
+    }
+    this.refresh();
+  }
+
+  /** Reloads the store's numbers and the goal chart. */
+  async refresh() {
+    byId('dash-backends').textContent = this.server.backends.join(', ').toUpperCase() || '—';
+    try {
+      this.summary = await api('/api/summary');
+      // The summary now holds what the daemon recorded so far: count live events from here.
+      this.live = { executions: 0, successes: 0, cycles: 0, daemonCycles: 0 };
+      this.renderCounters();
+      const page = await api('/api/map?limit=100');
+      this.renderHistory(page.entries);
+    } catch (err) {
+      byId('dash-store').textContent = `History unavailable: ${/** @type {Error} */ (err).message}`;
+    }
+    this.loadGoals();
+  }
+
+  renderCounters() {
+    const summary = this.summary;
+    const total = (summary?.executions ?? 0) + this.live.executions;
+    const successes = (summary?.successes ?? 0) + this.live.successes;
+    byId('dash-executions').textContent = formatCount(total);
+    byId('dash-success').textContent = total ? `${((100 * successes) / total).toFixed(1)}%` : '—';
+    byId('dash-cycles').textContent = formatCount((summary?.daemon_cycles ?? 0) + this.live.daemonCycles);
+    byId('dash-store').textContent = summary
+      ? `${formatCount(summary.scripts)} scripts (${formatCount(summary.enabled_scripts)} enabled) · ${formatCount(summary.programs)} programs · ${formatCount(summary.images_kept)} images kept · ${formatCount(summary.cartridges)} cartridges`
+      : '';
+    const used = [...this.backends.entries()].sort((a, b) => b[1] - a[1]);
+    byId('dash-backend-used').textContent = used.length
+      ? used.map(([name, n]) => `${name.toUpperCase()} ${formatCount(n)}`).join(' · ')
+      : 'no executions seen yet';
+  }
+
+  /**
+   * Shows the newest executions from the store in the log, so the page is not empty.
+   * @param {any[]} entries newest first
+   */
+  renderHistory(entries) {
+    const log = byId('dash-log');
+    if (log.dataset.live === 'true') return;
+    if (!entries.length) {
+      log.replaceChildren(
+        h('li', { class: 'empty', text: 'No executions yet. Run a program in the Editor, or start the daemon (gvpie up): they appear here live.' }),
+      );
+      return;
+    }
+    for (const entry of entries) this.backends.set(entry.backend, (this.backends.get(entry.backend) ?? 0) + 1);
+    this.renderCounters();
+    log.replaceChildren(
+      ...entries.slice(0, MAX_LOG).map((entry) =>
+        logLine(entry.started_ms, entry.success, `#${entry.iteration} ${entry.script_name ?? entry.generator ?? 'api'} · ${formatCount(entry.cycles)} cycles · ${entry.backend} · ${formatMs(entry.duration_ms)}${entry.success ? '' : ' · ' + (entry.error?.kind ?? 'failed')}`),
+      ),
+    );
+  }
+
+  /**
+   * @param {'connecting'|'live'|'down'} state
+   * @param {string} [detail]
+   */
+  onStreamState(state, detail) {
+    const pill = byId('conn-status');
+    pill.className = `status-pill ${state === 'live' ? 'ok' : state === 'down' ? 'error' : 'busy'}`;
+    pill.textContent = state === 'live' ? '● live' : state === 'down' ? '● offline' : '● connecting';
+    pill.title = detail ?? (state === 'live' ? 'Receiving live events from the server' : '');
+  }
+
+  /**
+   * One event from the stream.
+   * @param {string} name
+   * @param {any} data
+   */
+  onEvent(name, data) {
+    const log = byId('dash-log');
+    if (log.dataset.live !== 'true') {
+      log.dataset.live = 'true';
+      log.querySelector('.empty')?.remove();
+    }
+    if (name === 'execution') {
+      this.live.executions += 1;
+      if (data.success) this.live.successes += 1;
+      this.backends.set(data.backend, (this.backends.get(data.backend) ?? 0) + 1);
+      this.arrivals.push(data.at_ms);
+      const who = data.origin === 'daemon' ? `daemon ${data.script ?? ''}${data.iteration ? ' #' + data.iteration : ''}` : 'api';
+      log.prepend(
+        logLine(data.at_ms, data.success, `${who} · ${formatCount(data.cycles)} cycles · ${data.backend} · ${formatMs(data.duration_ms)}${data.success ? '' : ' · ' + (data.error_kind ?? 'failed')}`),
+      );
+      this.renderCounters();
+    } else if (name === 'daemon') {
+      if (data.event === 'cycle_finished') {
+        this.live.daemonCycles += 1;
+        this.renderCounters();
+        clearTimeout(this.goalTimer);
+        this.goalTimer = window.setTimeout(() => this.loadGoals(), 1500);
+      }
+      byId('dash-daemon').textContent = `${data.event.replaceAll('_', ' ')} · ${formatTime(data.at_ms)}`;
+      log.prepend(logLine(data.at_ms, true, `daemon: ${data.event.replaceAll('_', ' ')}`, 'daemon'));
+    } else if (name === 'lagged') {
+      log.prepend(logLine(Date.now(), false, `missed ${data.missed} events (this page fell behind)`));
+    }
+    while (log.children.length > MAX_LOG) log.lastElementChild?.remove();
+  }
+
+  /** Executions per second over the last {@link WINDOW_S} seconds, in 10 s buckets. */
+  renderThroughput() {
+    const now = Date.now();
+    this.arrivals = this.arrivals.filter((t) => t > now - WINDOW_S * 1000);
+    const recent = this.arrivals.filter((t) => t > now - 10_000).length;
+    byId('dash-throughput').textContent = `${(recent / 10).toFixed(1)}/s`;
+    const buckets = [];
+    for (let start = now - WINDOW_S * 1000; start < now; start += 10_000) {
+      const n = this.arrivals.filter((t) => t >= start && t < start + 10_000).length;
+      buckets.push({ t: start + 10_000, v: n / 10 });
+    }
+    const canvas = /** @type {HTMLCanvasElement} */ (byId('dash-throughput-chart'));
+    if (canvas.offsetParent !== null) {
+      drawChart(canvas, this.arrivals.length ? [{ name: 'executions/s (live)', points: buckets }] : [], {
+        empty: 'Waiting for executions… (the stream is live)',
+      });
+    }
+  }
+
+  /** Loads the goals and each one's scores over time. */
+  async loadGoals() {
+    const table = byId('dash-goals');
+    const canvas = /** @type {HTMLCanvasElement} */ (byId('dash-goal-chart'));
+    try {
+      const { goals } = await api('/api/goals');
+      if (!goals.length) {
+        table.replaceChildren(h('tr', {}, [h('td', { colspan: '4', class: 'empty', text: 'No goals yet. The daemon’s improvement engine adds them; their scores are charted here.' })]));
+        drawChart(canvas, [], { empty: 'No goal scores yet.' });
+        return;
+      }
+      table.replaceChildren(
+        ...goals.map((/** @type {any} */ goal) =>
+          h('tr', {}, [
+            h('td', { text: goal.goal }),
+            h('td', { text: goal.status }),
+            h('td', { class: 'num', text: goal.best_score === null ? '—' : goal.best_score.toFixed(3) }),
+            h('td', {}, [goal.best_iteration === null ? '—' : h('a', { href: `#/explorer/${goal.best_iteration}`, text: `#${goal.best_iteration}` })]),
+          ]),
+        ),
+      );
+      const series = [];
+      for (const goal of goals.slice(0, 6)) {
+        const page = await api(`/api/map?goal=${goal.id}&limit=500`);
+        const points = page.entries.filter((/** @type {any} */ e) => e.score !== null).map((/** @type {any} */ e) => ({ t: e.started_ms, v: e.score }));
+        series.push({ name: goal.goal.slice(0, 24), points });
+      }
+      drawChart(canvas, series, { empty: 'No scored executions yet.', yLabel: 'score' });
+    } catch (err) {
+      table.replaceChildren(h('tr', {}, [h('td', { colspan: '4', class: 'error', text: `Goals unavailable: ${/** @type {Error} */ (err).message}` })]));
+      drawChart(canvas, [], { empty: 'Goals unavailable.' });
+    }
+  }
+}
+
+/**
+ * @param {number} at ms
+ * @param {boolean} ok
+ * @param {string} text
+ * @param {string} [kind]
+ */
+function logLine(at, ok, text, kind = '') {
+  return h('li', { class: `${ok ? 'ok' : 'failed'} ${kind}` }, [
+    h('time', { text: new Date(at).toLocaleTimeString('en-GB') }),
+    h('span', { class: 'mark', text: ok ? '✓' : '✗', 'aria-label': ok ? 'succeeded' : 'failed' }),
+    h('span', { text }),
+  ]);
+}

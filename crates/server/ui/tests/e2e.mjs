@@ -1,0 +1,298 @@
+// End-to-end test of the gvpie web UI in headless Chromium (playwright-core, Debian's
+// chromium; no browser is ever downloaded). Started by crates/cli/tests/cli/ui.rs against a
+// real `gvpie serve` on loopback, whose database it seeded with a lineage.
+//
+// Environment:
+//   GVPIE_URL                 the server, e.g. http://127.0.0.1:41234 (required)
+//   GVPIE_LINEAGE_ITERATION   an iteration with a parent and a child in the database (required)
+//   GVPIE_SCREENSHOTS         a folder for dashboard.png, editor.png, blocks.png, debugger.png,
+//                             explorer.png (optional)
+//   GVPIE_CHROMIUM            the browser (default /usr/bin/chromium)
+//
+// Each check prints one line; the first failure stops the run with exit code 1.
+
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const base = process.env.GVPIE_URL;
+const lineageIteration = Number(process.env.GVPIE_LINEAGE_ITERATION);
+const shots = process.env.GVPIE_SCREENSHOTS;
+const executablePath = process.env.GVPIE_CHROMIUM || '/usr/bin/chromium';
+if (!base || !lineageIteration) {
+  console.error('GVPIE_URL and GVPIE_LINEAGE_ITERATION must be set');
+  process.exit(2);
+}
+
+let step = 'start';
+const problems = [];
+
+/** Fails the run with a message. */
+function fail(message) {
+  throw new Error(`${step}: ${message}`);
+}
+
+/** Asserts deep equality of two JSON-able values. */
+function same(actual, expected, what) {
+  if (JSON.stringify(actual) !== JSON.stringify(expected)) {
+    fail(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
+  }
+}
+
+async function shot(page, name) {
+  if (!shots) return;
+  mkdirSync(shots, { recursive: true });
+  // A toast from an earlier step would cover part of the view.
+  await page.evaluate(() => document.getElementById('toast')?.classList.remove('visible'));
+  await page.waitForTimeout(250);
+  await page.screenshot({ path: join(shots, `${name}.png`) });
+}
+
+/** Replaces the editor's text as a person would: select all, type. */
+async function typeProgram(page, text) {
+  const area = page.getByLabel('PXL program');
+  await area.click();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.press('Delete');
+  await area.pressSequentially(text, { delay: 0 });
+}
+
+/** The colour of canvas pixel (x, y) as displayed, read back from the on-screen canvas. */
+async function displayedPixel(page, selector, x, y) {
+  return page.$eval(
+    selector,
+    (canvas, [px, py]) => {
+      const zoom = Number(canvas.dataset.zoom);
+      const context = canvas.getContext('2d');
+      const centre = Math.floor(zoom / 2);
+      return Array.from(context.getImageData(px * zoom + centre, py * zoom + centre, 1, 1).data);
+    },
+    [x, y],
+  );
+}
+
+async function main() {
+  const browser = await chromium.launch({
+    executablePath,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 720 }, acceptDownloads: true });
+  const page = await context.newPage();
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('console', (message) => {
+    if (message.type() !== 'error') return;
+    // A missing thumbnail is a 404 the UI shows as "no image kept"; anything else is a bug.
+    if (/Failed to load resource/.test(message.text()) && /image/.test(message.location().url ?? '')) return;
+    problems.push(`console error: ${message.text()} (${message.location().url})`);
+  });
+  page.on('requestfailed', (request) => {
+    const url = request.url();
+    if (!url.startsWith(base)) problems.push(`request outside the server: ${url}`);
+  });
+
+  try {
+    // ---- Editor: type, see the diagnostic, fix, run, read pixels ---------------------------
+    step = 'editor: open';
+    await page.goto(`${base}/#/editor`);
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.waitForSelector('#diagnostics .ok');
+    console.log('ok   editor opens with the example program and no problems');
+
+    step = 'editor: diagnostic';
+    await typeProgram(page, 'CLS 0 0 0\nRECTT 1 1 2 2\nHALT\n');
+    const diagnostic = page.locator('#diagnostics .diag-link').first();
+    await diagnostic.waitFor();
+    same(await diagnostic.textContent(), "2:1: unknown mnemonic 'RECTT' (did you mean RECT?)", 'the problem listed');
+    same(await page.locator('.highlight .line.has-diag .diag').first().textContent(), 'RECTT', 'the underlined span');
+    if (!(await page.locator('.highlight .diag-msg').first().textContent()).includes('did you mean RECT?')) fail('no inline message');
+    same(await page.locator('.gutter .num.has-diag').first().textContent(), '2', 'the gutter marks line 2');
+    console.log('ok   a typo shows its diagnostic inline, in the gutter and in the list');
+
+    step = 'editor: run';
+    await page.getByLabel('Canvas width').fill('16');
+    await page.getByLabel('Canvas width').press('Tab');
+    await page.getByLabel('Canvas height').fill('8');
+    await page.getByLabel('Canvas height').press('Tab');
+    const drawing = 'CLS 0 0 0\nCOLOR 255 0 0\nRECT 2 1 3 2\nCOLOR 0 128 255\nPSET 10 5\nHALT\n';
+    await typeProgram(page, drawing);
+    await page.waitForSelector('#diagnostics .ok');
+    await page.keyboard.press('F5');
+    await page.waitForSelector('#run-result.ok');
+    const result = await page.locator('#run-result').textContent();
+    if (!result.includes('6 cycles on CPU')) fail(`unexpected result line: ${result}`);
+    const canvas = '#editor-canvas canvas.pixels';
+    same(await displayedPixel(page, canvas, 2, 1), [255, 0, 0, 255], 'pixel (2,1)');
+    same(await displayedPixel(page, canvas, 4, 2), [255, 0, 0, 255], 'pixel (4,2)');
+    same(await displayedPixel(page, canvas, 5, 1), [0, 0, 0, 255], 'pixel (5,1)');
+    same(await displayedPixel(page, canvas, 10, 5), [0, 128, 255, 255], 'pixel (10,5)');
+    const zoom = Number(await page.$eval(canvas, (c) => c.dataset.zoom));
+    await page.getByRole('button', { name: 'Zoom in' }).first().click();
+    same(Number(await page.$eval(canvas, (c) => c.dataset.zoom)), Math.min(64, zoom * 2), 'zoom after +');
+    same(await displayedPixel(page, canvas, 10, 5), [0, 128, 255, 255], 'pixel (10,5) zoomed');
+    console.log('ok   F5 runs on the CPU and the canvas pixels read back exactly, zoomed too');
+    await shot(page, 'editor');
+
+    // ---- Blocks: drag from the palette, reorder, edit in place -----------------------------
+    step = 'blocks';
+    await page.getByRole('tab', { name: 'Blocks' }).click();
+    await page.waitForSelector('li.block[data-index="5"]');
+    await page.locator('#palette button[data-op="CIRCF"]').dragTo(page.locator('li.block[data-index="5"]'), {
+      targetPosition: { x: 20, y: 2 },
+    });
+    await page.waitForSelector('li.block[data-index="6"]');
+    const afterDrop = await page.getByLabel('PXL program').inputValue();
+    same(afterDrop.split('\n')[5], 'CIRCF 0 0 8', 'the dropped opcode is line 6');
+    // Move HALT (now line 7) above the CIRCF block.
+    await page.locator('li.block[data-index="6"] .handle').dragTo(page.locator('li.block[data-index="5"]'), {
+      targetPosition: { x: 20, y: 2 },
+    });
+    await page.waitForFunction(() => document.querySelector('textarea').value.split('\n')[5] === 'HALT');
+    // Edit the circle's radius in place.
+    const radius = page.getByLabel('CIRCF r (line 7)');
+    await radius.fill('3');
+    const edited = (await page.getByLabel('PXL program').inputValue()).split('\n');
+    same(edited.slice(0, 7), ['CLS 0 0 0', 'COLOR 255 0 0', 'RECT 2 1 3 2', 'COLOR 0 128 255', 'PSET 10 5', 'HALT', 'CIRCF 0 0 3'], 'the program after the block edits');
+    console.log('ok   an opcode dragged from the palette, a block reordered and an operand edited change the text');
+    await shot(page, 'blocks');
+    await page.getByRole('tab', { name: 'Text' }).click();
+
+    // ---- Reload keeps the program ----------------------------------------------------------
+    step = 'reload';
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]');
+    same((await page.getByLabel('PXL program').inputValue()).split('\n')[6], 'CIRCF 0 0 3', 'the program after a reload');
+    console.log('ok   the edited program survives a reload');
+
+    // ---- Cartridge: save (download), then drop the PNG on the page -------------------------
+    step = 'cartridge';
+    const downloading = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Save cartridge' }).click();
+    const download = await downloading;
+    if (!download.suggestedFilename().endsWith('.png')) fail(`download named ${download.suggestedFilename()}`);
+    await typeProgram(page, 'HALT\n');
+    await page.evaluate(async () => {
+      const answer = await fetch('/api/cart/pack', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ code: 'COLOR 1 2 3\nPSET 0 0\nHALT\n', width: 8, height: 8 }),
+      }).then((r) => r.json());
+      const bytes = Uint8Array.from(atob(answer.cartridge), (c) => c.charCodeAt(0));
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([bytes], 'dropped.png', { type: 'image/png' }));
+      document.dispatchEvent(new DragEvent('dragover', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+      document.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    });
+    await page.waitForFunction(() => document.querySelector('textarea').value.startsWith('COLOR 1 2 3'));
+    console.log('ok   a cartridge downloads, and dropping a cartridge PNG on the page opens its program');
+
+    // ---- Ctrl-S saves a script ---------------------------------------------------------------
+    step = 'save script';
+    await page.getByLabel('PXL program').click();
+    await page.keyboard.press('Control+S');
+    await page.getByLabel('Name').fill('ui-e2e-script');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.waitForSelector('.toast.visible');
+    const scripts = await page.evaluate(() => fetch('/api/scripts').then((r) => r.json()));
+    if (!scripts.scripts.some((s) => s.name === 'ui-e2e-script')) fail('the script was not saved');
+    console.log('ok   Ctrl-S saves the program as an improvement script');
+
+    // ---- Debugger: step through a loop ---------------------------------------------------------
+    step = 'debugger';
+    await typeProgram(page, 'SET s 0\nSET i 0\nloop:\nADD s s i\nPSET i 0\nLOOP i 3 loop\nHALT\n');
+    await page.waitForSelector('#diagnostics .ok');
+    await page.goto(`${base}/#/debugger`);
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.waitForFunction(() => document.querySelector('#dbg-status')?.textContent.includes('next line 1'));
+    for (let i = 1; i <= 8; i += 1) {
+      await page.keyboard.press('F10');
+      await page.waitForFunction((n) => document.querySelector('#dbg-cycle').textContent === String(n), i);
+    }
+    const variable = (name) => page.locator(`#dbg-vars tr[data-name="${name}"] td`).textContent();
+    same([await variable('s'), await variable('i')], ['1', '2'], 's and i after 8 steps');
+    same(await page.locator('#dbg-source li.current').getAttribute('data-line'), '4', 'the current line');
+    // Step 7 was PSET 1 0 and step 8 LOOP: a step that changed nothing says so.
+    same(await page.locator('#dbg-changed').textContent(), 'Last step: no pixels changed.', 'changed pixels after LOOP');
+    await page.keyboard.press('F8');
+    await page.waitForFunction(() => document.querySelector('#dbg-cycle').textContent === '7');
+    same(await page.locator('#dbg-changed').textContent(), 'Last step: 1 pixel changed.', 'changed pixels after PSET (step back)');
+    console.log('ok   F10 steps through the loop; variables, current line, changed pixels and step back agree');
+
+    step = 'debugger: breakpoints';
+    await page.getByRole('button', { name: 'Breakpoint on line 7' }).click();
+    await page.keyboard.press('F5');
+    await page.waitForFunction(() => document.querySelector('#dbg-cycle').textContent === '11');
+    same([await variable('s'), await variable('i')], ['3', '3'], 's and i at the breakpoint');
+    same(await page.locator('#dbg-source li.current').getAttribute('data-line'), '7', 'stopped before HALT');
+    await page.getByRole('button', { name: 'Breakpoint on line 7' }).click();
+    await page.getByLabel('x', { exact: true }).fill('1');
+    await page.getByLabel('y', { exact: true }).fill('0');
+    await page.getByRole('button', { name: 'Add', exact: true }).click();
+    await page.getByRole('button', { name: '⟲ Restart' }).click();
+    await page.waitForFunction(() => document.querySelector('#dbg-cycle').textContent === '0');
+    await page.getByRole('button', { name: 'Continue ▶▶' }).click();
+    await page.waitForFunction(() => document.querySelector('#dbg-cycle').textContent === '7');
+    same(await page.locator('#dbg-message').textContent(), 'Pixel (1, 0) changed on line 5.', 'the pixel breakpoint message');
+    console.log('ok   line and pixel breakpoints stop the run where they should');
+    await shot(page, 'debugger');
+
+    // ---- Explorer: the lineage of a derived program ----------------------------------------
+    step = 'explorer';
+    await page.goto(`${base}/#/explorer/${lineageIteration}`);
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.waitForSelector('.lineage .node.self');
+    same(await page.locator('.lineage .node.self .node-title').textContent(), `#${lineageIteration}`, 'the selected node');
+    const ancestors = await page.locator('.lineage .node.ancestor .node-title').allTextContents();
+    const descendants = await page.locator('.lineage .node.descendant .node-title').allTextContents();
+    if (ancestors.length < 1 || descendants.length < 1) fail(`ancestors ${ancestors}, descendants ${descendants}`);
+    const generator = await page.locator('.lineage .node.self .node-gen').textContent();
+    if (!generator.startsWith('mutation:')) fail(`generator shown as ${generator}`);
+    await page.waitForSelector('.diff-lines .add');
+    await page.waitForFunction(() => [...document.querySelectorAll('.lineage img.thumb')].every((img) => img.complete));
+    const thumbs = await page.$$eval('.lineage img.thumb', (images) => images.map((img) => img.naturalWidth));
+    if (!thumbs.every((w) => w > 0)) fail(`thumbnails did not load: ${thumbs}`);
+    if ((await page.locator('#map-rows tr[data-iteration]').count()) < 3) fail('the map list is short');
+    console.log(`ok   the lineage of #${lineageIteration}: ${ancestors.length} ancestor(s), ${descendants.length} descendant(s), thumbnails, generator, diff`);
+    await shot(page, 'explorer');
+
+    // ---- Dashboard: the live stream ------------------------------------------------------------
+    step = 'dashboard';
+    await page.goto(`${base}/#/dashboard`);
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.waitForFunction(() => document.querySelector('#conn-status').textContent.includes('live'));
+    await page.evaluate(() =>
+      fetch('/api/execute', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ code: 'TXT 10 10 Hello GPU\nHALT' }) }),
+    );
+    await page.waitForFunction(() => document.querySelector('#dash-log li')?.textContent.includes('api'));
+    await page.waitForFunction(() => document.querySelectorAll('#dash-goals tr td').length >= 4);
+    if ((await page.locator('#dash-executions').textContent()) === '—') fail('no execution count');
+    console.log('ok   the dashboard streams a live execution and lists the goals');
+    await page.waitForTimeout(2100);
+    await shot(page, 'dashboard');
+
+    if (problems.length) {
+      step = 'console';
+      fail(problems.join('\n'));
+    }
+    console.log('all browser checks passed');
+  } catch (err) {
+    console.error(`FAIL ${err.message}`);
+    if (shots) await page.screenshot({ path: join(shots, 'failure.png') }).catch(() => {});
+    await browser.close();
+    process.exit(1);
+  }
+  await browser.close();
+}
+
+main().catch((err) => {
+  console.error(`FAIL ${step}: ${err.stack ?? err}`);
+  process.exit(1);
+});
