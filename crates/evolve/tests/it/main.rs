@@ -1,0 +1,4 @@
+//! Integration tests of gvpie-evolve: the emitted programs run in the VM and draw exactly the evolved canvas.
+
+/// The image goal end to end.
+mod image_goal;
