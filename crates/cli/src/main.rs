@@ -4,8 +4,16 @@
 //! status: 0 success, 1 a program's run-time error, 2 a source or usage error.
 
 mod bench;
+mod bench_store;
+mod daemon_cmd;
+mod evolve_cmd;
+mod goals_cmd;
+mod gpu;
 mod input;
+mod optimize_cmd;
 mod run;
+mod serve_cmd;
+mod up;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -89,15 +97,40 @@ enum Command {
     /// Pack and unpack cartridges: PNG images that show a program's screen and carry its source.
     #[command(subcommand)]
     Cart(CartCommand),
+    /// Approximate an image (PNG or JPEG) with a PXL program of shapes, primitive-style.
+    Evolve(Box<evolve_cmd::EvolveArgs>),
+    /// Find a program that draws exactly the same pixels in fewer cycles (written beside the original).
+    Optimize(optimize_cmd::OptimizeArgs),
     /// Measure performance side by side with reference systems.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Serve the runtime HTTP API (default 127.0.0.1:8081; see docs/api.md).
+    Serve(serve_cmd::ServeArgs),
+    /// GPU adapters: `gvpie gpu info` lists them.
+    #[command(subcommand)]
+    Gpu(gpu::GpuCommand),
+    /// Run the autonomous loop: execute the enabled scripts, record every run in the infinite map.
+    Daemon(Box<daemon_cmd::DaemonArgs>),
+    /// Re-run a recorded execution and check it draws the same pixels (exit 0 same, 1 different).
+    Replay(daemon_cmd::ReplayArgs),
+    /// List, add, enable and disable the daemon's improvement scripts.
+    #[command(subcommand)]
+    Scripts(daemon_cmd::ScriptsCommand),
+    /// Start everything in one process on the embedded defaults (daemon, and the API server).
+    Up(up::UpArgs),
+    /// Add, list, show, pause and resume the improvement engine's goals (run by the daemon).
+    #[command(subcommand)]
+    Goals(goals_cmd::GoalsCommand),
+    /// What the improvement engine learned: operator (bandit) statistics, per-script and per-opcode statistics.
+    Stats(goals_cmd::StatsArgs),
 }
 
 #[derive(Subcommand)]
 enum BenchCommand {
     /// The CPU VM against Lua 5.4 on the same work, plus parse and end-to-end costs.
     Cpu(bench::CpuBenchArgs),
+    /// Executions durably recorded per second and bytes stored per execution.
+    Store(bench_store::StoreBenchArgs),
 }
 
 #[derive(Subcommand)]
@@ -163,6 +196,17 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Cart(CartCommand::Pack { file, output, size, budget }) => cart_pack(&file, &output, size, budget),
         Command::Cart(CartCommand::Unpack { file, output }) => cart_unpack(&file, output.as_deref()),
         Command::Bench(BenchCommand::Cpu(args)) => bench::cpu(args),
+        Command::Evolve(args) => evolve_cmd::evolve(*args),
+        Command::Optimize(args) => optimize_cmd::optimize(args),
+        Command::Serve(args) => serve_cmd::serve(args),
+        Command::Gpu(command) => gpu::gpu(command),
+        Command::Daemon(args) => daemon_cmd::daemon(*args),
+        Command::Replay(args) => daemon_cmd::replay(args),
+        Command::Scripts(command) => daemon_cmd::scripts(command),
+        Command::Up(args) => up::up(args),
+        Command::Goals(command) => goals_cmd::goals(command),
+        Command::Stats(args) => goals_cmd::stats(args),
+        Command::Bench(BenchCommand::Store(args)) => bench_store::store(args),
     }
 }
 

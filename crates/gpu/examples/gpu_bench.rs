@@ -9,7 +9,7 @@
 
 use std::time::Instant;
 
-use gvpie_gpu::{GpuBackend, RanOn, cpu};
+use gvpie_gpu::{GpuBackend, RanOn, Schedule, Tuning, cpu};
 use gvpie_pxl::{Config, Texture};
 use gvpie_raster::{Canvas, Rgba};
 
@@ -66,6 +66,25 @@ fn target() -> Canvas {
     canvas
 }
 
+/// Runs a batch three times; returns the median wall time, GPU part and packing time, and
+/// the last batch.
+fn timed<T>(
+    mut f: impl FnMut() -> Result<gvpie_gpu::Batch<T>, gvpie_gpu::GpuError>,
+) -> (f64, f64, f64, gvpie_gpu::Batch<T>) {
+    let (mut times, mut gpu_times, mut pack_times) = (Vec::new(), Vec::new(), Vec::new());
+    let mut last = None;
+    for _ in 0..3 {
+        let start = Instant::now();
+        let batch = f().unwrap_or_else(|e| panic!("{e}"));
+        times.push(start.elapsed().as_secs_f64());
+        gpu_times.push(batch.timings.gpu_s);
+        pack_times.push(batch.timings.pack_s);
+        last = Some(batch);
+    }
+    let last = last.unwrap_or_else(|| unreachable!());
+    (median(times), median(gpu_times), median(pack_times), last)
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -88,6 +107,7 @@ fn main() {
     let open_s = start.elapsed().as_secs_f64();
     println!("adapter: {} | driver: {} | cpu threads: {n_threads}", gpu.adapter_info(), gpu.adapter_info().driver);
     println!("{{\"bench\":\"open\",\"seconds\":{open_s:.4}}}");
+    println!("workgroup schedule available: {}", gpu.supports_workgroup_schedule());
 
     // 0. Correctness on this device: every example and the image task, against the CPU.
     let dir = std::env::var("GVPIE_EXAMPLES").unwrap_or_else(|_| "examples".to_string());
@@ -121,62 +141,54 @@ fn main() {
     let alu: Vec<Texture> = (0..n_programs as u32).map(|k| compile(&alu_program(k, iterations))).collect();
     let config = Config { width: 64, height: 64, budget: u64::from(iterations) * 8 + 100, max_frames: 0 };
     let target = target();
-    let mut times = Vec::new();
-    let mut gpu_times = Vec::new();
-    let mut total_cycles = 0u64;
-    for _ in 0..3 {
-        let start = Instant::now();
-        let batch = gpu.score_batch(&alu, &config, &target).unwrap_or_else(|e| panic!("{e}"));
-        times.push(start.elapsed().as_secs_f64());
-        gpu_times.push(batch.timings.gpu_s);
-        if batch.ran_on != RanOn::Gpu {
-            println!("note: ALU batch ran on {:?}", batch.ran_on);
-        }
-        total_cycles = batch.results.iter().map(|r| r.cycles).sum();
-    }
-    let (t, tg) = (median(times), median(gpu_times));
     let cpu_sample = (n_programs / 20).max(n_threads);
     let start = Instant::now();
     let cpu_results = cpu::score_batch(&alu[..cpu_sample], &config, &target).unwrap_or_else(|e| panic!("{e}"));
     let t_cpu = start.elapsed().as_secs_f64();
     let cpu_cycles: u64 = cpu_results.iter().map(|r| r.cycles).sum();
-    println!(
-        "{{\"bench\":\"instructions\",\"programs\":{n_programs},\"cycles\":{total_cycles},\"seconds\":{t:.4},\"gpu_seconds\":{tg:.4},\"gpu_ips\":{:.4e},\"gpu_ips_dispatch\":{:.4e},\"cpu_programs\":{cpu_sample},\"cpu_ips\":{:.4e}}}",
-        total_cycles as f64 / t,
-        total_cycles as f64 / tg,
-        cpu_cycles as f64 / t_cpu
-    );
+    let variants = [("default", Tuning::default()), ("global_vars", Tuning { local_vars: false, ..Tuning::default() })];
+    for (name, tuning) in variants {
+        let (t, tg, tp, batch) = timed(|| gpu.score_batch_tuned(&alu, &config, &target, &tuning));
+        if batch.ran_on != RanOn::Gpu {
+            println!("note: ALU batch ran on {:?}", batch.ran_on);
+        }
+        let total_cycles: u64 = batch.results.iter().map(|r| r.cycles).sum();
+        let identical = batch.results[..cpu_sample] == cpu_results[..];
+        println!(
+            "{{\"bench\":\"instructions\",\"variant\":\"{name}\",\"programs\":{n_programs},\"cycles\":{total_cycles},\"seconds\":{t:.4},\"pack_seconds\":{tp:.4},\"gpu_seconds\":{tg:.4},\"gpu_ips\":{:.4e},\"gpu_ips_dispatch\":{:.4e},\"cpu_programs\":{cpu_sample},\"cpu_ips\":{:.4e},\"identical\":{identical}}}",
+            total_cycles as f64 / t,
+            total_cycles as f64 / tg,
+            cpu_cycles as f64 / t_cpu
+        );
+    }
 
     // 2. Image task: candidates per second, GPU against all CPU cores.
     let mut rng = Rng(0x1234_5678);
     let candidates: Vec<Texture> = (0..n_candidates).map(|_| compile(&image_program(&mut rng))).collect();
     let config = Config { width: 64, height: 64, budget: 1000, max_frames: 0 };
-    let mut times = Vec::new();
-    let mut gpu_times = Vec::new();
-    let mut scored = Vec::new();
-    for _ in 0..3 {
-        let start = Instant::now();
-        let batch = gpu.score_batch(&candidates, &config, &target).unwrap_or_else(|e| panic!("{e}"));
-        times.push(start.elapsed().as_secs_f64());
-        gpu_times.push(batch.timings.gpu_s);
-        if batch.ran_on != RanOn::Gpu {
-            println!("note: image batch ran on {:?}", batch.ran_on);
-        }
-        scored = batch.results;
-    }
-    let (t, tg) = (median(times), median(gpu_times));
     let cpu_sample = (n_candidates / 10).max(n_threads);
     let start = Instant::now();
     let cpu_scored = cpu::score_batch(&candidates[..cpu_sample], &config, &target).unwrap_or_else(|e| panic!("{e}"));
     let t_cpu = start.elapsed().as_secs_f64();
-    let identical = scored[..cpu_sample] == cpu_scored[..];
-    let gpu_rate = n_candidates as f64 / t;
     let cpu_rate = cpu_sample as f64 / t_cpu;
-    println!(
-        "{{\"bench\":\"image\",\"candidates\":{n_candidates},\"seconds\":{t:.4},\"gpu_seconds\":{tg:.4},\"gpu_per_s\":{gpu_rate:.4e},\"gpu_per_s_dispatch\":{:.4e},\"cpu_threads\":{n_threads},\"cpu_per_s\":{cpu_rate:.4e},\"ratio\":{:.1},\"identical\":{identical}}}",
-        n_candidates as f64 / tg,
-        gpu_rate / cpu_rate
-    );
+    let variants = [
+        ("default", Tuning::default()),
+        ("lanes", Tuning { schedule: Schedule::Lanes, ..Tuning::default() }),
+        ("workgroup_global_prog", Tuning { schedule: Schedule::Workgroup, local_prog: false, ..Tuning::default() }),
+    ];
+    for (name, tuning) in variants {
+        let (t, tg, tp, batch) = timed(|| gpu.score_batch_tuned(&candidates, &config, &target, &tuning));
+        if batch.ran_on != RanOn::Gpu {
+            println!("note: image batch ran on {:?}", batch.ran_on);
+        }
+        let identical = batch.results[..cpu_sample] == cpu_scored[..];
+        let gpu_rate = n_candidates as f64 / t;
+        println!(
+            "{{\"bench\":\"image\",\"variant\":\"{name}\",\"candidates\":{n_candidates},\"seconds\":{t:.4},\"pack_seconds\":{tp:.4},\"gpu_seconds\":{tg:.4},\"gpu_per_s\":{gpu_rate:.4e},\"gpu_per_s_dispatch\":{:.4e},\"cpu_threads\":{n_threads},\"cpu_per_s\":{cpu_rate:.4e},\"ratio\":{:.1},\"identical\":{identical}}}",
+            n_candidates as f64 / tg,
+            gpu_rate / cpu_rate
+        );
+    }
 
     // 3. Latency of one small program.
     let one = [compile("COLOR 255 0 0\nRECT 2 2 20 10\nTXT 1 1 HI\nHALT")];

@@ -6,14 +6,18 @@
 //   Each lane interprets its own program; there is no barrier in the interpreter loop.
 // - Cheap drawing (PSET, PGET, shapes whose clipped area is at most `params.inline_max`
 //   pixels) is done by the lane itself. A larger shape ends the lane's step: the lane
-//   publishes it as an event in workgroup memory, and after a barrier all WG threads
-//   rasterize every published shape together, each thread taking every WG-th pixel.
+//   appends it to the round's event list in workgroup memory, and after a barrier all WG
+//   threads rasterize every listed shape together, each thread taking every WG-th pixel.
 //   Shapes are sets of pixels, each blended once, so the split cannot change the result.
+// - Two variants (generated constants): LOCAL_CANVAS false, 64 lanes, canvases in the canvas
+//   buffer; LOCAL_CANVAS true, few lanes, canvases in workgroup memory (`wg_canvas`). Flags
+//   move variables (`wg_vars`) and code plus record heads (`wg_prog`) into workgroup memory
+//   when the host found that they fit.
 // - Score mode: after every lane has stopped, all threads sum the squared differences of
 //   each lane's canvas against the target image, exactly, in 64 bits (two u32 words).
 //
-// The host prepends generated constants: WG, FONT (from gvpie_raster::FONT) and op_sig()
-// (from gvpie_pxl::OPS). This file never hard-codes the font or the operand table.
+// The host prepends generated constants: WG, LOCAL_CANVAS, the LOCAL_*_WORDS and MAX_LANES
+// sizes, FONT (from gvpie_raster::FONT) and op_sig() (from gvpie_pxl::OPS). This file never hard-codes the font or the operand table.
 //
 // Memory layout: per-program arrays are interleaved across the lanes of a workgroup, so that
 // lanes running the same pc touch neighbouring words: word `a` of lane l lives at
@@ -34,7 +38,9 @@ struct Params {
     pad2: u32,
 }
 
-// One program's header, written by the host.
+// One program's header, written by the host. The group_* words are the same for every lane
+// of a workgroup: where the group's interleaved code and record heads start in the global
+// buffers and how many words they span (for the copy into workgroup memory).
 struct Info {
     n_records: u32,
     n_vars: u32,
@@ -43,7 +49,11 @@ struct Info {
     code_base: u32,
     head_base: u32,
     var_base: u32,
-    pad: u32,
+    lane: u32,
+    group_code_base: u32,
+    group_code_words: u32,
+    group_head_base: u32,
+    group_head_words: u32,
 }
 
 // One program's outcome; the host turns it into gvpie_pxl::RunResult.
@@ -75,6 +85,11 @@ struct Outcome {
 @group(0) @binding(7) var<storage, read> target_image: array<u32>;
 
 const FLAG_SCORE: u32 = 1u;
+// Variables live in `wg_vars` (word `v` of lane l at `l + v * lanes`) instead of `vars`.
+const FLAG_LOCAL_VARS: u32 = 2u;
+// Record heads and code live in `wg_prog` (heads first, then code, both interleaved as in
+// the global buffers), copied there at the start; POKE writes the copy.
+const FLAG_LOCAL_PROG: u32 = 4u;
 
 const STATUS_HALTED: u32 = 1u;
 const STATUS_TRAPPED: u32 = 2u;
@@ -143,11 +158,20 @@ const BLACK: u32 = 0xFF000000u;
 
 alias Shape = array<u32, 16>;
 
-var<workgroup> event_shapes: array<Shape, WG>;
+var<workgroup> event_shapes: array<Shape, MAX_LANES>;
 var<workgroup> n_running: atomic<u32>;
 var<workgroup> round_flag: u32;
-var<workgroup> sse_lo: array<atomic<u32>, WG>;
-var<workgroup> sse_hi: array<atomic<u32>, WG>;
+// This round's events: event_shapes[0 .. round_events], counted by n_events. Word 15 of an
+// event is the lane it belongs to.
+var<workgroup> n_events: atomic<u32>;
+var<workgroup> round_events: u32;
+var<workgroup> sse_lo: array<atomic<u32>, MAX_LANES>;
+var<workgroup> sse_hi: array<atomic<u32>, MAX_LANES>;
+// The canvases of the workgroup's lanes when LOCAL_CANVAS (a generated constant) is true:
+// lane l's canvas at l * width * height. Unused (one word) otherwise.
+var<workgroup> wg_canvas: array<u32, LOCAL_CANVAS_WORDS>;
+var<workgroup> wg_vars: array<i32, LOCAL_VAR_WORDS>;
+var<workgroup> wg_prog: array<u32, LOCAL_PROG_WORDS>;
 // Counts the iterations of the closing canary loop (see the end of main).
 var<workgroup> canary: atomic<u32>;
 
@@ -165,29 +189,103 @@ var<private> stack: array<u32, CALL_DEPTH>;
 var<private> canvas_base: u32;
 var<private> shape: Shape;
 var<private> out_index: u32;
+// Where the lane's code, heads and variables start (global or workgroup indices, by flags).
+var<private> code_base: u32;
+var<private> head_base: u32;
+var<private> var_base: u32;
+var<private> local_vars: bool;
+var<private> local_prog: bool;
 
 // ---------------------------------------------------------------------------------------
 // Memory of the running lane.
 
-fn word(addr: u32) -> u32 {
-    return code[info.code_base + addr * params.lanes];
+// Word `i` of the code buffer in use (global or the workgroup copy).
+fn code_word(i: u32) -> u32 {
+    if local_prog {
+        return wg_prog[i];
+    }
+    return code[i];
 }
 
-fn value(rb: u32, head: u32, slot: u32) -> i32 {
-    let w = code[info.code_base + (rb + 1u + slot) * params.lanes];
+fn word(addr: u32) -> u32 {
+    return code_word(code_base + addr * params.lanes);
+}
+
+fn set_word(addr: u32, v: u32) {
+    let i = code_base + addr * params.lanes;
+    if local_prog {
+        wg_prog[i] = v;
+    } else {
+        code[i] = v;
+    }
+}
+
+fn head_of(index: u32) -> u32 {
+    let i = head_base + index * params.lanes;
+    if local_prog {
+        return wg_prog[i];
+    }
+    return heads[i];
+}
+
+fn set_head(index: u32, v: u32) {
+    let i = head_base + index * params.lanes;
+    if local_prog {
+        wg_prog[i] = v;
+    } else {
+        heads[i] = v;
+    }
+}
+
+fn var_get(w: u32) -> i32 {
+    let i = var_base + w * params.lanes;
+    if local_vars {
+        return wg_vars[i];
+    }
+    return vars[i];
+}
+
+// The value of an operand whose word is `w` (slot `slot` of the record with this head).
+fn operand(w: u32, head: u32, slot: u32) -> i32 {
     if ((head >> (8u + slot)) & 1u) != 0u {
-        return vars[info.var_base + w * params.lanes];
+        return var_get(w);
     }
     return bitcast<i32>(w);
 }
 
-fn set_dest(rb: u32, v: i32) {
-    let w = code[info.code_base + (rb + 1u) * params.lanes];
-    vars[info.var_base + w * params.lanes] = v;
+// The value of operand `slot` of the record at word `rb`.
+fn value(rb: u32, head: u32, slot: u32) -> i32 {
+    return operand(word(rb + 1u + slot), head, slot);
+}
+
+// Writes variable `w` of the running lane.
+fn store_var(w: u32, v: i32) {
+    let i = var_base + w * params.lanes;
+    if local_vars {
+        wg_vars[i] = v;
+    } else {
+        vars[i] = v;
+    }
 }
 
 fn target_slot(rb: u32, slot: u32) -> u32 {
-    return code[info.code_base + (rb + 1u + slot) * params.lanes];
+    return word(rb + 1u + slot);
+}
+
+// Canvas pixel `i` (an index into the workgroup's canvases or the global canvas buffer).
+fn cv_get(i: u32) -> u32 {
+    if LOCAL_CANVAS {
+        return wg_canvas[i];
+    }
+    return canvas[i];
+}
+
+fn cv_set(i: u32, v: u32) {
+    if LOCAL_CANVAS {
+        wg_canvas[i] = v;
+    } else {
+        canvas[i] = v;
+    }
 }
 
 // Whether the 8 words of record `index` form a valid instruction; mirrors
@@ -277,7 +375,7 @@ fn blend(dst: u32, src: u32) -> u32 {
 fn plot(cbase: u32, x: i32, y: i32, c: u32) {
     if x >= 0 && y >= 0 && u32(x) < params.width && u32(y) < params.height {
         let i = cbase + u32(y) * params.width + u32(x);
-        canvas[i] = blend(canvas[i], c);
+        cv_set(i, blend(cv_get(i), c));
     }
 }
 
@@ -315,13 +413,16 @@ fn glyph_bit(byte: u32, r: u32, c: u32) -> bool {
 
 fn text_byte(s: Shape, n: u32) -> u32 {
     if s[0] == SHAPE_DIGITS {
+        // Constant indices only, so that the shape can stay in registers.
         let i = s[5] + n;
-        return (s[6u + i / 4u] >> (8u * (i % 4u))) & 0xFFu;
+        let wi = i / 4u;
+        let w = select(select(s[8], s[7], wi == 1u), s[6], wi == 0u);
+        return (w >> (8u * (i % 4u))) & 0xFFu;
     }
     // SHAPE_TEXT: s[5] = data byte address of the first visible byte, s[6] = code_base,
     // s[7] = the word address where data starts.
     let b = s[5] + n;
-    let w = code[s[6] + (s[7] + b / 4u) * params.lanes];
+    let w = code_word(s[6] + (s[7] + b / 4u) * params.lanes);
     return (w >> (8u * (b % 4u))) & 0xFFu;
 }
 
@@ -344,6 +445,12 @@ fn raster(s: Shape, cbase: u32, start: u32, stride: u32) {
             var row = start / bw;
             let step_col = stride % bw;
             let step_row = stride / bw;
+            let ax = bitcast<i32>(s[6]);
+            let ay = bitcast<i32>(s[7]);
+            let bx = bitcast<i32>(s[8]);
+            let by = bitcast<i32>(s[9]);
+            let tcx = bitcast<i32>(s[10]);
+            let tcy = bitcast<i32>(s[11]);
             for (var k = start; k < count; k += stride) {
                 let px = x0 + col;
                 let py = y0 + row;
@@ -352,19 +459,13 @@ fn raster(s: Shape, cbase: u32, start: u32, stride: u32) {
                 if kind == SHAPE_TRI {
                     let x = i32(px);
                     let y = i32(py);
-                    let ax = bitcast<i32>(s[6]);
-                    let ay = bitcast<i32>(s[7]);
-                    let bx = bitcast<i32>(s[8]);
-                    let by = bitcast<i32>(s[9]);
-                    let cx = bitcast<i32>(s[10]);
-                    let cy = bitcast<i32>(s[11]);
-                    hit = edge(ax, ay, bx, by, x, y) && edge(bx, by, cx, cy, x, y) && edge(cx, cy, ax, ay, x, y);
+                    hit = edge(ax, ay, bx, by, x, y) && edge(bx, by, tcx, tcy, x, y) && edge(tcx, tcy, ax, ay, x, y);
                 } else if kind == SHAPE_DISC || kind == SHAPE_RING {
                     let x = i32(px);
                     let y = i32(py);
-                    let cx = bitcast<i32>(s[6]);
-                    let cy = bitcast<i32>(s[7]);
-                    let r = bitcast<i32>(s[8]);
+                    let cx = ax;
+                    let cy = ay;
+                    let r = bx;
                     hit = inside_disc(x, y, cx, cy, r);
                     if hit && kind == SHAPE_RING {
                         hit = !(inside_disc(x - 1, y, cx, cy, r) && inside_disc(x + 1, y, cx, cy, r)
@@ -373,9 +474,9 @@ fn raster(s: Shape, cbase: u32, start: u32, stride: u32) {
                 }
                 if hit {
                     if kind == SHAPE_CLS {
-                        canvas[i] = c;
+                        cv_set(i, c);
                     } else {
-                        canvas[i] = blend(canvas[i], c);
+                        cv_set(i, blend(cv_get(i), c));
                     }
                 }
                 col += step_col;
@@ -634,7 +735,7 @@ fn prepare_txt(x: i32, y: i32, offset: u32, len: u32) {
     }
     shape[0] = SHAPE_TEXT;
     shape[5] = offset + shape[5];
-    shape[6] = info.code_base;
+    shape[6] = code_base;
     shape[7] = info.n_records * 8u;
 }
 
@@ -705,44 +806,49 @@ fn run_lane() -> bool {
         }
         left_lo -= 1u;
         let at = pc;
-        let head = heads[info.head_base + at * params.lanes];
+        let head = head_of(at);
         let rb = at * 8u;
         pc = at + 1u;
+        // Operand words 1..3 are loaded together with the head (independent loads), so most
+        // instructions wait for memory once.
+        let w1 = word(rb + 1u);
+        let w2 = word(rb + 2u);
+        let w3 = word(rb + 3u);
         switch head & 0xFFu {
             case OP_SET: {
-                set_dest(rb, value(rb, head, 1u));
+                store_var(w1, operand(w2, head, 1u));
             }
             case OP_ADD: {
-                set_dest(rb, value(rb, head, 1u) + value(rb, head, 2u));
+                store_var(w1, operand(w2, head, 1u) + operand(w3, head, 2u));
             }
             case OP_SUB: {
-                set_dest(rb, value(rb, head, 1u) - value(rb, head, 2u));
+                store_var(w1, operand(w2, head, 1u) - operand(w3, head, 2u));
             }
             case OP_MUL: {
-                set_dest(rb, value(rb, head, 1u) * value(rb, head, 2u));
+                store_var(w1, operand(w2, head, 1u) * operand(w3, head, 2u));
             }
             case OP_AND: {
-                set_dest(rb, value(rb, head, 1u) & value(rb, head, 2u));
+                store_var(w1, operand(w2, head, 1u) & operand(w3, head, 2u));
             }
             case OP_OR: {
-                set_dest(rb, value(rb, head, 1u) | value(rb, head, 2u));
+                store_var(w1, operand(w2, head, 1u) | operand(w3, head, 2u));
             }
             case OP_XOR: {
-                set_dest(rb, value(rb, head, 1u) ^ value(rb, head, 2u));
+                store_var(w1, operand(w2, head, 1u) ^ operand(w3, head, 2u));
             }
             case OP_SHL: {
-                set_dest(rb, value(rb, head, 1u) << (bitcast<u32>(value(rb, head, 2u)) & 31u));
+                store_var(w1, operand(w2, head, 1u) << (bitcast<u32>(operand(w3, head, 2u)) & 31u));
             }
             case OP_SHR: {
-                set_dest(rb, value(rb, head, 1u) >> (bitcast<u32>(value(rb, head, 2u)) & 31u));
+                store_var(w1, operand(w2, head, 1u) >> (bitcast<u32>(operand(w3, head, 2u)) & 31u));
             }
             case OP_DIV, OP_MOD: {
-                let b = value(rb, head, 2u);
+                let b = operand(w3, head, 2u);
                 if b == 0 {
                     trap(TRAP_DIV_ZERO, at);
                     return false;
                 }
-                let a = value(rb, head, 1u);
+                let a = operand(w2, head, 1u);
                 var r = 0;
                 if b == -1 {
                     // Wrapping: MIN / -1 = MIN, MIN % -1 = 0.
@@ -752,14 +858,14 @@ fn run_lane() -> bool {
                 } else {
                     r = a % b;
                 }
-                set_dest(rb, r);
+                store_var(w1, r);
             }
             case OP_JMP: {
-                pc = target_slot(rb, 0u);
+                pc = w1;
             }
             case OP_IF: {
-                let a = value(rb, head, 0u);
-                let b = value(rb, head, 1u);
+                let a = operand(w1, head, 0u);
+                let b = operand(w2, head, 1u);
                 var holds = false;
                 switch (head >> 16u) & 0xFFu {
                     case 0u: {
@@ -782,15 +888,15 @@ fn run_lane() -> bool {
                     }
                 }
                 if holds {
-                    pc = target_slot(rb, 2u);
+                    pc = w3;
                 }
             }
             case OP_LOOP: {
-                let v = value(rb, head, 0u) + 1;
-                set_dest(rb, v);
+                let v = operand(w1, head, 0u) + 1;
+                store_var(w1, v);
                 // The limit is read after the write, like the CPU (it may be the same variable).
-                if v < value(rb, head, 1u) {
-                    pc = target_slot(rb, 2u);
+                if v < operand(w2, head, 1u) {
+                    pc = w3;
                 }
             }
             case OP_CALL: {
@@ -800,7 +906,7 @@ fn run_lane() -> bool {
                 }
                 stack[sp] = pc;
                 sp += 1u;
-                pc = target_slot(rb, 0u);
+                pc = w1;
             }
             case OP_RET: {
                 if sp == 0u {
@@ -814,21 +920,21 @@ fn run_lane() -> bool {
                 pc = info.n_records;
             }
             case OP_COLOR: {
-                color = channel(value(rb, head, 0u)) | (channel(value(rb, head, 1u)) << 8u)
-                    | (channel(value(rb, head, 2u)) << 16u) | (channel(value(rb, head, 3u)) << 24u);
+                color = channel(operand(w1, head, 0u)) | (channel(operand(w2, head, 1u)) << 8u)
+                    | (channel(operand(w3, head, 2u)) << 16u) | (channel(value(rb, head, 3u)) << 24u);
             }
             case OP_PSET: {
-                plot(canvas_base, value(rb, head, 0u), value(rb, head, 1u), color);
+                plot(canvas_base, operand(w1, head, 0u), operand(w2, head, 1u), color);
             }
             case OP_PGET: {
-                let x = value(rb, head, 1u);
-                let y = value(rb, head, 2u);
+                let x = operand(w2, head, 1u);
+                let y = operand(w3, head, 2u);
                 var v = -1;
                 if x >= 0 && y >= 0 && u32(x) < params.width && u32(y) < params.height {
-                    let p = canvas[canvas_base + u32(y) * params.width + u32(x)];
+                    let p = cv_get(canvas_base + u32(y) * params.width + u32(x));
                     v = bitcast<i32>(((p & 0xFFu) << 16u) | (p & 0xFF00u) | ((p >> 16u) & 0xFFu));
                 }
-                set_dest(rb, v);
+                store_var(w1, v);
             }
             case OP_RAND: {
                 var x = rng;
@@ -836,15 +942,15 @@ fn run_lane() -> bool {
                 x ^= x >> 17u;
                 x ^= x << 5u;
                 rng = x;
-                let n = value(rb, head, 1u);
+                let n = operand(w2, head, 1u);
                 if n > 0 {
-                    set_dest(rb, bitcast<i32>(x % u32(n)));
+                    store_var(w1, bitcast<i32>(x % u32(n)));
                 } else {
-                    set_dest(rb, bitcast<i32>(x));
+                    store_var(w1, bitcast<i32>(x));
                 }
             }
             case OP_SEED: {
-                let s = bitcast<u32>(value(rb, head, 0u));
+                let s = bitcast<u32>(operand(w1, head, 0u));
                 rng = select(s, DEFAULT_SEED, s == 0u);
             }
             case OP_FRAME: {
@@ -854,33 +960,33 @@ fn run_lane() -> bool {
                 }
             }
             case OP_PEEK: {
-                let addr = value(rb, head, 1u);
+                let addr = operand(w2, head, 1u);
                 if addr < 0 || u32(addr) >= info.code_len {
                     outcomes[out_index].addr = bitcast<u32>(addr);
                     trap(TRAP_ADDRESS, at);
                     return false;
                 }
-                set_dest(rb, bitcast<i32>(word(u32(addr))));
+                store_var(w1, bitcast<i32>(word(u32(addr))));
             }
             case OP_POKE: {
-                let addr = value(rb, head, 0u);
-                let v = value(rb, head, 1u);
+                let addr = operand(w1, head, 0u);
+                let v = operand(w2, head, 1u);
                 if addr < 0 || u32(addr) >= info.code_len {
                     outcomes[out_index].addr = bitcast<u32>(addr);
                     trap(TRAP_ADDRESS, at);
                     return false;
                 }
                 let a = u32(addr);
-                code[info.code_base + a * params.lanes] = bitcast<u32>(v);
+                set_word(a, bitcast<u32>(v));
                 if a < info.n_records * 8u {
                     let index = a / 8u;
-                    heads[info.head_base + index * params.lanes] = record_head_if_valid(index);
+                    set_head(index, record_head_if_valid(index));
                 }
             }
             case OP_CLS: {
                 shape[0] = SHAPE_CLS;
-                shape[1] = channel(value(rb, head, 0u)) | (channel(value(rb, head, 1u)) << 8u)
-                    | (channel(value(rb, head, 2u)) << 16u) | BLACK;
+                shape[1] = channel(operand(w1, head, 0u)) | (channel(operand(w2, head, 1u)) << 8u)
+                    | (channel(operand(w3, head, 2u)) << 16u) | BLACK;
                 shape[2] = 0u;
                 shape[3] = 0u;
                 shape[4] = params.width;
@@ -892,20 +998,20 @@ fn run_lane() -> bool {
             case OP_RECT, OP_LINE, OP_CIRC, OP_CIRCF, OP_TRI, OP_TXT, OP_NUM: {
                 if (color >> 24u) != 0u {
                     let op = head & 0xFFu;
-                    let a = value(rb, head, 0u);
-                    let b = value(rb, head, 1u);
+                    let a = operand(w1, head, 0u);
+                    let b = operand(w2, head, 1u);
                     if op == OP_TXT {
-                        prepare_txt(a, b, target_slot(rb, 2u), target_slot(rb, 3u));
+                        prepare_txt(a, b, w3, target_slot(rb, 3u));
                     } else if op == OP_NUM {
-                        prepare_num(a, b, value(rb, head, 2u));
+                        prepare_num(a, b, operand(w3, head, 2u));
                     } else if op == OP_CIRC || op == OP_CIRCF {
-                        prepare_circle(a, b, value(rb, head, 2u), op == OP_CIRCF);
+                        prepare_circle(a, b, operand(w3, head, 2u), op == OP_CIRCF);
                     } else if op == OP_RECT {
-                        prepare_rect(a, b, value(rb, head, 2u), value(rb, head, 3u));
+                        prepare_rect(a, b, operand(w3, head, 2u), value(rb, head, 3u));
                     } else if op == OP_LINE {
-                        prepare_line(a, b, value(rb, head, 2u), value(rb, head, 3u));
+                        prepare_line(a, b, operand(w3, head, 2u), value(rb, head, 3u));
                     } else {
-                        prepare_tri(a, b, value(rb, head, 2u), value(rb, head, 3u), value(rb, head, 4u),
+                        prepare_tri(a, b, operand(w3, head, 2u), value(rb, head, 3u), value(rb, head, 4u),
                             value(rb, head, 5u));
                     }
                     shape[1] = color;
@@ -953,21 +1059,56 @@ fn main(
     }
     let n_here = min(params.lanes, params.n_programs - first);
     let n_pixels = params.width * params.height;
+    // Canvas index of the group's first canvas: the workgroup's own memory, or the buffer.
+    let group_canvas = select(first * n_pixels, 0u, LOCAL_CANVAS);
+    local_vars = (params.flags & FLAG_LOCAL_VARS) != 0u;
+    local_prog = (params.flags & FLAG_LOCAL_PROG) != 0u;
 
-    // Every canvas starts opaque black.
-    for (var i = 0u; i < n_here; i += 1u) {
-        let base = (first + i) * n_pixels;
-        for (var k = lid; k < n_pixels; k += WG) {
-            canvas[base + k] = BLACK;
+    // Workgroup memory is not zeroed by the pipeline: set what is read before written.
+    if lid == 0u {
+        atomicStore(&n_running, 0u);
+        atomicStore(&canary, 0u);
+        atomicStore(&n_events, 0u);
+    }
+    if lid < MAX_LANES {
+        atomicStore(&sse_lo[lid], 0u);
+        atomicStore(&sse_hi[lid], 0u);
+    }
+    if local_vars {
+        for (var k = lid; k < LOCAL_VAR_WORDS; k += WG) {
+            wg_vars[k] = 0;
         }
     }
+    if local_prog {
+        // The group's record heads, then its code, as laid out in the global buffers.
+        let g = infos[first];
+        for (var k = lid; k < g.group_head_words; k += WG) {
+            wg_prog[k] = heads[g.group_head_base + k];
+        }
+        for (var k = lid; k < g.group_code_words; k += WG) {
+            wg_prog[g.group_head_words + k] = code[g.group_code_base + k];
+        }
+    }
+    // Every canvas starts opaque black.
+    for (var k = lid; k < n_here * n_pixels; k += WG) {
+        cv_set(group_canvas + k, BLACK);
+    }
+    workgroupBarrier();
 
     let live = lid < n_here;
     var running = false;
     if live {
         out_index = first + lid;
         info = infos[out_index];
-        canvas_base = out_index * n_pixels;
+        canvas_base = group_canvas + lid * n_pixels;
+        if local_prog {
+            code_base = info.group_head_words + info.lane;
+            head_base = info.lane;
+        } else {
+            code_base = info.code_base;
+            head_base = info.head_base;
+        }
+        var_base = select(info.var_base, info.lane, local_vars);
         pc = 0u;
         left_lo = params.budget_lo;
         left_hi = params.budget_hi;
@@ -984,10 +1125,10 @@ fn main(
         // The previous round's drawing (and the canvas clear) is visible from here on.
         storageBarrier();
         workgroupBarrier();
-        event_shapes[lid][0] = SHAPE_NONE;
         if running {
             if run_lane() {
-                event_shapes[lid] = shape;
+                shape[15] = lid;
+                event_shapes[atomicAdd(&n_events, 1u)] = shape;
             } else {
                 running = false;
                 atomicSub(&n_running, 1u);
@@ -997,26 +1138,29 @@ fn main(
         workgroupBarrier();
         if lid == 0u {
             round_flag = atomicLoad(&n_running);
+            // Every add of this round happened before the barrier above, every add of the
+            // next round comes after the next round's first barrier.
+            round_events = atomicExchange(&n_events, 0u);
         }
         // Running lanes always stop with an event, so no running lane means no event.
         if workgroupUniformLoad(&round_flag) == 0u {
             break;
         }
-        for (var i = 0u; i < n_here; i += 1u) {
-            let s = event_shapes[i];
-            if s[0] != SHAPE_NONE {
-                raster(s, (first + i) * n_pixels, lid, WG);
-            }
+        // Shapes of different lanes go to different canvases: their order does not matter.
+        let n_round = round_events;
+        for (var e = 0u; e < n_round; e += 1u) {
+            let s = event_shapes[e];
+            raster(s, group_canvas + s[15] * n_pixels, lid, WG);
         }
     }
 
     if (params.flags & FLAG_SCORE) != 0u {
         for (var i = 0u; i < n_here; i += 1u) {
-            let base = (first + i) * n_pixels;
+            let base = group_canvas + i * n_pixels;
             var lo = 0u;
             var hi = 0u;
             for (var k = lid; k < n_pixels; k += WG) {
-                let p = canvas[base + k];
+                let p = cv_get(base + k);
                 let t = target_image[k];
                 let dr = i32(p & 0xFFu) - i32(t & 0xFFu);
                 let dg = i32((p >> 8u) & 0xFFu) - i32((t >> 8u) & 0xFFu);
@@ -1037,6 +1181,11 @@ fn main(
         if live {
             outcomes[out_index].sse_lo = atomicLoad(&sse_lo[lid]);
             outcomes[out_index].sse_hi = atomicLoad(&sse_hi[lid]);
+        }
+    } else if LOCAL_CANVAS {
+        // Run mode: the canvases go to the buffer for read-back.
+        for (var k = lid; k < n_here * n_pixels; k += WG) {
+            canvas[first * n_pixels + k] = wg_canvas[k];
         }
     }
 

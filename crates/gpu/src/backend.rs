@@ -116,8 +116,14 @@ pub struct GpuBackend {
     pub(crate) queue: wgpu::Queue,
     pub(crate) pipeline: wgpu::ComputePipeline,
     pub(crate) layout: wgpu::BindGroupLayout,
+    pipeline_layout: wgpu::PipelineLayout,
+    /// The workgroup-memory variant, compiled on first use; `None` when the device's
+    /// workgroup memory is too small for it or it failed to compile.
+    workgroup_pipeline: std::sync::OnceLock<Option<wgpu::ComputePipeline>>,
     pub(crate) lost: Arc<AtomicBool>,
     pub(crate) busy: std::sync::Mutex<()>,
+    /// Upload buffers reused between batches.
+    pub(crate) pool: std::sync::Mutex<crate::batch::Pool>,
     info: AdapterInfo,
 }
 
@@ -164,14 +170,6 @@ impl GpuBackend {
         let flag = Arc::clone(&lost);
         device.set_device_lost_callback(move |_reason, _message| flag.store(true, Ordering::SeqCst));
 
-        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let descriptor = wgpu::ShaderModuleDescriptor {
-            label: Some("gvpie.batch"),
-            source: wgpu::ShaderSource::Wgsl(shader::batch_source().into()),
-        };
-        let checks = wgpu::ShaderRuntimeChecks { force_loop_bounding: false, ..wgpu::ShaderRuntimeChecks::checked() };
-        // SAFETY: bounds checks stay on; only the loop-bounding counter is off.
-        let module = unsafe { device.create_shader_module_trusted(descriptor, checks) };
         let storage = |binding: u32, read_only: bool| wgpu::BindGroupLayoutEntry {
             binding,
             visibility: wgpu::ShaderStages::COMPUTE,
@@ -210,23 +208,76 @@ impl GpuBackend {
             bind_group_layouts: &[Some(&layout)],
             immediate_size: 0,
         });
-        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some("gvpie.batch_pipeline"),
-            layout: Some(&pipeline_layout),
-            module: &module,
-            entry_point: Some("main"),
-            compilation_options: wgpu::PipelineCompilationOptions::default(),
-            cache: None,
-        });
-        if let Some(err) = pollster::block_on(scope.pop()) {
-            return Err(GpuError::Device(format!("the batch shader did not compile: {err}")));
-        }
-        Ok(GpuBackend { device, queue, pipeline, layout, lost, busy: std::sync::Mutex::new(()), info })
+        let pipeline = build_pipeline(&device, &pipeline_layout, &shader::LANES)
+            .map_err(|err| GpuError::Device(format!("the batch shader did not compile: {err}")))?;
+        Ok(GpuBackend {
+            device,
+            queue,
+            pipeline,
+            layout,
+            pipeline_layout,
+            workgroup_pipeline: std::sync::OnceLock::new(),
+            lost,
+            busy: std::sync::Mutex::new(()),
+            pool: std::sync::Mutex::default(),
+            info,
+        })
+    }
+
+    /// Whether this device can run [`crate::Schedule::Workgroup`] (its workgroup memory holds
+    /// the variant's canvases, code and variables); without it every program runs per lane.
+    pub fn supports_workgroup_schedule(&self) -> bool {
+        self.workgroup_pipeline().is_some()
+    }
+
+    /// The workgroup-memory variant of the batch pipeline (compiled on first use), or `None`
+    /// where the device cannot hold its workgroup memory.
+    pub(crate) fn workgroup_pipeline(&self) -> Option<&wgpu::ComputePipeline> {
+        self.workgroup_pipeline
+            .get_or_init(|| {
+                let limit = u64::from(self.device.limits().max_compute_workgroup_storage_size);
+                (shader::WORKGROUP.workgroup_bytes() <= limit)
+                    .then(|| build_pipeline(&self.device, &self.pipeline_layout, &shader::WORKGROUP).ok())
+                    .flatten()
+            })
+            .as_ref()
     }
 
     /// The adapter this backend runs on.
     pub fn adapter_info(&self) -> &AdapterInfo {
         &self.info
+    }
+}
+
+/// Compiles one variant of the batch shader into a pipeline.
+fn build_pipeline(
+    device: &wgpu::Device,
+    layout: &wgpu::PipelineLayout,
+    variant: &shader::Variant,
+) -> Result<wgpu::ComputePipeline, String> {
+    let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+    let descriptor = wgpu::ShaderModuleDescriptor {
+        label: Some("gvpie.batch"),
+        source: wgpu::ShaderSource::Wgsl(shader::variant_source(variant).into()),
+    };
+    let checks = wgpu::ShaderRuntimeChecks { force_loop_bounding: false, ..wgpu::ShaderRuntimeChecks::checked() };
+    // SAFETY: bounds checks stay on; only the loop-bounding counter is off.
+    let module = unsafe { device.create_shader_module_trusted(descriptor, checks) };
+    let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some("gvpie.batch_pipeline"),
+        layout: Some(layout),
+        module: &module,
+        entry_point: Some("main"),
+        // The shader initialises the workgroup memory it reads (canvases are cleared anyway).
+        compilation_options: wgpu::PipelineCompilationOptions {
+            zero_initialize_workgroup_memory: false,
+            ..wgpu::PipelineCompilationOptions::default()
+        },
+        cache: None,
+    });
+    match pollster::block_on(scope.pop()) {
+        Some(err) => Err(err.to_string()),
+        None => Ok(pipeline),
     }
 }
 

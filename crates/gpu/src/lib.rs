@@ -12,6 +12,9 @@
 //! return a [`Batch`], which says in [`RanOn`] whether the GPU ran it or the batch fell back
 //! to the CPU after a device loss or an out-of-memory. [`list_adapters`] lists adapters, and
 //! the [`cpu`] module is the all-cores CPU twin used for fallback, tests and benchmarks.
+//! [`GpuBackend::run_batch_tuned`] and [`GpuBackend::score_batch_tuned`] take a [`Tuning`]
+//! (schedule, memory placement, packing threads) for benchmarks and tests; results never
+//! depend on it.
 //!
 //! # Example
 //!
@@ -36,22 +39,43 @@
 //!
 //! # Design (architecture notes)
 //!
-//! **One shader, one submission.** `shaders/batch.wgsl` (with a prelude generated in
-//! `shader.rs`: the font from [`gvpie_raster::FONT`] and the operand table from
-//! [`gvpie_pxl::OPS`]) is the whole executor. A batch is packed into chunks whose buffers
-//! fit the device's storage-binding limit; every chunk is one dispatch, and all dispatches
-//! and read-back copies go into one command buffer and one `queue.submit`.
+//! **One shader, two variants, one submission.** `shaders/batch.wgsl` (with a prelude
+//! generated in `shader.rs`: the font from [`gvpie_raster::FONT`], the operand table from
+//! [`gvpie_pxl::OPS`], and the workgroup-memory sizes of the variant) is the whole executor.
+//! It is compiled twice: the *lanes* variant (canvases in device memory) at start, the
+//! *workgroup* variant (canvases in workgroup memory) on first use, where the device's
+//! workgroup memory holds it (about 23 KiB; lavapipe has 32, NVIDIA 48). A batch is split
+//! into the programs each variant runs (see the schedules below), and each part into chunks
+//! whose buffers fit the device's storage-binding limit; every chunk is one dispatch, and
+//! all uploads, dispatches and read-back copies go into one command buffer and one
+//! `queue.submit`.
 //!
-//! **A lane per program, a workgroup per shape.** A workgroup has 64 threads and runs up to
-//! 64 programs, one per thread. Each thread interprets its own program with no barrier in the
-//! interpreter loop, so ALU-heavy batches run at one thread per program. Drawing is where one
-//! thread would be slow, so a shape whose clipped area exceeds [`INLINE_MAX_PIXELS`] ends
-//! the thread's turn: it publishes the prepared shape in workgroup memory, and after a
-//! barrier all 64 threads rasterize every published shape, each taking every 64th pixel of
-//! the shape's clipped box. Small shapes, `PSET` and `PGET` are done by the thread itself.
-//! Every shape is a set of pixels blended once each, so how the pixels are split among
-//! threads cannot change the result; barriers order one round's drawing before the next
-//! round's reads.
+//! **Lanes: a thread per program, a workgroup per shape.** A workgroup has 64 threads and
+//! runs up to 64 programs, one per thread. Each thread interprets its own program with no
+//! barrier in the interpreter loop, so ALU-heavy batches run at one thread per program.
+//! Drawing is where one thread would be slow, so a shape whose clipped area exceeds
+//! [`INLINE_MAX_PIXELS`] ends the thread's turn: it appends the prepared shape to the
+//! round's event list in workgroup memory, and after a barrier all 64 threads rasterize every
+//! listed shape, each taking every 64th pixel of the shape's clipped box. Small shapes,
+//! `PSET` and `PGET` are done by the thread itself. Every shape is a set of pixels blended
+//! once each, so how the pixels are split among threads cannot change the result; shapes of
+//! one round belong to different programs, hence different canvases, so their order in the
+//! list does not matter either; barriers order one round's drawing before the next round's
+//! reads.
+//!
+//! **Workgroup: canvases in workgroup memory.** The same loop with few lanes per workgroup:
+//! as many canvases as fit 4096 words (one 64×64 canvas, up to 16 small ones). Canvases,
+//! record heads and code (copied in at the start, `POKE` writes the copy) and variables live
+//! in workgroup memory, scoring reads the canvas there, and only run mode copies canvases
+//! out. Under [`Schedule::Auto`] the straight-line programs (no jump, loop, call or `POKE`:
+//! each record runs at most once, so one thread interpreting costs little next to drawing)
+//! take this schedule when the canvas fits, and all others the lanes one.
+//!
+//! **Upload.** The host packs chunks on all cores (each thread fills whole workgroups in
+//! address order) straight into staging buffers that stay mapped between batches, and copies
+//! them into device buffers that are also kept (up to 3 GiB), so a warm batch allocates
+//! neither. The interpreter fetches a record's head and its first three operand words with
+//! independent loads.
 //!
 //! **Exactness.** Shapes use the per-pixel rules of `docs/pxl.md` (the CPU solves rows with
 //! isqrt and floor division; the two give the same pixels). `RECT`, `TXT` and `NUM` do their
@@ -69,8 +93,12 @@
 //!
 //! **Memory layout.** Per-program arrays (code, record heads, variables) are interleaved
 //! across the lanes of a workgroup: word `a` of lane `l` lives at `base + a * lanes + l`,
-//! so lanes that run similar programs read neighbouring words. The call stack is a private
-//! array of 256 words per thread. Canvases live in one storage buffer, one after the other.
+//! so lanes that run similar programs read neighbouring words. Variables move to workgroup
+//! memory when the group's fit (1024 words for lanes, 256 for the workgroup variant), code
+//! and heads when they fit 1024 words (workgroup variant). The call stack is a private
+//! array of 256 words per thread. Canvases in device memory live in one storage buffer,
+//! one after the other. Workgroup memory is initialised by the shader itself (the pipeline's
+//! zero-initialisation is off).
 //!
 //! **Failures.** Out-of-memory, validation and internal errors are caught with error scopes,
 //! device loss with the device-lost callback, read-back failures from `map_async`; any of
@@ -84,7 +112,7 @@
 #![warn(missing_docs)]
 
 pub use crate::backend::{ADAPTER_ENV, AdapterInfo, GpuBackend, list_adapters, measure_copy_bandwidth};
-pub use crate::batch::{Batch, INLINE_MAX_PIXELS, RanOn, Scored, Timings};
+pub use crate::batch::{Batch, INLINE_MAX_PIXELS, RanOn, Schedule, Scored, Timings, Tuning};
 pub use crate::error::GpuError;
 pub use crate::shader::{BATCH_WGSL, WORKGROUP_SIZE, batch_source};
 

@@ -2,5 +2,10 @@
 
 mod bad_input;
 mod commands;
+mod daemon;
+mod evolve;
+mod goals;
 mod run;
+mod serve;
+mod ui;
 mod util;

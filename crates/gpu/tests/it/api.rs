@@ -1,6 +1,8 @@
 //! Scoring mode, argument checks and the public API around the executor.
 
 use gvpie_gpu::{GpuError, RanOn, cpu};
+
+use crate::util::TUNINGS;
 use gvpie_pxl::Config;
 use gvpie_raster::{Canvas, Rgba};
 
@@ -16,6 +18,14 @@ fn target(width: u32, height: u32) -> Canvas {
     }
     canvas.circle(20, 15, 9, true, Rgba::new(250, 240, 10, 255));
     canvas
+}
+
+#[test]
+fn the_workgroup_schedule_is_available() {
+    // Every adapter we test on (lavapipe: 32 KiB, NVIDIA: 48 KiB) has the workgroup memory it
+    // needs, so the differential tests really run both schedules.
+    let Some(gpu) = backend() else { return };
+    assert!(gpu.supports_workgroup_schedule(), "{}", gpu.adapter_info());
 }
 
 #[test]
@@ -60,13 +70,16 @@ fn scores(side: u32, n_shapes: u32, long: bool) {
     let programs: Vec<_> = sources.iter().map(|s| compile(s)).collect();
     let config = Config { width: w, height: h, budget: 2000, max_frames: 0 };
     let target = target(w, h);
-    let batch = gpu.score_batch(&programs, &config, &target).unwrap_or_else(|e| panic!("{e}"));
-    let software = gpu.adapter_info().device_type == "cpu";
-    if !(long && software) {
-        assert_eq!(batch.ran_on, RanOn::Gpu);
-    }
     let want = cpu::score_batch(&programs, &config, &target).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(batch.results, want);
+    let software = gpu.adapter_info().device_type == "cpu";
+    let mut batch = gpu.score_batch(&programs, &config, &target).unwrap_or_else(|e| panic!("{e}"));
+    for tuning in TUNINGS {
+        batch = gpu.score_batch_tuned(&programs, &config, &target, &tuning).unwrap_or_else(|e| panic!("{e}"));
+        if !(long && software) {
+            assert_eq!(batch.ran_on, RanOn::Gpu, "{tuning:?}");
+        }
+        assert_eq!(batch.results, want, "{tuning:?}");
+    }
     assert!(batch.results.iter().all(|s| s.sse > 0));
     let rmse = batch.results[0].rmse(w, h);
     assert!((0.0..=1.0).contains(&rmse));

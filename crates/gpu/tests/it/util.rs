@@ -2,7 +2,7 @@
 
 use std::sync::OnceLock;
 
-use gvpie_gpu::{GpuBackend, GpuError, RanOn};
+use gvpie_gpu::{GpuBackend, GpuError, RanOn, Schedule, Tuning};
 use gvpie_pxl::{Config, RunResult, Texture};
 
 /// The backend shared by all tests, or `None` (after a loud note) when there is no adapter and
@@ -19,6 +19,14 @@ pub fn backend() -> Option<&'static GpuBackend> {
         }
     }
 }
+
+/// Every batch of the differential tests runs under each of these, besides the default: every
+/// schedule and memory placement must give the CPU's results.
+pub const TUNINGS: [Tuning; 3] = [
+    Tuning { schedule: Schedule::Lanes, local_vars: false, local_prog: false, threads: 1 },
+    Tuning { schedule: Schedule::Workgroup, local_vars: true, local_prog: true, threads: 3 },
+    Tuning { schedule: Schedule::Workgroup, local_vars: false, local_prog: false, threads: 0 },
+];
 
 /// Compiles PXL source or panics with the diagnostics.
 pub fn compile(source: &str) -> Texture {
@@ -63,19 +71,21 @@ pub fn check_textures_long(labels: &[String], programs: &[Texture], config: &Con
 #[track_caller]
 fn check(labels: &[String], programs: &[Texture], config: &Config, long: bool) -> usize {
     let Some(gpu) = backend() else { return 0 };
-    let batch = gpu.run_batch(programs, config).unwrap_or_else(|e| panic!("run_batch: {e}"));
-    let software = gpu.adapter_info().device_type == "cpu";
-    match &batch.ran_on {
-        RanOn::Gpu => {}
-        RanOn::CpuFallback { reason } if long && software && reason.contains("cut the shader") => {
-            eprintln!("note: {} programs fell back on {}: {reason}", programs.len(), gpu.adapter_info());
-        }
-        other => panic!("the batch did not run on the GPU: {other:?}"),
-    }
     let cpu = gvpie_gpu::cpu::run_batch(programs, config).unwrap_or_else(|e| panic!("cpu: {e}"));
-    assert_eq!(batch.results.len(), programs.len());
-    for ((label, c), g) in labels.iter().zip(&cpu).zip(&batch.results) {
-        assert_same(label, c, g);
+    let software = gpu.adapter_info().device_type == "cpu";
+    for tuning in std::iter::once(Tuning::default()).chain(TUNINGS) {
+        let batch = gpu.run_batch_tuned(programs, config, &tuning).unwrap_or_else(|e| panic!("run_batch: {e}"));
+        match &batch.ran_on {
+            RanOn::Gpu => {}
+            RanOn::CpuFallback { reason } if long && software && reason.contains("cut the shader") => {
+                eprintln!("note: {} programs fell back on {}: {reason}", programs.len(), gpu.adapter_info());
+            }
+            other => panic!("the batch did not run on the GPU ({tuning:?}): {other:?}"),
+        }
+        assert_eq!(batch.results.len(), programs.len());
+        for ((label, c), g) in labels.iter().zip(&cpu).zip(&batch.results) {
+            assert_same(&format!("{label} [{tuning:?}]"), c, g);
+        }
     }
     programs.len()
 }

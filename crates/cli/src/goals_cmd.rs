@@ -1,0 +1,396 @@
+//! `gvpie goals` and `gvpie stats`: add, list, inspect, pause and resume the improvement
+//! engine's goals, and show what it learned.
+//!
+//! Adding an image goal loads and resizes the target here (the daemon never reads a file named
+//! by a database row) and stores it as a PNG in the database; the goal's spec names it by hash.
+//! The daemon's goal engine (`gvpie_daemon::GoalGenerator`) does the work; this module only
+//! writes and reads rows through `gvpie-store`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
+use gvpie_daemon::{GoalBudget, GoalProgress, ImageGoalSpec, OptimizeGoalSpec};
+use gvpie_store::{ARM_SCOPE, Goal, GoalUpdate, NewGoal, NewImage, Store};
+use serde_json::json;
+
+use crate::UsageError;
+
+/// The budget and stop-rule flags shared by every kind of goal.
+#[derive(Args, Debug, Clone)]
+pub struct BudgetArgs {
+    /// Stop after this many seconds of search (over all cycles and restarts).
+    #[arg(long, value_name = "S")]
+    seconds: Option<f64>,
+    /// Stop after this many candidate evaluations.
+    #[arg(long, value_name = "N")]
+    evaluations: Option<u64>,
+    /// Stop once the score is at most X (image: RMSE 0..1; optimize: cycles).
+    #[arg(long, value_name = "X")]
+    target_score: Option<f64>,
+    /// Stop after N steps in a row without a better score.
+    #[arg(long, value_name = "N")]
+    patience: Option<u64>,
+    /// A name for the goal (its description).
+    #[arg(long)]
+    name: Option<String>,
+    /// Priority (higher runs first).
+    #[arg(long, default_value_t = 5)]
+    priority: i64,
+    /// Seed of the search.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The database.
+    #[arg(long, value_name = "PATH", default_value = gvpie_store::DEFAULT_DB_PATH)]
+    db: PathBuf,
+}
+
+impl BudgetArgs {
+    fn budget(&self) -> anyhow::Result<GoalBudget> {
+        if let Some(seconds) = self.seconds
+            && !(seconds.is_finite() && seconds > 0.0)
+        {
+            return Err(UsageError::new(format!("--seconds {seconds} must be more than 0")).into());
+        }
+        if let Some(score) = self.target_score
+            && !score.is_finite()
+        {
+            return Err(UsageError::new("--target-score must be a number").into());
+        }
+        Ok(GoalBudget {
+            seconds: self.seconds,
+            evaluations: self.evaluations,
+            target_score: self.target_score,
+            patience: self.patience,
+        })
+    }
+}
+
+/// `gvpie goals ...`.
+#[derive(Subcommand, Debug)]
+pub enum GoalsCommand {
+    /// Add a goal for the daemon's improvement engine.
+    #[command(subcommand)]
+    Add(AddCommand),
+    /// List the goals.
+    List {
+        /// The database.
+        #[arg(long, value_name = "PATH", default_value = gvpie_store::DEFAULT_DB_PATH)]
+        db: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one goal: its spec, progress, best score and lineage length.
+    Show {
+        /// The goal's id.
+        id: i64,
+        /// The database.
+        #[arg(long, value_name = "PATH", default_value = gvpie_store::DEFAULT_DB_PATH)]
+        db: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop working on a goal (its progress stays).
+    Pause {
+        /// The goal's id.
+        id: i64,
+        /// The database.
+        #[arg(long, value_name = "PATH", default_value = gvpie_store::DEFAULT_DB_PATH)]
+        db: PathBuf,
+    },
+    /// Work on a paused goal again, from where it stopped.
+    Resume {
+        /// The goal's id.
+        id: i64,
+        /// The database.
+        #[arg(long, value_name = "PATH", default_value = gvpie_store::DEFAULT_DB_PATH)]
+        db: PathBuf,
+    },
+}
+
+/// `gvpie goals add ...`.
+#[derive(Subcommand, Debug)]
+pub enum AddCommand {
+    /// An image goal: a program of shapes whose rendering matches TARGET (PNG or JPEG); score RMSE.
+    Image {
+        /// The target image.
+        target: PathBuf,
+        /// Shapes to place.
+        #[arg(short = 'n', long, default_value_t = 100)]
+        shapes: usize,
+        /// Resize the target so that its longest side is this many pixels (1 to 4096).
+        #[arg(long, default_value_t = 128)]
+        resize: u32,
+        /// tri, rect or both.
+        #[arg(long, default_value = "tri")]
+        mode: String,
+        /// Alpha of every shape (1 to 255), or 0 to solve it per shape.
+        #[arg(long, default_value_t = 128)]
+        alpha: u8,
+        /// Threads per step (the result does not depend on it).
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        #[command(flatten)]
+        common: BudgetArgs,
+    },
+    /// An optimize goal: the script SCRIPT_NAME drawing exactly the same pixels in fewer cycles; score cycles.
+    Optimize {
+        /// The script's name (`gvpie scripts list`).
+        script_name: String,
+        /// Canvas size the pixels are compared at, WxH.
+        #[arg(long, value_parser = crate::run::parse_size, default_value = "128x64")]
+        size: (u32, u32),
+        /// Cycle budget of the original.
+        #[arg(long, default_value_t = gvpie_pxl::DEFAULT_BUDGET)]
+        budget: u64,
+        #[command(flatten)]
+        common: BudgetArgs,
+    },
+}
+
+/// `gvpie goals`.
+pub fn goals(command: GoalsCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        GoalsCommand::Add(add) => add_goal(add),
+        GoalsCommand::List { db, json } => {
+            let store = open_existing(&db)?;
+            let goals = store.list_goals()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&goals)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!("{:>4}  {:<8} {:<7} {:>5} {:>12} {:>8}  goal", "id", "kind", "status", "prio", "best", "steps");
+            for goal in goals {
+                let steps = progress(&goal).map(|p| p.steps.to_string()).unwrap_or_default();
+                let best = goal.best_score.map(|s| format_score(&goal.kind, s)).unwrap_or_else(|| "-".into());
+                println!(
+                    "{:>4}  {:<8} {:<7} {:>5} {:>12} {:>8}  {}",
+                    goal.id, goal.kind, goal.status, goal.priority, best, steps, goal.goal
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        GoalsCommand::Show { id, db, json } => {
+            let store = open_existing(&db)?;
+            let goal = store.goal(id)?.ok_or_else(|| UsageError::new(format!("no goal {id}")))?;
+            let lineage = match goal.best_iteration {
+                Some(iteration) => store.lineage(iteration, 10_000)?.map(|l| l.ancestors.len() + 1).unwrap_or(0),
+                None => 0,
+            };
+            let cartridge = goal.best_iteration.map(|i| format!("goal-{id}/best-{i}"));
+            let cartridge = cartridge.filter(|path| store.cartridge(path).ok().flatten().is_some());
+            if json {
+                let value = json!({ "goal": goal, "lineage_length": lineage, "cartridge": cartridge });
+                println!("{}", serde_json::to_string_pretty(&value)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!("goal {}: {}", goal.id, goal.goal);
+            println!("  kind      {}", goal.kind);
+            println!("  status    {}", goal.status);
+            println!("  priority  {}", goal.priority);
+            match (goal.best_iteration, goal.best_score) {
+                (Some(iteration), Some(score)) => {
+                    println!(
+                        "  best      {} (iteration {iteration}, lineage of {lineage})",
+                        format_score(&goal.kind, score)
+                    );
+                }
+                _ => println!("  best      none yet"),
+            }
+            if let Some(path) = &cartridge {
+                println!("  cartridge {path}");
+            }
+            if let Some(p) = progress(&goal) {
+                println!(
+                    "  progress  {} steps, {} evaluations, {:.1}s, {} kept, {} steps without improvement",
+                    p.steps, p.evaluations, p.seconds, p.kept, p.stale_steps
+                );
+                if let Some(reason) = &p.stop_reason {
+                    println!("  stopped   {reason}");
+                }
+            }
+            if let Some(budget) = goal.spec.as_ref().and_then(|s| s.get("budget")).filter(|b| b != &&json!({})) {
+                println!("  budget    {budget}");
+            }
+            if let Some(error) = goal.spec.as_ref().and_then(|s| s.get("error")) {
+                println!("  error     {error}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        GoalsCommand::Pause { id, db } => set_status(&db, id, "paused"),
+        GoalsCommand::Resume { id, db } => set_status(&db, id, "active"),
+    }
+}
+
+fn progress(goal: &Goal) -> Option<GoalProgress> {
+    let value = goal.spec.as_ref()?.get("progress")?.clone();
+    serde_json::from_value(value).ok()
+}
+
+fn format_score(kind: &str, score: f64) -> String {
+    if kind == "optimize" { format!("{score:.0} cycles") } else { format!("{score:.6}") }
+}
+
+fn set_status(db: &std::path::Path, id: i64, status: &str) -> anyhow::Result<ExitCode> {
+    let store = open_existing(db)?;
+    let goal = store.goal(id)?.ok_or_else(|| UsageError::new(format!("no goal {id}")))?;
+    if status == "active" && goal.status == "done" {
+        return Err(UsageError::new(format!("goal {id} is done; add a new goal to go further")).into());
+    }
+    store.update_goal(id, &GoalUpdate { status: Some(status.to_string()), ..GoalUpdate::default() })?;
+    println!("goal {id} {}", if status == "active" { "resumed" } else { "paused" });
+    Ok(ExitCode::SUCCESS)
+}
+
+fn open_existing(db: &std::path::Path) -> anyhow::Result<Store> {
+    if !db.exists() {
+        return Err(UsageError::new(format!("no database at {} (give --db PATH)", db.display())).into());
+    }
+    Store::open(db).with_context(|| format!("cannot open {}", db.display()))
+}
+
+fn add_goal(add: AddCommand) -> anyhow::Result<ExitCode> {
+    let (new, db) = match add {
+        AddCommand::Image { target, shapes, resize, mode, alpha, threads, common } => {
+            if !(1..=gvpie_raster::MAX_SIDE).contains(&resize) {
+                return Err(UsageError::new(format!("--resize {resize} is out of range (1 to 4096)")).into());
+            }
+            if !["tri", "rect", "both"].contains(&mode.as_str()) {
+                return Err(UsageError::new(format!("--mode {mode}: expected tri, rect or both")).into());
+            }
+            if shapes == 0 {
+                return Err(UsageError::new("--shapes must be at least 1").into());
+            }
+            let budget = common.budget()?;
+            let canvas = crate::evolve_cmd::load_target(&target, resize)?;
+            let (width, height) = (canvas.width(), canvas.height());
+            let hash = gvpie_store::image_hash(width, height, &canvas.to_rgba8());
+            if let Some(parent) = common.db.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+            }
+            let mut store = Store::open(&common.db)?;
+            store.put_image(&NewImage { hash, width, height, png: Some(gvpie_cart::encode_png(&canvas, 1)) })?;
+            let spec = ImageGoalSpec {
+                target: hash.to_hex(),
+                width,
+                height,
+                shapes,
+                seed: common.seed,
+                mode,
+                alpha,
+                restarts: None,
+                random_tries: None,
+                max_failures: None,
+                threads: threads.max(1),
+                budget,
+                progress: GoalProgress::default(),
+            };
+            let name = common.name.clone().unwrap_or_else(|| {
+                let file = target.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+                format!("approximate {file} with {shapes} shapes")
+            });
+            let new = NewGoal {
+                goal: name,
+                priority: common.priority,
+                kind: "image".into(),
+                spec: Some(serde_json::to_value(&spec)?),
+            };
+            (new, common.db)
+        }
+        AddCommand::Optimize { script_name, size, budget, common } => {
+            let store = open_existing(&common.db)?;
+            let script = store
+                .script_by_name(&script_name)?
+                .ok_or_else(|| UsageError::new(format!("no script named '{script_name}'")))?;
+            if script.lang != "pixel" {
+                return Err(UsageError::new(format!(
+                    "'{script_name}' is a {} script; only pixel scripts",
+                    script.lang
+                ))
+                .into());
+            }
+            let source = script.code.clone().unwrap_or_default();
+            // Refuse now what the engine could never start: a program that does not compile or halt.
+            let vm = gvpie_pxl::Config { width: size.0, height: size.1, budget, max_frames: 0 };
+            gvpie_evolve::OptimizeSearch::new(&source, gvpie_evolve::OptimizeConfig { vm, seed: common.seed })
+                .map_err(|e| UsageError::new(format!("{script_name}: {e}")))?;
+            let spec = OptimizeGoalSpec {
+                script: script_name.clone(),
+                source,
+                width: size.0,
+                height: size.1,
+                cycle_budget: budget,
+                seed: common.seed,
+                budget: common.budget()?,
+                progress: GoalProgress::default(),
+                state: None,
+            };
+            let name = common.name.clone().unwrap_or_else(|| format!("{script_name} in fewer cycles"));
+            let new = NewGoal {
+                goal: name,
+                priority: common.priority,
+                kind: "optimize".into(),
+                spec: Some(serde_json::to_value(&spec)?),
+            };
+            (new, common.db)
+        }
+    };
+    let store = Store::open(&db)?;
+    let goal = store.create_goal(&new).map_err(|e| UsageError::new(e.to_string()))?;
+    println!("added goal {} ({}): {}", goal.id, goal.kind, goal.goal);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Arguments of `gvpie stats`.
+#[derive(Args, Debug)]
+pub struct StatsArgs {
+    /// The database.
+    #[arg(long, value_name = "PATH", default_value = gvpie_store::DEFAULT_DB_PATH)]
+    db: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `gvpie stats`: the operator bandit's arms, then the per-script and per-opcode statistics.
+pub fn stats(args: StatsArgs) -> anyhow::Result<ExitCode> {
+    let store = open_existing(&args.db)?;
+    let arms = store.stats(Some(ARM_SCOPE))?;
+    let scripts = store.stats(Some("script"))?;
+    let opcodes = store.stats(Some("opcode"))?;
+    if args.json {
+        let arm_json: Vec<_> = arms
+            .iter()
+            .map(|s| json!({ "operator": s.key, "pulls": s.runs, "improvements": s.successes, "improvement_rate": s.success_rate }))
+            .collect();
+        let value = json!({ "operators": arm_json, "scripts": scripts, "opcodes": opcodes });
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("operators (bandit arms)");
+    println!("  {:<28} {:>10} {:>12} {:>8}", "operator", "pulls", "improvements", "rate");
+    if arms.is_empty() {
+        println!("  (none yet: add a goal with `gvpie goals add` and run the daemon)");
+    }
+    for arm in &arms {
+        println!("  {:<28} {:>10} {:>12} {:>7.2}%", arm.key, arm.runs, arm.successes, 100.0 * arm.success_rate);
+    }
+    for (title, rows) in [("scripts", &scripts), ("opcodes", &opcodes)] {
+        println!("\n{title}");
+        println!("  {:<28} {:>10} {:>8} {:>12} {:>12}", "key", "runs", "ok", "mean cycles", "mean µs");
+        for stat in rows.iter() {
+            println!(
+                "  {:<28} {:>10} {:>7.1}% {:>12.1} {:>12.1}",
+                stat.key,
+                stat.runs,
+                100.0 * stat.success_rate,
+                stat.cycles_mean,
+                stat.duration_us_mean
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

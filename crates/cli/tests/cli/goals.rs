@@ -1,0 +1,140 @@
+//! `gvpie goals` and `gvpie stats` with a real daemon process: an image goal run straight
+//! through and one killed (SIGKILL) mid-goal and restarted reach the same program, step for step.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use gvpie_raster::{Canvas, Rgba};
+use gvpie_store::{MapQuery, Store};
+
+use crate::util::{Dir, gvpie};
+
+fn target_png(dir: &Dir) -> std::path::PathBuf {
+    let mut target = Canvas::new(48, 32).expect("canvas");
+    target.clear(Rgba::new(30, 30, 30, 255));
+    target.fill_rect(4, 4, 20, 12, Rgba::new(240, 200, 20, 255));
+    target.fill_rect(20, 14, 24, 16, Rgba::new(20, 90, 230, 255));
+    dir.write("target.png", gvpie_cart::encode_png(&target, 1))
+}
+
+/// (score, code) of goal 1's kept candidates, oldest first.
+fn kept(db: &Path) -> Vec<(Option<f64>, Option<String>)> {
+    let Ok(store) = Store::open(db) else { return Vec::new() };
+    let query = MapQuery { goal_id: Some(1), limit: 10_000, include_code: true, ..MapQuery::default() };
+    let mut entries = store.map_page(&query).map(|p| p.entries).unwrap_or_default();
+    entries.reverse();
+    entries.into_iter().map(|e| (e.score, e.code)).collect()
+}
+
+fn status(db: &Path) -> String {
+    Store::open(db).expect("open").goal(1).expect("read").expect("goal").status
+}
+
+/// Runs the daemon in cycles of 10 until goal 1 is done.
+fn run_to_done(db: &Path) {
+    for _ in 0..30 {
+        if status(db) == "done" {
+            return;
+        }
+        let run =
+            gvpie(&[&"daemon", &"--db", &db, &"--cycles", &"10", &"--interval", &"0", &"--no-log-file", &"--quiet"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    }
+    panic!("goal 1 never finished");
+}
+
+#[test]
+fn goals_commands_and_a_killed_daemon_resuming_an_image_goal() {
+    let dir = Dir::new("goals-resume");
+    let target = target_png(&dir);
+    let straight = dir.join("straight.db");
+    let resumed = dir.join("resumed.db");
+    for db in [&straight, &resumed] {
+        let run = gvpie(&[&"goals", &"add", &"image", &target, &"--shapes", &"60", &"--resize", &"48", &"--db", db]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(run.stdout, "added goal 1 (image): approximate target.png with 60 shapes\n");
+    }
+
+    run_to_done(&straight);
+    let expected = kept(&straight);
+    assert_eq!(expected.len(), 60);
+
+    // The second daemon is killed as soon as its first cycle committed, then restarted.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gvpie"))
+        .args(["daemon", "--interval", "0", "--no-log-file", "--quiet", "--db"])
+        .arg(&resumed)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while kept(&resumed).is_empty() {
+        assert!(Instant::now() < deadline, "no cycle committed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    let at_kill = kept(&resumed).len();
+    assert!(at_kill < 60, "the goal finished before the kill ({at_kill} shapes)");
+    assert_eq!(status(&resumed), "active");
+    run_to_done(&resumed);
+    assert_eq!(kept(&resumed), expected);
+
+    // list, show, pause, resume, stats.
+    let list = gvpie(&[&"goals", &"list", &"--db", &resumed]);
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    let lines: Vec<&str> = list.stdout.lines().collect();
+    assert_eq!(lines.len(), 2);
+    assert!(lines[1].contains("image    done"), "{}", list.stdout);
+    let show = gvpie(&[&"goals", &"show", &"1", &"--json", &"--db", &resumed]);
+    let value = show.json();
+    assert_eq!(value["lineage_length"], 60);
+    assert_eq!(value["goal"]["spec"]["progress"]["steps"], 60);
+    assert_eq!(value["goal"]["spec"]["progress"]["stop_reason"], "60 shapes placed");
+    assert_eq!(value["goal"]["best_score"].as_f64(), expected[59].0);
+    assert!(value["cartridge"].as_str().is_some_and(|c| c.starts_with("goal-1/best-")), "{value}");
+    let resume = gvpie(&[&"goals", &"resume", &"1", &"--db", &resumed]);
+    assert_eq!((resume.code, resume.stderr.as_str()), (2, "gvpie: goal 1 is done; add a new goal to go further\n"));
+
+    let run = gvpie(&[&"goals", &"add", &"image", &target, &"--shapes", &"5", &"--name", &"second", &"--db", &resumed]);
+    assert_eq!(run.stdout, "added goal 2 (image): second\n");
+    assert_eq!(gvpie(&[&"goals", &"pause", &"2", &"--db", &resumed]).stdout, "goal 2 paused\n");
+    assert_eq!(Store::open(&resumed).expect("open").goal(2).expect("read").expect("goal").status, "paused");
+    assert_eq!(gvpie(&[&"goals", &"resume", &"2", &"--db", &resumed]).stdout, "goal 2 resumed\n");
+
+    let stats = gvpie(&[&"stats", &"--json", &"--db", &resumed]).json();
+    let operators = stats["operators"].as_array().expect("operators");
+    assert_eq!(operators.len(), 1);
+    assert_eq!(operators[0]["operator"], "image:shape");
+    // Every committed step counted once: the killed daemon's uncommitted cycle counted nothing.
+    assert_eq!(operators[0]["pulls"], 60);
+    let text = gvpie(&[&"stats", &"--db", &resumed]);
+    assert!(text.stdout.starts_with("operators (bandit arms)\n"), "{}", text.stdout);
+}
+
+#[test]
+fn goals_refuse_bad_input() {
+    let dir = Dir::new("goals-bad");
+    let db = dir.join("g.db");
+    let missing = gvpie(&[&"goals", &"list", &"--db", &db]);
+    assert_eq!(missing.code, 2);
+    let store = Store::open(&db).expect("open");
+    store
+        .create_script(&gvpie_store::NewScript {
+            name: "spin".into(),
+            lang: "pixel".into(),
+            purpose: None,
+            code: "x:\nJMP x\n".into(),
+            enabled: true,
+            parent_script_id: None,
+        })
+        .expect("script");
+    let spin = gvpie(&[&"goals", &"add", &"optimize", &"spin", &"--db", &db]);
+    assert_eq!(spin.code, 2);
+    assert!(spin.stderr.starts_with("gvpie: spin: the program must halt to be optimized"), "{}", spin.stderr);
+    let none = gvpie(&[&"goals", &"add", &"optimize", &"nope", &"--db", &db]);
+    assert_eq!((none.code, none.stderr.as_str()), (2, "gvpie: no script named 'nope'\n"));
+    let image = gvpie(&[&"goals", &"add", &"image", &dir.join("absent.png"), &"--db", &db]);
+    assert_eq!(image.code, 2);
+}
