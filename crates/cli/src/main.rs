@@ -160,6 +160,7 @@ enum CartCommand {
 }
 
 fn main() -> ExitCode {
+    quiet_mesa_runtime_dir();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
@@ -178,6 +179,26 @@ fn main() -> ExitCode {
             // program ran to completion.
             ExitCode::from(2)
         }
+    }
+}
+
+/// Mesa's Vulkan drivers print "XDG_RUNTIME_DIR is invalid" on every device they open when the
+/// variable is unset (containers, CI, cron). Give them a private directory instead.
+fn quiet_mesa_runtime_dir() {
+    if std::env::var_os("XDG_RUNTIME_DIR").is_some() {
+        return;
+    }
+    // One directory for every run; if another user owns it, setting its mode fails and the
+    // variable stays unset.
+    let dir = std::env::temp_dir().join("gvpie-runtime");
+    let made = std::fs::create_dir_all(&dir).is_ok() && {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).is_ok()
+    };
+    if made {
+        // SAFETY: called first thing in `main`, before any thread exists, so no other code
+        // can be reading the environment concurrently.
+        unsafe { std::env::set_var("XDG_RUNTIME_DIR", &dir) };
     }
 }
 

@@ -102,8 +102,11 @@ fn run_abandoned_cycle(setup: &Setup, steps: u64) {
     daemon.run(&stop).expect("run");
 }
 
-/// (iteration, parent, generator, score, code) of a goal's executions, oldest first.
-fn history(store: &Store, goal_id: i64) -> Vec<(i64, Option<i64>, Option<String>, Option<f64>, Option<String>)> {
+/// (iteration, parent, generator, score, code) of one kept candidate.
+type Kept = (i64, Option<i64>, Option<String>, Option<f64>, Option<String>);
+
+/// A goal's kept candidates, oldest first.
+fn history(store: &Store, goal_id: i64) -> Vec<Kept> {
     let query = MapQuery { goal_id: Some(goal_id), limit: 1000, include_code: true, ..MapQuery::default() };
     let mut entries = store.map_page(&query).expect("page").entries;
     entries.reverse();
@@ -145,9 +148,7 @@ fn an_image_goal_resumes_after_restarts_and_rollbacks_to_the_uninterrupted_resul
     run_goals(&interrupted, 1, 2);
     run_goals(&interrupted, 3, 2);
     let resumed = history(&interrupted.store(), goal);
-    let strip = |h: &[(i64, Option<i64>, Option<String>, Option<f64>, Option<String>)]| {
-        h.iter().map(|e| (e.3, e.4.clone())).collect::<Vec<_>>()
-    };
+    let strip = |h: &[Kept]| h.iter().map(|e| (e.3, e.4.clone())).collect::<Vec<_>>();
     // Exactly the same programs and scores, step for step.
     assert_eq!(strip(&resumed), strip(&expected));
     assert_eq!(interrupted.store().goal(goal).expect("read").expect("goal").status, "done");
@@ -191,9 +192,7 @@ fn an_optimize_goal_resumes_exactly_and_learns_operator_statistics() {
     let resumed_spec: OptimizeGoalSpec = serde_json::from_value(resumed.spec.clone().expect("spec")).expect("spec");
     assert_eq!(resumed_spec.state, spec.state);
     assert_eq!(resumed.best_score, done.best_score);
-    let codes = |h: &[(i64, Option<i64>, Option<String>, Option<f64>, Option<String>)]| {
-        h.iter().map(|e| (e.2.clone(), e.3, e.4.clone())).collect::<Vec<_>>()
-    };
+    let codes = |h: &[Kept]| h.iter().map(|e| (e.2.clone(), e.3, e.4.clone())).collect::<Vec<_>>();
     assert_eq!(codes(&history(&store, goal)), codes(&expected));
 }
 
