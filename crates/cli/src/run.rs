@@ -69,6 +69,16 @@ pub struct RunArgs {
     max_frames: usize,
 }
 
+/// Kept frames may take at most this much memory together.
+pub const MAX_FRAME_BYTES: u64 = 1 << 30;
+
+/// `--max-frames`, lowered so the kept frames fit in [`MAX_FRAME_BYTES`] (a 4096×4096 canvas
+/// is 64 MiB a frame).
+fn frames_that_fit(max_frames: usize, (width, height): (u32, u32)) -> usize {
+    let frame_bytes = u64::from(width) * u64::from(height) * 4;
+    max_frames.min(usize::try_from(MAX_FRAME_BYTES / frame_bytes.max(1)).unwrap_or(usize::MAX))
+}
+
 /// Parses `WxH`.
 pub fn parse_size(text: &str) -> Result<(u32, u32), String> {
     let (w, h) = text.split_once(['x', 'X']).ok_or_else(|| format!("size '{text}' must look like 128x64"))?;
@@ -114,7 +124,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         width: args.size.0,
         height: args.size.1,
         budget: args.budget,
-        max_frames: if wants_frames { args.max_frames } else { 0 },
+        max_frames: if wants_frames { frames_that_fit(args.max_frames, args.size) } else { 0 },
     };
     let mut ran = Ran { backend: "cpu", adapter: None, fallback: None };
     let result = if args.trace {
@@ -286,6 +296,15 @@ fn run_traced(
 fn write_outputs(args: &RunArgs, result: &gvpie_pxl::RunResult) -> anyhow::Result<()> {
     if let Some(path) = &args.output {
         write_atomically(path, &gvpie_cart::encode_png(&result.canvas, args.scale))?;
+    }
+    let wants_frames = args.frames.is_some() || args.anim.is_some();
+    if wants_frames && result.n_frames > result.frames.len() as u64 {
+        eprintln!(
+            "gvpie: note: the program drew {} frames; kept the first {} (--max-frames, and at most {} MiB of frames)",
+            result.n_frames,
+            result.frames.len(),
+            MAX_FRAME_BYTES >> 20
+        );
     }
     if let Some(dir) = &args.frames {
         std::fs::create_dir_all(dir).map_err(|e| UsageError::new(format!("{}: {e}", dir.display())))?;

@@ -144,7 +144,8 @@ const FLAG_LOCAL_PROG: u32 = 4;
 pub enum Schedule {
     /// Per program: straight-line programs (no jump, loop, call or `POKE`, so they execute
     /// each record at most once and mostly draw) on canvases that fit workgroup memory run
-    /// as [`Schedule::Workgroup`], the others as [`Schedule::Lanes`].
+    /// as [`Schedule::Workgroup`], the others as [`Schedule::Lanes`]. On a software adapter
+    /// every program runs as [`Schedule::Lanes`].
     #[default]
     Auto,
     /// One program per thread, 64 per workgroup, canvases in device memory.
@@ -595,9 +596,13 @@ impl GpuBackend {
         let wg_lanes =
             (u64::from(shader::WORKGROUP.canvas_words) / n_pixels).min(u64::from(shader::WORKGROUP.max_lanes)) as usize;
         let workgroup_ok = wg_lanes > 0 && tuning.schedule != Schedule::Lanes && self.workgroup_pipeline().is_some();
+        // A software adapter (lavapipe) runs the workgroup variant's barriers slowly: there,
+        // `Auto` keeps every program on the lanes schedule.
+        let software = self.adapter_info().device_type == "cpu";
         let in_workgroup: Vec<bool> = match (workgroup_ok, tuning.schedule) {
             (false, _) => vec![false; programs.len()],
             (true, Schedule::Workgroup) => vec![true; programs.len()],
+            _ if software => vec![false; programs.len()],
             _ => par_map(programs, threads, straight_line),
         };
         // Fewer programs per workgroup when canvases are so large that 64 of them do not fit.

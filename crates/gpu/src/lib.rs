@@ -69,7 +69,8 @@
 //! in workgroup memory, scoring reads the canvas there, and only run mode copies canvases
 //! out. Under [`Schedule::Auto`] the straight-line programs (no jump, loop, call or `POKE`:
 //! each record runs at most once, so one thread interpreting costs little next to drawing)
-//! take this schedule when the canvas fits, and all others the lanes one.
+//! take this schedule when the canvas fits, and all others the lanes one (on a software
+//! adapter such as lavapipe, whose barriers are slow, `Auto` keeps every program on lanes).
 //!
 //! **Upload.** The host packs chunks on all cores (each thread fills whole workgroups in
 //! address order) straight into staging buffers that stay mapped between batches, and copies
