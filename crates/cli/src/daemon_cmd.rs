@@ -66,6 +66,9 @@ pub struct DaemonArgs {
     /// Seconds between system_metrics samples.
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
     pub metrics_interval: f64,
+    /// The local-LLM generator for optimize goals.
+    #[command(flatten)]
+    pub llm: crate::llm_args::LlmArgs,
 }
 
 fn parse_log_format(text: &str) -> Result<LogFormat, String> {
@@ -110,11 +113,20 @@ impl DaemonArgs {
     }
 }
 
-/// Opens the daemon, mapping a held lease to its message and [`EXIT_HELD`].
-pub fn open_daemon(config: DaemonConfig) -> anyhow::Result<Result<Daemon, ExitCode>> {
+/// Opens the daemon, mapping a held lease to its message and [`EXIT_HELD`]; `llm` adds the local-LLM generator to
+/// the goal engine.
+pub fn open_daemon(config: DaemonConfig, llm: Option<gvpie_llm::Proposer>) -> anyhow::Result<Result<Daemon, ExitCode>> {
+    let mut goals = gvpie_daemon::GoalGenerator::new();
+    if let Some(proposer) = llm {
+        if config.console {
+            let c = proposer.client().config();
+            println!("🤖 LLM generator {} at {} ({})", proposer.generator_name(), c.base_url, c.api);
+        }
+        goals = goals.with_llm(proposer);
+    }
     match Daemon::open(config, gvpie_exec::Engine::detect()) {
         // The goal engine works on the active goals (`gvpie goals`) in every cycle.
-        Ok(daemon) => Ok(Ok(daemon.with_generator(Box::new(gvpie_daemon::GoalGenerator::new())))),
+        Ok(daemon) => Ok(Ok(daemon.with_generator(Box::new(goals)))),
         Err(err) => match err.downcast_ref::<StoreError>() {
             Some(StoreError::LeaseHeld(_)) => {
                 eprintln!("gvpie daemon: {err}");
@@ -141,7 +153,7 @@ pub fn run_daemon(mut daemon: Daemon) -> anyhow::Result<ExitCode> {
 /// `gvpie daemon`.
 pub fn daemon(args: DaemonArgs) -> anyhow::Result<ExitCode> {
     let config = args.config()?;
-    match open_daemon(config)? {
+    match open_daemon(config, args.llm.proposer()?)? {
         Ok(daemon) => run_daemon(daemon),
         Err(code) => Ok(code),
     }

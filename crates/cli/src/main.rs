@@ -10,6 +10,7 @@ mod evolve_cmd;
 mod goals_cmd;
 mod gpu;
 mod input;
+mod llm_args;
 mod optimize_cmd;
 mod run;
 mod serve_cmd;

@@ -31,6 +31,9 @@ pub struct UpArgs {
     /// Console and log file format (text or json).
     #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = |t: &str| t.parse::<LogFormat>())]
     pub log_format: LogFormat,
+    /// The local-LLM generator for optimize goals.
+    #[command(flatten)]
+    pub llm: crate::llm_args::LlmArgs,
 }
 
 /// `gvpie up`.
@@ -59,8 +62,9 @@ pub fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
         max_code_bytes: 1 << 20,
         lease_ttl: 30.0,
         metrics_interval: 60.0,
+        llm: args.llm.clone(),
     };
-    let daemon = match open_daemon(daemon_args.config()?)? {
+    let daemon = match open_daemon(daemon_args.config()?, daemon_args.llm.proposer()?)? {
         Ok(daemon) => daemon,
         Err(code) => return Ok(code),
     };

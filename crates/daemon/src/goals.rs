@@ -215,6 +215,8 @@ pub struct GoalGenerator {
     targets: HashMap<String, Canvas>,
     /// At most this many steps per goal and cycle (besides the cycle's deadline).
     max_steps: Option<u64>,
+    /// The local-LLM generator for optimize goals, when configured.
+    llm: Option<gvpie_llm::Proposer>,
 }
 
 impl GoalGenerator {
@@ -227,6 +229,13 @@ impl GoalGenerator {
     /// cycles' contents independent of the machine's speed (tests, reproducible runs).
     pub fn with_max_steps(mut self, max_steps: u64) -> GoalGenerator {
         self.max_steps = Some(max_steps.max(1));
+        self
+    }
+
+    /// Also asks a language model for one proposal per optimize goal and cycle (generator `llm:MODEL`); a
+    /// proposal is kept only when it passes the same exact-pixels, fewer-cycles check as every mutation.
+    pub fn with_llm(mut self, proposer: gvpie_llm::Proposer) -> GoalGenerator {
+        self.llm = Some(proposer);
         self
     }
 
@@ -562,7 +571,7 @@ impl GoalGenerator {
 }
 
 impl GoalGenerator {
-    fn optimize_slice(&self, ctx: &mut GenerateContext<'_>, goal: &Goal, until: Instant) -> anyhow::Result<Slice> {
+    fn optimize_slice(&mut self, ctx: &mut GenerateContext<'_>, goal: &Goal, until: Instant) -> anyhow::Result<Slice> {
         let spec_value = goal.spec.clone().ok_or_else(|| anyhow!("the goal has no spec"))?;
         let mut spec: OptimizeGoalSpec = serde_json::from_value(spec_value).context("bad optimize goal spec")?;
         let vm = gvpie_pxl::Config {
@@ -594,6 +603,42 @@ impl GoalGenerator {
         let mut score = search.cycles() as f64;
         let mut stop = stop_reason(&spec.budget, &spec.progress, score);
         let mut tries = 0u64;
+        let mut llm_arm = None;
+        let mut llm_note = String::new();
+        if let Some(proposer) = self.llm.as_mut()
+            && stop.is_none()
+            && !ctx.stop_requested()
+        {
+            let started = Instant::now();
+            let step = crate::llm_step::optimize_step(proposer, goal, &spec, &mut search);
+            spec.progress.seconds += started.elapsed().as_secs_f64();
+            let name = proposer.generator_name();
+            llm_note = format!(", {}", step.note);
+            if step.evaluated {
+                spec.progress.steps += 1;
+                spec.progress.evaluations += 1;
+                llm_arm =
+                    Some(ArmDelta { key: name.clone(), tries: 1, improvements: i64::from(step.accepted.is_some()) });
+            }
+            match step.accepted {
+                Some((source, cycles)) => {
+                    spec.progress.stale_steps = 0;
+                    score = cycles as f64;
+                    let mut candidate = run_candidate(ctx, goal, &source, &vm, false);
+                    candidate.execution.parent = parent;
+                    candidate.execution.generator = Some(TextRef::new(name));
+                    candidate.execution.score = Some(score);
+                    let index = ctx.record(candidate.execution);
+                    spec.progress.kept += 1;
+                    parent = ParentRef::Pending(index);
+                    best = Some((parent, score));
+                    last_kept = Some((index, source, candidate.canvas));
+                }
+                None if step.evaluated => spec.progress.stale_steps += 1,
+                None => {}
+            }
+            stop = stop_reason(&spec.budget, &spec.progress, score);
+        }
         let mut clock = Instant::now();
         while stop.is_none() && !ctx.stop_requested() && self.more(tries, until) {
             let accepted = search.step();
@@ -637,7 +682,7 @@ impl GoalGenerator {
                 ctx.extras().cartridges.push(cartridge);
             }
         }
-        let arms: Vec<ArmDelta> = Edit::KINDS
+        let mut arms: Vec<ArmDelta> = Edit::KINDS
             .iter()
             .zip(search.operator_stats().iter().zip(arms_before.iter().chain(std::iter::repeat(&ArmStats::default()))))
             .filter(|(_, (now, before))| now.tries > before.tries)
@@ -647,8 +692,9 @@ impl GoalGenerator {
                 improvements: (now.successes - before.successes) as i64,
             })
             .collect();
+        arms.extend(llm_arm);
         let note = format!(
-            "goal {} optimize {}: {} -> {} cycles, {} candidates (+{tries} this cycle){}",
+            "goal {} optimize {}: {} -> {} cycles, {} candidates (+{tries} this cycle){llm_note}{}",
             goal.id,
             spec.script,
             search.original_cycles(),

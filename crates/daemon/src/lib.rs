@@ -64,6 +64,7 @@ mod event;
 mod generate;
 mod goals;
 mod import;
+mod llm_step;
 mod log;
 mod prepare;
 mod process;

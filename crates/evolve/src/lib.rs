@@ -15,6 +15,11 @@
 //! exactly the same pixels in fewer cycles; the accepted edits are its lineage. Edit kinds are chosen by a UCB1
 //! [`Bandit`] on their observed success rate.
 //!
+//! For general programs, [`Variation`] makes structural mutations (insert, delete, swap, tweak a literal) and
+//! crossovers, each child validated by compiling; a [`ProgramDatabase`] keeps candidates on islands and in a
+//! MAP-Elites archive (instruction count × colour count), migrates, rejects duplicates by program and image hash
+//! and selects parents; [`Evolution`] ties them to a caller's evaluator. All three are serializable (serde).
+//!
 //! This crate does no IO and reads no clock: callers load images, keep time and store results.
 //!
 //! # Example
@@ -43,17 +48,28 @@
 #![warn(missing_docs)]
 
 pub use crate::bandit::{ArmStats, Bandit};
+pub use crate::database::{
+    Added, DatabaseConfig, DatabaseStats, Entry, Parent, ProgramDatabase, Selection, colour_count, image_hash,
+    program_hash,
+};
 pub use crate::error_table::{average_color, rmse, rmse_from_sse, sse};
+pub use crate::evolution::{Evaluation, Evolution, EvolutionConfig, EvolutionError, GenerationReport};
 pub use crate::image_goal::{
     Effort, ImageGoalConfig, ImageGoalError, ImageSearch, Placed, StepReport, Strategy, parse_program, program_text,
 };
 pub use crate::optimize::{Accepted, Edit, OptimizeCheckpoint, OptimizeConfig, OptimizeError, OptimizeSearch};
 pub use crate::rng::Rng;
 pub use crate::shape::{Shape, ShapeKinds};
+pub use crate::variation::{
+    Child, Gene, Operator, Rejection, Variation, VariationStats, genes, labels, render, repair_labels,
+};
 
 mod bandit;
+mod database;
 mod error_table;
+mod evolution;
 mod image_goal;
 mod optimize;
 mod rng;
 mod shape;
+mod variation;

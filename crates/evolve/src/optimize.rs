@@ -286,6 +286,49 @@ impl OptimizeSearch {
         Some(record)
     }
 
+    /// Offers a whole program from elsewhere (a language model, a person): it is adopted as the best when it draws
+    /// exactly the reference's pixels and frames in fewer cycles than the best so far, and then returns its cycles.
+    /// It counts as an evaluation; the edit bandit and the random state are untouched.
+    ///
+    /// # Errors
+    ///
+    /// Why it was not adopted, as a sentence for the next prompt.
+    pub fn offer(&mut self, source: &str) -> Result<u64, String> {
+        if self.cycles == 0 {
+            return Err("the best program already runs in 0 cycles".to_string());
+        }
+        self.n_evaluations += 1;
+        let texture = gvpie_pxl::compile(source)
+            .map_err(|d| format!("it does not compile: {}", d.first().map(|d| d.headline()).unwrap_or_default()))?;
+        let vm = Config { budget: self.cycles - 1, max_frames: MAX_COMPARED_FRAMES, ..self.config.vm };
+        let result: RunResult = gvpie_pxl::run(&texture, &vm).map_err(|e| e.to_string())?;
+        if result.status != Status::Halted {
+            return Err(format!(
+                "it does not halt in fewer than {} cycles (the best so far): {:?}",
+                self.cycles, result.status
+            ));
+        }
+        if result.n_frames != self.reference.n_frames || result.frames != self.reference.frames {
+            return Err(format!(
+                "it draws different frames ({} FRAME instructions run, the original runs {})",
+                result.n_frames, self.reference.n_frames
+            ));
+        }
+        if result.canvas != self.reference.canvas {
+            let differing = result
+                .canvas
+                .to_rgba8()
+                .chunks_exact(4)
+                .zip(self.reference.canvas.to_rgba8().chunks_exact(4))
+                .filter(|(a, b)| a != b)
+                .count();
+            return Err(format!("it draws different pixels ({differing} pixels differ from the original's)"));
+        }
+        self.lines = source.lines().map(str::to_string).collect();
+        self.cycles = result.cycles;
+        Ok(result.cycles)
+    }
+
     /// Evaluates `n` candidates.
     pub fn run(&mut self, n: u64) {
         for _ in 0..n {
@@ -379,6 +422,20 @@ mod tests {
         second.run(250);
         assert_eq!(second.checkpoint(), whole.checkpoint());
         assert_eq!(second.n_evaluations(), 400);
+    }
+
+    #[test]
+    fn offers_are_adopted_only_with_the_same_pixels_in_fewer_cycles() {
+        let source = "CLS 0 0 0\nSET i 0\nl:\nPSET i 0\nLOOP i 8 l\nHALT\n";
+        let mut search = OptimizeSearch::new(source, config()).expect("valid");
+        assert!(search.offer("RECTT\n").expect_err("bad").contains("does not compile"));
+        assert!(search.offer("CLS 0 0 0\nRECT 0 0 9 1\n").expect_err("more").contains("1 pixels differ"));
+        assert!(search.offer("l:\nJMP l\n").expect_err("loops").contains("does not halt"));
+        assert_eq!(search.offer("CLS 0 0 0\nRECT 0 0 8 1\n"), Ok(2));
+        assert_eq!(search.cycles(), 2);
+        assert_eq!(search.source(), "CLS 0 0 0\nRECT 0 0 8 1\n");
+        assert!(search.offer("CLS 0 0 0\nRECT 0 0 8 1\n").is_err(), "not fewer cycles");
+        assert_eq!(search.n_evaluations(), 5);
     }
 
     #[test]

@@ -301,8 +301,8 @@ impl Vm {
             n_vars,
             n_records,
             stack,
-            color,
-            rng,
+            color: color_slot,
+            rng: rng_slot,
             canvas,
             frames,
             n_frames,
@@ -320,6 +320,10 @@ impl Vm {
             words.as_mut_slice(),
             data.as_mut_slice(),
         );
+        // The drawing colour and the random state live in registers while the loop runs (a
+        // colour written as four bytes and read back as one word stalls the store buffer).
+        let mut color = *color_slot;
+        let mut rng = *rng_slot;
         let mut pc = self.pc as usize;
         let mut cycles = self.cycles;
         let status = loop {
@@ -526,33 +530,33 @@ impl Vm {
                 HALT => pc = n_records,
                 TXT => {
                     let (offset, len) = (s[2] as usize, s[3] as usize);
-                    canvas.text(val!(0), val!(1), &data[offset..offset + len], *color);
+                    canvas.text(val!(0), val!(1), &data[offset..offset + len], color);
                 }
-                RECT => canvas.fill_rect(val!(0), val!(1), val!(2), val!(3), *color),
-                PSET => canvas.pset(val!(0), val!(1), *color),
-                COLOR => *color = Rgba::new(channel(val!(0)), channel(val!(1)), channel(val!(2)), channel(val!(3))),
-                LINE => canvas.line(val!(0), val!(1), val!(2), val!(3), *color),
-                CIRC => canvas.circle(val!(0), val!(1), val!(2), false, *color),
-                CIRCF => canvas.circle(val!(0), val!(1), val!(2), true, *color),
-                TRI => canvas.triangle(val!(0), val!(1), val!(2), val!(3), val!(4), val!(5), *color),
+                RECT => canvas.fill_rect(val!(0), val!(1), val!(2), val!(3), color),
+                PSET => canvas.pset(val!(0), val!(1), color),
+                COLOR => color = Rgba::new(channel(val!(0)), channel(val!(1)), channel(val!(2)), channel(val!(3))),
+                LINE => canvas.line(val!(0), val!(1), val!(2), val!(3), color),
+                CIRC => canvas.circle(val!(0), val!(1), val!(2), false, color),
+                CIRCF => canvas.circle(val!(0), val!(1), val!(2), true, color),
+                TRI => canvas.triangle(val!(0), val!(1), val!(2), val!(3), val!(4), val!(5), color),
                 CLS => canvas.clear(Rgba::new(channel(val!(0)), channel(val!(1)), channel(val!(2)), 255)),
                 PGET => set!(
                     canvas.get(val!(1), val!(2)).map_or(-1, |c| i32::from(c.r) << 16 | i32::from(c.g) << 8 | i32::from(c.b))
                 ),
                 RAND => {
-                    let mut x = *rng;
+                    let mut x = rng;
                     x ^= x << 13;
                     x ^= x >> 17;
                     x ^= x << 5;
-                    *rng = x;
+                    rng = x;
                     let n = val!(1);
                     set!(if n > 0 { (x % n as u32) as i32 } else { x as i32 });
                 }
                 SEED => {
                     let seed = val!(0) as u32;
-                    *rng = if seed == 0 { DEFAULT_SEED } else { seed };
+                    rng = if seed == 0 { DEFAULT_SEED } else { seed };
                 }
-                NUM => canvas.number(val!(0), val!(1), val!(2), *color),
+                NUM => canvas.number(val!(0), val!(1), val!(2), color),
                 FRAME => {
                     *n_frames += 1;
                     if frames.len() < max_frames {
@@ -583,6 +587,8 @@ impl Vm {
                 tracer.step(&StepEvent { pc: this_pc as u32, line: ins.line, cycle: cycles, op, write });
             }
         };
+        *color_slot = color;
+        *rng_slot = rng;
         self.pc = pc as u32;
         self.cycles = cycles;
         status

@@ -11,6 +11,8 @@ mod cycle;
 mod goals;
 /// Folder import and change detection.
 mod import;
+/// The local-LLM generator in the goal engine, against a stand-in server.
+mod llm;
 /// The HTTP runtime client against a stand-in server.
 mod remote;
 /// Replay.

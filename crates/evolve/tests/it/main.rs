@@ -2,3 +2,6 @@
 
 /// The image goal end to end.
 mod image_goal;
+
+/// Structural variation, the program database and the population search.
+mod program_database;
