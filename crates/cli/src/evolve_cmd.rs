@@ -65,7 +65,7 @@ pub struct EvolveArgs {
     #[arg(long)]
     seconds: Option<f64>,
     /// Where candidates are scored. The shape search runs on the CPU, whose incremental scoring of one shape at a
-    /// time beats whole-program batches at this size; `gpu` is refused until the GPU backend lands.
+    /// time beats the GPU's whole-program batch scorer at this size; `gpu` is refused (`auto` means the CPU).
     #[arg(long, value_enum, default_value_t = Backend::Auto)]
     backend: Backend,
     /// Seed of the search: the same seed gives the same program, whatever the number of threads.
@@ -106,9 +106,11 @@ pub struct EvolveArgs {
 /// Runs `gvpie evolve`.
 pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
     if args.backend == Backend::Gpu {
-        return Err(
-            UsageError::new("--backend gpu: this gvpie has no GPU backend yet; use --backend cpu or auto").into()
-        );
+        return Err(UsageError::new(
+            "--backend gpu: the shape search scores candidates incrementally on the CPU; the GPU's batch \
+                 scorer does not evolve images yet; use --backend cpu or auto",
+        )
+        .into());
     }
     if !(1..=gvpie_raster::MAX_SIDE).contains(&args.resize) {
         return Err(UsageError::new(format!("--resize {} is out of range (1 to 4096)", args.resize)).into());
