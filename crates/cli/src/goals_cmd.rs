@@ -11,8 +11,11 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
-use gvpie_daemon::{GoalBudget, GoalProgress, ImageGoalSpec, OptimizeGoalSpec};
-use gvpie_store::{ARM_SCOPE, Goal, GoalUpdate, NewGoal, NewImage, Store};
+use gvpie_daemon::{
+    GoalBudget, GoalOptions, GoalProgress, ImageGoalParams, NewGoalError, OptimizeGoalParams, add_image_goal,
+    add_optimize_goal,
+};
+use gvpie_store::{ARM_SCOPE, Goal, GoalUpdate, Store};
 use serde_json::json;
 
 use crate::UsageError;
@@ -47,23 +50,26 @@ pub struct BudgetArgs {
 }
 
 impl BudgetArgs {
-    fn budget(&self) -> anyhow::Result<GoalBudget> {
-        if let Some(seconds) = self.seconds
-            && !(seconds.is_finite() && seconds > 0.0)
-        {
-            return Err(UsageError::new(format!("--seconds {seconds} must be more than 0")).into());
+    fn options(&self) -> GoalOptions {
+        GoalOptions {
+            name: self.name.clone(),
+            priority: self.priority,
+            seed: self.seed,
+            budget: GoalBudget {
+                seconds: self.seconds,
+                evaluations: self.evaluations,
+                target_score: self.target_score,
+                patience: self.patience,
+            },
         }
-        if let Some(score) = self.target_score
-            && !score.is_finite()
-        {
-            return Err(UsageError::new("--target-score must be a number").into());
-        }
-        Ok(GoalBudget {
-            seconds: self.seconds,
-            evaluations: self.evaluations,
-            target_score: self.target_score,
-            patience: self.patience,
-        })
+    }
+}
+
+/// A refused input is a usage error (exit 2); a database failure is not.
+fn goal_error(err: NewGoalError) -> anyhow::Error {
+    match err {
+        NewGoalError::Invalid(message) => UsageError::new(message).into(),
+        NewGoalError::Store(err) => err.into(),
     }
 }
 
@@ -253,93 +259,30 @@ fn open_existing(db: &std::path::Path) -> anyhow::Result<Store> {
 }
 
 fn add_goal(add: AddCommand) -> anyhow::Result<ExitCode> {
-    let (new, db) = match add {
+    let goal = match add {
         AddCommand::Image { target, shapes, resize, mode, alpha, threads, common } => {
             if !(1..=gvpie_raster::MAX_SIDE).contains(&resize) {
                 return Err(UsageError::new(format!("--resize {resize} is out of range (1 to 4096)")).into());
             }
-            if !["tri", "rect", "both"].contains(&mode.as_str()) {
-                return Err(UsageError::new(format!("--mode {mode}: expected tri, rect or both")).into());
-            }
-            if shapes == 0 {
-                return Err(UsageError::new("--shapes must be at least 1").into());
-            }
-            let budget = common.budget()?;
+            let params = ImageGoalParams { shapes, mode, alpha, threads };
+            let options = common.options();
+            // Refuse bad flags before reading (and resizing) the target.
+            params.check().and_then(|()| options.check()).map_err(goal_error)?;
             let canvas = crate::evolve_cmd::load_target(&target, resize)?;
-            let (width, height) = (canvas.width(), canvas.height());
-            let hash = gvpie_store::image_hash(width, height, &canvas.to_rgba8());
             if let Some(parent) = common.db.parent().filter(|p| !p.as_os_str().is_empty()) {
                 std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
             }
             let mut store = Store::open(&common.db)?;
-            store.put_image(&NewImage { hash, width, height, png: Some(gvpie_cart::encode_png(&canvas, 1)) })?;
-            let spec = ImageGoalSpec {
-                target: hash.to_hex(),
-                width,
-                height,
-                shapes,
-                seed: common.seed,
-                mode,
-                alpha,
-                restarts: None,
-                random_tries: None,
-                max_failures: None,
-                threads: threads.max(1),
-                budget,
-                progress: GoalProgress::default(),
-            };
-            let name = common.name.clone().unwrap_or_else(|| {
-                let file = target.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-                format!("approximate {file} with {shapes} shapes")
-            });
-            let new = NewGoal {
-                goal: name,
-                priority: common.priority,
-                kind: "image".into(),
-                spec: Some(serde_json::to_value(&spec)?),
-            };
-            (new, common.db)
+            let label = target.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+            add_image_goal(&mut store, &canvas, &label, &params, &options).map_err(goal_error)?
         }
         AddCommand::Optimize { script_name, size, budget, common } => {
             let store = open_existing(&common.db)?;
-            let script = store
-                .script_by_name(&script_name)?
-                .ok_or_else(|| UsageError::new(format!("no script named '{script_name}'")))?;
-            if script.lang != "pixel" {
-                return Err(UsageError::new(format!(
-                    "'{script_name}' is a {} script; only pixel scripts",
-                    script.lang
-                ))
-                .into());
-            }
-            let source = script.code.clone().unwrap_or_default();
-            // Refuse now what the engine could never start: a program that does not compile or halt.
-            let vm = gvpie_pxl::Config { width: size.0, height: size.1, budget, max_frames: 0 };
-            gvpie_evolve::OptimizeSearch::new(&source, gvpie_evolve::OptimizeConfig { vm, seed: common.seed })
-                .map_err(|e| UsageError::new(format!("{script_name}: {e}")))?;
-            let spec = OptimizeGoalSpec {
-                script: script_name.clone(),
-                source,
-                width: size.0,
-                height: size.1,
-                cycle_budget: budget,
-                seed: common.seed,
-                budget: common.budget()?,
-                progress: GoalProgress::default(),
-                state: None,
-            };
-            let name = common.name.clone().unwrap_or_else(|| format!("{script_name} in fewer cycles"));
-            let new = NewGoal {
-                goal: name,
-                priority: common.priority,
-                kind: "optimize".into(),
-                spec: Some(serde_json::to_value(&spec)?),
-            };
-            (new, common.db)
+            let params =
+                OptimizeGoalParams { script: script_name, width: size.0, height: size.1, cycle_budget: budget };
+            add_optimize_goal(&store, &params, &common.options()).map_err(goal_error)?
         }
     };
-    let store = Store::open(&db)?;
-    let goal = store.create_goal(&new).map_err(|e| UsageError::new(e.to_string()))?;
     println!("added goal {} ({}): {}", goal.id, goal.kind, goal.goal);
     Ok(ExitCode::SUCCESS)
 }

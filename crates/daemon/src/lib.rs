@@ -55,6 +55,9 @@ pub use crate::goals::{
 };
 pub use crate::import::{MAX_SCRIPT_FILE_BYTES, ScriptFolder};
 pub use crate::log::{LogFormat, RotatingFile, render_text};
+pub use crate::new_goal::{
+    GoalOptions, ImageGoalParams, NewGoalError, OptimizeGoalParams, add_image_goal, add_optimize_goal,
+};
 pub use crate::process::{holder_is_gone, host_name, rss_bytes};
 pub use crate::replay::{ReplayReport, replay};
 pub use crate::runtime::RuntimeSpec;
@@ -66,6 +69,7 @@ mod goals;
 mod import;
 mod llm_step;
 mod log;
+mod new_goal;
 mod prepare;
 mod process;
 mod replay;

@@ -34,7 +34,8 @@ pub struct Limits {
     pub queue_timeout: Duration,
     /// Wall time one execution (or one batch) may run; past it the run stops with `time_limit`.
     pub execution_time_limit: Duration,
-    /// How long the body of a request may take to arrive (408 after).
+    /// How long the body of a request may take to arrive (408 after), and also how long the request
+    /// line and headers may take, idle keep-alive connections included (closed after, no answer).
     pub body_timeout: Duration,
     /// Wall time for a whole request, the event stream excepted (503 after).
     pub request_timeout: Duration,

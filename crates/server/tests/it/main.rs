@@ -15,6 +15,9 @@ mod bad_input;
 /// Scripts, the infinite map, lineage, images, programs and cartridges over a real database.
 mod store;
 
+/// Goals: add, inspect, pause and resume over a real database.
+mod goals;
+
 /// The token rules.
 mod auth;
 
@@ -32,6 +35,9 @@ mod openapi;
 
 /// A real server on a loopback port with a real HTTP client.
 mod real_server;
+
+/// A real server cuts off slow request headers (slowloris) and still shuts down gracefully.
+mod slow_headers;
 
 /// The web UI's embedded files and its tools: check, debugger, cartridges.
 mod ui_tools;

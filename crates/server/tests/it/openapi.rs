@@ -32,6 +32,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/cartridges/{key}"),
     ("get", "/api/cartridges/{key}/png"),
     ("get", "/api/goals"),
+    ("post", "/api/goals"),
+    ("get", "/api/goals/{id}"),
+    ("patch", "/api/goals/{id}"),
     ("get", "/api/summary"),
     // The web UI's tools (src/debug.rs).
     ("post", "/api/check"),
