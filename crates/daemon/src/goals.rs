@@ -21,13 +21,14 @@ use std::time::Instant;
 
 use anyhow::{Context as _, anyhow};
 use gvpie_evolve::{
-    ArmStats, Edit, Effort, ImageGoalConfig, ImageSearch, OptimizeCheckpoint, OptimizeConfig, OptimizeSearch,
-    ShapeKinds,
+    ArmStats, DatabaseConfig, Edit, Effort, Evaluation, Evolution, EvolutionConfig, ImageGoalConfig, ImageSearch,
+    Operator, OptimizeCheckpoint, OptimizeConfig, OptimizeSearch, ShapeKinds,
 };
 use gvpie_exec::BackendChoice;
 use gvpie_raster::Canvas;
 use gvpie_store::{
-    ARM_SCOPE, ArmDelta, CycleCartridge, Goal, GoalChange, Hash, NewExecution, NewImage, ParentRef, RunConfig, TextRef,
+    ARM_SCOPE, ArmDelta, CycleCartridge, DerivedScript, Goal, GoalChange, Hash, NewExecution, NewImage, ParentRef,
+    RunConfig, TextRef,
 };
 use serde::{Deserialize, Serialize};
 
@@ -131,6 +132,9 @@ pub struct OptimizeGoalSpec {
     /// The edits' seed.
     #[serde(default = "one")]
     pub seed: u64,
+    /// The program-database search run beside the line edits.
+    #[serde(default)]
+    pub evolve: EvolveSettings,
     /// Budget and stop rules.
     #[serde(default)]
     pub budget: GoalBudget,
@@ -140,6 +144,33 @@ pub struct OptimizeGoalSpec {
     /// The search's checkpoint after the last committed cycle.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<SavedOptimize>,
+}
+
+/// How an optimize goal uses the program database ([`Evolution`]): every `every`-th step of the goal is one
+/// generation of `children` structural mutations and crossovers over `islands` islands and the MAP-Elites archive,
+/// evaluated as one batch; the other steps are line edits ([`OptimizeSearch`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EvolveSettings {
+    /// A generation every this many steps (0: never; 1: every step).
+    pub every: u64,
+    /// Children per generation (the batch size).
+    pub children: usize,
+    /// Islands of the database.
+    pub islands: usize,
+}
+
+impl Default for EvolveSettings {
+    fn default() -> EvolveSettings {
+        EvolveSettings { every: 8, children: 16, islands: 4 }
+    }
+}
+
+impl EvolveSettings {
+    /// Line edits only (no program database).
+    pub fn off() -> EvolveSettings {
+        EvolveSettings { every: 0, ..EvolveSettings::default() }
+    }
 }
 
 /// [`OptimizeCheckpoint`] as JSON.
@@ -157,6 +188,9 @@ pub struct SavedOptimize {
     pub rng: [u64; 4],
     /// (tries, improvements) per edit kind.
     pub arms: Vec<(u64, u64)>,
+    /// The program database's search (islands, archive, operator bandit, random state), once started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evolution: Option<Evolution>,
 }
 
 fn one() -> u64 {
@@ -190,6 +224,7 @@ impl SavedOptimize {
             sweep: checkpoint.sweep,
             rng: checkpoint.rng,
             arms: checkpoint.arms.iter().map(|a| (a.tries, a.successes)).collect(),
+            evolution: None,
         }
     }
 
@@ -570,6 +605,69 @@ impl GoalGenerator {
     }
 }
 
+/// Frames compared at most (as `OptimizeSearch` does).
+const MAX_COMPARED_FRAMES: usize = 1000;
+
+/// What the original of an optimize goal draws, and the VM settings its database children are run with: the
+/// evaluator of the program database ("halts within the budget, draws exactly the original's pixels and frames,
+/// score = -cycles").
+struct Reference {
+    canvas: Canvas,
+    frames: Vec<Canvas>,
+    n_frames: u64,
+    /// Children run under this: the goal's canvas, a budget of at most twice the original's cycles, and frame
+    /// capture only when the original shows frames (which keeps such batches on the CPU).
+    vm: gvpie_pxl::Config,
+}
+
+impl Reference {
+    fn new(source: &str, vm: &gvpie_pxl::Config) -> anyhow::Result<Reference> {
+        let texture = gvpie_pxl::compile(source).map_err(|d| anyhow!("{}", d[0].headline()))?;
+        let result = gvpie_pxl::run(&texture, &gvpie_pxl::Config { max_frames: MAX_COMPARED_FRAMES, ..*vm })?;
+        let budget = vm.budget.min(result.cycles.saturating_mul(2).max(1000));
+        let max_frames = if result.n_frames > 0 { MAX_COMPARED_FRAMES } else { 0 };
+        Ok(Reference {
+            canvas: result.canvas,
+            frames: result.frames,
+            n_frames: result.n_frames,
+            vm: gvpie_pxl::Config { budget, max_frames, ..*vm },
+        })
+    }
+
+    fn screen(&self, result: &gvpie_pxl::RunResult) -> Option<Evaluation> {
+        let same = result.status == gvpie_pxl::Status::Halted
+            && result.n_frames == self.n_frames
+            && (self.vm.max_frames == 0 || result.frames == self.frames)
+            && result.canvas == self.canvas;
+        same.then(|| Evaluation { score: -(result.cycles as f64), canvas: result.canvas.clone() })
+    }
+
+    /// Runs a batch through the engine (the GPU when it has one and the batch is large enough).
+    fn evaluate(&self, engine: &gvpie_exec::Engine, children: &[gvpie_evolve::Child]) -> Vec<Option<Evaluation>> {
+        let textures: Vec<gvpie_pxl::Texture> = children.iter().map(|c| c.texture.clone()).collect();
+        let outcomes = engine
+            .execute_batch(&textures, &self.vm, BackendChoice::Auto)
+            .or_else(|_| engine.execute_batch(&textures, &self.vm, BackendChoice::Cpu));
+        match outcomes {
+            Ok(outcomes) => outcomes.iter().map(|o| self.screen(&o.result)).collect(),
+            Err(_) => vec![None; children.len()],
+        }
+    }
+
+    /// Tells the database of a program accepted elsewhere (it draws the original's pixels in `cycles`).
+    fn share(&self, evolution: &mut Evolution, source: &str, cycles: u64, generator: &str) {
+        if let Ok(texture) = gvpie_pxl::compile(source) {
+            let evaluation = Evaluation { score: -(cycles as f64), canvas: self.canvas.clone() };
+            evolution.add(source, &texture, &evaluation, generator);
+        }
+    }
+}
+
+/// `evolve:insert` for a database entry made by `mutation:insert`.
+fn evolve_generator(entry_generator: &str) -> String {
+    format!("evolve:{}", entry_generator.strip_prefix("mutation:").unwrap_or(entry_generator))
+}
+
 impl GoalGenerator {
     fn optimize_slice(&mut self, ctx: &mut GenerateContext<'_>, goal: &Goal, until: Instant) -> anyhow::Result<Slice> {
         let spec_value = goal.spec.clone().ok_or_else(|| anyhow!("the goal has no spec"))?;
@@ -586,8 +684,36 @@ impl GoalGenerator {
             None => OptimizeSearch::new(&spec.source, config),
         }
         .map_err(|e| anyhow!("{e}"))?;
+        // The program database: resumed from the checkpoint, or started from the best program so far.
+        let mut evolution = spec.state.as_mut().and_then(|s| s.evolution.take());
+        let mut evolve_note = String::new();
+        let reference = if spec.evolve.every > 0 { Some(Reference::new(&spec.source, &vm)?) } else { None };
+        if let Some(reference) = &reference
+            && evolution.is_none()
+        {
+            let config = EvolutionConfig {
+                database: DatabaseConfig {
+                    n_islands: spec.evolve.islands.max(1),
+                    allow_same_image_if_better: true,
+                    seed: spec.seed,
+                    ..DatabaseConfig::default()
+                },
+                children_per_generation: spec.evolve.children.max(1),
+                seed: spec.seed,
+                ..EvolutionConfig::default()
+            };
+            let start = search.source();
+            match Evolution::new(&start, config, |_, texture| {
+                reference.screen(&gvpie_pxl::run(texture, &reference.vm).ok()?)
+            }) {
+                Ok(started) => evolution = Some(started),
+                Err(err) => evolve_note = format!(", no program database: {err}"),
+            }
+        }
+        let evolve_arms_before = evolution.as_ref().map(Evolution::operator_stats).unwrap_or_default();
         let mut parent = goal.best_iteration.map_or(ParentRef::None, ParentRef::Iteration);
         let mut best = None;
+        let mut new_best = false;
         let mut last_kept: Option<(usize, String, Option<Canvas>)> = None;
         if goal.best_iteration.is_none() {
             // The original is the root of the lineage.
@@ -624,6 +750,9 @@ impl GoalGenerator {
                 Some((source, cycles)) => {
                     spec.progress.stale_steps = 0;
                     score = cycles as f64;
+                    if let (Some(reference), Some(evolution)) = (&reference, evolution.as_mut()) {
+                        reference.share(evolution, &source, cycles, &name);
+                    }
                     let mut candidate = run_candidate(ctx, goal, &source, &vm, false);
                     candidate.execution.parent = parent;
                     candidate.execution.generator = Some(TextRef::new(name));
@@ -632,6 +761,7 @@ impl GoalGenerator {
                     spec.progress.kept += 1;
                     parent = ParentRef::Pending(index);
                     best = Some((parent, score));
+                    new_best = true;
                     last_kept = Some((index, source, candidate.canvas));
                 }
                 None if step.evaluated => spec.progress.stale_steps += 1,
@@ -641,45 +771,61 @@ impl GoalGenerator {
         }
         let mut clock = Instant::now();
         while stop.is_none() && !ctx.stop_requested() && self.more(tries, until) {
-            let accepted = search.step();
+            let every = spec.evolve.every;
+            let generation_turn = every > 0 && (spec.progress.steps + 1).is_multiple_of(every);
             tries += 1;
             spec.progress.steps += 1;
-            spec.progress.evaluations += 1;
+            // Kept programs of this step: (source, cycles, generator).
+            let mut accepted_now: Vec<(String, u64, String)> = Vec::new();
+            if let (true, Some(evolution), Some(reference)) = (generation_turn, evolution.as_mut(), &reference) {
+                // One generation of the program database, evaluated as one batch; a new best is adopted only after
+                // `OptimizeSearch::offer` re-checks it on the CPU reference VM.
+                let engine = ctx.engine;
+                let (report, new_bests) = evolution.generation_batch(|children| reference.evaluate(engine, children));
+                spec.progress.evaluations += report.evaluated;
+                for entry in new_bests {
+                    if entry.score > -(search.cycles() as f64)
+                        && let Ok(cycles) = search.offer(&entry.source)
+                    {
+                        accepted_now.push((search.source(), cycles, evolve_generator(&entry.generator)));
+                    }
+                }
+                if accepted_now.is_empty() {
+                    spec.progress.stale_steps += report.evaluated.max(1);
+                }
+            } else {
+                spec.progress.evaluations += 1;
+                match search.step() {
+                    Some(accepted) => {
+                        let generator = format!("mutation:{}", Edit::KINDS[accepted.edit.kind()]);
+                        let source = search.source();
+                        if let (Some(reference), Some(evolution)) = (&reference, evolution.as_mut()) {
+                            reference.share(evolution, &source, accepted.cycles, &generator);
+                        }
+                        accepted_now.push((source, accepted.cycles, generator));
+                    }
+                    None => spec.progress.stale_steps += 1,
+                }
+            }
             spec.progress.seconds += clock.elapsed().as_secs_f64();
             clock = Instant::now();
-            match accepted {
-                Some(accepted) => {
-                    spec.progress.stale_steps = 0;
-                    score = accepted.cycles as f64;
-                    let source = search.source();
-                    let mut candidate = run_candidate(ctx, goal, &source, &vm, false);
-                    candidate.execution.parent = parent;
-                    candidate.execution.generator =
-                        Some(TextRef::new(format!("mutation:{}", Edit::KINDS[accepted.edit.kind()])));
-                    candidate.execution.score = Some(score);
-                    let index = ctx.record(candidate.execution);
-                    spec.progress.kept += 1;
-                    parent = ParentRef::Pending(index);
-                    best = Some((parent, score));
-                    last_kept = Some((index, source, candidate.canvas));
-                }
-                None => spec.progress.stale_steps += 1,
+            for (source, cycles, generator) in accepted_now {
+                spec.progress.stale_steps = 0;
+                score = cycles as f64;
+                let mut candidate = run_candidate(ctx, goal, &source, &vm, false);
+                candidate.execution.parent = parent;
+                candidate.execution.generator = Some(TextRef::new(generator));
+                candidate.execution.score = Some(score);
+                let index = ctx.record(candidate.execution);
+                spec.progress.kept += 1;
+                parent = ParentRef::Pending(index);
+                best = Some((parent, score));
+                new_best = true;
+                last_kept = Some((index, source, candidate.canvas));
             }
             stop = stop_reason(&spec.budget, &spec.progress, score);
             if search.cycles() == 0 && stop.is_none() {
                 stop = Some("no cycles left to remove".to_string());
-            }
-        }
-        spec.state = Some(SavedOptimize::from_checkpoint(&search.checkpoint()));
-        spec.progress.stop_reason = stop.clone();
-        if let Some((index, source, Some(canvas))) = &last_kept {
-            if let Some(image) = ctx.pending_mut(*index).and_then(|e| e.image.as_mut())
-                && image.png.is_none()
-            {
-                image.png = Some(gvpie_cart::encode_png(canvas, 1));
-            }
-            if let Some(cartridge) = best_cartridge(goal, *index, source, canvas) {
-                ctx.extras().cartridges.push(cartridge);
             }
         }
         let mut arms: Vec<ArmDelta> = Edit::KINDS
@@ -692,9 +838,55 @@ impl GoalGenerator {
                 improvements: (now.successes - before.successes) as i64,
             })
             .collect();
+        if let Some(evolution) = &evolution {
+            let now = evolution.operator_stats();
+            for (index, operator) in Operator::ALL.iter().enumerate() {
+                let before = evolve_arms_before.get(index).copied().unwrap_or_default();
+                let after = now.get(index).copied().unwrap_or_default();
+                if after.tries > before.tries {
+                    arms.push(ArmDelta {
+                        key: format!("evolve:{operator}"),
+                        tries: (after.tries - before.tries) as i64,
+                        improvements: after.successes.saturating_sub(before.successes) as i64,
+                    });
+                }
+            }
+            let database = evolution.database();
+            evolve_note = format!(
+                ", database: generation {}, {} kept, {} elites",
+                database.generation(),
+                database.stats().kept,
+                database.elites().count()
+            );
+        }
         arms.extend(llm_arm);
+        let mut saved = SavedOptimize::from_checkpoint(&search.checkpoint());
+        saved.evolution = evolution;
+        spec.state = Some(saved);
+        spec.progress.stop_reason = stop.clone();
+        if let Some((index, source, Some(canvas))) = &last_kept {
+            if let Some(image) = ctx.pending_mut(*index).and_then(|e| e.image.as_mut())
+                && image.png.is_none()
+            {
+                image.png = Some(gvpie_cart::encode_png(canvas, 1));
+            }
+            if let Some(cartridge) = best_cartridge(goal, *index, source, canvas) {
+                ctx.extras().cartridges.push(cartridge);
+            }
+        }
+        if new_best || stop.is_some() {
+            // The best program beside the original, never over it: `<original>.optimized`, disabled.
+            let original = ctx.store.script_by_name(&spec.script)?;
+            ctx.extras().scripts.push(DerivedScript {
+                name: format!("{}.optimized", spec.script),
+                lang: "pixel".to_string(),
+                purpose: Some(format!("optimized by goal {} from {}", goal.id, spec.script)),
+                code: search.source(),
+                parent_script_id: original.map(|s| s.id),
+            });
+        }
         let note = format!(
-            "goal {} optimize {}: {} -> {} cycles, {} candidates (+{tries} this cycle){llm_note}{}",
+            "goal {} optimize {}: {} -> {} cycles, {} candidates (+{tries} this cycle){evolve_note}{llm_note}{}",
             goal.id,
             spec.script,
             search.original_cycles(),

@@ -51,7 +51,8 @@ pub use crate::daemon::{Daemon, DaemonConfig, DaemonReport, seed_examples, stop_
 pub use crate::event::{DaemonEvent, EventSink};
 pub use crate::generate::{GenerateContext, Generator, NoGenerator};
 pub use crate::goals::{
-    GoalBudget, GoalGenerator, GoalProgress, IMAGE_GENERATOR, ImageGoalSpec, OptimizeGoalSpec, SavedOptimize,
+    EvolveSettings, GoalBudget, GoalGenerator, GoalProgress, IMAGE_GENERATOR, ImageGoalSpec, OptimizeGoalSpec,
+    SavedOptimize,
 };
 pub use crate::import::{MAX_SCRIPT_FILE_BYTES, ScriptFolder};
 pub use crate::log::{LogFormat, RotatingFile, render_text};

@@ -191,6 +191,7 @@ pub fn add_optimize_goal(
         height,
         cycle_budget: params.cycle_budget,
         seed: options.seed,
+        evolve: crate::goals::EvolveSettings::default(),
         budget: options.budget.clone(),
         progress: GoalProgress::default(),
         state: None,

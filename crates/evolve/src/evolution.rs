@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::bandit::{ArmStats, Bandit};
 use crate::database::{Added, DatabaseConfig, Entry, ProgramDatabase};
 use crate::rng::Rng;
-use crate::variation::{Operator, Variation};
+use crate::variation::{Child, Operator, Rejection, Variation};
 
 /// What an evaluator says about a program.
 #[derive(Clone, Debug, PartialEq)]
@@ -150,6 +150,91 @@ impl Evolution {
     /// What the operator bandit learned, in [`Operator::ALL`] order (success: a kept child better than its parent).
     pub fn operator_stats(&self) -> Vec<ArmStats> {
         self.arms.iter().map(|&(tries, successes)| ArmStats { tries, successes }).collect()
+    }
+
+    /// Files a program found elsewhere (another search of the same goal) on the island whose turn it is, with
+    /// the current best as its parent: the database learns of it as of any child. Duplicates are rejected as
+    /// usual.
+    pub fn add(&mut self, source: &str, texture: &Texture, evaluation: &Evaluation, generator: &str) -> Added {
+        let parent = self.database.best().map(|b| b.id);
+        let entry = Entry::new(source, texture, &evaluation.canvas, evaluation.score).with_origin(parent, generator);
+        let island = self.database.generation() as usize % self.database.n_islands();
+        self.database.add(entry, island)
+    }
+
+    /// As [`Evolution::generation`], but the children are made first and handed to `evaluate` all at once (a
+    /// batch for a GPU), which returns one answer per child, in order (a missing answer is a rejection). Within
+    /// a generation the bandit counts every pull as a failure when it is made (so that one generation spreads
+    /// over the operators) and turns it into a success once the child is kept and beats its parent. Returns the
+    /// report and the kept children that were a new global best, in the order they were filed.
+    pub fn generation_batch(
+        &mut self,
+        evaluate: impl FnOnce(&[Child]) -> Vec<Option<Evaluation>>,
+    ) -> (GenerationReport, Vec<Entry>) {
+        let mut report = GenerationReport::default();
+        let mut rng = Rng::from_state(self.rng);
+        let mut bandit = Bandit::from_stats(self.operator_stats());
+        let mut children: Vec<(Child, crate::database::Parent)> = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..self.config.children_per_generation {
+            let Some(parent) = self.database.select_parent() else { break };
+            let operator = Operator::ALL[bandit.choose()];
+            bandit.record(operator.index(), false);
+            let child = if operator == Operator::Crossover {
+                let other = self.database.select_parent().map_or_else(|| parent.entry.clone(), |p| p.entry);
+                self.variation.crossover(&parent.entry.source, &other.source, &mut rng)
+            } else {
+                self.variation.mutate(&parent.entry.source, operator, &mut rng)
+            };
+            let child = match child {
+                Ok(child) => child,
+                Err(Rejection::NotApplicable | Rejection::Parent(_)) => continue,
+                Err(_) => {
+                    report.invalid += 1;
+                    continue;
+                }
+            };
+            let hash = crate::database::program_hash(&child.texture);
+            if self.database.knows_program(hash) || !seen.insert(hash) {
+                report.duplicates += 1;
+                continue;
+            }
+            children.push((child, parent));
+        }
+        let batch: Vec<Child> = children.iter().map(|(child, _)| child.clone()).collect();
+        let mut answers = if batch.is_empty() { Vec::new() } else { evaluate(&batch) }.into_iter();
+        let mut arms: Vec<ArmStats> = bandit.stats().to_vec();
+        let mut new_bests = Vec::new();
+        for (child, parent) in children {
+            self.evaluations += 1;
+            report.evaluated += 1;
+            let Some(evaluation) = answers.next().flatten() else {
+                report.rejected += 1;
+                continue;
+            };
+            let improved = evaluation.score > parent.entry.score;
+            let generator = format!("mutation:{}", child.operator);
+            let entry = Entry::new(&child.source, &child.texture, &evaluation.canvas, evaluation.score)
+                .with_origin(Some(parent.entry.id), &generator);
+            match self.database.add(entry.clone(), parent.island) {
+                Added::Kept { id, new_best, .. } => {
+                    report.kept += 1;
+                    if new_best {
+                        report.new_bests.push(id);
+                        new_bests.push(Entry { id, ..entry });
+                    }
+                    if improved {
+                        arms[child.operator.index()].successes += 1;
+                    }
+                }
+                Added::DuplicateProgram | Added::DuplicateImage => report.duplicates += 1,
+                Added::BadScore => report.rejected += 1,
+            }
+        }
+        self.arms = arms.iter().map(|a| (a.tries, a.successes)).collect();
+        self.rng = rng.state();
+        self.database.end_generation();
+        (report, new_bests)
     }
 
     /// Makes, evaluates and files [`EvolutionConfig::children_per_generation`] children, then ends the database's

@@ -27,12 +27,14 @@ pub struct CycleExtras {
     pub arms: Vec<ArmDelta>,
     /// Cartridges to register.
     pub cartridges: Vec<CycleCartridge>,
+    /// Derived scripts (an optimize goal's best program) to add or update by name.
+    pub scripts: Vec<crate::scripts::DerivedScript>,
 }
 
 impl CycleExtras {
     /// True when there is nothing to write.
     pub fn is_empty(&self) -> bool {
-        self.goals.is_empty() && self.arms.is_empty() && self.cartridges.is_empty()
+        self.goals.is_empty() && self.arms.is_empty() && self.cartridges.is_empty() && self.scripts.is_empty()
     }
 }
 
@@ -161,6 +163,9 @@ pub(crate) fn write_extras(tx: &Transaction<'_>, extras: &CycleExtras, iteration
              VALUES (?1, 'pixel', ?2, ?3, ?4, datetime('now'), ?5) ON CONFLICT(path) DO NOTHING",
             params![path, hash.to_hex(), cartridge.width, cartridge.height, blob_id],
         )?;
+    }
+    for script in &extras.scripts {
+        crate::scripts::upsert_derived_in(tx, script)?;
     }
     Ok(())
 }

@@ -117,7 +117,8 @@ pub use crate::record::{
 };
 pub use crate::schema::latest_version;
 pub use crate::scripts::{
-    ImportedFile, ImportedScript, LANGS, NewScript, Script, ScriptUpdate, SqlScriptFile, parse_script_sql,
+    DerivedScript, ImportedFile, ImportedScript, LANGS, NewScript, Script, ScriptUpdate, SqlScriptFile,
+    parse_script_sql,
 };
 pub use crate::store::{DEFAULT_DB_PATH, Durability, Location, Store, StoreOptions};
 pub use crate::time::{format_ms, now_ms};

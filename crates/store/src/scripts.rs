@@ -150,6 +150,39 @@ fn check_name(name: &str) -> Result<()> {
     Ok(())
 }
 
+/// A script derived from another one (an optimize goal's best program), kept beside the original: added
+/// disabled, and updated by name only while the row with that name is derived from the same original.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DerivedScript {
+    /// Its name, e.g. `gradient.optimized`.
+    pub name: String,
+    /// Its language.
+    pub lang: String,
+    /// What it is for.
+    pub purpose: Option<String>,
+    /// The program.
+    pub code: String,
+    /// The original it was derived from, if it still exists.
+    pub parent_script_id: Option<i64>,
+}
+
+/// Adds `script` (disabled) or updates the code and purpose of the row with its name, but only when that row
+/// is derived from the same original (so a script of that name made by hand, or any original, is never
+/// overwritten). Returns whether a row was written.
+pub(crate) fn upsert_derived_in(conn: &rusqlite::Connection, script: &DerivedScript) -> Result<bool> {
+    check_name(&script.name)?;
+    let changed = conn.execute(
+        "INSERT INTO improvement_scripts (name, lang, purpose, code, enabled, created_at, updated_at, \
+         parent_script_id) VALUES (?1, ?2, ?3, ?4, 0, datetime('now'), datetime('now'), ?5) \
+         ON CONFLICT(name) DO UPDATE SET code = excluded.code, purpose = excluded.purpose, \
+         updated_at = excluded.updated_at \
+         WHERE improvement_scripts.parent_script_id IS excluded.parent_script_id \
+         AND improvement_scripts.id IS NOT excluded.parent_script_id",
+        params![script.name, script.lang, script.purpose, script.code, script.parent_script_id],
+    )?;
+    Ok(changed > 0)
+}
+
 impl Store {
     /// Every script, by id.
     pub fn list_scripts(&self) -> Result<Vec<Script>> {
@@ -235,6 +268,11 @@ impl Store {
             return Err(StoreError::NotFound(format!("script {id}")));
         }
         self.script(id)?.ok_or_else(|| StoreError::NotFound(format!("script {id}")))
+    }
+
+    /// Adds or updates a derived script by name (see [`DerivedScript`]); returns whether a row was written.
+    pub fn upsert_derived_script(&self, script: &DerivedScript) -> Result<bool> {
+        upsert_derived_in(self.conn(), script)
     }
 
     /// Enables or disables a script.

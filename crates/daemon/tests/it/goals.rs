@@ -56,6 +56,7 @@ fn add_optimize_goal(store: &Store, evaluations: u64) -> i64 {
         height: 16,
         cycle_budget: gvpie_pxl::DEFAULT_BUDGET,
         seed: 5,
+        evolve: gvpie_daemon::EvolveSettings::off(),
         budget: GoalBudget { evaluations: Some(evaluations), ..GoalBudget::default() },
         progress: GoalProgress::default(),
         state: None,
@@ -222,4 +223,99 @@ fn stop_rules_end_a_goal_with_the_reason() {
         .expect("pause");
     run_goals(&setup, 1, 5);
     assert!(history(&setup.store(), paused).is_empty());
+}
+
+fn add_database_goal(store: &Store, evaluations: u64) -> i64 {
+    let spec = OptimizeGoalSpec {
+        script: "gradient".into(),
+        source: OPTIMIZE_SOURCE.into(),
+        width: 32,
+        height: 16,
+        cycle_budget: gvpie_pxl::DEFAULT_BUDGET,
+        seed: 3,
+        evolve: gvpie_daemon::EvolveSettings { every: 2, children: 8, islands: 2 },
+        budget: GoalBudget { evaluations: Some(evaluations), ..GoalBudget::default() },
+        progress: GoalProgress::default(),
+        state: None,
+    };
+    let goal = NewGoal {
+        goal: "gradient through the program database".into(),
+        priority: 5,
+        kind: "optimize".into(),
+        spec: Some(serde_json::to_value(&spec).expect("json")),
+    };
+    store.create_goal(&goal).expect("goal").id
+}
+
+fn add_original_script(store: &Store) -> i64 {
+    let new = gvpie_store::NewScript {
+        name: "gradient".into(),
+        lang: "pixel".into(),
+        purpose: Some("the original".into()),
+        code: OPTIMIZE_SOURCE.into(),
+        enabled: true,
+        parent_script_id: None,
+    };
+    store.create_script(&new).expect("script").id
+}
+
+#[test]
+fn an_optimize_goal_improves_through_the_program_database_and_resumes_exactly() {
+    let straight = Setup::new();
+    let original = add_original_script(&straight.store());
+    let goal = add_database_goal(&straight.store(), 200);
+    run_goals(&straight, 4, 20);
+    let store = straight.store();
+    let done = store.goal(goal).expect("read").expect("goal");
+    assert_eq!(done.status, "done");
+    let spec: OptimizeGoalSpec = serde_json::from_value(done.spec.clone().expect("spec")).expect("spec");
+    let state = spec.state.clone().expect("state");
+    let evolution = state.evolution.as_ref().expect("the program database is in the checkpoint");
+    assert!(evolution.database().generation() > 0);
+    let expected = history(&store, goal);
+    assert_eq!(expected[0].2.as_deref(), Some("original"));
+    for pair in expected.windows(2) {
+        assert_eq!(pair[1].1, Some(pair[0].0));
+        assert!(pair[1].3 < pair[0].3, "{pair:?}");
+    }
+    assert!(
+        expected.iter().any(|e| e.2.as_deref().is_some_and(|g| g.starts_with("evolve:"))),
+        "no improvement through the database: {:?}",
+        expected.iter().map(|e| (&e.2, e.3)).collect::<Vec<_>>()
+    );
+    // The database's best is the goal's best, re-checked on the CPU: the same pixels in fewer cycles.
+    let best = expected.last().expect("best");
+    assert_eq!(done.best_score, best.3);
+    assert!(best.3 < Some(2084.0));
+    assert!(-evolution.best().score <= best.3.expect("score"));
+    // The bandit statistics of the database's operators are in the stats table.
+    let arms = store.stats(Some(gvpie_store::ARM_SCOPE)).expect("stats");
+    let evolve_tries: i64 = arms.iter().filter(|s| s.key.starts_with("evolve:")).map(|s| s.runs).sum();
+    let saved: u64 = evolution.operator_stats().iter().map(|a| a.tries).sum();
+    assert_eq!(evolve_tries as u64, saved);
+    // The best program is kept beside the original, disabled, never over it.
+    let optimized = store.script_by_name("gradient.optimized").expect("read").expect("optimized script");
+    assert!(!optimized.enabled);
+    assert_eq!(optimized.parent_script_id, Some(original));
+    assert_eq!(optimized.code, best.4);
+    assert_eq!(optimized.purpose.as_deref(), Some(format!("optimized by goal {goal} from gradient").as_str()));
+    assert_eq!(store.script(original).expect("read").expect("original").code.as_deref(), Some(OPTIMIZE_SOURCE));
+
+    // Interrupted: a cycle, a rolled-back cycle, restarts: the same programs, scores and checkpoint.
+    let interrupted = Setup::new();
+    add_original_script(&interrupted.store());
+    let goal = add_database_goal(&interrupted.store(), 200);
+    run_goals(&interrupted, 1, 20);
+    run_abandoned_cycle(&interrupted, 20);
+    run_goals(&interrupted, 1, 20);
+    run_goals(&interrupted, 3, 20);
+    let store = interrupted.store();
+    let resumed = store.goal(goal).expect("read").expect("goal");
+    let resumed_spec: OptimizeGoalSpec = serde_json::from_value(resumed.spec.clone().expect("spec")).expect("spec");
+    assert_eq!(resumed_spec.state, spec.state);
+    assert_eq!(resumed.best_score, done.best_score);
+    let codes = |h: &[Kept]| h.iter().map(|e| (e.2.clone(), e.3, e.4.clone())).collect::<Vec<_>>();
+    assert_eq!(codes(&history(&store, goal)), codes(&expected));
+    let resumed_script = store.script_by_name("gradient.optimized").expect("read").expect("optimized script");
+    assert_eq!(resumed_script.code, optimized.code);
 }

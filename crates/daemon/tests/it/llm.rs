@@ -77,6 +77,7 @@ fn llm_proposals_pass_the_same_check_as_mutations() {
         height: 16,
         cycle_budget: gvpie_pxl::DEFAULT_BUDGET,
         seed: 5,
+        evolve: gvpie_daemon::EvolveSettings::off(),
         budget: GoalBudget { evaluations: Some(100), ..GoalBudget::default() },
         progress: GoalProgress::default(),
         state: None,
