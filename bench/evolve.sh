@@ -5,35 +5,53 @@
 #
 # Usage: bench/evolve.sh [SHAPES...]   (default: 50 100 200)
 # Needs: a release build (`cargo build --release -p gvpie`) and `purr` (`cargo install purrmitive --features cli`).
-# Env: THREADS (default 2), IMAGES (default: astronaut chelsea coffee), OUT (default: a temp dir).
+# Env: THREADS (default 2), IMAGES (default: astronaut chelsea coffee), OUT (default: a temp dir),
+#      SYSTEMS (default: "purr cascade fast plain"; also: alpha0, gpu = the cascade scored on the GPU with the GPU
+#      preset, gpu4k = the same with 4096 climbers), GVPIE, PURR (the binaries).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GVPIE=${GVPIE:-target/release/gvpie}
+PURR=${PURR:-purr}
 THREADS=${THREADS:-2}
 IMAGES=${IMAGES:-"astronaut chelsea coffee"}
 OUT=${OUT:-$(mktemp -d)}
+SYSTEMS=${SYSTEMS:-"purr cascade fast plain"}
 SHAPES=("${@:-50 100 200}")
 [ -x "$GVPIE" ] || { echo "build first: cargo build --release -p gvpie" >&2; exit 2; }
-command -v purr >/dev/null || { echo "install purr: cargo install purrmitive --features cli" >&2; exit 2; }
+command -v "$PURR" >/dev/null || { echo "install purr: cargo install purrmitive --features cli" >&2; exit 2; }
 
 now() { date +%s.%N; }
 score() { "$GVPIE" evolve "$1" --score "$2"; }
 
-echo "| photo | shapes | purr RMSE | purr s | gvpie RMSE | gvpie s | gvpie α=0 RMSE | gvpie α=0 s | plain hill climb RMSE | plain s |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+# run SYSTEM TARGET N OUT.png
+run() {
+  local g=("$GVPIE" evolve "$2" -n "$3" -o "$4" -j "$THREADS")
+  case "$1" in
+    purr) "$PURR" -i "$2" -o "$4" -n "$3" -m 1 -s 256 -j "$THREADS" >/dev/null ;;
+    cascade) "${g[@]}" --strategy cascade --backend cpu 2>/dev/null ;;
+    fast) "${g[@]}" --strategy fast 2>/dev/null ;;
+    plain) "${g[@]}" --strategy plain 2>/dev/null ;;
+    alpha0) "${g[@]}" --strategy cascade --backend cpu --alpha 0 2>/dev/null ;;
+    gpu) "${g[@]}" --strategy cascade --backend gpu 2>/dev/null ;;
+    gpu4k) "${g[@]}" --strategy cascade --backend gpu --climbers 4096 2>/dev/null ;;
+    *) echo "unknown system $1" >&2; exit 2 ;;
+  esac
+}
+
+header="| photo | shapes |"; rule="| --- | ---: |"
+for s in $SYSTEMS; do header+=" $s RMSE | $s s |"; rule+=" ---: | ---: |"; done
+echo "$header"; echo "$rule"
 for image in $IMAGES; do
   target=test_data/images/$image.png
   for n in ${SHAPES[@]}; do
-    # Alternate the systems so that load on the shared machine hits them alike.
-    t0=$(now); purr -i "$target" -o "$OUT/purr_${image}_$n.png" -n "$n" -m 1 -s 256 -j "$THREADS" >/dev/null; t1=$(now)
-    "$GVPIE" evolve "$target" -n "$n" -o "$OUT/gvpie_${image}_$n.png" -j "$THREADS" --program "$OUT/gvpie_${image}_$n.pxl" 2>/dev/null; t2=$(now)
-    "$GVPIE" evolve "$target" -n "$n" -o "$OUT/alpha0_${image}_$n.png" -j "$THREADS" --alpha 0 2>/dev/null; t3=$(now)
-    "$GVPIE" evolve "$target" -n "$n" -o "$OUT/plain_${image}_$n.png" -j "$THREADS" --strategy plain 2>/dev/null; t4=$(now)
-    printf "| %s | %d | %.4f | %.2f | %.4f | %.2f | %.4f | %.2f | %.4f | %.2f |\n" "$image" "$n" \
-      "$(score "$target" "$OUT/purr_${image}_$n.png")" "$(echo "$t1 - $t0" | bc)" \
-      "$(score "$target" "$OUT/gvpie_${image}_$n.png")" "$(echo "$t2 - $t1" | bc)" \
-      "$(score "$target" "$OUT/alpha0_${image}_$n.png")" "$(echo "$t3 - $t2" | bc)" \
-      "$(score "$target" "$OUT/plain_${image}_$n.png")" "$(echo "$t4 - $t3" | bc)"
+    row="| $image | $n |"
+    # The systems run one after another for each row, so load on a shared machine hits them alike.
+    for s in $SYSTEMS; do
+      out="$OUT/${s}_${image}_$n.png"
+      t0=$(now); run "$s" "$target" "$n" "$out"; t1=$(now)
+      row+=$(printf " %.4f | %.2f |" "$(score "$target" "$out")" "$(awk "BEGIN { print $t1 - $t0 }")")
+    done
+    echo "$row"
   done
 done
 echo "outputs in $OUT" >&2

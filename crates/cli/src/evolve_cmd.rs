@@ -1,7 +1,8 @@
 //! `gvpie evolve`: approximate a photo with a PXL program of shapes, primitive-style.
 //!
 //! This module loads the target (PNG or JPEG), resizes it, drives [`gvpie_evolve::ImageSearch`] under an optional
-//! time limit with a progress bar on stderr, checks that the program draws the output exactly in the CPU VM, and
+//! time limit with a progress bar on stderr (the evaluator cascade's batches scored on the GPU or the CPU through
+//! [`gvpie_exec::Engine::shape_scorer`]), checks that the program draws the output exactly in the CPU VM, and
 //! writes the outputs (PNG, PXL program, SVG, build-up animation as GIF or APNG). The search itself lives in
 //! `gvpie-evolve`; this file only does IO and keeps time.
 
@@ -11,7 +12,8 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
-use gvpie_evolve::{Effort, ImageGoalConfig, ImageSearch, Placed, Shape, ShapeKinds, Strategy};
+use gvpie_evolve::{CascadeEffort, Effort, ImageGoalConfig, ImageSearch, Placed, Shape, ShapeKinds, Strategy};
+use gvpie_exec::{BackendChoice, Engine};
 use gvpie_raster::{Canvas, Rgba};
 use serde_json::json;
 
@@ -39,6 +41,18 @@ pub enum SearchStrategy {
     Fast,
     /// The plain random-restart hill climb baseline, scoring every pixel.
     Plain,
+    /// The evaluator cascade: many hill climbers on a reduced canvas scored in batches (on the GPU with --backend
+    /// gpu), then the best few refined at full size.
+    Cascade,
+}
+
+/// The cascade's effort presets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EffortPreset {
+    /// Sized for the CPU scorer.
+    Cpu,
+    /// Sized for the GPU scorer.
+    Gpu,
 }
 
 /// Arguments of `gvpie evolve`.
@@ -64,8 +78,9 @@ pub struct EvolveArgs {
     /// Stop adding shapes after this many seconds, even if fewer than --shapes are placed.
     #[arg(long)]
     seconds: Option<f64>,
-    /// Where candidates are scored. The shape search runs on the CPU, whose incremental scoring of one shape at a
-    /// time beats the GPU's whole-program batch scorer at this size; `gpu` is refused (`auto` means the CPU).
+    /// Where the cascade's batches are scored: `gpu` (an error without one), `cpu`, or `auto` (a hardware GPU when
+    /// there is one, else the CPU; a software adapter such as lavapipe is slower than the CPU). The program is the
+    /// same whichever scores: the GPU computes exactly the CPU's numbers.
     #[arg(long, value_enum, default_value_t = Backend::Auto)]
     backend: Backend,
     /// Seed of the search: the same seed gives the same program, whatever the number of threads.
@@ -84,15 +99,26 @@ pub struct EvolveArgs {
     #[arg(short = 'j', long)]
     threads: Option<usize>,
     /// Search strategy.
-    #[arg(long, value_enum, default_value_t = SearchStrategy::Fast)]
+    #[arg(long, value_enum, default_value_t = SearchStrategy::Cascade)]
     strategy: SearchStrategy,
-    /// Restarts per shape.
+    /// Cascade: the effort preset, sized for the CPU scorer (48 climbers of 64 random starts, 8 mutations a round,
+    /// 6 survivors) or for the GPU (1024 climbers of 128 starts, 16 mutations, 16 survivors). Default: the scorer's.
+    /// With the same preset, the CPU and the GPU find the same program.
+    #[arg(long, value_enum)]
+    effort: Option<EffortPreset>,
+    /// Cascade: hill climbers per shape on the reduced canvas (overrides the preset).
+    #[arg(long)]
+    climbers: Option<u32>,
+    /// Cascade: the best climbers refined at full size (overrides the preset).
+    #[arg(long)]
+    survivors: Option<u32>,
+    /// Fast and plain: restarts per shape.
     #[arg(long, default_value_t = Effort::DEFAULT.restarts)]
     restarts: u32,
-    /// Random shapes tried at the start of each restart.
+    /// Fast and plain: random shapes tried at the start of each restart.
     #[arg(long, default_value_t = Effort::DEFAULT.random_tries)]
     tries: u32,
-    /// Failed mutations in a row that end a restart's hill climb.
+    /// Fast and plain: failed mutations in a row that end a restart's hill climb.
     #[arg(long, default_value_t = Effort::DEFAULT.max_failures)]
     failures: u32,
     /// Print a JSON summary on stdout.
@@ -105,12 +131,22 @@ pub struct EvolveArgs {
 
 /// Runs `gvpie evolve`.
 pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
-    if args.backend == Backend::Gpu {
+    if args.backend == Backend::Gpu && args.strategy != SearchStrategy::Cascade {
+        return Err(UsageError::new(format!(
+            "--backend gpu scores the cascade's batches; --strategy {} searches on the CPU only (use --strategy \
+             cascade)",
+            if args.strategy == SearchStrategy::Fast { "fast" } else { "plain" }
+        ))
+        .into());
+    }
+    if args.backend == Backend::Gpu && args.alpha == 0 {
         return Err(UsageError::new(
-            "--backend gpu: the shape search scores candidates incrementally on the CPU; the GPU's batch \
-                 scorer does not evolve images yet; use --backend cpu or auto",
+            "--backend gpu needs a fixed --alpha (1 to 255): a solved alpha is computed in floating point on the CPU",
         )
         .into());
+    }
+    if args.climbers == Some(0) || args.survivors == Some(0) {
+        return Err(UsageError::new("--climbers and --survivors must be at least 1").into());
     }
     if !(1..=gvpie_raster::MAX_SIDE).contains(&args.resize) {
         return Err(UsageError::new(format!("--resize {} is out of range (1 to 4096)", args.resize)).into());
@@ -128,6 +164,23 @@ pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
         return Err(UsageError::new("--output is required").into());
     };
     let n_threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    // Opening a GPU takes up to a second: only when the cascade may score there.
+    let engine = match (args.strategy, args.backend) {
+        (SearchStrategy::Cascade, Backend::Gpu | Backend::Auto) if args.alpha != 0 => Engine::detect(),
+        _ => Engine::cpu_only(),
+    };
+    let choice = match args.backend {
+        Backend::Cpu => BackendChoice::Cpu,
+        Backend::Gpu => BackendChoice::Gpu,
+        Backend::Auto => BackendChoice::Auto,
+    };
+    let (mut scorer, scorer_choice) = engine
+        .shape_scorer(choice, n_threads.max(1))
+        .map_err(|e| UsageError::new(format!("--backend {}: {e}", backend_name(args.backend))))?;
+    let preset = match (args.effort, scorer_choice.backend) {
+        (Some(EffortPreset::Gpu), _) | (None, "gpu") => CascadeEffort::GPU,
+        _ => CascadeEffort::DEFAULT,
+    };
     let config = ImageGoalConfig {
         n_shapes: args.n_shapes,
         kinds: match args.mode {
@@ -148,8 +201,15 @@ pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
         strategy: match args.strategy {
             SearchStrategy::Fast => Strategy::Fast,
             SearchStrategy::Plain => Strategy::Plain,
+            SearchStrategy::Cascade => Strategy::Cascade,
+        },
+        cascade: CascadeEffort {
+            climbers: args.climbers.unwrap_or(preset.climbers),
+            survivors: args.survivors.unwrap_or(preset.survivors),
+            ..preset
         },
     };
+
     let (width, height) = (target.width(), target.height());
     let mut search = ImageSearch::new(target, config).map_err(|e| UsageError::new(e.to_string()))?;
     let start_rmse = search.rmse();
@@ -160,17 +220,24 @@ pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
         if args.seconds.is_some_and(|limit| start.elapsed().as_secs_f64() >= limit) {
             break;
         }
-        let report = search.step();
+        let report = search.step_with(scorer.as_mut());
         let elapsed = start.elapsed().as_secs_f64().max(1e-9);
         bar.set_position(search.placed().len() as u64);
         bar.set_message(format!(
-            "rmse {:.5}  {:.2}M candidates/s",
+            "rmse {:.5}  {:.2}M candidates/s on {}",
             report.rmse,
-            search.n_candidates() as f64 / elapsed / 1e6
+            search.n_candidates() as f64 / elapsed / 1e6,
+            scorer.name()
         ));
     }
     bar.finish_and_clear();
     let seconds = start.elapsed().as_secs_f64();
+    // The scorer's name says whether the GPU held to the end.
+    let scored_on = match (args.strategy, &scorer_choice.adapter) {
+        (SearchStrategy::Cascade, Some(adapter)) if scorer.name() == "gpu" => format!("gpu ({adapter})"),
+        (SearchStrategy::Cascade, _) => scorer.name(),
+        _ => "cpu".to_string(),
+    };
 
     // The program is the result: check that the VM draws exactly the evolved canvas before writing anything.
     let program = search.program();
@@ -205,17 +272,29 @@ pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
             "cycles": rendered.cycles,
             "seed": args.seed,
             "threads": n_threads,
+            "strategy": format!("{:?}", args.strategy).to_lowercase(),
+            "scored_on": scored_on,
+            "adapter": scorer_choice.adapter,
         });
         println!("{summary}");
     } else {
         eprintln!(
-            "{n_placed} shapes, {width}x{height}, rmse {:.5} (from {:.5}), {seconds:.2} s, {:.2}M candidates",
+            "{n_placed} shapes, {width}x{height}, rmse {:.5} (from {:.5}), {seconds:.2} s, {:.2}M candidates, scored on \
+             {scored_on}",
             search.rmse(),
             start_rmse,
             search.n_candidates() as f64 / 1e6
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn backend_name(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Cpu => "cpu",
+        Backend::Gpu => "gpu",
+        Backend::Auto => "auto",
+    }
 }
 
 /// A progress bar on stderr (hidden when stderr is not a terminal).

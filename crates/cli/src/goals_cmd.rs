@@ -77,8 +77,9 @@ fn goal_error(err: NewGoalError) -> anyhow::Error {
 #[derive(Subcommand, Debug)]
 pub enum GoalsCommand {
     /// Add a goal for the daemon's improvement engine.
+    // Boxed: the image goal's flags make it much larger than the other commands.
     #[command(subcommand)]
-    Add(AddCommand),
+    Add(Box<AddCommand>),
     /// List the goals.
     List {
         /// The database.
@@ -88,7 +89,7 @@ pub enum GoalsCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Show one goal: its spec, progress, best score and lineage length.
+    /// Show one goal: its spec, progress, best score, lineage length and last language-model proposals.
     Show {
         /// The goal's id.
         id: i64,
@@ -139,6 +140,12 @@ pub enum AddCommand {
         /// Threads per step (the result does not depend on it).
         #[arg(long, default_value_t = 1)]
         threads: usize,
+        /// cascade (many climbers on a reduced canvas, scored on the GPU when the daemon has one), fast or plain.
+        #[arg(long, default_value = "cascade")]
+        strategy: String,
+        /// Cascade: the effort preset, cpu or gpu. Default: the preset of the daemon's scorer.
+        #[arg(long)]
+        effort: Option<String>,
         #[command(flatten)]
         common: BudgetArgs,
     },
@@ -160,7 +167,7 @@ pub enum AddCommand {
 /// `gvpie goals`.
 pub fn goals(command: GoalsCommand) -> anyhow::Result<ExitCode> {
     match command {
-        GoalsCommand::Add(add) => add_goal(add),
+        GoalsCommand::Add(add) => add_goal(*add),
         GoalsCommand::List { db, json } => {
             let store = open_existing(&db)?;
             let goals = store.list_goals()?;
@@ -188,8 +195,10 @@ pub fn goals(command: GoalsCommand) -> anyhow::Result<ExitCode> {
             };
             let cartridge = goal.best_iteration.map(|i| format!("goal-{id}/best-{i}"));
             let cartridge = cartridge.filter(|path| store.cartridge(path).ok().flatten().is_some());
+            let proposals = store.llm_proposals(id, SHOWN_PROPOSALS)?;
             if json {
-                let value = json!({ "goal": goal, "lineage_length": lineage, "cartridge": cartridge });
+                let value =
+                    json!({ "goal": goal, "lineage_length": lineage, "cartridge": cartridge, "proposals": proposals });
                 println!("{}", serde_json::to_string_pretty(&value)?);
                 return Ok(ExitCode::SUCCESS);
             }
@@ -224,12 +233,31 @@ pub fn goals(command: GoalsCommand) -> anyhow::Result<ExitCode> {
             if let Some(error) = goal.spec.as_ref().and_then(|s| s.get("error")) {
                 println!("  error     {error}");
             }
+            if !proposals.is_empty() {
+                println!("  proposals (language model, newest first)");
+                for p in &proposals {
+                    let score = p.score.map(|s| format!(" {}", format_score(&goal.kind, s))).unwrap_or_default();
+                    let kept = p.iteration.map(|i| format!(" as iteration {i}")).unwrap_or_default();
+                    let reason = p.reason.as_deref().and_then(|r| r.lines().find(|l| !l.trim().is_empty()));
+                    let reason = reason.map(|r| format!(": {}", r.chars().take(120).collect::<String>()));
+                    println!(
+                        "    {} {} {}{score}{kept}{}",
+                        gvpie_store::format_ms(p.created_ms),
+                        p.generator,
+                        p.outcome,
+                        reason.unwrap_or_default()
+                    );
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         GoalsCommand::Pause { id, db } => set_status(&db, id, "paused"),
         GoalsCommand::Resume { id, db } => set_status(&db, id, "active"),
     }
 }
+
+/// Language-model proposals shown by `gvpie goals show`.
+const SHOWN_PROPOSALS: usize = 10;
 
 fn progress(goal: &Goal) -> Option<GoalProgress> {
     let value = goal.spec.as_ref()?.get("progress")?.clone();
@@ -260,11 +288,11 @@ fn open_existing(db: &std::path::Path) -> anyhow::Result<Store> {
 
 fn add_goal(add: AddCommand) -> anyhow::Result<ExitCode> {
     let goal = match add {
-        AddCommand::Image { target, shapes, resize, mode, alpha, threads, common } => {
+        AddCommand::Image { target, shapes, resize, mode, alpha, threads, strategy, effort, common } => {
             if !(1..=gvpie_raster::MAX_SIDE).contains(&resize) {
                 return Err(UsageError::new(format!("--resize {resize} is out of range (1 to 4096)")).into());
             }
-            let params = ImageGoalParams { shapes, mode, alpha, threads };
+            let params = ImageGoalParams { shapes, mode, alpha, threads, strategy, effort };
             let options = common.options();
             // Refuse bad flags before reading (and resizing) the target.
             params.check().and_then(|()| options.check()).map_err(goal_error)?;

@@ -5,7 +5,9 @@
 //! cycle's deadline among them, and for each one rebuilds its search from the database alone
 //! (the database is the checkpoint): an image goal from the program of its best execution
 //! (`gvpie_evolve::parse_program`, then `ImageSearch::resume`), an optimize goal from the
-//! `OptimizeCheckpoint` kept in its spec. It then steps the search, records every kept
+//! `OptimizeCheckpoint` kept in its spec. An image goal searches with the strategy in its spec: the evaluator
+//! cascade scores its batches with the engine's shape scorer (the GPU when there is one, with the same result),
+//! and a goal stored before the field existed goes on as `fast`. It then steps the search, records every kept
 //! candidate as an execution (`infinite_map`: goal, `parent_iteration`, generator, score),
 //! and hands the goal's new progress, best iteration and score, the operator statistics and
 //! a cartridge of the best program to the cycle's commit ([`gvpie_store::CycleExtras`]).
@@ -21,8 +23,9 @@ use std::time::Instant;
 
 use anyhow::{Context as _, anyhow};
 use gvpie_evolve::{
-    ArmStats, DatabaseConfig, Edit, Effort, Evaluation, Evolution, EvolutionConfig, ImageGoalConfig, ImageSearch,
-    Operator, OptimizeCheckpoint, OptimizeConfig, OptimizeSearch, ShapeKinds,
+    ArmStats, CascadeEffort, CpuShapeScorer, DatabaseConfig, Edit, Effort, Evaluation, Evolution, EvolutionConfig,
+    ImageGoalConfig, ImageSearch, Operator, OptimizeCheckpoint, OptimizeConfig, OptimizeSearch, PixelReference,
+    ShapeKinds, ShapeScorer, Strategy,
 };
 use gvpie_exec::BackendChoice;
 use gvpie_raster::Canvas;
@@ -105,6 +108,14 @@ pub struct ImageGoalSpec {
     /// Threads per step (the result does not depend on it).
     #[serde(default = "one_usize")]
     pub threads: usize,
+    /// `fast`, `cascade` or `plain`. Goals stored before the cascade have none and go on as `fast`, so that a
+    /// resumed goal continues exactly where it stopped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<String>,
+    /// The cascade's effort preset, `cpu` or `gpu`; none: the preset of the scorer the daemon has (so a goal
+    /// resumed on another machine may search differently unless it is set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effort: Option<String>,
     /// Budget and stop rules.
     #[serde(default)]
     pub budget: GoalBudget,
@@ -250,7 +261,7 @@ pub struct GoalGenerator {
     targets: HashMap<String, Canvas>,
     /// At most this many steps per goal and cycle (besides the cycle's deadline).
     max_steps: Option<u64>,
-    /// The local-LLM generator for optimize goals, when configured.
+    /// The local-LLM generator, when configured.
     llm: Option<gvpie_llm::Proposer>,
 }
 
@@ -267,8 +278,10 @@ impl GoalGenerator {
         self
     }
 
-    /// Also asks a language model for one proposal per optimize goal and cycle (generator `llm:MODEL`); a
-    /// proposal is kept only when it passes the same exact-pixels, fewer-cycles check as every mutation.
+    /// Also asks a language model for one proposal per goal and cycle (generator `llm:MODEL`). An optimize goal
+    /// keeps one only when it passes the same exact-pixels, fewer-cycles check as every mutation; an image goal
+    /// when it is a program of the goal's form with a lower RMSE at no more shapes than placed. Every proposal is
+    /// recorded in `llm_proposals` with its outcome.
     pub fn with_llm(mut self, proposer: gvpie_llm::Proposer) -> GoalGenerator {
         self.llm = Some(proposer);
         self
@@ -500,13 +513,40 @@ impl GoalGenerator {
             max_failures: spec.max_failures.unwrap_or(Effort::DEFAULT.max_failures),
             polish: Effort::DEFAULT.polish,
         };
+        let strategy = match spec.strategy.as_deref() {
+            None | Some("fast") => Strategy::Fast,
+            Some("cascade") => Strategy::Cascade,
+            Some("plain") => Strategy::Plain,
+            Some(other) => return Err(anyhow!("unknown strategy '{other}' (fast, cascade or plain)")),
+        };
+        let n_threads = spec.threads.max(1);
+        // One scorer per slice: the GPU's when the engine has a hardware GPU. A solved alpha (0) is computed on the
+        // CPU only, and the other strategies never call the scorer.
+        let engine = ctx.engine;
+        let cpu_scorer = || -> Box<dyn ShapeScorer> { Box::new(CpuShapeScorer { n_threads }) };
+        let (mut scorer, on_gpu) = match strategy {
+            Strategy::Cascade if spec.alpha != 0 => match engine.shape_scorer(BackendChoice::Auto, n_threads) {
+                Ok((scorer, choice)) => (scorer, choice.backend == "gpu"),
+                Err(_) => (cpu_scorer(), false),
+            },
+            _ => (cpu_scorer(), false),
+        };
+        let cascade = match spec.effort.as_deref() {
+            Some("gpu") => CascadeEffort::GPU,
+            Some("cpu") => CascadeEffort::DEFAULT,
+            None if on_gpu => CascadeEffort::GPU,
+            None => CascadeEffort::DEFAULT,
+            Some(other) => return Err(anyhow!("unknown effort '{other}' (cpu or gpu)")),
+        };
         let config = ImageGoalConfig {
             n_shapes: spec.shapes,
             kinds,
             alpha: spec.alpha,
             seed: spec.seed,
-            n_threads: spec.threads.max(1),
+            n_threads,
             effort,
+            strategy,
+            cascade,
             ..ImageGoalConfig::default()
         };
         // Resume from the program of the best (latest kept) execution: the database is the checkpoint.
@@ -532,9 +572,50 @@ impl GoalGenerator {
         if search.is_done() && stop.is_none() {
             stop = Some(format!("{} shapes placed", spec.shapes));
         }
+        let mut llm_arm = None;
+        let mut llm_note = String::new();
+        // One proposal per cycle, once a shape is placed: a proposal is compared at the same number of shapes or
+        // fewer, so there is nothing to beat before.
+        if let Some(proposer) = self.llm.as_mut()
+            && stop.is_none()
+            && !ctx.stop_requested()
+            && !search.placed().is_empty()
+        {
+            let started = Instant::now();
+            let step = crate::llm_step::image_step(proposer, goal, &spec, &mut search);
+            spec.progress.seconds += started.elapsed().as_secs_f64();
+            let name = proposer.generator_name();
+            llm_note = format!(", {}", step.note);
+            if step.evaluated {
+                spec.progress.evaluations += 1;
+                llm_arm =
+                    Some(ArmDelta { key: name.clone(), tries: 1, improvements: i64::from(step.accepted.is_some()) });
+            }
+            let mut record = step.record;
+            if let Some((source, rmse)) = step.accepted {
+                // Recorded as a shape step is; the search now continues from this program.
+                let mut candidate = run_candidate(ctx, goal, &source, &vm, false);
+                if candidate.canvas.as_ref() != Some(search.canvas()) {
+                    return Err(anyhow!("the adopted program of {name} does not draw the searched canvas"));
+                }
+                candidate.execution.parent = parent;
+                candidate.execution.generator = Some(TextRef::new(name));
+                candidate.execution.score = Some(rmse);
+                let index = ctx.record(candidate.execution);
+                record.execution = ParentRef::Pending(index);
+                spec.progress.kept += 1;
+                spec.progress.stale_steps = 0;
+                parent = ParentRef::Pending(index);
+                last = Some((index, source, rmse));
+                score = score.min(rmse);
+            }
+            // Every proposal is kept, whatever became of it, in the cycle's commit.
+            ctx.extras().proposals.push(record);
+            stop = stop_reason(&spec.budget, &spec.progress, score);
+        }
         while stop.is_none() && !ctx.stop_requested() && self.more(tries, until) {
             let started = Instant::now();
-            let report = search.step();
+            let report = search.step_with(scorer.as_mut());
             let elapsed = started.elapsed();
             tries += 1;
             spec.progress.steps += 1;
@@ -582,8 +663,14 @@ impl GoalGenerator {
                 ctx.extras().cartridges.push(cartridge);
             }
         }
+        // The scorer's name after the slice says whether the GPU held.
+        let strategy_note = match strategy {
+            Strategy::Cascade => format!(", cascade on {}", scorer.name()),
+            Strategy::Plain => ", plain".to_string(),
+            _ => String::new(),
+        };
         let note = format!(
-            "goal {} image: {}/{} shapes, rmse {:.6}, +{tries} this cycle{}",
+            "goal {} image: {}/{} shapes, rmse {:.6}, +{tries} this cycle{strategy_note}{llm_note}{}",
             goal.id,
             search.placed().len(),
             spec.shapes,
@@ -596,71 +683,30 @@ impl GoalGenerator {
             spec: Some(serde_json::to_value(&spec)?),
             best,
         });
-        let arms = if tries > 0 {
+        let mut arms = if tries > 0 {
             vec![ArmDelta { key: IMAGE_GENERATOR.to_string(), tries: tries as i64, improvements }]
         } else {
             Vec::new()
         };
+        arms.extend(llm_arm);
         Ok(Slice { note, arms })
     }
 }
 
-/// Frames compared at most (as `OptimizeSearch` does).
-const MAX_COMPARED_FRAMES: usize = 1000;
-
-/// What the original of an optimize goal draws, and the VM settings its database children are run with: the
-/// evaluator of the program database ("halts within the budget, draws exactly the original's pixels and frames,
-/// score = -cycles").
-struct Reference {
-    canvas: Canvas,
-    frames: Vec<Canvas>,
-    n_frames: u64,
-    /// Children run under this: the goal's canvas, a budget of at most twice the original's cycles, and frame
-    /// capture only when the original shows frames (which keeps such batches on the CPU).
-    vm: gvpie_pxl::Config,
-}
-
-impl Reference {
-    fn new(source: &str, vm: &gvpie_pxl::Config) -> anyhow::Result<Reference> {
-        let texture = gvpie_pxl::compile(source).map_err(|d| anyhow!("{}", d[0].headline()))?;
-        let result = gvpie_pxl::run(&texture, &gvpie_pxl::Config { max_frames: MAX_COMPARED_FRAMES, ..*vm })?;
-        let budget = vm.budget.min(result.cycles.saturating_mul(2).max(1000));
-        let max_frames = if result.n_frames > 0 { MAX_COMPARED_FRAMES } else { 0 };
-        Ok(Reference {
-            canvas: result.canvas,
-            frames: result.frames,
-            n_frames: result.n_frames,
-            vm: gvpie_pxl::Config { budget, max_frames, ..*vm },
-        })
-    }
-
-    fn screen(&self, result: &gvpie_pxl::RunResult) -> Option<Evaluation> {
-        let same = result.status == gvpie_pxl::Status::Halted
-            && result.n_frames == self.n_frames
-            && (self.vm.max_frames == 0 || result.frames == self.frames)
-            && result.canvas == self.canvas;
-        same.then(|| Evaluation { score: -(result.cycles as f64), canvas: result.canvas.clone() })
-    }
-
-    /// Runs a batch through the engine (the GPU when it has one and the batch is large enough).
-    fn evaluate(&self, engine: &gvpie_exec::Engine, children: &[gvpie_evolve::Child]) -> Vec<Option<Evaluation>> {
-        let textures: Vec<gvpie_pxl::Texture> = children.iter().map(|c| c.texture.clone()).collect();
+/// Runs a batch of database children through the engine (the GPU when it has one and the batch is large enough)
+/// and screens them against the original.
+fn evaluate_children(
+    reference: &PixelReference,
+    engine: &gvpie_exec::Engine,
+    children: &[gvpie_evolve::Child],
+) -> Vec<Option<Evaluation>> {
+    reference.evaluate_batch(children, |textures, vm| {
         let outcomes = engine
-            .execute_batch(&textures, &self.vm, BackendChoice::Auto)
-            .or_else(|_| engine.execute_batch(&textures, &self.vm, BackendChoice::Cpu));
-        match outcomes {
-            Ok(outcomes) => outcomes.iter().map(|o| self.screen(&o.result)).collect(),
-            Err(_) => vec![None; children.len()],
-        }
-    }
-
-    /// Tells the database of a program accepted elsewhere (it draws the original's pixels in `cycles`).
-    fn share(&self, evolution: &mut Evolution, source: &str, cycles: u64, generator: &str) {
-        if let Ok(texture) = gvpie_pxl::compile(source) {
-            let evaluation = Evaluation { score: -(cycles as f64), canvas: self.canvas.clone() };
-            evolution.add(source, &texture, &evaluation, generator);
-        }
-    }
+            .execute_batch(textures, vm, BackendChoice::Auto)
+            .or_else(|_| engine.execute_batch(textures, vm, BackendChoice::Cpu))
+            .ok()?;
+        Some(outcomes.into_iter().map(|o| o.result).collect())
+    })
 }
 
 /// `evolve:insert` for a database entry made by `mutation:insert`.
@@ -687,7 +733,11 @@ impl GoalGenerator {
         // The program database: resumed from the checkpoint, or started from the best program so far.
         let mut evolution = spec.state.as_mut().and_then(|s| s.evolution.take());
         let mut evolve_note = String::new();
-        let reference = if spec.evolve.every > 0 { Some(Reference::new(&spec.source, &vm)?) } else { None };
+        let reference = if spec.evolve.every > 0 {
+            Some(PixelReference::new(&spec.source, &vm).map_err(|e| anyhow!("{e}"))?)
+        } else {
+            None
+        };
         if let Some(reference) = &reference
             && evolution.is_none()
         {
@@ -703,9 +753,7 @@ impl GoalGenerator {
                 ..EvolutionConfig::default()
             };
             let start = search.source();
-            match Evolution::new(&start, config, |_, texture| {
-                reference.screen(&gvpie_pxl::run(texture, &reference.vm).ok()?)
-            }) {
+            match Evolution::new(&start, config, |_, texture| reference.evaluate(texture)) {
                 Ok(started) => evolution = Some(started),
                 Err(err) => evolve_note = format!(", no program database: {err}"),
             }
@@ -746,6 +794,7 @@ impl GoalGenerator {
                 llm_arm =
                     Some(ArmDelta { key: name.clone(), tries: 1, improvements: i64::from(step.accepted.is_some()) });
             }
+            let mut record = step.record;
             match step.accepted {
                 Some((source, cycles)) => {
                     spec.progress.stale_steps = 0;
@@ -758,6 +807,7 @@ impl GoalGenerator {
                     candidate.execution.generator = Some(TextRef::new(name));
                     candidate.execution.score = Some(score);
                     let index = ctx.record(candidate.execution);
+                    record.execution = ParentRef::Pending(index);
                     spec.progress.kept += 1;
                     parent = ParentRef::Pending(index);
                     best = Some((parent, score));
@@ -767,6 +817,8 @@ impl GoalGenerator {
                 None if step.evaluated => spec.progress.stale_steps += 1,
                 None => {}
             }
+            // Every proposal is kept, whatever became of it, in the cycle's commit.
+            ctx.extras().proposals.push(record);
             stop = stop_reason(&spec.budget, &spec.progress, score);
         }
         let mut clock = Instant::now();
@@ -781,7 +833,8 @@ impl GoalGenerator {
                 // One generation of the program database, evaluated as one batch; a new best is adopted only after
                 // `OptimizeSearch::offer` re-checks it on the CPU reference VM.
                 let engine = ctx.engine;
-                let (report, new_bests) = evolution.generation_batch(|children| reference.evaluate(engine, children));
+                let (report, new_bests) =
+                    evolution.generation_batch(|children| evaluate_children(reference, engine, children));
                 spec.progress.evaluations += report.evaluated;
                 for entry in new_bests {
                     if entry.score > -(search.cycles() as f64)

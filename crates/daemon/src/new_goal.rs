@@ -93,19 +93,44 @@ pub struct ImageGoalParams {
     pub alpha: u8,
     /// Threads per step (the result does not depend on it); 0 counts as 1.
     pub threads: usize,
+    /// `cascade` (new goals' default), `fast` or `plain`.
+    pub strategy: String,
+    /// The cascade's effort preset, `cpu` or `gpu`; `None`: the preset of the scorer the daemon has.
+    pub effort: Option<String>,
 }
 
 impl Default for ImageGoalParams {
     fn default() -> ImageGoalParams {
-        ImageGoalParams { shapes: 100, mode: "tri".to_string(), alpha: 128, threads: 1 }
+        ImageGoalParams {
+            shapes: 100,
+            mode: "tri".to_string(),
+            alpha: 128,
+            threads: 1,
+            strategy: "cascade".to_string(),
+            effort: None,
+        }
     }
 }
 
 impl ImageGoalParams {
-    /// Checks the mode and the shape count.
+    /// Checks the mode, the strategy, the effort and the shape count.
     pub fn check(&self) -> Result<(), NewGoalError> {
         if !["tri", "rect", "both"].contains(&self.mode.as_str()) {
             return Err(invalid(format!("mode '{}': expected tri, rect or both", self.mode)));
+        }
+        if !["fast", "cascade", "plain"].contains(&self.strategy.as_str()) {
+            return Err(invalid(format!("strategy '{}': expected fast, cascade or plain", self.strategy)));
+        }
+        match self.effort.as_deref() {
+            None => {}
+            Some("cpu" | "gpu") if self.strategy == "cascade" => {}
+            Some("cpu" | "gpu") => {
+                return Err(invalid(format!(
+                    "effort applies to the cascade only, not to strategy '{}'",
+                    self.strategy
+                )));
+            }
+            Some(other) => return Err(invalid(format!("effort '{other}': expected cpu or gpu"))),
         }
         if self.shapes == 0 {
             return Err(invalid("shapes must be at least 1"));
@@ -141,6 +166,8 @@ pub fn add_image_goal(
         random_tries: None,
         max_failures: None,
         threads: params.threads.max(1),
+        strategy: Some(params.strategy.clone()),
+        effort: params.effort.clone(),
         budget: options.budget.clone(),
         progress: GoalProgress::default(),
     };

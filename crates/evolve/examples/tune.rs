@@ -1,10 +1,12 @@
 //! Tuning helper: runs the image search on a PNG with a given effort and prints RMSE and time per checkpoint.
 //!
-//! `cargo run --release -p gvpie-evolve --example tune -- IMAGE.png SHAPES THREADS RESTARTS TRIES FAILURES POLISH fast|plain ALPHA MIN_ALPHA`
+//! `cargo run --release -p gvpie-evolve --example tune -- IMAGE.png SHAPES THREADS RESTARTS TRIES FAILURES POLISH fast|plain|cascade ALPHA MIN_ALPHA`
+//!
+//! For `cascade`, `CASCADE=climbers,tries,mutations,patience,rounds,survivors,refine` sets its effort.
 
 use std::time::Instant;
 
-use gvpie_evolve::{Effort, ImageGoalConfig, ImageSearch, Strategy};
+use gvpie_evolve::{CascadeEffort, Effort, ImageGoalConfig, ImageSearch, Strategy};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
@@ -20,7 +22,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             max_failures: arg(6, "200").parse()?,
             polish: arg(7, "1") == "1",
         },
-        strategy: if arg(8, "fast") == "plain" { Strategy::Plain } else { Strategy::Fast },
+        strategy: match arg(8, "fast").as_str() {
+            "plain" => Strategy::Plain,
+            "cascade" => Strategy::Cascade,
+            _ => Strategy::Fast,
+        },
+        cascade: match std::env::var("CASCADE") {
+            Ok(text) => {
+                let v: Vec<u32> = text.split(',').map(str::parse).collect::<Result<_, _>>()?;
+                let [climbers, random_tries, mutations, patience, max_rounds, survivors, refine_failures] = v[..]
+                else {
+                    return Err("CASCADE takes 7 numbers".into());
+                };
+                CascadeEffort { climbers, random_tries, mutations, patience, max_rounds, survivors, refine_failures }
+            }
+            Err(_) => CascadeEffort::DEFAULT,
+        },
         alpha: arg(9, "128").parse()?,
         min_alpha: arg(10, "1").parse()?,
         ..ImageGoalConfig::default()
@@ -30,7 +47,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     while !search.is_done() {
         let report = search.step();
         let n = search.placed().len();
-        if n % 50 == 0 || n == n_shapes {
+        if n % 25 == 0 || n == n_shapes {
             println!(
                 "{n:4} shapes rmse {:.5} {:6.2} s {:.2} M candidates",
                 report.rmse,

@@ -115,6 +115,24 @@ impl ErrorTable {
         &self.target
     }
 
+    /// The prefix table as words, row by row, `width + 1` entries of 8 words each (Σe and Σp per channel, Σe·p and
+    /// Σp² over the channels): what a batch scorer on another device (`gvpie-gpu`'s shape scorer) uploads.
+    pub fn prefix_words(&self) -> Vec<i32> {
+        let mut words = Vec::with_capacity(self.prefix.len() * 8);
+        for entry in &self.prefix {
+            words.extend_from_slice(&entry.e);
+            words.extend_from_slice(&entry.p);
+            words.push(entry.ep);
+            words.push(entry.pp);
+        }
+        words
+    }
+
+    /// The fixed alpha of the shapes, or 0 when it is solved per shape.
+    pub fn alpha(&self) -> u8 {
+        self.alpha
+    }
+
     /// The exact sum of squared channel differences between the current canvas and the target.
     pub fn sse(&self) -> u64 {
         self.row_sse.iter().sum()

@@ -17,6 +17,7 @@ use std::fmt;
 
 use gvpie_raster::{Canvas, Rgba};
 
+use crate::cascade::{self, CascadeEffort, CpuShapeScorer, ShapeScorer, SmallView};
 use crate::error_table::{ErrorTable, Scored, average_color};
 use crate::rng::Rng;
 use crate::shape::{Shape, ShapeKinds};
@@ -59,6 +60,10 @@ pub enum Strategy {
     /// The baseline: each restart climbs from a single random shape, scoring every candidate pixel by pixel with
     /// the exact blend.
     Plain,
+    /// The evaluator cascade (see `cascade`): many climbers on a small canvas scored in batches by a
+    /// [`ShapeScorer`] (the GPU when there is one), then the survivors refined at full size. Its effort is
+    /// [`ImageGoalConfig::cascade`].
+    Cascade,
 }
 
 /// The settings of an image search.
@@ -81,6 +86,8 @@ pub struct ImageGoalConfig {
     pub effort: Effort,
     /// Candidate generation and scoring.
     pub strategy: Strategy,
+    /// Search effort per shape under [`Strategy::Cascade`].
+    pub cascade: CascadeEffort,
 }
 
 impl Default for ImageGoalConfig {
@@ -94,6 +101,7 @@ impl Default for ImageGoalConfig {
             n_threads: 1,
             effort: Effort::DEFAULT,
             strategy: Strategy::Fast,
+            cascade: CascadeEffort::DEFAULT,
         }
     }
 }
@@ -152,6 +160,8 @@ pub struct ImageSearch {
     table: ErrorTable,
     placed: Vec<Placed>,
     n_candidates: u64,
+    /// The reduced target of [`Strategy::Cascade`].
+    small: Option<SmallView>,
 }
 
 impl ImageSearch {
@@ -184,7 +194,8 @@ impl ImageSearch {
         for p in placed {
             table.draw(&p.shape, p.color);
         }
-        Ok(ImageSearch { config, background, table, placed: placed.to_vec(), n_candidates: 0 })
+        let small = (config.strategy == Strategy::Cascade).then(|| SmallView::new(table.target()));
+        Ok(ImageSearch { config, background, table, placed: placed.to_vec(), n_candidates: 0, small })
     }
 
     /// The settings.
@@ -227,10 +238,21 @@ impl ImageSearch {
         self.placed.len() >= self.config.n_shapes
     }
 
-    /// Searches and places one more shape (even past `n_shapes`, if asked).
+    /// Searches and places one more shape (even past `n_shapes`, if asked). [`Strategy::Cascade`] scores its
+    /// batches on the CPU here; see [`ImageSearch::step_with`].
     pub fn step(&mut self) -> StepReport {
+        let mut scorer = CpuShapeScorer { n_threads: self.config.n_threads };
+        self.step_with(&mut scorer)
+    }
+
+    /// As [`ImageSearch::step`], with [`Strategy::Cascade`]'s batches scored by `scorer` (the other strategies do
+    /// not use it). The result is the same whatever the scorer.
+    pub fn step_with(&mut self, scorer: &mut dyn ShapeScorer) -> StepReport {
         let shape_index = self.placed.len() as u64;
-        let (shape, color, n_candidates) = self.search_shape(shape_index);
+        let (shape, color, n_candidates) = match &self.small {
+            Some(small) if self.config.strategy == Strategy::Cascade => self.cascade_shape(small, shape_index, scorer),
+            _ => self.search_shape(shape_index),
+        };
         self.table.draw(&shape, color);
         let placed = Placed { shape, color };
         self.placed.push(placed);
@@ -295,11 +317,90 @@ impl ImageSearch {
         (best.shape, best.color, n_candidates)
     }
 
+    /// The cascade's step: survivors of the small canvas, each refined at full size; the best of them.
+    fn cascade_shape(&self, small: &SmallView, shape_index: u64, scorer: &mut dyn ShapeScorer) -> (Shape, Rgba, u64) {
+        let current = cascade::downscale(self.canvas(), small.scale);
+        let table = ErrorTable::new(small.target.clone(), current, self.config.alpha, self.config.min_alpha);
+        scorer.set_table(&table);
+        let (survivors, mut n_candidates) = cascade::small_stage(
+            &table,
+            self.config.kinds,
+            &self.config.cascade,
+            small.scale,
+            self.config.seed,
+            shape_index,
+            scorer,
+        );
+        let (w, h) = (self.target().width(), self.target().height());
+        let refine = |index: usize, start: &Shape| -> (Option<Best>, u64) {
+            let mut rng = cascade::refine_rng(self.config.seed, shape_index, index);
+            let up = cascade::upscale(start, small.scale, w, h);
+            let Some(scored) = self.table.score(&up) else {
+                return (None, 1);
+            };
+            let mut best = Best { delta: scored.delta, restart: index as u32, shape: up, color: scored.color };
+            let mut n = 1;
+            let mut failures = 0;
+            let sigma = f64::from(small.scale.max(2));
+            while failures < self.config.cascade.refine_failures {
+                let candidate = best.shape.mutate_by(w, h, sigma, 16, &mut rng);
+                n += 1;
+                match self.table.score(&candidate) {
+                    Some(s) if s.delta < best.delta => {
+                        best = Best { delta: s.delta, restart: best.restart, shape: candidate, color: s.color };
+                        failures = 0;
+                    }
+                    _ => failures += 1,
+                }
+            }
+            if self.config.effort.polish {
+                n += self.polish(&mut best);
+            }
+            (Some(best), n)
+        };
+        let n_threads = self.config.n_threads.clamp(1, survivors.len().max(1));
+        let refined: Vec<(Option<Best>, u64)> = if n_threads == 1 {
+            survivors.iter().enumerate().map(|(i, s)| refine(i, s)).collect()
+        } else {
+            std::thread::scope(|scope| {
+                let refine = &refine;
+                let survivors = &survivors;
+                let handles: Vec<_> = (0..n_threads)
+                    .map(|t| {
+                        scope.spawn(move || {
+                            (t..survivors.len())
+                                .step_by(n_threads)
+                                .map(|i| (i, refine(i, &survivors[i])))
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                let mut all: Vec<(usize, (Option<Best>, u64))> = handles
+                    .into_iter()
+                    .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                    .collect();
+                all.sort_by_key(|(i, _)| *i);
+                all.into_iter().map(|(_, r)| r).collect()
+            })
+        };
+        n_candidates += refined.iter().map(|r| r.1).sum::<u64>();
+        match refined.into_iter().filter_map(|r| r.0).reduce(|a, b| if b.beats(&a) { b } else { a }) {
+            Some(best) => (best.shape, best.color, n_candidates),
+            None => {
+                // No survivor covered a pixel (possible only on a degenerate target): fall back to the fast search.
+                let (shape, color, n) = self.search_shape(shape_index);
+                (shape, color, n_candidates + n)
+            }
+        }
+    }
+
     /// Scores a candidate with the strategy's scorer: (error change, colour).
     #[inline]
     fn score(&self, shape: &Shape) -> Option<(i64, Rgba)> {
         match self.config.strategy {
-            Strategy::Fast => self.table.score(shape).map(|Scored { delta, color, .. }| (delta, color)),
+            Strategy::Fast | Strategy::Cascade => {
+                self.table.score(shape).map(|Scored { delta, color, .. }| (delta, color))
+            }
             Strategy::Plain => self.table.score_exact(shape),
         }
     }

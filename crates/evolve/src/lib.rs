@@ -13,7 +13,9 @@
 //!
 //! The **optimize goal** ([`OptimizeSearch`]) edits a program's lines and keeps an edit only when the CPU VM draws
 //! exactly the same pixels in fewer cycles; the accepted edits are its lineage. Edit kinds are chosen by a UCB1
-//! [`Bandit`] on their observed success rate.
+//! [`Bandit`] on their observed success rate. [`PixelReference`] is the same rule as an evaluator for the program
+//! database below (score: minus cycles), so `gvpie optimize` and the daemon's optimize goals can alternate line
+//! edits with generations of an [`Evolution`].
 //!
 //! For general programs, [`Variation`] makes structural mutations (insert, delete, swap, tweak a literal) and
 //! crossovers, each child validated by compiling; a [`ProgramDatabase`] keeps candidates on islands and in a
@@ -48,16 +50,20 @@
 #![warn(missing_docs)]
 
 pub use crate::bandit::{ArmStats, Bandit};
+pub use crate::cascade::{
+    CascadeEffort, CpuShapeScorer, SMALL_MAX_PIXELS, ShapeScorer, downscale, small_scale, upscale,
+};
 pub use crate::database::{
     Added, DatabaseConfig, DatabaseStats, Entry, Parent, ProgramDatabase, Selection, colour_count, image_hash,
     program_hash,
 };
-pub use crate::error_table::{average_color, rmse, rmse_from_sse, sse};
+pub use crate::error_table::{ErrorTable, Scored, average_color, rmse, rmse_from_sse, sse};
 pub use crate::evolution::{Evaluation, Evolution, EvolutionConfig, EvolutionError, GenerationReport};
 pub use crate::image_goal::{
     Effort, ImageGoalConfig, ImageGoalError, ImageSearch, Placed, StepReport, Strategy, parse_program, program_text,
 };
 pub use crate::optimize::{Accepted, Edit, OptimizeCheckpoint, OptimizeConfig, OptimizeError, OptimizeSearch};
+pub use crate::pixel_reference::PixelReference;
 pub use crate::rng::Rng;
 pub use crate::shape::{Shape, ShapeKinds};
 pub use crate::variation::{
@@ -65,11 +71,13 @@ pub use crate::variation::{
 };
 
 mod bandit;
+mod cascade;
 mod database;
 mod error_table;
 mod evolution;
 mod image_goal;
 mod optimize;
+mod pixel_reference;
 mod rng;
 mod shape;
 mod variation;

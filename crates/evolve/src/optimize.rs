@@ -19,7 +19,7 @@ use crate::bandit::{ArmStats, Bandit};
 use crate::rng::Rng;
 
 /// The most frames compared between the original and a candidate.
-const MAX_COMPARED_FRAMES: usize = 1000;
+pub(crate) const MAX_COMPARED_FRAMES: usize = 1000;
 
 /// A change to the program's lines (0-based line numbers of the program it was applied to).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]

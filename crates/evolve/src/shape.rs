@@ -35,6 +35,10 @@ pub enum Shape {
 /// How far outside the canvas a triangle vertex may go, as primitive allows.
 const MARGIN: i32 = 16;
 
+/// Tries before a mutation gives up and returns the shape unchanged (only where no different shape exists, such as
+/// a rectangle on a 1x1 canvas).
+const MAX_MUTATION_TRIES: u32 = 1000;
+
 /// The standard deviation of a vertex move, in pixels, as in primitive.
 const MUTATION_SIGMA: f64 = 16.0;
 
@@ -42,7 +46,14 @@ impl Shape {
     /// A random shape of the given kind on a `width` x `height` canvas: as in primitive, one corner is uniform on
     /// the canvas and the others lie within 15 pixels of it (a rectangle up to 32 pixels wide).
     pub fn random(kinds: ShapeKinds, width: u32, height: u32, rng: &mut Rng) -> Shape {
+        Shape::random_within(kinds, width, height, 15, rng)
+    }
+
+    /// As [`Shape::random`], with the other corners within `spread` pixels of the first (a rectangle up to
+    /// `2 * spread + 2` wide): the evaluator cascade scales primitive's 15 down to its small canvas.
+    pub fn random_within(kinds: ShapeKinds, width: u32, height: u32, spread: i32, rng: &mut Rng) -> Shape {
         let (w, h) = (width as i32, height as i32);
+        let spread = spread.max(1);
         let triangle = match kinds {
             ShapeKinds::Triangles => true,
             ShapeKinds::Rectangles => false,
@@ -55,47 +66,62 @@ impl Shape {
                 let v = [
                     x,
                     y,
-                    x + rng.range(-15, 15),
-                    y + rng.range(-15, 15),
-                    x + rng.range(-15, 15),
-                    y + rng.range(-15, 15),
+                    x + rng.range(-spread, spread),
+                    y + rng.range(-spread, spread),
+                    x + rng.range(-spread, spread),
+                    y + rng.range(-spread, spread),
                 ];
                 if area2(&v) != 0 {
                     return Shape::Triangle(v);
                 }
             }
         } else {
-            let x1 = (x + rng.range(0, 31)).min(w - 1);
-            let y1 = (y + rng.range(0, 31)).min(h - 1);
+            let x1 = (x + rng.range(0, 2 * spread + 1)).min(w - 1);
+            let y1 = (y + rng.range(0, 2 * spread + 1)).min(h - 1);
             Shape::Rectangle([x, y, x1, y1])
         }
     }
 
     /// A random neighbour: one vertex (or corner) moved by a normal step of 16 pixels, kept within the canvas
-    /// (plus a margin for triangles) and never degenerate.
+    /// (plus a margin for triangles) and never degenerate; the shape itself where no other one exists (a rectangle
+    /// on a 1x1 canvas).
     pub fn mutate(&self, width: u32, height: u32, rng: &mut Rng) -> Shape {
+        self.mutate_by(width, height, MUTATION_SIGMA, MARGIN, rng)
+    }
+
+    /// As [`Shape::mutate`], with a step of standard deviation `sigma` pixels and triangle vertices kept within
+    /// `margin` pixels of the canvas: the evaluator cascade scales both to its small canvas.
+    pub fn mutate_by(&self, width: u32, height: u32, sigma: f64, margin: i32, rng: &mut Rng) -> Shape {
         let (w, h) = (width as i32, height as i32);
-        let step = |rng: &mut Rng| (rng.normal() * MUTATION_SIGMA).round() as i32;
+        let step = |rng: &mut Rng| (rng.normal() * sigma).round() as i32;
         match *self {
-            Shape::Triangle(v) => loop {
-                let mut next = v;
-                let k = rng.below(3) as usize * 2;
-                next[k] = (next[k] + step(rng)).clamp(-MARGIN, w - 1 + MARGIN);
-                next[k + 1] = (next[k + 1] + step(rng)).clamp(-MARGIN, h - 1 + MARGIN);
-                if area2(&next) != 0 && next != v {
-                    return Shape::Triangle(next);
+            Shape::Triangle(v) => {
+                for _ in 0..MAX_MUTATION_TRIES {
+                    let mut next = v;
+                    let k = rng.below(3) as usize * 2;
+                    next[k] = (next[k] + step(rng)).clamp(-margin, w - 1 + margin);
+                    next[k + 1] = (next[k + 1] + step(rng)).clamp(-margin, h - 1 + margin);
+                    if area2(&next) != 0 && next != v {
+                        return Shape::Triangle(next);
+                    }
                 }
-            },
-            Shape::Rectangle(r) => loop {
-                let mut next = r;
-                let k = rng.below(2) as usize * 2;
-                next[k] = (next[k] + step(rng)).clamp(0, w - 1);
-                next[k + 1] = (next[k + 1] + step(rng)).clamp(0, h - 1);
-                let fixed = [next[0].min(next[2]), next[1].min(next[3]), next[0].max(next[2]), next[1].max(next[3])];
-                if fixed != r {
-                    return Shape::Rectangle(fixed);
+                *self
+            }
+            Shape::Rectangle(r) => {
+                for _ in 0..MAX_MUTATION_TRIES {
+                    let mut next = r;
+                    let k = rng.below(2) as usize * 2;
+                    next[k] = (next[k] + step(rng)).clamp(0, w - 1);
+                    next[k + 1] = (next[k + 1] + step(rng)).clamp(0, h - 1);
+                    let fixed =
+                        [next[0].min(next[2]), next[1].min(next[3]), next[0].max(next[2]), next[1].max(next[3])];
+                    if fixed != r {
+                        return Shape::Rectangle(fixed);
+                    }
                 }
-            },
+                // On a 1x1 canvas no other rectangle exists; the caller sees no improvement.
+                *self
+            }
         }
     }
 
@@ -344,6 +370,15 @@ mod tests {
             let shape = Shape::Triangle(v);
             proptest::prop_assert_eq!(coverage_by_spans(&shape, 23, 19), coverage_by_raster(&shape, 23, 19));
         }
+    }
+
+    #[test]
+    fn mutation_ends_where_no_other_shape_exists() {
+        let mut rng = Rng::new(5);
+        let one = Shape::Rectangle([0, 0, 0, 0]);
+        assert_eq!(one.mutate(1, 1, &mut rng), one);
+        let triangle = Shape::random(ShapeKinds::Triangles, 1, 1, &mut rng);
+        assert_ne!(triangle.mutate_by(1, 1, 4.0, 1, &mut rng), triangle);
     }
 
     #[test]

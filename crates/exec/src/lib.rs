@@ -7,6 +7,8 @@
 //! selects, timing it. The [`Outcome`] names the backend that really ran. [`ResultJson`] is
 //! the one JSON shape of a result (`success`, `cycles`, `backend`, `duration_ms`, `error`)
 //! that the CLI prints and the API returns, so client and server cannot drift apart.
+//! [`Engine::shape_scorer`] gives the image goal's evaluator cascade its batch scorer (the
+//! GPU's shape scorer, or the CPU's), falling back to the CPU if the GPU fails mid-search.
 //!
 //! This crate does no file or network IO; it reads the clock only to time executions.
 //!
@@ -31,6 +33,10 @@ use std::time::{Duration, Instant};
 
 use gvpie_pxl::{Config, Diagnostic, RunResult, Status, Texture};
 use serde::{Deserialize, Serialize};
+
+pub use crate::shapes::ScorerChoice;
+
+mod shapes;
 
 /// Which backend the caller asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]

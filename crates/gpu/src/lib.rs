@@ -12,6 +12,9 @@
 //! return a [`Batch`], which says in [`RanOn`] whether the GPU ran it or the batch fell back
 //! to the CPU after a device loss or an out-of-memory. [`list_adapters`] lists adapters, and
 //! the [`cpu`] module is the all-cores CPU twin used for fallback, tests and benchmarks.
+//! [`GpuBackend::shape_scorer`] makes a [`ShapeScorer`], the image goal's first evaluator
+//! stage: it scores batches of candidate triangles and rectangles against a small canvas's
+//! error table, exactly as `gvpie_evolve::ErrorTable::score` does on the CPU.
 //! [`GpuBackend::run_batch_tuned`] and [`GpuBackend::score_batch_tuned`] take a [`Tuning`]
 //! (schedule, memory placement, packing threads) for benchmarks and tests; results never
 //! depend on it.
@@ -116,12 +119,14 @@ pub use crate::backend::{ADAPTER_ENV, AdapterInfo, GpuBackend, list_adapters, me
 pub use crate::batch::{Batch, INLINE_MAX_PIXELS, RanOn, Schedule, Scored, Timings, Tuning};
 pub use crate::error::GpuError;
 pub use crate::shader::{BATCH_WGSL, WORKGROUP_SIZE, batch_source};
+pub use crate::shapes::{ENTRY_WORDS, MAX_TABLE_PIXELS, SHAPES_WGSL, ShapeCandidate, ShapeScore, ShapeScorer};
 
 mod backend;
 mod batch;
 pub mod cpu;
 mod error;
 mod shader;
+mod shapes;
 
 /// Batches of at least this many programs go to the GPU under `--backend auto`.
 pub const AUTO_MIN_PROGRAMS: usize = 64;

@@ -43,12 +43,14 @@ const MAX_REASON_CHARS: usize = 800;
 pub struct Proposer {
     client: LlmClient,
     errors: HashMap<String, VecDeque<String>>,
+    /// The text of the last reply, so a caller can keep a rejected one.
+    last_reply: Option<String>,
 }
 
 impl Proposer {
     /// A proposer over `client`.
     pub fn new(client: LlmClient) -> Proposer {
-        Proposer { client, errors: HashMap::new() }
+        Proposer { client, errors: HashMap::new(), last_reply: None }
     }
 
     /// A proposer for `config`.
@@ -89,7 +91,9 @@ impl Proposer {
         if let (Some(first), Some(errors)) = (shown.first_mut(), self.errors.get(site)) {
             first.errors.extend(errors.iter().cloned());
         }
+        self.last_reply = None;
         let completion = self.client.chat(site, &build_messages(goal, &shown))?;
+        self.last_reply = Some(completion.text.clone());
         let parent = parents.first().map(|p| p.source.as_str());
         let verdict = resolve_reply(&completion.text, parent)
             .map_err(|e| Rejection::Reply(e.to_string()))
@@ -115,6 +119,11 @@ impl Proposer {
     /// Forgets the rejections at `site` (after an accepted proposal).
     pub fn accepted(&mut self, site: &str) {
         self.errors.remove(site);
+    }
+
+    /// The text of the last call's reply (`None` when the request failed), e.g. to record a rejected one.
+    pub fn last_reply(&self) -> Option<&str> {
+        self.last_reply.as_deref()
     }
 
     /// The rejections remembered at `site`, oldest first.

@@ -866,6 +866,13 @@ pub struct NewGoalRequest {
     /// Image: alpha of every shape (1 to 255), or 0 to solve it per shape (default 128).
     #[serde(default)]
     pub alpha: Option<u8>,
+    /// Image: `cascade` (default: many climbers on a reduced canvas, scored on the GPU when the daemon has one),
+    /// `fast` or `plain`.
+    #[serde(default)]
+    pub strategy: Option<String>,
+    /// Image, cascade: the effort preset, `cpu` or `gpu` (default: the preset of the daemon's scorer).
+    #[serde(default)]
+    pub effort: Option<String>,
     /// Stop after this many seconds of search.
     #[serde(default)]
     pub seconds: Option<f64>,
@@ -971,6 +978,8 @@ pub(crate) async fn create_goal(
                 mode: request.mode.unwrap_or(defaults.mode),
                 alpha: request.alpha.unwrap_or(defaults.alpha),
                 threads: 1,
+                strategy: request.strategy.unwrap_or(defaults.strategy),
+                effort: request.effort,
             };
             params.check().map_err(goal_error)?;
             let png = request
@@ -993,6 +1002,8 @@ pub(crate) async fn create_goal(
                     ("shapes", request.shapes.is_some()),
                     ("mode", request.mode.is_some()),
                     ("alpha", request.alpha.is_some()),
+                    ("strategy", request.strategy.is_some()),
+                    ("effort", request.effort.is_some()),
                 ],
             )?;
             let script = request
@@ -1075,6 +1086,83 @@ pub(crate) async fn update_goal(
         })
         .await?;
     Ok(Json(GoalDetailJson::from(goal)))
+}
+
+/// A language model's proposal for a goal and what became of it (`llm_proposals`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ProposalJson {
+    /// Row id (increasing).
+    pub id: i64,
+    /// The goal.
+    pub goal_id: i64,
+    /// When it was recorded (Unix milliseconds).
+    pub created_ms: i64,
+    /// `llm:MODEL`.
+    pub generator: String,
+    /// `adopted`, `refused` (a valid program, not better), `rejected` (not a usable program for the goal) or
+    /// `unavailable` (the request failed).
+    pub outcome: String,
+    /// Why it was refused or rejected.
+    pub reason: Option<String>,
+    /// The program, or the raw reply when no program could be read (at most 64 KiB).
+    pub source: Option<String>,
+    /// Its score when it was evaluated (optimize: cycles; image: RMSE).
+    pub score: Option<f64>,
+    /// The execution kept when adopted.
+    pub iteration: Option<i64>,
+}
+
+impl From<gvpie_store::LlmProposal> for ProposalJson {
+    fn from(p: gvpie_store::LlmProposal) -> ProposalJson {
+        ProposalJson {
+            id: p.id,
+            goal_id: p.goal_id,
+            created_ms: p.created_ms,
+            generator: p.generator,
+            outcome: p.outcome,
+            reason: p.reason,
+            source: p.source,
+            score: p.score,
+            iteration: p.iteration,
+        }
+    }
+}
+
+/// A goal's language-model proposals, newest first.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ProposalList {
+    /// The proposals.
+    pub proposals: Vec<ProposalJson>,
+}
+
+/// How many proposals.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ProposalParams {
+    /// At most this many, 1 to 1000 (default 50).
+    pub limit: Option<String>,
+}
+
+/// A goal's last language-model proposals, newest first, whatever became of them.
+#[utoipa::path(get, path = "/api/goals/{id}/proposals", tag = "map",
+    params(("id" = i64, Path, description = "Goal id"), ProposalParams),
+    responses((status = 200, body = ProposalList), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub(crate) async fn goal_proposals(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Query<ProposalParams>,
+) -> Result<Json<ProposalList>, AppError> {
+    let id = parse_id("goal id", &id)?;
+    let limit = query_int("limit", params.limit.as_deref(), 1, 1000)?.unwrap_or(50) as usize;
+    let proposals = state
+        .store()?
+        .run(move |store| {
+            store.goal(id)?.ok_or_else(|| AppError::NotFound(format!("no goal with id {id}")))?;
+            Ok(store.llm_proposals(id, limit)?)
+        })
+        .await?;
+    Ok(Json(ProposalList { proposals: proposals.into_iter().map(ProposalJson::from).collect() }))
 }
 
 /// Counts over the whole memory.

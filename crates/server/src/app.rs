@@ -74,6 +74,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(api_store::cartridge_png))
         .routes(routes!(api_store::list_goals, api_store::create_goal))
         .routes(routes!(api_store::get_goal, api_store::update_goal))
+        .routes(routes!(api_store::goal_proposals))
         .routes(routes!(api_store::summary))
         .routes(routes!(debug::check))
         .routes(routes!(debug::debug))

@@ -1,5 +1,5 @@
 //! What the improvement engine commits together with a daemon cycle: goal progress, learned
-//! operator statistics and best-program cartridges, all in the cycle's one transaction.
+//! operator statistics, best-program cartridges and LLM proposals, all in the cycle's one transaction.
 //!
 //! The daemon's generator records kept candidates as executions; their iterations are only
 //! known inside the writing transaction, so the changes here refer to them by their index in
@@ -29,12 +29,18 @@ pub struct CycleExtras {
     pub cartridges: Vec<CycleCartridge>,
     /// Derived scripts (an optimize goal's best program) to add or update by name.
     pub scripts: Vec<crate::scripts::DerivedScript>,
+    /// Language-model proposals and their outcomes (`llm_proposals`, append-only).
+    pub proposals: Vec<crate::proposals::NewProposal>,
 }
 
 impl CycleExtras {
     /// True when there is nothing to write.
     pub fn is_empty(&self) -> bool {
-        self.goals.is_empty() && self.arms.is_empty() && self.cartridges.is_empty() && self.scripts.is_empty()
+        self.goals.is_empty()
+            && self.arms.is_empty()
+            && self.cartridges.is_empty()
+            && self.scripts.is_empty()
+            && self.proposals.is_empty()
     }
 }
 
@@ -166,6 +172,9 @@ pub(crate) fn write_extras(tx: &Transaction<'_>, extras: &CycleExtras, iteration
     }
     for script in &extras.scripts {
         crate::scripts::upsert_derived_in(tx, script)?;
+    }
+    for proposal in &extras.proposals {
+        crate::proposals::write_proposal(tx, proposal, resolve, now)?;
     }
     Ok(())
 }

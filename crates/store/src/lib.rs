@@ -20,7 +20,9 @@
 //!   PNGs);
 //! - lineage: `executions.parent_iteration` and `execution_parents` ([`Lineage`]);
 //! - learned statistics per script and per opcode ([`Stat`]), daemon leases ([`LeaseInfo`]),
-//!   the record of imported script files and named counters.
+//!   the record of imported script files and named counters;
+//! - `llm_proposals`: every language-model proposal of the goal engine and its outcome
+//!   ([`LlmProposal`]), append-only like `executions`.
 //!
 //! A daemon cycle is recorded with [`Store::record_cycle`] in one transaction: all of it or
 //! nothing. An execution of an already-seen program costs one `executions` row (about 50
@@ -64,7 +66,7 @@
 //! | cartridges | [`Store::list_cartridges`], [`Store::cartridge`] (path or `sha256:HEX`), [`Store::cartridge_png`], [`Store::put_cartridge`] ([`NewCartridge`]) |
 //! | images | [`Store::image_of_iteration`], [`Store::image_by_hash`] (PNG in [`StoredImage::png`] when kept) |
 //! | statistics | [`Store::stats`] (`Some("script")`, `Some("opcode")`, or all), [`Store::metrics`], [`Store::summary`] |
-//! | goals | [`Store::list_goals`], [`Store::active_goals`], [`Store::goal`], [`Store::create_goal`] ([`NewGoal`]), [`Store::update_goal`] ([`GoalUpdate`]) |
+//! | goals | [`Store::list_goals`], [`Store::active_goals`], [`Store::goal`], [`Store::create_goal`] ([`NewGoal`]), [`Store::update_goal`] ([`GoalUpdate`]), [`Store::llm_proposals`] ([`LlmProposal`]) |
 //! | recording | [`Store::record_executions`] (an API execution worth keeping), [`Store::record_cycle`] (the daemon), [`Store::record_cycle_with`] (the daemon with the improvement engine's [`CycleExtras`]), [`Store::put_image`] |
 //! | health | [`Store::integrity_check`], [`Store::schema_version`], [`Store::lease_info`] |
 //!
@@ -109,6 +111,7 @@ pub use crate::extras::{ARM_SCOPE, ArmDelta, CycleCartridge, CycleExtras, GoalCh
 pub use crate::goals::{Goal, GoalUpdate, NewGoal};
 pub use crate::hash::{Hash, image_hash};
 pub use crate::lease::{Acquired, DAEMON_LEASE, Lease, LeaseClaim, LeaseInfo};
+pub use crate::proposals::{LlmProposal, MAX_PROPOSAL_SOURCE, NewProposal, PROPOSAL_OUTCOMES};
 pub use crate::query::{
     Lineage, LineageNode, MapEntry, MapPage, MapQuery, Metric, ProgramRecord, Stat, StoredImage, Summary,
 };
@@ -129,6 +132,7 @@ mod extras;
 mod goals;
 mod hash;
 mod lease;
+mod proposals;
 mod query;
 mod record;
 mod schema;

@@ -24,8 +24,10 @@ pub(crate) struct Migration {
 }
 
 /// Every migration, oldest first.
-pub(crate) const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, description: "seed tables, executions, programs, images, leases", sqlite: V1 }];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, description: "seed tables, executions, programs, images, leases", sqlite: V1 },
+    Migration { version: 2, description: "llm_proposals: every LLM proposal of the goal engine", sqlite: V2 },
+];
 
 /// The newest schema version this build knows.
 pub fn latest_version() -> i64 {
@@ -324,4 +326,30 @@ CREATE TABLE counters (
     name TEXT PRIMARY KEY,
     value INTEGER NOT NULL
 );
+"#;
+
+const V2: &str = r#"
+-- Every proposal a language model made for a goal, whatever became of it, so the prompts can be
+-- judged later (the adopted ones are also executions; the others exist nowhere else).
+-- outcome: adopted (kept as an execution), refused (a valid program, not better), rejected (not a
+-- usable program for the goal), unavailable (the request failed). `source` is the program, or the
+-- raw reply when none could be read; `iteration` is the execution kept for an adopted one.
+-- Append-only, like the infinite map.
+CREATE TABLE llm_proposals (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    goal_id INTEGER NOT NULL,
+    created_ms INTEGER NOT NULL,
+    generator TEXT NOT NULL,
+    outcome TEXT NOT NULL CHECK(outcome IN ('adopted', 'refused', 'rejected', 'unavailable')),
+    reason TEXT,
+    source TEXT,
+    score REAL,
+    iteration INTEGER
+);
+CREATE INDEX llm_proposals_goal ON llm_proposals (goal_id, id);
+
+CREATE TRIGGER llm_proposals_append_only_update BEFORE UPDATE ON llm_proposals
+BEGIN SELECT RAISE(ABORT, 'llm_proposals is append-only: a proposal cannot be changed'); END;
+CREATE TRIGGER llm_proposals_append_only_delete BEFORE DELETE ON llm_proposals
+BEGIN SELECT RAISE(ABORT, 'llm_proposals is append-only: a proposal cannot be deleted'); END;
 "#;

@@ -133,3 +133,74 @@ fn optimize_keeps_pixels_and_cuts_cycles() {
     let same = gvpie(&[&"optimize", &slow, &"-o", &slow]);
     assert_eq!(same.code, 2);
 }
+
+#[test]
+fn the_cascade_finds_the_same_program_on_the_gpu_and_the_cpu() {
+    let dir = Dir::new("evolve-cascade");
+    let run_on = |backend: &str, threads: &str| {
+        let (out, program) =
+            (dir.join(&format!("{backend}{threads}.png")), dir.join(&format!("{backend}{threads}.pxl")));
+        let args: [&dyn AsRef<std::ffi::OsStr>; 18] = [
+            &"evolve",
+            &image("coffee.png"),
+            &"-n",
+            &"8",
+            &"-o",
+            &out,
+            &"--program",
+            &program,
+            &"--resize",
+            &"96",
+            &"--backend",
+            &backend,
+            &"--effort",
+            &"cpu",
+            &"-j",
+            &threads,
+            &"--climbers",
+            &"16",
+        ];
+        let run = gvpie(&[&args[..], &[&"--json"]].concat());
+        (run, std::fs::read_to_string(program).unwrap_or_default())
+    };
+    let (cpu, cpu_program) = run_on("cpu", "2");
+    assert_eq!(cpu.code, 0, "{}", cpu.stderr);
+    assert_eq!(cpu.json()["strategy"], "cascade");
+    assert_eq!(cpu.json()["scored_on"], "cpu");
+    assert_eq!(cpu_program.matches("\nTRI ").count(), 8, "{cpu_program}");
+    // The thread count changes nothing.
+    assert_eq!(run_on("cpu", "1").1, cpu_program);
+    let (gpu, gpu_program) = run_on("gpu", "1");
+    let required = std::env::var("GVPIE_REQUIRE_GPU").is_ok_and(|v| v == "1");
+    if gpu.code != 0 && !required {
+        eprintln!("\n!!! NOTE: the GPU half skipped: {}", gpu.stderr);
+        return;
+    }
+    assert_eq!(gpu.code, 0, "{}", gpu.stderr);
+    assert!(gpu.json()["scored_on"].as_str().is_some_and(|s| s.starts_with("gpu (")), "{}", gpu.stdout);
+    assert_eq!(gpu_program, cpu_program);
+    assert_eq!(gpu.json()["rmse"], cpu.json()["rmse"]);
+}
+
+#[test]
+fn the_gpu_is_refused_where_it_cannot_score() {
+    let dir = Dir::new("evolve-gpu-refused");
+    let out = dir.join("out.png");
+    let run = gvpie(&[&"evolve", &image("rocket.jpg"), &"-o", &out, &"--backend", &"gpu", &"--strategy", &"fast"]);
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr.trim(),
+        "gvpie: --backend gpu scores the cascade's batches; --strategy fast searches on the CPU only (use --strategy \
+         cascade)"
+    );
+    let run = gvpie(&[&"evolve", &image("rocket.jpg"), &"-o", &out, &"--backend", &"gpu", &"--alpha", &"0"]);
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr.trim(),
+        "gvpie: --backend gpu needs a fixed --alpha (1 to 255): a solved alpha is computed in floating point on the CPU"
+    );
+    let run = gvpie(&[&"evolve", &image("rocket.jpg"), &"-o", &out, &"--climbers", &"0"]);
+    assert_eq!(run.code, 2);
+    assert_eq!(run.stderr.trim(), "gvpie: --climbers and --survivors must be at least 1");
+    assert!(!out.exists());
+}

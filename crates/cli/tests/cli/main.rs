@@ -5,6 +5,7 @@ mod commands;
 mod daemon;
 mod evolve;
 mod goals;
+mod optimize;
 mod run;
 mod serve;
 mod ui;

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use gvpie_daemon::{
     Daemon, GenerateContext, Generator, GoalBudget, GoalGenerator, GoalProgress, ImageGoalSpec, OptimizeGoalSpec,
 };
+use gvpie_evolve::{CascadeEffort, Effort, ImageGoalConfig, ImageSearch, ShapeKinds, Strategy};
 use gvpie_raster::{Canvas, Rgba};
 use gvpie_store::{MapQuery, NewGoal, NewImage, Store};
 
@@ -16,11 +17,21 @@ const OPTIMIZE_SOURCE: &str = "CLS 0 0 0\nRECT 0 0 4 4\nSET y 0\nrow:\nSET x 0\n
 PSET x y\nLOOP x 32 col\nLOOP y 16 row\nHALT\n";
 
 /// A 24×16 target: two coloured rectangles on grey.
-fn add_image_goal(store: &mut Store, shapes: usize, budget: GoalBudget) -> i64 {
+fn image_target() -> Canvas {
     let mut target = Canvas::new(24, 16).expect("canvas");
     target.clear(Rgba::new(90, 90, 90, 255));
     target.fill_rect(2, 2, 10, 6, Rgba::new(250, 20, 20, 255));
     target.fill_rect(12, 8, 9, 7, Rgba::new(20, 40, 240, 255));
+    target
+}
+
+/// An image goal towards [`image_target`] as stored before strategies existed (no `strategy` in its spec).
+fn add_image_goal(store: &mut Store, shapes: usize, budget: GoalBudget) -> i64 {
+    add_image_goal_with(store, shapes, budget, None)
+}
+
+fn add_image_goal_with(store: &mut Store, shapes: usize, budget: GoalBudget, strategy: Option<&str>) -> i64 {
+    let target = image_target();
     let hash = gvpie_store::image_hash(24, 16, &target.to_rgba8());
     let png = gvpie_cart::encode_png(&target, 1);
     store.put_image(&NewImage { hash, width: 24, height: 16, png: Some(png) }).expect("target");
@@ -36,6 +47,8 @@ fn add_image_goal(store: &mut Store, shapes: usize, budget: GoalBudget) -> i64 {
         random_tries: Some(40),
         max_failures: Some(20),
         threads: 1,
+        strategy: strategy.map(str::to_string),
+        effort: None,
         budget,
         progress: GoalProgress::default(),
     };
@@ -116,8 +129,17 @@ fn history(store: &Store, goal_id: i64) -> Vec<Kept> {
 
 #[test]
 fn an_image_goal_resumes_after_restarts_and_rollbacks_to_the_uninterrupted_result() {
+    resumes_to_the_uninterrupted_result(None);
+}
+
+#[test]
+fn a_cascade_image_goal_resumes_after_restarts_and_rollbacks_to_the_uninterrupted_result() {
+    resumes_to_the_uninterrupted_result(Some("cascade"));
+}
+
+fn resumes_to_the_uninterrupted_result(strategy: Option<&str>) {
     let straight = Setup::new();
-    let goal = add_image_goal(&mut straight.store(), 6, GoalBudget::default());
+    let goal = add_image_goal_with(&mut straight.store(), 6, GoalBudget::default(), strategy);
     run_goals(&straight, 4, 2);
     let store = straight.store();
     let done = store.goal(goal).expect("read").expect("goal");
@@ -141,7 +163,7 @@ fn an_image_goal_resumes_after_restarts_and_rollbacks_to_the_uninterrupted_resul
 
     // The same goal, interrupted: one cycle, a restart, a cycle rolled back by a stop, restarts.
     let interrupted = Setup::new();
-    let goal = add_image_goal(&mut interrupted.store(), 6, GoalBudget::default());
+    let goal = add_image_goal_with(&mut interrupted.store(), 6, GoalBudget::default(), strategy);
     run_goals(&interrupted, 1, 2);
     assert_eq!(history(&interrupted.store(), goal).len(), 2);
     run_abandoned_cycle(&interrupted, 2);
@@ -153,6 +175,112 @@ fn an_image_goal_resumes_after_restarts_and_rollbacks_to_the_uninterrupted_resul
     // Exactly the same programs and scores, step for step.
     assert_eq!(strip(&resumed), strip(&expected));
     assert_eq!(interrupted.store().goal(goal).expect("read").expect("goal").status, "done");
+}
+
+/// The search an image goal of [`add_image_goal_with`] runs, done in process.
+fn searched_program(shapes: usize, strategy: Strategy) -> String {
+    let config = ImageGoalConfig {
+        n_shapes: shapes,
+        kinds: ShapeKinds::Triangles,
+        alpha: 128,
+        seed: 7,
+        n_threads: 1,
+        effort: Effort { restarts: 2, random_tries: 40, max_failures: 20, polish: Effort::DEFAULT.polish },
+        strategy,
+        cascade: CascadeEffort::DEFAULT,
+        ..ImageGoalConfig::default()
+    };
+    let mut search = ImageSearch::new(image_target(), config).expect("search");
+    search.run();
+    search.program()
+}
+
+#[test]
+fn image_goals_search_with_their_strategy_and_old_goals_stay_fast() {
+    // A spec stored before strategies existed has no such field, and reads back as none.
+    let setup = Setup::new();
+    let old = add_image_goal(&mut setup.store(), 3, GoalBudget::default());
+    let stored = setup.store().goal(old).expect("read").expect("goal").spec.expect("spec");
+    assert!(stored.get("strategy").is_none(), "{stored}");
+    let spec: ImageGoalSpec = serde_json::from_value(stored).expect("spec");
+    assert_eq!(spec.strategy, None);
+    let cascade = add_image_goal_with(&mut setup.store(), 3, GoalBudget::default(), Some("cascade"));
+    let plain = add_image_goal_with(&mut setup.store(), 3, GoalBudget::default(), Some("plain"));
+    let mut config = setup.config.clone();
+    config.max_cycles = Some(2);
+    let (sink, events) = crate::util::recorder();
+    let mut daemon = Daemon::open(config, gvpie_exec::Engine::cpu_only())
+        .expect("open")
+        .with_events(sink)
+        .with_generator(Box::new(GoalGenerator::new().with_max_steps(2)));
+    daemon.run(&AtomicBool::new(false)).expect("run");
+    let store = setup.store();
+    let last_code = |goal: i64| history(&store, goal).last().and_then(|e| e.4.clone()).expect("a kept program");
+    let fast_program = searched_program(3, Strategy::Fast);
+    let cascade_program = searched_program(3, Strategy::Cascade);
+    assert_ne!(fast_program, cascade_program);
+    assert_eq!(last_code(old), fast_program);
+    assert_eq!(last_code(cascade), cascade_program);
+    assert_eq!(last_code(plain), searched_program(3, Strategy::Plain));
+    for goal in [old, cascade, plain] {
+        assert_eq!(store.goal(goal).expect("read").expect("goal").status, "done");
+    }
+    // The console says where the cascade scored; fast goals' lines are as before.
+    let notes: Vec<String> = events
+        .lock()
+        .expect("events")
+        .iter()
+        .filter_map(|event| match event {
+            gvpie_daemon::DaemonEvent::Generated { notes, .. } => Some(notes.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with(&format!("goal {cascade} image: 2/3 shapes")) && n.contains(", cascade on cpu"))
+    );
+    assert!(notes.iter().any(|n| n.starts_with(&format!("goal {plain} image: 2/3 shapes")) && n.contains(", plain")));
+    assert!(notes.iter().filter(|n| n.starts_with(&format!("goal {old} image"))).all(|n| !n.contains("cascade")));
+}
+
+#[test]
+fn an_image_goal_with_an_unknown_strategy_ends_with_the_reason() {
+    let setup = Setup::new();
+    let goal = add_image_goal_with(&mut setup.store(), 3, GoalBudget::default(), Some("greedy"));
+    run_goals(&setup, 1, 1);
+    let done = setup.store().goal(goal).expect("read").expect("goal");
+    assert_eq!(done.status, "done");
+    let error = done.spec.as_ref().and_then(|s| s["error"].as_str().map(str::to_string));
+    assert_eq!(error.as_deref(), Some("unknown strategy 'greedy' (fast, cascade or plain)"));
+}
+
+#[test]
+fn new_image_goals_use_the_cascade_and_refuse_unknown_strategies() {
+    let setup = Setup::new();
+    let mut store = setup.store();
+    let options = gvpie_daemon::GoalOptions::default();
+    let mut params = gvpie_daemon::ImageGoalParams { shapes: 3, ..Default::default() };
+    let goal = gvpie_daemon::add_image_goal(&mut store, &image_target(), "target", &params, &options).expect("goal");
+    let spec: ImageGoalSpec = serde_json::from_value(goal.spec.expect("spec")).expect("spec");
+    assert_eq!((spec.strategy.as_deref(), spec.effort), (Some("cascade"), None));
+    params.effort = Some("gpu".into());
+    let goal = gvpie_daemon::add_image_goal(&mut store, &image_target(), "target", &params, &options).expect("goal");
+    assert_eq!(goal.spec.as_ref().map(|s| s["effort"].clone()), Some(serde_json::json!("gpu")));
+    let refused = |params: &gvpie_daemon::ImageGoalParams| {
+        let err = gvpie_daemon::add_image_goal(&mut setup.store(), &image_target(), "target", params, &options)
+            .expect_err("refused");
+        assert!(matches!(err, gvpie_daemon::NewGoalError::Invalid(_)), "{err:?}");
+        err.to_string()
+    };
+    let bad = gvpie_daemon::ImageGoalParams { strategy: "greedy".into(), ..params.clone() };
+    assert_eq!(refused(&bad), "strategy 'greedy': expected fast, cascade or plain");
+    let bad = gvpie_daemon::ImageGoalParams { effort: Some("max".into()), ..params.clone() };
+    assert_eq!(refused(&bad), "effort 'max': expected cpu or gpu");
+    let bad = gvpie_daemon::ImageGoalParams { strategy: "fast".into(), ..params.clone() };
+    assert_eq!(refused(&bad), "effort applies to the cascade only, not to strategy 'fast'");
+    assert_eq!(store.list_goals().expect("list").len(), 2);
 }
 
 #[test]

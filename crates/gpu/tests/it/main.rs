@@ -17,3 +17,6 @@ mod props;
 
 /// Scoring mode, fallbacks and the public API around the executor.
 mod api;
+
+/// The image goal's shape scorer against the CPU error table.
+mod shapes;

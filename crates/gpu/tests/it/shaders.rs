@@ -18,16 +18,27 @@ fn generated_batch_shader_validates() {
 #[test]
 fn every_wgsl_file_is_used_and_validates() {
     let dir = crate::util::repo_root().join("crates/gpu/shaders");
-    let mut n = 0;
+    let mut seen = Vec::new();
     for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
         let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
         if path.extension().is_some_and(|e| e == "wgsl") {
             let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            // The files need the generated prelude; the embedded copy must be the file itself.
-            assert_eq!(text, gvpie_gpu::BATCH_WGSL, "{} is not the shader the crate embeds", path.display());
-            validate(&path.display().to_string(), &gvpie_gpu::batch_source());
-            n += 1;
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+            // The embedded copy must be the file itself; the batch shader needs its generated prelude.
+            match name.as_str() {
+                "batch.wgsl" => {
+                    assert_eq!(text, gvpie_gpu::BATCH_WGSL, "{} is not the shader the crate embeds", path.display());
+                    validate(&name, &gvpie_gpu::batch_source());
+                }
+                "shapes.wgsl" => {
+                    assert_eq!(text, gvpie_gpu::SHAPES_WGSL, "{} is not the shader the crate embeds", path.display());
+                    validate(&name, &text);
+                }
+                other => panic!("{other} is not used by the crate"),
+            }
+            seen.push(name);
         }
     }
-    assert_eq!(n, 1);
+    seen.sort();
+    assert_eq!(seen, ["batch.wgsl", "shapes.wgsl"]);
 }

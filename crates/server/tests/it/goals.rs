@@ -127,6 +127,8 @@ async fn an_image_goal_stores_its_target() {
         (Some(6), Some(4), Some(12))
     );
     assert_eq!((spec["mode"].as_str(), spec["alpha"].as_u64()), (Some("both"), Some(0)));
+    // New image goals search with the evaluator cascade unless told otherwise; the effort follows the daemon's scorer.
+    assert_eq!((spec["strategy"].as_str(), spec.get("effort")), (Some("cascade"), None));
     // The target is in the images table, by the hash the spec names.
     let hash = spec["target"].as_str().expect("target hash");
     let image = send(&fx.router, get(&format!("/api/images/{hash}"))).await;
@@ -136,6 +138,42 @@ async fn an_image_goal_stores_its_target() {
     let created = send(&fx.router, post_json("/api/goals", unnamed.to_string())).await;
     assert_eq!(created.status, 201, "{}", created.text());
     assert_eq!(created.json()["goal"], "approximate a 6x4 image with 3 shapes");
+
+    for (strategy, effort) in [("fast", None), ("plain", None), ("cascade", Some("gpu"))] {
+        let body = json!({"kind": "image", "target_png": target_png(), "strategy": strategy, "effort": effort});
+        let created = send(&fx.router, post_json("/api/goals", body.to_string())).await;
+        assert_eq!(created.status, 201, "{}", created.text());
+        let spec = &created.json()["spec"];
+        assert_eq!((spec["strategy"].as_str(), spec["effort"].as_str()), (Some(strategy), effort));
+    }
+}
+
+#[tokio::test]
+async fn image_goals_refuse_unknown_strategies_and_efforts() {
+    let fx = fixture();
+    let png = target_png();
+    let cases = [
+        (
+            json!({"kind": "image", "target_png": png, "strategy": "greedy"}),
+            "strategy 'greedy': expected fast, cascade or plain",
+        ),
+        (json!({"kind": "image", "target_png": png, "effort": "max"}), "effort 'max': expected cpu or gpu"),
+        (
+            json!({"kind": "image", "target_png": png, "strategy": "fast", "effort": "cpu"}),
+            "effort applies to the cascade only, not to strategy 'fast'",
+        ),
+        (
+            json!({"kind": "optimize", "script": "gradient", "strategy": "fast"}),
+            "strategy does not apply to optimize goals",
+        ),
+        (json!({"kind": "optimize", "script": "gradient", "effort": "gpu"}), "effort does not apply to optimize goals"),
+    ];
+    for (body, message) in cases {
+        let answer = send(&fx.router, post_json("/api/goals", body.to_string())).await;
+        let error = answer.assert_error(422, "invalid_request");
+        assert_eq!(error["message"], message, "{body}");
+    }
+    assert!(Store::open(&fx.db).expect("open").list_goals().expect("goals").is_empty());
 }
 
 #[tokio::test]
@@ -201,4 +239,49 @@ async fn the_goal_endpoints_need_the_token() {
         .body(Body::from(body))
         .expect("request");
     assert_eq!(send(&fx.router, with_token).await.status, 201);
+}
+
+#[tokio::test]
+async fn a_goals_llm_proposals_are_listed_newest_first() {
+    let fx = fixture();
+    let created =
+        send(&fx.router, post_json("/api/goals", json!({"kind": "optimize", "script": "gradient"}).to_string())).await;
+    assert_eq!(created.status, 201);
+    let id = created.json()["id"].as_i64().expect("id");
+    let empty = send(&fx.router, get(&format!("/api/goals/{id}/proposals"))).await;
+    assert_eq!((empty.status.as_u16(), empty.json()), (200, json!({"proposals": []})));
+
+    let mut store = Store::open(&fx.db).expect("open");
+    let proposal = |outcome: &str, reason: Option<&str>| gvpie_store::NewProposal {
+        goal_id: id,
+        generator: "llm:m".into(),
+        outcome: outcome.into(),
+        reason: reason.map(str::to_string),
+        source: Some("HALT\n".into()),
+        score: Some(3.0),
+        ..gvpie_store::NewProposal::default()
+    };
+    let extras = gvpie_store::CycleExtras {
+        proposals: vec![proposal("rejected", Some("no program")), proposal("refused", Some("not faster"))],
+        ..gvpie_store::CycleExtras::default()
+    };
+    store.record_cycle_with(&[], None, &extras).expect("record");
+
+    let answer = send(&fx.router, get(&format!("/api/goals/{id}/proposals"))).await;
+    assert_eq!(answer.status, 200);
+    let proposals = answer.json()["proposals"].as_array().expect("proposals").clone();
+    let outcomes: Vec<(&str, &str)> =
+        proposals.iter().map(|p| (p["outcome"].as_str().unwrap_or(""), p["reason"].as_str().unwrap_or(""))).collect();
+    assert_eq!(outcomes, [("refused", "not faster"), ("rejected", "no program")]);
+    assert_eq!(proposals[0]["generator"], "llm:m");
+    assert_eq!(proposals[0]["source"], "HALT\n");
+    assert_eq!(proposals[0]["score"], 3.0);
+    assert_eq!(proposals[0]["iteration"], Value::Null);
+    assert_eq!(proposals[0]["goal_id"], id);
+    let one = send(&fx.router, get(&format!("/api/goals/{id}/proposals?limit=1"))).await.json();
+    assert_eq!(one["proposals"].as_array().map(Vec::len), Some(1));
+
+    send(&fx.router, get("/api/goals/99/proposals")).await.assert_error(404, "not_found");
+    send(&fx.router, get(&format!("/api/goals/{id}/proposals?limit=0"))).await.assert_error(422, "invalid_request");
+    send(&fx.router, get("/api/goals/abc/proposals")).await.assert_error(422, "invalid_request");
 }

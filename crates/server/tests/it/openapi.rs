@@ -35,6 +35,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/goals"),
     ("get", "/api/goals/{id}"),
     ("patch", "/api/goals/{id}"),
+    ("get", "/api/goals/{id}/proposals"),
     ("get", "/api/summary"),
     // The web UI's tools (src/debug.rs).
     ("post", "/api/check"),

@@ -141,3 +141,72 @@ fn parents_within_a_batch_and_extra_parents() {
     assert_eq!(descendants, [(2, 1), (3, 1)]);
     let _: &Store = &t.store;
 }
+
+#[test]
+fn llm_proposals_are_written_with_the_cycle_and_append_only() {
+    use gvpie_store::{CycleExtras, NewGoal, NewProposal};
+    let mut t = TempStore::new();
+    let script = hello_script(&t.store);
+    let goal = NewGoal { goal: "faster".into(), priority: 5, kind: "optimize".into(), spec: None };
+    let goal_id = t.store.create_goal(&goal).expect("goal").id;
+    let extras = CycleExtras {
+        proposals: vec![
+            NewProposal {
+                goal_id,
+                generator: "llm:m".into(),
+                outcome: "rejected".into(),
+                reason: Some("no program".into()),
+                source: Some("x".repeat(gvpie_store::MAX_PROPOSAL_SOURCE + 10)),
+                ..NewProposal::default()
+            },
+            NewProposal {
+                goal_id,
+                generator: "llm:m".into(),
+                outcome: "adopted".into(),
+                source: Some("HALT\n".into()),
+                score: Some(1.0),
+                execution: ParentRef::Pending(0),
+                ..NewProposal::default()
+            },
+        ],
+        ..CycleExtras::default()
+    };
+    assert!(!extras.is_empty());
+    let record = t.store.record_cycle_with(&[run_of(&script, &program("hello"), true)], None, &extras).expect("record");
+    let rows = t.store.llm_proposals(goal_id, 10).expect("read");
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        (rows[0].outcome.as_str(), rows[0].iteration, rows[0].score),
+        ("adopted", Some(record.iterations[0]), Some(1.0))
+    );
+    assert_eq!(rows[0].source.as_deref(), Some("HALT\n"));
+    assert_eq!(
+        (rows[1].outcome.as_str(), rows[1].reason.as_deref(), rows[1].iteration),
+        ("rejected", Some("no program"), None)
+    );
+    assert_eq!(rows[1].source.as_ref().map(String::len), Some(gvpie_store::MAX_PROPOSAL_SOURCE));
+    assert_eq!(t.store.llm_proposals(goal_id, 1).expect("read").len(), 1);
+    assert!(t.store.llm_proposals(goal_id + 1, 10).expect("read").is_empty());
+
+    // An unknown outcome fails the whole cycle.
+    let bad = CycleExtras {
+        proposals: vec![NewProposal {
+            goal_id,
+            generator: "llm:m".into(),
+            outcome: "maybe".into(),
+            ..NewProposal::default()
+        }],
+        ..CycleExtras::default()
+    };
+    let err = t.store.record_cycle_with(&[run_of(&script, &program("hello"), true)], None, &bad).expect_err("bad");
+    assert!(err.to_string().contains("unknown proposal outcome 'maybe'"), "{err}");
+    assert_eq!(t.store.last_iteration().expect("query"), Some(record.iterations[0]));
+
+    let raw = t.raw();
+    for sql in ["UPDATE llm_proposals SET outcome = 'adopted'", "DELETE FROM llm_proposals"] {
+        let err = raw.execute(sql, []).expect_err(sql);
+        assert!(err.to_string().contains("llm_proposals is append-only"), "{sql}: {err}");
+    }
+    let count: i64 = raw.query_row("SELECT COUNT(*) FROM llm_proposals", [], |row| row.get(0)).expect("count");
+    assert_eq!(count, 2);
+}

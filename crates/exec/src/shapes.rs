@@ -1,0 +1,138 @@
+//! Shape scorers for the image goal's evaluator cascade: the CPU one from `gvpie-evolve`, or the GPU's shape
+//! scorer behind the same [`ShapeScorer`] trait.
+//!
+//! The GPU scorer computes exactly what the CPU computes, so when the GPU fails mid-search (device lost, out of
+//! memory) the adapter scores the rest on the CPU and the search goes on to the same result; [`ScorerChoice`]
+//! and the scorer's name tell which ran.
+
+use gvpie_evolve::{CpuShapeScorer, ShapeScorer};
+#[cfg(feature = "gpu")]
+use gvpie_evolve::{ErrorTable, Scored, Shape};
+
+use crate::{BackendChoice, Engine, ExecError};
+
+/// What `auto` picked, and why: for progress lines and JSON summaries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScorerChoice {
+    /// `cpu` or `gpu`.
+    pub backend: &'static str,
+    /// The adapter, for the GPU.
+    pub adapter: Option<String>,
+}
+
+impl Engine {
+    /// A shape scorer on `choice`: `cpu` scores on `n_threads` threads, `gpu` on the GPU (an error without one),
+    /// `auto` on a hardware GPU when there is one (a software adapter such as lavapipe is slower than the CPU
+    /// scorer), else on the CPU.
+    ///
+    /// # Errors
+    ///
+    /// [`ExecError::GpuUnavailable`] for `gpu` without a GPU.
+    pub fn shape_scorer(
+        &self,
+        choice: BackendChoice,
+        n_threads: usize,
+    ) -> Result<(Box<dyn ShapeScorer + '_>, ScorerChoice), ExecError> {
+        let cpu = CpuShapeScorer { n_threads };
+        let on_cpu = || -> (Box<dyn ShapeScorer + '_>, ScorerChoice) {
+            (Box::new(cpu), ScorerChoice { backend: "cpu", adapter: None })
+        };
+        match choice {
+            BackendChoice::Cpu => Ok(on_cpu()),
+            #[cfg(feature = "gpu")]
+            BackendChoice::Gpu | BackendChoice::Auto => match &self.gpu {
+                Some(gpu) if choice == BackendChoice::Gpu || gpu.adapter_info().device_type != "cpu" => {
+                    let adapter = Some(gpu.adapter_info().to_string());
+                    Ok((Box::new(GpuShapeScorer::new(gpu, cpu)), ScorerChoice { backend: "gpu", adapter }))
+                }
+                Some(_) => Ok(on_cpu()),
+                None if choice == BackendChoice::Auto => Ok(on_cpu()),
+                None => Err(ExecError::GpuUnavailable(self.no_gpu.clone().unwrap_or_else(|| "no adapter".into()))),
+            },
+            #[cfg(not(feature = "gpu"))]
+            BackendChoice::Auto => Ok(on_cpu()),
+            #[cfg(not(feature = "gpu"))]
+            BackendChoice::Gpu => Err(ExecError::GpuUnavailable(self.no_gpu.clone().unwrap_or_default())),
+        }
+    }
+}
+
+/// The GPU's shape scorer behind [`ShapeScorer`], falling back to the CPU for good after a failure.
+#[cfg(feature = "gpu")]
+struct GpuShapeScorer<'a> {
+    gpu: &'a gvpie_gpu::GpuBackend,
+    scorer: Option<gvpie_gpu::ShapeScorer>,
+    cpu: CpuShapeScorer,
+    /// Why the GPU is no longer used.
+    failed: Option<String>,
+    candidates: Vec<gvpie_gpu::ShapeCandidate>,
+}
+
+#[cfg(feature = "gpu")]
+impl<'a> GpuShapeScorer<'a> {
+    fn new(gpu: &'a gvpie_gpu::GpuBackend, cpu: CpuShapeScorer) -> GpuShapeScorer<'a> {
+        GpuShapeScorer { gpu, scorer: None, cpu, failed: None, candidates: Vec::new() }
+    }
+
+    fn fail(&mut self, err: gvpie_gpu::GpuError) {
+        self.failed = Some(err.to_string());
+        self.scorer = None;
+    }
+}
+
+#[cfg(feature = "gpu")]
+impl ShapeScorer for GpuShapeScorer<'_> {
+    fn name(&self) -> String {
+        match &self.failed {
+            None => "gpu".to_string(),
+            Some(why) => format!("cpu (the GPU failed: {why})"),
+        }
+    }
+
+    fn set_table(&mut self, table: &ErrorTable) {
+        if self.failed.is_some() {
+            return;
+        }
+        let (w, h) = (table.target().width(), table.target().height());
+        let fits = self.scorer.as_ref().is_some_and(|s| s.table_words() == h as usize * (w as usize + 1) * 8);
+        if !fits {
+            match self.gpu.shape_scorer(w, h, table.alpha()) {
+                Ok(scorer) => self.scorer = Some(scorer),
+                Err(err) => return self.fail(err),
+            }
+        }
+        if let Some(scorer) = self.scorer.as_mut()
+            && let Err(err) = scorer.set_table(&table.prefix_words())
+        {
+            self.fail(err);
+        }
+    }
+
+    fn score(&mut self, table: &ErrorTable, shapes: &[Shape]) -> Vec<Option<Scored>> {
+        let Some(scorer) = self.scorer.as_mut().filter(|_| self.failed.is_none()) else {
+            return self.cpu.score(table, shapes);
+        };
+        self.candidates.clear();
+        self.candidates.extend(shapes.iter().map(|shape| match *shape {
+            Shape::Triangle(v) => gvpie_gpu::ShapeCandidate::triangle(v),
+            Shape::Rectangle(r) => gvpie_gpu::ShapeCandidate::rectangle(r),
+        }));
+        match scorer.score(&self.candidates) {
+            Ok(scores) => scores
+                .into_iter()
+                .map(|s| {
+                    let [r, g, b, a] = s.color;
+                    (s.n_pixels > 0).then(|| Scored {
+                        delta: s.delta,
+                        color: gvpie_raster::Rgba::new(r, g, b, a),
+                        n_pixels: s.n_pixels,
+                    })
+                })
+                .collect(),
+            Err(err) => {
+                self.fail(err);
+                self.cpu.score(table, shapes)
+            }
+        }
+    }
+}

@@ -1,0 +1,198 @@
+// gvpie shape scorer: the first stage of the image goal's evaluator cascade.
+//
+// One thread scores one candidate shape (a TRI or a RECT) against a small canvas: it walks the
+// shape's rows with the TRI/RECT pixel rules of docs/pxl.md, sums the per-row prefix entries of
+// the error table (Σe and Σp per channel, Σe·p and Σp² over the channels), solves the colour in
+// closed form for the fixed alpha, and writes the estimated change of the squared error. This
+// is gvpie-evolve's `ErrorTable::score`, operation for operation: the small canvas has at most
+// 4096 pixels, so every sum fits i32 and only the final delta needs 64 bits (two u32 words).
+
+struct Params {
+    width: u32,
+    height: u32,
+    alpha: u32,
+    n_shapes: u32,
+}
+
+// kind (0 = triangle, 1 = rectangle), six coordinates, padding.
+struct Candidate {
+    kind: u32,
+    c0: i32,
+    c1: i32,
+    c2: i32,
+    c3: i32,
+    c4: i32,
+    c5: i32,
+    pad: u32,
+}
+
+// delta as (low word, high word) of a two's-complement i64, colour as r | g << 8 | b << 16 | a << 24, pixels covered
+// (0: the shape covers no pixel and the other words are 0).
+struct Score {
+    delta_lo: u32,
+    delta_hi: u32,
+    color: u32,
+    n_pixels: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+// Rows of width + 1 entries of 8 words: e.r e.g e.b p.r p.g p.b ep pp.
+@group(0) @binding(1) var<storage, read> prefix: array<i32>;
+@group(0) @binding(2) var<storage, read> candidates: array<Candidate>;
+@group(0) @binding(3) var<storage, read_write> scores: array<Score>;
+
+const COORD_LIMIT: i32 = 8192;
+
+struct Sums {
+    n: i32,
+    e: vec3<i32>,
+    p: vec3<i32>,
+    ep: i32,
+    pp: i32,
+}
+
+// Adds the entries of row y between columns lo..=hi (already clipped) to the sums.
+fn add_span(s: ptr<function, Sums>, y: i32, lo: i32, hi: i32) {
+    let stride = i32(params.width) + 1;
+    let left = u32((y * stride + lo) * 8);
+    let right = u32((y * stride + hi + 1) * 8);
+    (*s).n += hi - lo + 1;
+    (*s).e += vec3<i32>(prefix[right], prefix[right + 1u], prefix[right + 2u])
+        - vec3<i32>(prefix[left], prefix[left + 1u], prefix[left + 2u]);
+    (*s).p += vec3<i32>(prefix[right + 3u], prefix[right + 4u], prefix[right + 5u])
+        - vec3<i32>(prefix[left + 3u], prefix[left + 4u], prefix[left + 5u]);
+    (*s).ep += prefix[right + 6u] - prefix[left + 6u];
+    (*s).pp += prefix[right + 7u] - prefix[left + 7u];
+}
+
+// Floor division for a positive divisor (WGSL's `/` truncates towards zero).
+fn floor_div(n: i32, d: i32) -> i32 {
+    let q = n / d;
+    if (n % d != 0) && (n < 0) {
+        return q - 1;
+    }
+    return q;
+}
+
+fn rectangle_sums(c: Candidate) -> Sums {
+    var s: Sums;
+    let lo = max(c.c0, 0);
+    let hi = min(c.c2, i32(params.width) - 1);
+    if lo > hi {
+        return s;
+    }
+    let y_hi = min(c.c3, i32(params.height) - 1);
+    for (var y = max(c.c1, 0); y <= y_hi; y++) {
+        add_span(&s, y, lo, hi);
+    }
+    return s;
+}
+
+// The TRI rule: a pixel is in when it is on the inner side of all three edges, edges included.
+fn triangle_sums(c: Candidate) -> Sums {
+    var s: Sums;
+    let v0 = clamp(vec2<i32>(c.c0, c.c1), vec2<i32>(-COORD_LIMIT), vec2<i32>(COORD_LIMIT));
+    var v1 = clamp(vec2<i32>(c.c2, c.c3), vec2<i32>(-COORD_LIMIT), vec2<i32>(COORD_LIMIT));
+    var v2 = clamp(vec2<i32>(c.c4, c.c5), vec2<i32>(-COORD_LIMIT), vec2<i32>(COORD_LIMIT));
+    let area2 = (v1.x - v0.x) * (v2.y - v0.y) - (v1.y - v0.y) * (v2.x - v0.x);
+    if area2 == 0 {
+        return s;
+    }
+    if area2 < 0 {
+        let t = v1;
+        v1 = v2;
+        v2 = t;
+    }
+    let x_lo = max(min(min(v0.x, v1.x), v2.x), 0);
+    let x_hi = min(max(max(v0.x, v1.x), v2.x), i32(params.width) - 1);
+    let y_lo = max(min(min(v0.y, v1.y), v2.y), 0);
+    let y_hi = min(max(max(v0.y, v1.y), v2.y), i32(params.height) - 1);
+    let a = array<vec2<i32>, 3>(v0, v1, v2);
+    let b = array<vec2<i32>, 3>(v1, v2, v0);
+    for (var py = y_lo; py <= y_hi; py++) {
+        var lo = x_lo;
+        var hi = x_hi;
+        var inside = true;
+        for (var k = 0; k < 3; k++) {
+            let ex = b[k].x - a[k].x;
+            let ey = b[k].y - a[k].y;
+            let cc = ex * (py - a[k].y);
+            if ey == 0 {
+                if cc < 0 {
+                    inside = false;
+                }
+            } else if ey > 0 {
+                hi = min(hi, a[k].x + floor_div(cc, ey));
+            } else {
+                lo = max(lo, a[k].x - floor_div(cc, -ey));
+            }
+        }
+        if inside && lo <= hi {
+            add_span(&s, py, lo, hi);
+        }
+    }
+    return s;
+}
+
+// The 64-bit product of two u32, as (low, high), from 16-bit halves.
+fn mul_wide(x: u32, y: u32) -> vec2<u32> {
+    let x0 = x & 0xffffu;
+    let x1 = x >> 16u;
+    let y0 = y & 0xffffu;
+    let y1 = y >> 16u;
+    let p00 = x0 * y0;
+    // Each partial product is at most (2^16 - 1)^2, so adding a 16-bit carry cannot wrap.
+    let mid = x0 * y1 + (p00 >> 16u);
+    let mid2 = x1 * y0 + (mid & 0xffffu);
+    return vec2<u32>((mid2 << 16u) | (p00 & 0xffffu), x1 * y1 + (mid >> 16u) + (mid2 >> 16u));
+}
+
+// x * y as a two's-complement i64 for y >= 0.
+fn mul_signed(x: i32, y: u32) -> vec2<u32> {
+    let m = mul_wide(u32(abs(x)), y);
+    if x >= 0 {
+        return m;
+    }
+    let lo = ~m.x + 1u;
+    return vec2<u32>(lo, ~m.y + select(0u, 1u, lo == 0u));
+}
+
+fn add64(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
+    let lo = a.x + b.x;
+    return vec2<u32>(lo, a.y + b.y + select(0u, 1u, lo < a.x));
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let index = gid.x + gid.y * groups.x * 64u;
+    if index >= params.n_shapes {
+        return;
+    }
+    let c = candidates[index];
+    var s: Sums;
+    if c.kind == 0u {
+        s = triangle_sums(c);
+    } else {
+        s = rectangle_sums(c);
+    }
+    if s.n == 0 {
+        scores[index] = Score(0u, 0u, 0u, 0u);
+        return;
+    }
+    let a = i32(params.alpha);
+    let an = a * s.n;
+    var linear = s.ep;
+    var quadratic = s.pp;
+    var color = 0u;
+    for (var ch = 0; ch < 3; ch++) {
+        // c = p̄ + 255·ē/a, rounded half up and clamped.
+        let cv = clamp(floor_div(2 * (a * s.p[ch] + 255 * s.e[ch]) + an, 2 * an), 0, 255);
+        color |= u32(cv) << (8u * u32(ch));
+        linear -= cv * s.e[ch];
+        quadratic += cv * (cv * s.n - 2 * s.p[ch]);
+    }
+    color |= u32(a) << 24u;
+    // delta = 510·a·linear + a²·quadratic; quadratic is a sum of squares, never negative.
+    let delta = add64(mul_signed(linear, u32(510 * a)), mul_wide(u32(quadratic), u32(a * a)));
+    scores[index] = Score(delta.x, delta.y, color, u32(s.n));
+}

@@ -1,0 +1,340 @@
+//! The shape scorer: scores thousands of candidate shapes against a small canvas per dispatch, the first stage of
+//! the image goal's evaluator cascade (see `gvpie-evolve`).
+//!
+//! The caller uploads the error table of a small canvas once per placed shape ([`ShapeScorer::set_table`]: rows of
+//! `width + 1` prefix entries of 8 words, the layout of `gvpie_evolve::ErrorTable::prefix_words`) and then scores
+//! batches of candidates ([`ShapeScorer::score`]), one GPU thread each. The shader computes exactly what
+//! `ErrorTable::score` computes on the CPU, integer for integer: a differential test checks it. Its integer sums fit
+//! 32 bits only for small canvases, hence [`MAX_TABLE_PIXELS`].
+//!
+//! Buffers are kept between calls and grow to the largest batch seen; one call is one submission and one
+//! read-back.
+
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use bytemuck::{Pod, Zeroable};
+use wgpu::util::DeviceExt;
+
+use crate::{GpuBackend, GpuError};
+
+/// The shader of the scorer.
+pub const SHAPES_WGSL: &str = include_str!("../shaders/shapes.wgsl");
+
+/// The largest canvas the scorer takes, in pixels: the shader's sums fit `i32` up to this size.
+pub const MAX_TABLE_PIXELS: u32 = 4096;
+
+/// Words per prefix entry: Σe and Σp per channel, Σe·p and Σp² over the channels.
+pub const ENTRY_WORDS: usize = 8;
+
+/// Threads per workgroup of the scorer.
+const GROUP: u32 = 64;
+
+/// One candidate shape, in the small canvas's pixel coordinates.
+#[repr(C)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Pod, Zeroable)]
+pub struct ShapeCandidate {
+    kind: u32,
+    coords: [i32; 6],
+    pad: u32,
+}
+
+impl ShapeCandidate {
+    /// `TRI x0 y0 x1 y1 x2 y2`.
+    pub fn triangle(v: [i32; 6]) -> ShapeCandidate {
+        ShapeCandidate { kind: 0, coords: v, pad: 0 }
+    }
+
+    /// The rectangle covering `x0..=x1` by `y0..=y1`.
+    pub fn rectangle([x0, y0, x1, y1]: [i32; 4]) -> ShapeCandidate {
+        ShapeCandidate { kind: 1, coords: [x0, y0, x1, y1, 0, 0], pad: 0 }
+    }
+}
+
+/// The score of one candidate: `ErrorTable::score`'s result.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct ShapeScore {
+    /// Estimated change of the squared error, in units of `1/255²` of a squared level (negative is better).
+    pub delta: i64,
+    /// The solved colour, RGBA (the alpha is the table's).
+    pub color: [u8; 4],
+    /// Pixels covered; 0 when the shape covers none (then the other fields are 0).
+    pub n_pixels: u32,
+}
+
+#[repr(C)]
+#[derive(Copy, Clone, Pod, Zeroable)]
+struct Params {
+    width: u32,
+    height: u32,
+    alpha: u32,
+    n_shapes: u32,
+}
+
+#[repr(C)]
+#[derive(Copy, Clone, Pod, Zeroable)]
+struct RawScore {
+    delta_lo: u32,
+    delta_hi: u32,
+    color: u32,
+    n_pixels: u32,
+}
+
+/// A compiled scorer with its buffers, for one table size and alpha.
+pub struct ShapeScorer {
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    pipeline: wgpu::ComputePipeline,
+    layout: wgpu::BindGroupLayout,
+    lost: Arc<AtomicBool>,
+    params: Params,
+    prefix: wgpu::Buffer,
+    /// Candidates, scores and the read-back buffer, sized for `capacity` shapes.
+    capacity: usize,
+    buffers: Option<(wgpu::Buffer, wgpu::Buffer, wgpu::Buffer)>,
+    has_table: bool,
+}
+
+impl std::fmt::Debug for ShapeScorer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShapeScorer")
+            .field("width", &self.params.width)
+            .field("height", &self.params.height)
+            .field("alpha", &self.params.alpha)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GpuBackend {
+    /// A shape scorer for `width` x `height` error tables and shapes of alpha `alpha`.
+    ///
+    /// # Errors
+    ///
+    /// [`GpuError::BadRequest`] for a canvas over [`MAX_TABLE_PIXELS`] or an alpha of 0 (a solved alpha needs
+    /// floating point, which the shader would not round as the CPU does); [`GpuError::Device`] when the shader does
+    /// not compile.
+    pub fn shape_scorer(&self, width: u32, height: u32, alpha: u8) -> Result<ShapeScorer, GpuError> {
+        if width == 0 || height == 0 || u64::from(width) * u64::from(height) > u64::from(MAX_TABLE_PIXELS) {
+            return Err(GpuError::BadRequest(format!(
+                "the shape scorer takes canvases of 1 to {MAX_TABLE_PIXELS} pixels, not {width}x{height}"
+            )));
+        }
+        if alpha == 0 {
+            return Err(GpuError::BadRequest("the shape scorer needs a fixed alpha (1 to 255)".into()));
+        }
+        let device = self.device.clone();
+        let entry = |binding: u32, ty: wgpu::BufferBindingType| wgpu::BindGroupLayoutEntry {
+            binding,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer { ty, has_dynamic_offset: false, min_binding_size: None },
+            count: None,
+        };
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("gvpie.shapes_layout"),
+            entries: &[
+                entry(0, wgpu::BufferBindingType::Uniform),
+                entry(1, wgpu::BufferBindingType::Storage { read_only: true }),
+                entry(2, wgpu::BufferBindingType::Storage { read_only: true }),
+                entry(3, wgpu::BufferBindingType::Storage { read_only: false }),
+            ],
+        });
+        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("gvpie.shapes_pipeline_layout"),
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
+        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("gvpie.shapes"),
+            source: wgpu::ShaderSource::Wgsl(SHAPES_WGSL.into()),
+        });
+        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some("gvpie.shapes_pipeline"),
+            layout: Some(&pipeline_layout),
+            module: &module,
+            entry_point: Some("main"),
+            compilation_options: wgpu::PipelineCompilationOptions::default(),
+            cache: None,
+        });
+        if let Some(err) = pollster::block_on(scope.pop()) {
+            return Err(GpuError::Device(format!("the shape shader did not compile: {err}")));
+        }
+        let table_words = height as usize * (width as usize + 1) * ENTRY_WORDS;
+        let prefix = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("gvpie.shapes_prefix"),
+            size: (table_words * 4) as u64,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        Ok(ShapeScorer {
+            device,
+            queue: self.queue.clone(),
+            pipeline,
+            layout,
+            lost: Arc::clone(&self.lost),
+            params: Params { width, height, alpha: u32::from(alpha), n_shapes: 0 },
+            prefix,
+            capacity: 0,
+            buffers: None,
+            has_table: false,
+        })
+    }
+}
+
+impl ShapeScorer {
+    /// The words a table of this scorer's size has: `height * (width + 1) * 8`.
+    pub fn table_words(&self) -> usize {
+        self.params.height as usize * (self.params.width as usize + 1) * ENTRY_WORDS
+    }
+
+    /// Uploads the error table that the next batches are scored against.
+    ///
+    /// # Errors
+    ///
+    /// [`GpuError::BadRequest`] when `prefix` does not have [`ShapeScorer::table_words`] words.
+    pub fn set_table(&mut self, prefix: &[i32]) -> Result<(), GpuError> {
+        if prefix.len() != self.table_words() {
+            return Err(GpuError::BadRequest(format!(
+                "the table has {} words, not the {} of a {}x{} canvas",
+                prefix.len(),
+                self.table_words(),
+                self.params.width,
+                self.params.height
+            )));
+        }
+        self.queue.write_buffer(&self.prefix, 0, bytemuck::cast_slice(prefix));
+        self.has_table = true;
+        Ok(())
+    }
+
+    /// Scores `shapes` against the table, in order.
+    ///
+    /// # Errors
+    ///
+    /// [`GpuError::BadRequest`] before any table is set; [`GpuError::Device`] when the device fails or is lost (the
+    /// caller can score on the CPU instead: the results would be the same).
+    pub fn score(&mut self, shapes: &[ShapeCandidate]) -> Result<Vec<ShapeScore>, GpuError> {
+        if !self.has_table {
+            return Err(GpuError::BadRequest("no table was set before scoring".into()));
+        }
+        if shapes.is_empty() {
+            return Ok(Vec::new());
+        }
+        if self.lost.load(Ordering::SeqCst) {
+            return Err(GpuError::Device("the GPU device was lost".into()));
+        }
+        self.reserve(shapes.len());
+        let Some((candidates, scores, read)) = &self.buffers else {
+            return Err(GpuError::Device("no buffers".into()));
+        };
+        let n = shapes.len();
+        self.queue.write_buffer(candidates, 0, bytemuck::cast_slice(shapes));
+        let params = Params { n_shapes: n as u32, ..self.params };
+        let params_buf = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("gvpie.shapes_params"),
+            contents: bytemuck::bytes_of(&params),
+            usage: wgpu::BufferUsages::UNIFORM,
+        });
+        let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("gvpie.shapes_bind_group"),
+            layout: &self.layout,
+            entries: &[
+                wgpu::BindGroupEntry { binding: 0, resource: params_buf.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 1, resource: self.prefix.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 2, resource: candidates.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 3, resource: scores.as_entire_binding() },
+            ],
+        });
+        let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let mut encoder = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("gvpie.shapes_pass"),
+                timestamp_writes: None,
+            });
+            pass.set_pipeline(&self.pipeline);
+            pass.set_bind_group(0, &bind_group, &[]);
+            // Spread the groups over two dimensions past the per-dimension limit.
+            let groups = (n as u32).div_ceil(GROUP);
+            let max = self.device.limits().max_compute_workgroups_per_dimension.max(1);
+            let x = groups.min(max);
+            pass.dispatch_workgroups(x, groups.div_ceil(x), 1);
+        }
+        let bytes = (n * std::mem::size_of::<RawScore>()) as u64;
+        encoder.copy_buffer_to_buffer(scores, 0, read, 0, bytes);
+        self.queue.submit([encoder.finish()]);
+        let mapped: Arc<Mutex<Option<Result<(), String>>>> = Arc::new(Mutex::new(None));
+        let flag = Arc::clone(&mapped);
+        read.slice(0..bytes).map_async(wgpu::MapMode::Read, move |res| {
+            if let Ok(mut done) = flag.lock() {
+                *done = Some(res.map_err(|e| format!("read-back failed: {e}")));
+            }
+        });
+        loop {
+            if mapped.lock().map_or(true, |done| done.is_some()) || self.lost.load(Ordering::SeqCst) {
+                break;
+            }
+            if let Err(err) = self.device.poll(wgpu::PollType::wait_indefinitely()) {
+                return Err(GpuError::Device(format!("waiting for the GPU failed: {err}")));
+            }
+        }
+        if let Some(err) = pollster::block_on(scope.pop()) {
+            return Err(GpuError::Device(err.to_string()));
+        }
+        if self.lost.load(Ordering::SeqCst) {
+            return Err(GpuError::Device("the GPU device was lost".into()));
+        }
+        if let Ok(mut done) = mapped.lock()
+            && let Some(Err(err)) = done.take()
+        {
+            return Err(GpuError::Device(err));
+        }
+        let view = read.slice(0..bytes).get_mapped_range().map_err(|e| GpuError::Device(e.to_string()))?;
+        let raw: &[RawScore] = bytemuck::cast_slice(&view[..]);
+        let out = raw
+            .iter()
+            .map(|r| ShapeScore {
+                delta: ((u64::from(r.delta_hi) << 32) | u64::from(r.delta_lo)) as i64,
+                color: r.color.to_le_bytes(),
+                n_pixels: r.n_pixels,
+            })
+            .collect();
+        drop(view);
+        read.unmap();
+        Ok(out)
+    }
+
+    /// Grows the candidate, score and read-back buffers to hold `n` shapes (doubling, so few reallocations).
+    fn reserve(&mut self, n: usize) {
+        if self.buffers.is_some() && n <= self.capacity {
+            return;
+        }
+        let capacity = n.next_power_of_two().max(1024);
+        let make = |label: &str, size: usize, usage| {
+            self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: size as u64,
+                usage,
+                mapped_at_creation: false,
+            })
+        };
+        let candidates = make(
+            "gvpie.shapes_candidates",
+            capacity * std::mem::size_of::<ShapeCandidate>(),
+            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+        );
+        let scores = make(
+            "gvpie.shapes_scores",
+            capacity * std::mem::size_of::<RawScore>(),
+            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+        );
+        let read = make(
+            "gvpie.shapes_read",
+            capacity * std::mem::size_of::<RawScore>(),
+            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        );
+        self.buffers = Some((candidates, scores, read));
+        self.capacity = capacity;
+    }
+}
