@@ -6,8 +6,9 @@
 # Usage: bench/evolve.sh [SHAPES...]   (default: 50 100 200)
 # Needs: a release build (`cargo build --release -p gvpie`) and `purr` (`cargo install purrmitive --features cli`).
 # Env: THREADS (default 2), IMAGES (default: astronaut chelsea coffee), OUT (default: a temp dir),
-#      SYSTEMS (default: "purr cascade fast plain"; also: alpha0, gpu = the cascade scored on the GPU with the GPU
-#      preset, gpu4k = the same with 4096 climbers), GVPIE, PURR (the binaries).
+#      SYSTEMS (default: "purr cascade fast plain"; also: alpha0; lockstep = the cascade's lockstep rounds on the
+#      CPU; gpu = the cascade scored on the GPU with its preset, 4096 resident climbers; gpu16k = 16384 of them),
+#      GVPIE, PURR (the binaries).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GVPIE=${GVPIE:-target/release/gvpie}
@@ -17,6 +18,7 @@ IMAGES=${IMAGES:-"astronaut chelsea coffee"}
 OUT=${OUT:-$(mktemp -d)}
 SYSTEMS=${SYSTEMS:-"purr cascade fast plain"}
 SHAPES=("${@:-50 100 200}")
+mkdir -p "$OUT"
 [ -x "$GVPIE" ] || { echo "build first: cargo build --release -p gvpie" >&2; exit 2; }
 command -v "$PURR" >/dev/null || { echo "install purr: cargo install purrmitive --features cli" >&2; exit 2; }
 
@@ -32,8 +34,9 @@ run() {
     fast) "${g[@]}" --strategy fast 2>/dev/null ;;
     plain) "${g[@]}" --strategy plain 2>/dev/null ;;
     alpha0) "${g[@]}" --strategy cascade --backend cpu --alpha 0 2>/dev/null ;;
+    lockstep) "${g[@]}" --strategy cascade --backend cpu --climb-failures 0 2>/dev/null ;;
     gpu) "${g[@]}" --strategy cascade --backend gpu 2>/dev/null ;;
-    gpu4k) "${g[@]}" --strategy cascade --backend gpu --climbers 4096 2>/dev/null ;;
+    gpu16k) "${g[@]}" --strategy cascade --backend gpu --climbers 16384 2>/dev/null ;;
     *) echo "unknown system $1" >&2; exit 2 ;;
   esac
 }

@@ -101,9 +101,10 @@ pub struct EvolveArgs {
     /// Search strategy.
     #[arg(long, value_enum, default_value_t = SearchStrategy::Cascade)]
     strategy: SearchStrategy,
-    /// Cascade: the effort preset, sized for the CPU scorer (48 climbers of 64 random starts, 8 mutations a round,
-    /// 6 survivors) or for the GPU (1024 climbers of 128 starts, 16 mutations, 16 survivors). Default: the scorer's.
-    /// With the same preset, the CPU and the GPU find the same program.
+    /// Cascade: the effort preset, sized for the CPU scorer (256 resident climbers of 64 random starts, each
+    /// climbing until 64 mutations in a row fail; 8 survivors) or for the GPU (4096 such climbers, one GPU thread
+    /// each, one dispatch per shape; 16 survivors). Default: the scorer's. With the same preset, the CPU and the GPU
+    /// find the same program.
     #[arg(long, value_enum)]
     effort: Option<EffortPreset>,
     /// Cascade: hill climbers per shape on the reduced canvas (overrides the preset).
@@ -112,6 +113,10 @@ pub struct EvolveArgs {
     /// Cascade: the best climbers refined at full size (overrides the preset).
     #[arg(long)]
     survivors: Option<u32>,
+    /// Cascade: resident climbers climb until this many mutations in a row fail (overrides the preset); 0 runs 48
+    /// climbers in lockstep rounds of 8 mutations instead, one scorer call per round (`CascadeEffort::LOCKSTEP`).
+    #[arg(long)]
+    climb_failures: Option<u32>,
     /// Fast and plain: restarts per shape.
     #[arg(long, default_value_t = Effort::DEFAULT.restarts)]
     restarts: u32,
@@ -178,9 +183,11 @@ pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
         .shape_scorer(choice, n_threads.max(1))
         .map_err(|e| UsageError::new(format!("--backend {}: {e}", backend_name(args.backend))))?;
     let preset = match (args.effort, scorer_choice.backend) {
+        _ if args.climb_failures == Some(0) => CascadeEffort::LOCKSTEP,
         (Some(EffortPreset::Gpu), _) | (None, "gpu") => CascadeEffort::GPU,
         _ => CascadeEffort::DEFAULT,
     };
+    let preset = CascadeEffort { climb_failures: args.climb_failures.unwrap_or(preset.climb_failures), ..preset };
     let config = ImageGoalConfig {
         n_shapes: args.n_shapes,
         kinds: match args.mode {

@@ -2,7 +2,7 @@
 //!
 //! `cargo run --release -p gvpie-evolve --example tune -- IMAGE.png SHAPES THREADS RESTARTS TRIES FAILURES POLISH fast|plain|cascade ALPHA MIN_ALPHA`
 //!
-//! For `cascade`, `CASCADE=climbers,tries,mutations,patience,rounds,survivors,refine` sets its effort.
+//! For `cascade`, `CASCADE=climbers,tries,mutations,patience,rounds,survivors,refine,climb_failures` sets its effort.
 
 use std::time::Instant;
 
@@ -30,11 +30,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         cascade: match std::env::var("CASCADE") {
             Ok(text) => {
                 let v: Vec<u32> = text.split(',').map(str::parse).collect::<Result<_, _>>()?;
-                let [climbers, random_tries, mutations, patience, max_rounds, survivors, refine_failures] = v[..]
+                let [
+                    climbers,
+                    random_tries,
+                    mutations,
+                    patience,
+                    max_rounds,
+                    survivors,
+                    refine_failures,
+                    climb_failures,
+                ] = v[..]
                 else {
-                    return Err("CASCADE takes 7 numbers".into());
+                    return Err("CASCADE takes 8 numbers".into());
                 };
-                CascadeEffort { climbers, random_tries, mutations, patience, max_rounds, survivors, refine_failures }
+                CascadeEffort {
+                    climbers,
+                    random_tries,
+                    mutations,
+                    patience,
+                    max_rounds,
+                    survivors,
+                    refine_failures,
+                    climb_failures,
+                }
             }
             Err(_) => CascadeEffort::DEFAULT,
         },

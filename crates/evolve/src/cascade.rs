@@ -17,6 +17,7 @@
 
 use gvpie_raster::Canvas;
 
+use crate::climb::{ClimbJob, Climbed, climb_cpu};
 use crate::error_table::{ErrorTable, Scored};
 use crate::rng::Rng;
 use crate::shape::{Shape, ShapeKinds};
@@ -27,6 +28,7 @@ pub const SMALL_MAX_PIXELS: u32 = 4096;
 /// Random-stream tags, so the cascade's streams never coincide with the other strategies'.
 const CLIMB_STREAM: u64 = 0xC1_1B;
 const REFINE_STREAM: u64 = 0x2E_F1;
+const RESIDENT_STREAM: u64 = 0x2E_51;
 
 /// How hard the cascade searches each shape.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -45,11 +47,34 @@ pub struct CascadeEffort {
     pub survivors: u32,
     /// A survivor's refinement stops after this many failed mutations in a row.
     pub refine_failures: u32,
+    /// When nonzero, the climbers are *resident*: each runs on its own from its random starts until this many
+    /// mutations in a row fail, all of them in one call to the scorer per shape (see `climb`), instead of lockstep
+    /// rounds of `mutations` (one call per round). `mutations`, `patience` and `max_rounds` are then unused.
+    pub climb_failures: u32,
 }
 
 impl CascadeEffort {
-    /// Sized for a CPU scorer on a few cores.
+    /// Sized for a CPU scorer on a few cores: 256 resident climbers of 64 random starts, each climbing until 64
+    /// mutations in a row fail; 8 survivors.
     pub const DEFAULT: CascadeEffort = CascadeEffort {
+        climbers: 256,
+        random_tries: 64,
+        mutations: 0,
+        patience: 0,
+        max_rounds: 0,
+        survivors: 8,
+        refine_failures: 60,
+        climb_failures: 64,
+    };
+
+    /// Sized for a GPU: 4096 resident climbers (one GPU thread each, one dispatch per shape), 16 survivors.
+    pub const GPU: CascadeEffort =
+        CascadeEffort { climbers: 4096, survivors: 16, refine_failures: 100, ..Self::DEFAULT };
+
+    /// Lockstep rounds: 48 climbers of 64 random starts, 8 mutations each a round, one scorer call per round; a
+    /// climber stops after 3 rounds without progress. Cheaper per shape than [`CascadeEffort::DEFAULT`] (about a
+    /// third of the time on the CPU) for a slightly higher error.
+    pub const LOCKSTEP: CascadeEffort = CascadeEffort {
         climbers: 48,
         random_tries: 64,
         mutations: 8,
@@ -57,17 +82,7 @@ impl CascadeEffort {
         max_rounds: 40,
         survivors: 6,
         refine_failures: 60,
-    };
-
-    /// Sized for a GPU scorer: every round is tens of thousands of candidates.
-    pub const GPU: CascadeEffort = CascadeEffort {
-        climbers: 1024,
-        random_tries: 128,
-        mutations: 16,
-        patience: 4,
-        max_rounds: 60,
-        survivors: 16,
-        refine_failures: 100,
+        climb_failures: 0,
     };
 }
 
@@ -88,6 +103,9 @@ pub trait ShapeScorer {
     fn set_table(&mut self, table: &ErrorTable);
     /// Scores `shapes` in order against the table last set (passed again for CPU scorers).
     fn score(&mut self, table: &ErrorTable, shapes: &[Shape]) -> Vec<Option<Scored>>;
+    /// Runs the resident climbers of `job` against the table last set; one result per climber, in order, exactly
+    /// as [`climb_cpu`] computes them.
+    fn climb(&mut self, table: &ErrorTable, job: &ClimbJob) -> Vec<Climbed>;
 }
 
 /// The CPU scorer: [`ErrorTable::score`] on `n_threads` threads.
@@ -119,6 +137,10 @@ impl ShapeScorer for CpuShapeScorer {
             // A panic in a worker is a bug in the table; re-raise it here rather than hide it.
             handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
         })
+    }
+
+    fn climb(&mut self, table: &ErrorTable, job: &ClimbJob) -> Vec<Climbed> {
+        climb_cpu(table, job, self.n_threads)
     }
 }
 
@@ -214,6 +236,28 @@ pub(crate) fn small_stage(
     let spread = (15 / scale as i32).max(1);
     let sigma = 16.0 / f64::from(scale);
     let margin = (16 / scale as i32).max(1);
+    if effort.climb_failures > 0 {
+        let job = ClimbJob {
+            key: Rng::derive(seed, &[shape_index, RESIDENT_STREAM]).next_u64() as u32,
+            n_climbers: effort.climbers.max(1),
+            kinds,
+            random_tries: effort.random_tries.max(1),
+            max_failures: effort.climb_failures,
+            spread,
+            // Four uniforms on -a..=a have a standard deviation of about 1.15 a: a = 14 at full size, as sigma 16.
+            step: (14 / scale as i32).max(1),
+            margin,
+        };
+        let climbed = scorer.climb(table, &job);
+        let n_candidates = climbed.iter().map(|c| u64::from(c.steps)).sum();
+        let mut ranked: Vec<(i64, usize, Shape)> = climbed
+            .iter()
+            .enumerate()
+            .filter_map(|(c, climbed)| climbed.best.map(|(shape, scored)| (scored.delta, c, shape)))
+            .collect();
+        ranked.sort_by_key(|&(delta, c, _)| (delta, c));
+        return (distinct_best(ranked, effort.survivors), n_candidates);
+    }
     let mut climbers: Vec<(ShapeKinds, Climber)> = (0..effort.climbers.max(1))
         .map(|c| {
             let mut rng = Rng::derive(seed, &[shape_index, u64::from(c), CLIMB_STREAM]);
@@ -275,16 +319,21 @@ pub(crate) fn small_stage(
         .filter_map(|(c, (_, climber))| climber.best.map(|(shape, scored)| (scored.delta, c, shape)))
         .collect();
     ranked.sort_by_key(|&(delta, c, _)| (delta, c));
+    (distinct_best(ranked, effort.survivors), n_candidates)
+}
+
+/// The first `n` distinct shapes of a ranking.
+fn distinct_best(ranked: Vec<(i64, usize, Shape)>, n: u32) -> Vec<Shape> {
     let mut survivors: Vec<Shape> = Vec::new();
     for (_, _, shape) in ranked {
-        if survivors.len() >= effort.survivors.max(1) as usize {
+        if survivors.len() >= n.max(1) as usize {
             break;
         }
         if !survivors.contains(&shape) {
             survivors.push(shape);
         }
     }
-    (survivors, n_candidates)
+    survivors
 }
 
 /// The best-scoring shape of a batch (the first on ties), if any covers a pixel.

@@ -535,7 +535,10 @@ pub fn parse_program(text: &str) -> Result<([u8; 3], Vec<Placed>), String> {
             }
             ("RECT", &[x, y, w, h]) if w >= 1 && h >= 1 => {
                 let color = color.ok_or_else(bad)?;
-                placed.push(Placed { shape: Shape::Rectangle([x, y, x + w - 1, y + h - 1]), color });
+                // Corners past i32 (huge literals) are not an image program's.
+                let x1 = x.checked_add(w - 1).ok_or_else(bad)?;
+                let y1 = y.checked_add(h - 1).ok_or_else(bad)?;
+                placed.push(Placed { shape: Shape::Rectangle([x, y, x1, y1]), color });
             }
             ("HALT", &[]) => break,
             _ => return Err(bad()),
@@ -562,5 +565,9 @@ mod parse_tests {
             Err("line 2: 'PSET 1 1' is not part of an image program".into())
         );
         assert_eq!(parse_program("COLOR 1 2 3 4\n"), Err("the program has no CLS line".into()));
+        assert_eq!(
+            parse_program("CLS 0 0 0\nCOLOR 1 2 3 4\nRECT 2147483647 0 2 1\n"),
+            Err("line 3: 'RECT 2147483647 0 2 1' is not part of an image program".into())
+        );
     }
 }

@@ -53,6 +53,7 @@ pub use crate::bandit::{ArmStats, Bandit};
 pub use crate::cascade::{
     CascadeEffort, CpuShapeScorer, SMALL_MAX_PIXELS, ShapeScorer, downscale, small_scale, upscale,
 };
+pub use crate::climb::{ClimbJob, Climbed, MAX_CLIMB_STEPS, Pcg32, climb_cpu, climb_one};
 pub use crate::database::{
     Added, DatabaseConfig, DatabaseStats, Entry, Parent, ProgramDatabase, Selection, colour_count, image_hash,
     program_hash,
@@ -72,6 +73,7 @@ pub use crate::variation::{
 
 mod bandit;
 mod cascade;
+mod climb;
 mod database;
 mod error_table;
 mod evolution;

@@ -5,9 +5,9 @@
 //! memory) the adapter scores the rest on the CPU and the search goes on to the same result; [`ScorerChoice`]
 //! and the scorer's name tell which ran.
 
-use gvpie_evolve::{CpuShapeScorer, ShapeScorer};
 #[cfg(feature = "gpu")]
-use gvpie_evolve::{ErrorTable, Scored, Shape};
+use gvpie_evolve::{ClimbJob, Climbed, ErrorTable, Scored, Shape, ShapeKinds};
+use gvpie_evolve::{CpuShapeScorer, ShapeScorer};
 
 use crate::{BackendChoice, Engine, ExecError};
 
@@ -132,6 +132,49 @@ impl ShapeScorer for GpuShapeScorer<'_> {
             Err(err) => {
                 self.fail(err);
                 self.cpu.score(table, shapes)
+            }
+        }
+    }
+
+    fn climb(&mut self, table: &ErrorTable, job: &ClimbJob) -> Vec<Climbed> {
+        let Some(scorer) = self.scorer.as_mut().filter(|_| self.failed.is_none()) else {
+            return self.cpu.climb(table, job);
+        };
+        let params = gvpie_gpu::ClimbParams {
+            key: job.key,
+            n_climbers: job.n_climbers,
+            kinds: match job.kinds {
+                ShapeKinds::Triangles => 0,
+                ShapeKinds::Rectangles => 1,
+                _ => 2,
+            },
+            random_tries: job.random_tries,
+            max_failures: job.max_failures,
+            spread: job.spread,
+            step: job.step,
+            margin: job.margin,
+        };
+        match scorer.climb(&params) {
+            Ok(results) => results
+                .into_iter()
+                .map(|r| Climbed {
+                    best: r.best.map(|(candidate, s)| {
+                        let shape = match candidate.shape() {
+                            Ok(v) => Shape::Triangle(v),
+                            Err(r) => Shape::Rectangle(r),
+                        };
+                        let [r, g, b, a] = s.color;
+                        (
+                            shape,
+                            Scored { delta: s.delta, color: gvpie_raster::Rgba::new(r, g, b, a), n_pixels: s.n_pixels },
+                        )
+                    }),
+                    steps: r.steps,
+                })
+                .collect(),
+            Err(err) => {
+                self.fail(err);
+                self.cpu.climb(table, job)
             }
         }
     }

@@ -37,7 +37,7 @@ struct Score {
 
 @group(0) @binding(0) var<uniform> params: Params;
 // Rows of width + 1 entries of 8 words: e.r e.g e.b p.r p.g p.b ep pp.
-@group(0) @binding(1) var<storage, read> prefix: array<i32>;
+@group(0) @binding(1) var<storage, read> prefix: array<vec4<i32>>;
 @group(0) @binding(2) var<storage, read> candidates: array<Candidate>;
 @group(0) @binding(3) var<storage, read_write> scores: array<Score>;
 
@@ -54,15 +54,18 @@ struct Sums {
 // Adds the entries of row y between columns lo..=hi (already clipped) to the sums.
 fn add_span(s: ptr<function, Sums>, y: i32, lo: i32, hi: i32) {
     let stride = i32(params.width) + 1;
-    let left = u32((y * stride + lo) * 8);
-    let right = u32((y * stride + hi + 1) * 8);
+    let left = u32(y * stride + lo) * 2u;
+    let right = u32(y * stride + hi + 1) * 2u;
+    // Each entry is two vec4: (e.r, e.g, e.b, p.r) and (p.g, p.b, ep, pp).
+    let l0 = prefix[left];
+    let l1 = prefix[left + 1u];
+    let r0 = prefix[right];
+    let r1 = prefix[right + 1u];
     (*s).n += hi - lo + 1;
-    (*s).e += vec3<i32>(prefix[right], prefix[right + 1u], prefix[right + 2u])
-        - vec3<i32>(prefix[left], prefix[left + 1u], prefix[left + 2u]);
-    (*s).p += vec3<i32>(prefix[right + 3u], prefix[right + 4u], prefix[right + 5u])
-        - vec3<i32>(prefix[left + 3u], prefix[left + 4u], prefix[left + 5u]);
-    (*s).ep += prefix[right + 6u] - prefix[left + 6u];
-    (*s).pp += prefix[right + 7u] - prefix[left + 7u];
+    (*s).e += r0.xyz - l0.xyz;
+    (*s).p += vec3<i32>(r0.w, r1.x, r1.y) - vec3<i32>(l0.w, l1.x, l1.y);
+    (*s).ep += r1.z - l1.z;
+    (*s).pp += r1.w - l1.w;
 }
 
 // Floor division for a positive divisor (WGSL's `/` truncates towards zero).
@@ -88,7 +91,9 @@ fn rectangle_sums(c: Candidate) -> Sums {
     return s;
 }
 
-// The TRI rule: a pixel is in when it is on the inner side of all three edges, edges included.
+// The TRI rule: a pixel is in when it is on the inner side of all three edges, edges included. Each sloped edge
+// bounds the row's span by base ± floor(ex·(py − ay) / |ey|), walked row by row as a quotient and a remainder so
+// that a row costs additions, not divisions (the same numbers as the rasterizer's division per row).
 fn triangle_sums(c: Candidate) -> Sums {
     var s: Sums;
     let v0 = clamp(vec2<i32>(c.c0, c.c1), vec2<i32>(-COORD_LIMIT), vec2<i32>(COORD_LIMIT));
@@ -105,29 +110,65 @@ fn triangle_sums(c: Candidate) -> Sums {
     }
     let x_lo = max(min(min(v0.x, v1.x), v2.x), 0);
     let x_hi = min(max(max(v0.x, v1.x), v2.x), i32(params.width) - 1);
-    let y_lo = max(min(min(v0.y, v1.y), v2.y), 0);
-    let y_hi = min(max(max(v0.y, v1.y), v2.y), i32(params.height) - 1);
+    var y_lo = max(min(min(v0.y, v1.y), v2.y), 0);
+    var y_hi = min(max(max(v0.y, v1.y), v2.y), i32(params.height) - 1);
+    if x_lo > x_hi || y_lo > y_hi {
+        return s;
+    }
     let a = array<vec2<i32>, 3>(v0, v1, v2);
     let b = array<vec2<i32>, 3>(v1, v2, v0);
+    // A horizontal edge cuts off the rows on its outer side.
+    for (var k = 0; k < 3; k++) {
+        if b[k].y == a[k].y {
+            if b[k].x > a[k].x {
+                y_lo = max(y_lo, a[k].y);
+            } else {
+                y_hi = min(y_hi, a[k].y);
+            }
+        }
+    }
+    if y_lo > y_hi {
+        return s;
+    }
+    // Per edge: sign (+1 an upper bound on px, -1 a lower bound, 0 none), base, quotient, remainder, steps, divisor.
+    var sign = array<i32, 3>(0, 0, 0);
+    var base = array<i32, 3>(0, 0, 0);
+    var q = array<i32, 3>(0, 0, 0);
+    var r = array<i32, 3>(0, 0, 0);
+    var q_step = array<i32, 3>(0, 0, 0);
+    var r_step = array<i32, 3>(0, 0, 0);
+    var d = array<i32, 3>(1, 1, 1);
+    for (var k = 0; k < 3; k++) {
+        let ex = b[k].x - a[k].x;
+        let ey = b[k].y - a[k].y;
+        if ey != 0 {
+            sign[k] = select(-1, 1, ey > 0);
+            d[k] = abs(ey);
+            base[k] = a[k].x;
+            let c0 = ex * (y_lo - a[k].y);
+            q[k] = floor_div(c0, d[k]);
+            r[k] = c0 - q[k] * d[k];
+            q_step[k] = floor_div(ex, d[k]);
+            r_step[k] = ex - q_step[k] * d[k];
+        }
+    }
     for (var py = y_lo; py <= y_hi; py++) {
         var lo = x_lo;
         var hi = x_hi;
-        var inside = true;
         for (var k = 0; k < 3; k++) {
-            let ex = b[k].x - a[k].x;
-            let ey = b[k].y - a[k].y;
-            let cc = ex * (py - a[k].y);
-            if ey == 0 {
-                if cc < 0 {
-                    inside = false;
-                }
-            } else if ey > 0 {
-                hi = min(hi, a[k].x + floor_div(cc, ey));
-            } else {
-                lo = max(lo, a[k].x - floor_div(cc, -ey));
+            if sign[k] > 0 {
+                hi = min(hi, base[k] + q[k]);
+            } else if sign[k] < 0 {
+                lo = max(lo, base[k] - q[k]);
+            }
+            q[k] += q_step[k];
+            r[k] += r_step[k];
+            if r[k] >= d[k] {
+                q[k] += 1;
+                r[k] -= d[k];
             }
         }
-        if inside && lo <= hi {
+        if lo <= hi {
             add_span(&s, py, lo, hi);
         }
     }
@@ -162,13 +203,8 @@ fn add64(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
     return vec2<u32>(lo, a.y + b.y + select(0u, 1u, lo < a.x));
 }
 
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let index = gid.x + gid.y * groups.x * 64u;
-    if index >= params.n_shapes {
-        return;
-    }
-    let c = candidates[index];
+// Scores one candidate: the sums over its pixels, the colour solved for the fixed alpha, the delta.
+fn score_candidate(c: Candidate) -> Score {
     var s: Sums;
     if c.kind == 0u {
         s = triangle_sums(c);
@@ -176,8 +212,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         s = rectangle_sums(c);
     }
     if s.n == 0 {
-        scores[index] = Score(0u, 0u, 0u, 0u);
-        return;
+        return Score(0u, 0u, 0u, 0u);
     }
     let a = i32(params.alpha);
     let an = a * s.n;
@@ -194,5 +229,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     color |= u32(a) << 24u;
     // delta = 510·a·linear + a²·quadratic; quadratic is a sum of squares, never negative.
     let delta = add64(mul_signed(linear, u32(510 * a)), mul_wide(u32(quadratic), u32(a * a)));
-    scores[index] = Score(delta.x, delta.y, color, u32(s.n));
+    return Score(delta.x, delta.y, color, u32(s.n));
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let index = gid.x + gid.y * groups.x * 64u;
+    if index >= params.n_shapes {
+        return;
+    }
+    scores[index] = score_candidate(candidates[index]);
 }

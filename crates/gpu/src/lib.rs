@@ -119,7 +119,10 @@ pub use crate::backend::{ADAPTER_ENV, AdapterInfo, GpuBackend, list_adapters, me
 pub use crate::batch::{Batch, INLINE_MAX_PIXELS, RanOn, Schedule, Scored, Timings, Tuning};
 pub use crate::error::GpuError;
 pub use crate::shader::{BATCH_WGSL, WORKGROUP_SIZE, batch_source};
-pub use crate::shapes::{ENTRY_WORDS, MAX_TABLE_PIXELS, SHAPES_WGSL, ShapeCandidate, ShapeScore, ShapeScorer};
+pub use crate::shapes::{
+    CLIMB_WGSL, ClimbParams, ClimbResult, ENTRY_WORDS, MAX_TABLE_PIXELS, SHAPES_WGSL, ShapeCandidate, ShapeScore,
+    ShapeScorer, climb_source,
+};
 
 mod backend;
 mod batch;

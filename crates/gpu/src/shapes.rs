@@ -22,6 +22,14 @@ use crate::{GpuBackend, GpuError};
 /// The shader of the scorer.
 pub const SHAPES_WGSL: &str = include_str!("../shaders/shapes.wgsl");
 
+/// The resident climbers' entry point, appended to [`SHAPES_WGSL`] (it scores with the same functions).
+pub const CLIMB_WGSL: &str = include_str!("../shaders/climb.wgsl");
+
+/// The source of the climb pipeline: the scorer and the climbers in one module.
+pub fn climb_source() -> String {
+    format!("{SHAPES_WGSL}\n{CLIMB_WGSL}")
+}
+
 /// The largest canvas the scorer takes, in pixels: the shader's sums fit `i32` up to this size.
 pub const MAX_TABLE_PIXELS: u32 = 4096;
 
@@ -50,6 +58,12 @@ impl ShapeCandidate {
     pub fn rectangle([x0, y0, x1, y1]: [i32; 4]) -> ShapeCandidate {
         ShapeCandidate { kind: 1, coords: [x0, y0, x1, y1, 0, 0], pad: 0 }
     }
+
+    /// `Ok(vertices)` for a triangle, `Err(corners)` for a rectangle.
+    pub fn shape(&self) -> Result<[i32; 6], [i32; 4]> {
+        let c = self.coords;
+        if self.kind == 0 { Ok(c) } else { Err([c[0], c[1], c[2], c[3]]) }
+    }
 }
 
 /// The score of one candidate: `ErrorTable::score`'s result.
@@ -61,6 +75,46 @@ pub struct ShapeScore {
     pub color: [u8; 4],
     /// Pixels covered; 0 when the shape covers none (then the other fields are 0).
     pub n_pixels: u32,
+}
+
+/// What every resident climber does (see `gvpie_evolve::ClimbJob`, whose algorithm `shaders/climb.wgsl` runs).
+#[repr(C)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Pod, Zeroable)]
+pub struct ClimbParams {
+    /// Seeds the climbers' random generators.
+    pub key: u32,
+    /// How many climbers (one GPU thread each).
+    pub n_climbers: u32,
+    /// 0: triangles, 1: rectangles, 2: both.
+    pub kinds: u32,
+    /// Random starts per climber.
+    pub random_tries: u32,
+    /// Failed mutations in a row that end a climb.
+    pub max_failures: u32,
+    /// Random corners lie within this many pixels of the first.
+    pub spread: i32,
+    /// The mutation step's uniform half-width.
+    pub step: i32,
+    /// Triangle vertices stay within this many pixels of the canvas.
+    pub margin: i32,
+}
+
+/// Where one resident climber ended.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct ClimbResult {
+    /// Its best shape, or `None` when no start covered a pixel.
+    pub best: Option<(ShapeCandidate, ShapeScore)>,
+    /// Candidates it scored.
+    pub steps: u32,
+}
+
+#[repr(C)]
+#[derive(Copy, Clone, Pod, Zeroable)]
+struct RawClimb {
+    kind: u32,
+    coords: [i32; 6],
+    steps: u32,
+    score: RawScore,
 }
 
 #[repr(C)]
@@ -94,6 +148,8 @@ pub struct ShapeScorer {
     capacity: usize,
     buffers: Option<(wgpu::Buffer, wgpu::Buffer, wgpu::Buffer)>,
     has_table: bool,
+    /// The climb pipeline, compiled on first use.
+    climb_pipeline: Option<wgpu::ComputePipeline>,
 }
 
 impl std::fmt::Debug for ShapeScorer {
@@ -178,6 +234,7 @@ impl GpuBackend {
             capacity: 0,
             buffers: None,
             has_table: false,
+            climb_pipeline: None,
         })
     }
 }
@@ -264,6 +321,127 @@ impl ShapeScorer {
         let bytes = (n * std::mem::size_of::<RawScore>()) as u64;
         encoder.copy_buffer_to_buffer(scores, 0, read, 0, bytes);
         self.queue.submit([encoder.finish()]);
+        self.wait_mapped(read, bytes)?;
+        if let Some(err) = pollster::block_on(scope.pop()) {
+            return Err(GpuError::Device(err.to_string()));
+        }
+        let view = read.slice(0..bytes).get_mapped_range().map_err(|e| GpuError::Device(e.to_string()))?;
+        let raw: &[RawScore] = bytemuck::cast_slice(&view[..]);
+        let out = raw.iter().map(score_from_raw).collect();
+        drop(view);
+        read.unmap();
+        Ok(out)
+    }
+
+    /// Runs `job.n_climbers` resident climbers against the table, one GPU thread each, in one dispatch.
+    ///
+    /// # Errors
+    ///
+    /// As [`ShapeScorer::score`]; [`GpuError::Device`] also when the climb shader does not compile.
+    pub fn climb(&mut self, job: &ClimbParams) -> Result<Vec<ClimbResult>, GpuError> {
+        if !self.has_table {
+            return Err(GpuError::BadRequest("no table was set before climbing".into()));
+        }
+        if job.n_climbers == 0 {
+            return Ok(Vec::new());
+        }
+        if self.lost.load(Ordering::SeqCst) {
+            return Err(GpuError::Device("the GPU device was lost".into()));
+        }
+        if self.climb_pipeline.is_none() {
+            let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+            let module = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some("gvpie.climb"),
+                source: wgpu::ShaderSource::Wgsl(climb_source().into()),
+            });
+            // The layout is derived from the entry point: the scorer's candidate and score buffers are not bound.
+            let pipeline = self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some("gvpie.climb_pipeline"),
+                layout: None,
+                module: &module,
+                entry_point: Some("climb_main"),
+                compilation_options: wgpu::PipelineCompilationOptions::default(),
+                cache: None,
+            });
+            if let Some(err) = pollster::block_on(scope.pop()) {
+                return Err(GpuError::Device(format!("the climb shader did not compile: {err}")));
+            }
+            self.climb_pipeline = Some(pipeline);
+        }
+        let Some(pipeline) = &self.climb_pipeline else {
+            return Err(GpuError::Device("no climb pipeline".into()));
+        };
+        let n = job.n_climbers as usize;
+        let bytes = (n * std::mem::size_of::<RawClimb>()) as u64;
+        let out = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("gvpie.climb_out"),
+            size: bytes,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        let read = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("gvpie.climb_read"),
+            size: bytes,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let params_buf = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("gvpie.climb_table_params"),
+            contents: bytemuck::bytes_of(&Params { n_shapes: 0, ..self.params }),
+            usage: wgpu::BufferUsages::UNIFORM,
+        });
+        let job_buf = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("gvpie.climb_params"),
+            contents: bytemuck::bytes_of(job),
+            usage: wgpu::BufferUsages::UNIFORM,
+        });
+        let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("gvpie.climb_bind_group"),
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &[
+                wgpu::BindGroupEntry { binding: 0, resource: params_buf.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 1, resource: self.prefix.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 4, resource: job_buf.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 5, resource: out.as_entire_binding() },
+            ],
+        });
+        let mut encoder = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("gvpie.climb_pass"),
+                timestamp_writes: None,
+            });
+            pass.set_pipeline(pipeline);
+            pass.set_bind_group(0, &bind_group, &[]);
+            let groups = job.n_climbers.div_ceil(GROUP);
+            let max = self.device.limits().max_compute_workgroups_per_dimension.max(1);
+            let x = groups.min(max);
+            pass.dispatch_workgroups(x, groups.div_ceil(x), 1);
+        }
+        encoder.copy_buffer_to_buffer(&out, 0, &read, 0, bytes);
+        self.queue.submit([encoder.finish()]);
+        self.wait_mapped(&read, bytes)?;
+        if let Some(err) = pollster::block_on(scope.pop()) {
+            return Err(GpuError::Device(err.to_string()));
+        }
+        let view = read.slice(0..bytes).get_mapped_range().map_err(|e| GpuError::Device(e.to_string()))?;
+        let raw: &[RawClimb] = bytemuck::cast_slice(&view[..]);
+        let results = raw
+            .iter()
+            .map(|r| ClimbResult {
+                best: (r.score.n_pixels > 0)
+                    .then(|| (ShapeCandidate { kind: r.kind, coords: r.coords, pad: 0 }, score_from_raw(&r.score))),
+                steps: r.steps,
+            })
+            .collect();
+        drop(view);
+        read.unmap();
+        Ok(results)
+    }
+
+    /// Maps `read` for reading and waits until it is mapped, the device is lost or polling fails.
+    fn wait_mapped(&self, read: &wgpu::Buffer, bytes: u64) -> Result<(), GpuError> {
         let mapped: Arc<Mutex<Option<Result<(), String>>>> = Arc::new(Mutex::new(None));
         let flag = Arc::clone(&mapped);
         read.slice(0..bytes).map_async(wgpu::MapMode::Read, move |res| {
@@ -279,9 +457,6 @@ impl ShapeScorer {
                 return Err(GpuError::Device(format!("waiting for the GPU failed: {err}")));
             }
         }
-        if let Some(err) = pollster::block_on(scope.pop()) {
-            return Err(GpuError::Device(err.to_string()));
-        }
         if self.lost.load(Ordering::SeqCst) {
             return Err(GpuError::Device("the GPU device was lost".into()));
         }
@@ -290,19 +465,7 @@ impl ShapeScorer {
         {
             return Err(GpuError::Device(err));
         }
-        let view = read.slice(0..bytes).get_mapped_range().map_err(|e| GpuError::Device(e.to_string()))?;
-        let raw: &[RawScore] = bytemuck::cast_slice(&view[..]);
-        let out = raw
-            .iter()
-            .map(|r| ShapeScore {
-                delta: ((u64::from(r.delta_hi) << 32) | u64::from(r.delta_lo)) as i64,
-                color: r.color.to_le_bytes(),
-                n_pixels: r.n_pixels,
-            })
-            .collect();
-        drop(view);
-        read.unmap();
-        Ok(out)
+        Ok(())
     }
 
     /// Grows the candidate, score and read-back buffers to hold `n` shapes (doubling, so few reallocations).
@@ -336,5 +499,13 @@ impl ShapeScorer {
         );
         self.buffers = Some((candidates, scores, read));
         self.capacity = capacity;
+    }
+}
+
+fn score_from_raw(r: &RawScore) -> ShapeScore {
+    ShapeScore {
+        delta: ((u64::from(r.delta_hi) << 32) | u64::from(r.delta_lo)) as i64,
+        color: r.color.to_le_bytes(),
+        n_pixels: r.n_pixels,
     }
 }

@@ -136,10 +136,21 @@ fn optimize_keeps_pixels_and_cuts_cycles() {
 
 #[test]
 fn the_cascade_finds_the_same_program_on_the_gpu_and_the_cpu() {
+    // Resident climbers (the presets), then lockstep rounds (`--climb-failures 0`).
+    for climb_failures in [None, Some("0")] {
+        same_program_on_the_gpu_and_the_cpu(climb_failures);
+    }
+}
+
+fn same_program_on_the_gpu_and_the_cpu(climb_failures: Option<&str>) {
     let dir = Dir::new("evolve-cascade");
     let run_on = |backend: &str, threads: &str| {
         let (out, program) =
             (dir.join(&format!("{backend}{threads}.png")), dir.join(&format!("{backend}{threads}.pxl")));
+        let more: Vec<&dyn AsRef<std::ffi::OsStr>> = match &climb_failures {
+            Some(n) => vec![&"--climb-failures", n],
+            None => Vec::new(),
+        };
         let args: [&dyn AsRef<std::ffi::OsStr>; 18] = [
             &"evolve",
             &image("coffee.png"),
@@ -160,7 +171,7 @@ fn the_cascade_finds_the_same_program_on_the_gpu_and_the_cpu() {
             &"--climbers",
             &"16",
         ];
-        let run = gvpie(&[&args[..], &[&"--json"]].concat());
+        let run = gvpie(&[&args[..], &more[..], &[&"--json"]].concat());
         (run, std::fs::read_to_string(program).unwrap_or_default())
     };
     let (cpu, cpu_program) = run_on("cpu", "2");

@@ -34,11 +34,16 @@ fn every_wgsl_file_is_used_and_validates() {
                     assert_eq!(text, gvpie_gpu::SHAPES_WGSL, "{} is not the shader the crate embeds", path.display());
                     validate(&name, &text);
                 }
+                "climb.wgsl" => {
+                    // Appended to shapes.wgsl, whose scorer it calls.
+                    assert_eq!(text, gvpie_gpu::CLIMB_WGSL, "{} is not the shader the crate embeds", path.display());
+                    validate(&name, &gvpie_gpu::climb_source());
+                }
                 other => panic!("{other} is not used by the crate"),
             }
             seen.push(name);
         }
     }
     seen.sort();
-    assert_eq!(seen, ["batch.wgsl", "shapes.wgsl"]);
+    assert_eq!(seen, ["batch.wgsl", "climb.wgsl", "shapes.wgsl"]);
 }

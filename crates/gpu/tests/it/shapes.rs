@@ -127,3 +127,65 @@ fn a_new_table_changes_the_scores() {
         table.draw(&Shape::random(ShapeKinds::Triangles, 16, 16, &mut rng), Rgba::new(0, 255, 0, 255));
     }
 }
+
+/// The GPU's resident climbers against `gvpie_evolve::climb_cpu`: same shapes, scores and step counts.
+#[test]
+fn resident_climbers_climb_as_on_the_cpu() {
+    let Some(gpu) = crate::util::backend() else { return };
+    let mut rng = Rng::new(21);
+    let cases = [
+        (64, 64, 128, ShapeKinds::Triangles, 4, 3, 4),
+        (37, 29, 200, ShapeKinds::Both, 9, 5, 16),
+        (64, 48, 1, ShapeKinds::Rectangles, 3, 2, 2),
+        (2, 1, 255, ShapeKinds::Both, 1, 1, 1),
+    ];
+    for (w, h, alpha, kinds, spread, step, margin) in cases {
+        let table = table(w, h, alpha, &mut rng);
+        let job = gvpie_evolve::ClimbJob {
+            key: rng.next_u64() as u32,
+            n_climbers: 300,
+            kinds,
+            random_tries: 12,
+            max_failures: 25,
+            spread,
+            step,
+            margin,
+        };
+        let expected = gvpie_evolve::climb_cpu(&table, &job, 2);
+        let mut scorer = gpu.shape_scorer(w, h, alpha).expect("scorer");
+        scorer.set_table(&table.prefix_words()).expect("table");
+        let params = gvpie_gpu::ClimbParams {
+            key: job.key,
+            n_climbers: job.n_climbers,
+            kinds: match kinds {
+                ShapeKinds::Triangles => 0,
+                ShapeKinds::Rectangles => 1,
+                _ => 2,
+            },
+            random_tries: job.random_tries,
+            max_failures: job.max_failures,
+            spread,
+            step,
+            margin,
+        };
+        let got = scorer.climb(&params).expect("climb");
+        assert_eq!(got.len(), expected.len());
+        let mut improved = 0;
+        for (i, (gpu, cpu)) in got.iter().zip(&expected).enumerate() {
+            assert_eq!(gpu.steps, cpu.steps, "{w}x{h} climber {i}: steps");
+            let cpu_best = cpu.best.map(|(shape, s)| {
+                (
+                    candidate(&shape),
+                    ShapeScore {
+                        delta: s.delta,
+                        color: [s.color.r, s.color.g, s.color.b, s.color.a],
+                        n_pixels: s.n_pixels,
+                    },
+                )
+            });
+            assert_eq!(gpu.best, cpu_best, "{w}x{h} climber {i}");
+            improved += usize::from(cpu.best.is_some_and(|b| b.1.delta < 0));
+        }
+        assert!(improved > 0 || w * h < 4, "{w}x{h}: no climber improved");
+    }
+}

@@ -1,0 +1,191 @@
+// gvpie resident climbers: one thread runs one hill climber of the image goal's evaluator cascade from its random
+// starts to the end of its climb, scoring every candidate with `score_candidate` (shapes.wgsl, which this file is
+// appended to). This is gvpie-evolve's `climb::climb_one`, draw for draw: the same PCG stream, the same integer
+// mutation steps, the same comparisons. Change both together; a differential test compares them.
+
+struct ClimbParams {
+    key: u32,
+    n_climbers: u32,
+    // 0: triangles, 1: rectangles, 2: both (each climber picks with its first random bit).
+    kinds: u32,
+    random_tries: u32,
+    max_failures: u32,
+    spread: i32,
+    step: i32,
+    margin: i32,
+}
+
+// The climber's best shape (kind and coordinates), the candidates it scored, and the best score.
+struct ClimbOut {
+    kind: u32,
+    c0: i32,
+    c1: i32,
+    c2: i32,
+    c3: i32,
+    c4: i32,
+    c5: i32,
+    steps: u32,
+    delta_lo: u32,
+    delta_hi: u32,
+    color: u32,
+    n_pixels: u32,
+}
+
+@group(0) @binding(4) var<uniform> climb: ClimbParams;
+@group(0) @binding(5) var<storage, read_write> climbed: array<ClimbOut>;
+
+const MAX_CLIMB_STEPS: u32 = 20000u;
+const MAX_SHAPE_TRIES: u32 = 16u;
+
+var<private> rng_state: u32;
+
+fn rng_next() -> u32 {
+    rng_state = rng_state * 747796405u + 2891336453u;
+    let s = rng_state;
+    let word = ((s >> ((s >> 28u) + 4u)) ^ s) * 277803737u;
+    return (word >> 22u) ^ word;
+}
+
+fn rng_below(n: u32) -> u32 {
+    return rng_next() % max(n, 1u);
+}
+
+fn rng_range(lo: i32, hi: i32) -> i32 {
+    return lo + i32(rng_below(u32(hi - lo + 1)));
+}
+
+fn rng_step(a: i32) -> i32 {
+    var sum = 0;
+    for (var i = 0; i < 4; i++) {
+        sum += rng_range(-a, a);
+    }
+    return sum;
+}
+
+fn coords(c: Candidate) -> array<i32, 6> {
+    return array<i32, 6>(c.c0, c.c1, c.c2, c.c3, c.c4, c.c5);
+}
+
+fn candidate(kind: u32, v: array<i32, 6>) -> Candidate {
+    return Candidate(kind, v[0], v[1], v[2], v[3], v[4], v[5], 0u);
+}
+
+fn area2(v: array<i32, 6>) -> i32 {
+    return (v[2] - v[0]) * (v[5] - v[1]) - (v[3] - v[1]) * (v[4] - v[0]);
+}
+
+fn same(a: array<i32, 6>, b: array<i32, 6>) -> bool {
+    return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3] && a[4] == b[4] && a[5] == b[5];
+}
+
+// a < b for two deltas held as two's-complement (low, high) words.
+fn less(a: Score, b: Score) -> bool {
+    let ah = bitcast<i32>(a.delta_hi);
+    let bh = bitcast<i32>(b.delta_hi);
+    if ah != bh {
+        return ah < bh;
+    }
+    return a.delta_lo < b.delta_lo;
+}
+
+fn random_shape(kind: u32, w: i32, h: i32) -> Candidate {
+    let x = rng_range(0, w - 1);
+    let y = rng_range(0, h - 1);
+    let sp = max(climb.spread, 1);
+    if kind == 0u {
+        var v = array<i32, 6>(x, y, x, y, x, y);
+        for (var t = 0u; t < MAX_SHAPE_TRIES; t++) {
+            let x1 = x + rng_range(-sp, sp);
+            let y1 = y + rng_range(-sp, sp);
+            let x2 = x + rng_range(-sp, sp);
+            let y2 = y + rng_range(-sp, sp);
+            v = array<i32, 6>(x, y, x1, y1, x2, y2);
+            if area2(v) != 0 {
+                break;
+            }
+        }
+        return candidate(0u, v);
+    }
+    let x1 = min(x + rng_range(0, 2 * sp + 1), w - 1);
+    let y1 = min(y + rng_range(0, 2 * sp + 1), h - 1);
+    return candidate(1u, array<i32, 6>(x, y, x1, y1, 0, 0));
+}
+
+fn mutate(c: Candidate, w: i32, h: i32) -> Candidate {
+    let a = max(climb.step, 1);
+    let m = climb.margin;
+    let v = coords(c);
+    if c.kind == 0u {
+        for (var t = 0u; t < MAX_SHAPE_TRIES; t++) {
+            var next = v;
+            let k = i32(rng_below(3u)) * 2;
+            next[k] = clamp(next[k] + rng_step(a), -m, w - 1 + m);
+            next[k + 1] = clamp(next[k + 1] + rng_step(a), -m, h - 1 + m);
+            if area2(next) != 0 && !same(next, v) {
+                return candidate(0u, next);
+            }
+        }
+        return c;
+    }
+    for (var t = 0u; t < MAX_SHAPE_TRIES; t++) {
+        var next = v;
+        let k = i32(rng_below(2u)) * 2;
+        next[k] = clamp(next[k] + rng_step(a), 0, w - 1);
+        next[k + 1] = clamp(next[k + 1] + rng_step(a), 0, h - 1);
+        let fixed = array<i32, 6>(min(next[0], next[2]), min(next[1], next[3]), max(next[0], next[2]),
+            max(next[1], next[3]), 0, 0);
+        if !same(fixed, v) {
+            return candidate(1u, fixed);
+        }
+    }
+    return c;
+}
+
+@compute @workgroup_size(64)
+fn climb_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let index = gid.x + gid.y * groups.x * 64u;
+    if index >= climb.n_climbers {
+        return;
+    }
+    let w = i32(params.width);
+    let h = i32(params.height);
+    rng_state = climb.key ^ (index * 0x9E3779B9u);
+    rng_next();
+    var kind = 0u;
+    if climb.kinds == 1u {
+        kind = 1u;
+    } else if climb.kinds == 2u && (rng_next() & 1u) != 0u {
+        kind = 1u;
+    }
+    var best: Candidate;
+    var best_score = Score(0u, 0u, 0u, 0u);
+    var steps = 0u;
+    for (var t = 0u; t < max(climb.random_tries, 1u); t++) {
+        let c = random_shape(kind, w, h);
+        steps += 1u;
+        let s = score_candidate(c);
+        if s.n_pixels > 0u && (best_score.n_pixels == 0u || less(s, best_score)) {
+            best = c;
+            best_score = s;
+        }
+    }
+    if best_score.n_pixels == 0u {
+        climbed[index] = ClimbOut(0u, 0, 0, 0, 0, 0, 0, steps, 0u, 0u, 0u, 0u);
+        return;
+    }
+    var failures = 0u;
+    while failures < climb.max_failures && steps < MAX_CLIMB_STEPS {
+        let c = mutate(best, w, h);
+        steps += 1u;
+        let s = score_candidate(c);
+        if s.n_pixels > 0u && less(s, best_score) {
+            best = c;
+            best_score = s;
+            failures = 0u;
+        } else {
+            failures += 1u;
+        }
+    }
+    climbed[index] = ClimbOut(best.kind, best.c0, best.c1, best.c2, best.c3, best.c4, best.c5, steps,
+        best_score.delta_lo, best_score.delta_hi, best_score.color, best_score.n_pixels);
+}
