@@ -102,8 +102,8 @@ pub struct EvolveArgs {
     #[arg(long, value_enum, default_value_t = SearchStrategy::Cascade)]
     strategy: SearchStrategy,
     /// Cascade: the effort preset, sized for the CPU scorer (256 resident climbers of 64 random starts, each
-    /// climbing until 64 mutations in a row fail; 8 survivors) or for the GPU (4096 such climbers, one GPU thread
-    /// each, one dispatch per shape; 16 survivors). Default: the scorer's. With the same preset, the CPU and the GPU
+    /// climbing until 64 mutations in a row fail; 8 survivors) or for the GPU (4096 such climbers, one GPU
+    /// workgroup each, one dispatch per shape; 16 survivors). Default: the scorer's. With the same preset, the CPU and the GPU
     /// find the same program.
     #[arg(long, value_enum)]
     effort: Option<EffortPreset>,

@@ -67,7 +67,7 @@ impl CascadeEffort {
         climb_failures: 64,
     };
 
-    /// Sized for a GPU: 4096 resident climbers (one GPU thread each, one dispatch per shape), 16 survivors.
+    /// Sized for a GPU: 4096 resident climbers (one GPU workgroup each, one dispatch per shape), 16 survivors.
     pub const GPU: CascadeEffort =
         CascadeEffort { climbers: 4096, survivors: 16, refine_failures: 100, ..Self::DEFAULT };
 

@@ -3,8 +3,8 @@
 //!
 //! The lockstep rounds of `cascade` need one batch call per round, so a device with a high per-call latency (a GPU
 //! behind a submission and a read-back) spends its time waiting. Here a [`ClimbJob`] describes whole climbs and a
-//! scorer runs them where it likes: [`climb_cpu`] on CPU threads, `gvpie-gpu`'s climb kernel one GPU thread per
-//! climber. To give the same answer everywhere the algorithm uses only 32-bit integer arithmetic: a PCG random
+//! scorer runs them where it likes: [`climb_cpu`] on CPU threads, `gvpie-gpu`'s climb kernel one GPU workgroup
+//! per climber. To give the same answer everywhere the algorithm uses only 32-bit integer arithmetic: a PCG random
 //! generator ([`Pcg32`]), integer uniform sums for the mutation step (a near-normal step of the given spread), and
 //! [`ErrorTable::score`] for every candidate. The WGSL twin lives in `crates/gpu/shaders/climb.wgsl`; change both
 //! together (a differential test compares them).

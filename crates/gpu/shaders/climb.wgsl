@@ -1,7 +1,11 @@
-// gvpie resident climbers: one thread runs one hill climber of the image goal's evaluator cascade from its random
-// starts to the end of its climb, scoring every candidate with `score_candidate` (shapes.wgsl, which this file is
-// appended to). This is gvpie-evolve's `climb::climb_one`, draw for draw: the same PCG stream, the same integer
-// mutation steps, the same comparisons. Change both together; a differential test compares them.
+// gvpie resident climbers: one workgroup of LANES threads runs one hill climber of the image goal's evaluator cascade
+// from its random starts to the end of its climb. Every lane draws the same random numbers and takes the same
+// decisions; the lanes only share the work of scoring a candidate: each sums every LANES-th row of it, the sums are
+// added up in workgroup memory, and every lane finishes the score with `finish` (shapes.wgsl, which this file is
+// appended to). One thread per climber would be simpler, but a climb is a chain of ~150 dependent candidates and a
+// lone GPU thread walking a candidate's rows is latency-bound. This is gvpie-evolve's `climb::climb_one`, draw for
+// draw: the same PCG stream, the same integer mutation steps, the same comparisons. Change both together; a
+// differential test compares them.
 
 struct ClimbParams {
     key: u32,
@@ -141,9 +145,119 @@ fn mutate(c: Candidate, w: i32, h: i32) -> Candidate {
     return c;
 }
 
-@compute @workgroup_size(64)
-fn climb_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let index = gid.x + gid.y * groups.x * 64u;
+const LANES: u32 = 32u;
+
+var<workgroup> part: array<array<i32, 9>, 32>;
+var<workgroup> flag: u32;
+
+// The sums of this lane's rows of a triangle: y_lo + lane, y_lo + lane + LANES, ... (the TRI rule per row, as in
+// the rasterizer: a division per sloped edge, horizontal edges cutting off rows).
+fn triangle_part(c: Candidate, lane: i32) -> Sums {
+    var s: Sums;
+    let v0 = clamp(vec2<i32>(c.c0, c.c1), vec2<i32>(-COORD_LIMIT), vec2<i32>(COORD_LIMIT));
+    var v1 = clamp(vec2<i32>(c.c2, c.c3), vec2<i32>(-COORD_LIMIT), vec2<i32>(COORD_LIMIT));
+    var v2 = clamp(vec2<i32>(c.c4, c.c5), vec2<i32>(-COORD_LIMIT), vec2<i32>(COORD_LIMIT));
+    let area2 = (v1.x - v0.x) * (v2.y - v0.y) - (v1.y - v0.y) * (v2.x - v0.x);
+    if area2 == 0 {
+        return s;
+    }
+    if area2 < 0 {
+        let t = v1;
+        v1 = v2;
+        v2 = t;
+    }
+    let x_lo = max(min(min(v0.x, v1.x), v2.x), 0);
+    let x_hi = min(max(max(v0.x, v1.x), v2.x), i32(params.width) - 1);
+    var y_lo = max(min(min(v0.y, v1.y), v2.y), 0);
+    var y_hi = min(max(max(v0.y, v1.y), v2.y), i32(params.height) - 1);
+    let a = array<vec2<i32>, 3>(v0, v1, v2);
+    let b = array<vec2<i32>, 3>(v1, v2, v0);
+    for (var k = 0; k < 3; k++) {
+        if b[k].y == a[k].y {
+            if b[k].x > a[k].x {
+                y_lo = max(y_lo, a[k].y);
+            } else {
+                y_hi = min(y_hi, a[k].y);
+            }
+        }
+    }
+    if x_lo > x_hi {
+        return s;
+    }
+    for (var py = y_lo + lane; py <= y_hi; py += i32(LANES)) {
+        var lo = x_lo;
+        var hi = x_hi;
+        for (var k = 0; k < 3; k++) {
+            let ex = b[k].x - a[k].x;
+            let ey = b[k].y - a[k].y;
+            if ey > 0 {
+                hi = min(hi, a[k].x + floor_div(ex * (py - a[k].y), ey));
+            } else if ey < 0 {
+                lo = max(lo, a[k].x - floor_div(ex * (py - a[k].y), -ey));
+            }
+        }
+        if lo <= hi {
+            add_span(&s, py, lo, hi);
+        }
+    }
+    return s;
+}
+
+fn rectangle_part(c: Candidate, lane: i32) -> Sums {
+    var s: Sums;
+    let lo = max(c.c0, 0);
+    let hi = min(c.c2, i32(params.width) - 1);
+    if lo > hi {
+        return s;
+    }
+    let y_hi = min(c.c3, i32(params.height) - 1);
+    for (var y = max(c.c1, 0) + lane; y <= y_hi; y += i32(LANES)) {
+        add_span(&s, y, lo, hi);
+    }
+    return s;
+}
+
+// Scores a candidate with the whole workgroup; every lane gets the score. Called in uniform control flow only.
+fn score_together(c: Candidate, lane: u32) -> Score {
+    var s: Sums;
+    if c.kind == 0u {
+        s = triangle_part(c, i32(lane));
+    } else {
+        s = rectangle_part(c, i32(lane));
+    }
+    part[lane] = array<i32, 9>(s.n, s.e.x, s.e.y, s.e.z, s.p.x, s.p.y, s.p.z, s.ep, s.pp);
+    workgroupBarrier();
+    for (var stride = LANES / 2u; stride > 0u; stride = stride / 2u) {
+        if lane < stride {
+            for (var k = 0; k < 9; k++) {
+                part[lane][k] += part[lane + stride][k];
+            }
+        }
+        workgroupBarrier();
+    }
+    let t = part[0];
+    // Nobody writes `part` again before every lane has read the total.
+    workgroupBarrier();
+    return finish(Sums(t[0], vec3<i32>(t[1], t[2], t[3]), vec3<i32>(t[4], t[5], t[6]), t[7], t[8]));
+}
+
+// Lane 0's `go`, the same in every lane (and known to be uniform, so barriers may follow it).
+fn agree(go: bool, lane: u32) -> bool {
+    if lane == 0u {
+        flag = select(0u, 1u, go);
+    }
+    let agreed = workgroupUniformLoad(&flag);
+    workgroupBarrier();
+    return agreed != 0u;
+}
+
+@compute @workgroup_size(32)
+fn climb_main(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+    @builtin(local_invocation_index) lane: u32,
+) {
+    let index = wid.x + wid.y * groups.x;
     if index >= climb.n_climbers {
         return;
     }
@@ -163,21 +277,26 @@ fn climb_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     for (var t = 0u; t < max(climb.random_tries, 1u); t++) {
         let c = random_shape(kind, w, h);
         steps += 1u;
-        let s = score_candidate(c);
+        let s = score_together(c, lane);
         if s.n_pixels > 0u && (best_score.n_pixels == 0u || less(s, best_score)) {
             best = c;
             best_score = s;
         }
     }
-    if best_score.n_pixels == 0u {
-        climbed[index] = ClimbOut(0u, 0, 0, 0, 0, 0, 0, steps, 0u, 0u, 0u, 0u);
+    if !agree(best_score.n_pixels > 0u, lane) {
+        if lane == 0u {
+            climbed[index] = ClimbOut(0u, 0, 0, 0, 0, 0, 0, steps, 0u, 0u, 0u, 0u);
+        }
         return;
     }
     var failures = 0u;
-    while failures < climb.max_failures && steps < MAX_CLIMB_STEPS {
+    loop {
+        if !agree(failures < climb.max_failures && steps < MAX_CLIMB_STEPS, lane) {
+            break;
+        }
         let c = mutate(best, w, h);
         steps += 1u;
-        let s = score_candidate(c);
+        let s = score_together(c, lane);
         if s.n_pixels > 0u && less(s, best_score) {
             best = c;
             best_score = s;
@@ -186,6 +305,8 @@ fn climb_main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
             failures += 1u;
         }
     }
-    climbed[index] = ClimbOut(best.kind, best.c0, best.c1, best.c2, best.c3, best.c4, best.c5, steps,
-        best_score.delta_lo, best_score.delta_hi, best_score.color, best_score.n_pixels);
+    if lane == 0u {
+        climbed[index] = ClimbOut(best.kind, best.c0, best.c1, best.c2, best.c3, best.c4, best.c5, steps,
+            best_score.delta_lo, best_score.delta_hi, best_score.color, best_score.n_pixels);
+    }
 }

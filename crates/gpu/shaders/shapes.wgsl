@@ -203,14 +203,8 @@ fn add64(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
     return vec2<u32>(lo, a.y + b.y + select(0u, 1u, lo < a.x));
 }
 
-// Scores one candidate: the sums over its pixels, the colour solved for the fixed alpha, the delta.
-fn score_candidate(c: Candidate) -> Score {
-    var s: Sums;
-    if c.kind == 0u {
-        s = triangle_sums(c);
-    } else {
-        s = rectangle_sums(c);
-    }
+// The colour solved for the fixed alpha and the delta, from the sums over a candidate's pixels.
+fn finish(s: Sums) -> Score {
     if s.n == 0 {
         return Score(0u, 0u, 0u, 0u);
     }
@@ -230,6 +224,14 @@ fn score_candidate(c: Candidate) -> Score {
     // delta = 510·a·linear + a²·quadratic; quadratic is a sum of squares, never negative.
     let delta = add64(mul_signed(linear, u32(510 * a)), mul_wide(u32(quadratic), u32(a * a)));
     return Score(delta.x, delta.y, color, u32(s.n));
+}
+
+// Scores one candidate: the sums over its pixels, then `finish`.
+fn score_candidate(c: Candidate) -> Score {
+    if c.kind == 0u {
+        return finish(triangle_sums(c));
+    }
+    return finish(rectangle_sums(c));
 }
 
 @compute @workgroup_size(64)

@@ -14,7 +14,8 @@
 //! the [`cpu`] module is the all-cores CPU twin used for fallback, tests and benchmarks.
 //! [`GpuBackend::shape_scorer`] makes a [`ShapeScorer`], the image goal's first evaluator
 //! stage: it scores batches of candidate triangles and rectangles against a small canvas's
-//! error table, exactly as `gvpie_evolve::ErrorTable::score` does on the CPU.
+//! error table, exactly as `gvpie_evolve::ErrorTable::score` does on the CPU, and runs
+//! whole hill climbs (one workgroup per climber) exactly as `gvpie_evolve::climb_one` does.
 //! [`GpuBackend::run_batch_tuned`] and [`GpuBackend::score_batch_tuned`] take a [`Tuning`]
 //! (schedule, memory placement, packing threads) for benchmarks and tests; results never
 //! depend on it.

@@ -1,5 +1,5 @@
 //! The shape scorer: scores thousands of candidate shapes against a small canvas per dispatch, the first stage of
-//! the image goal's evaluator cascade (see `gvpie-evolve`).
+//! the image goal's evaluator cascade (see `gvpie-evolve`), and its resident climbers.
 //!
 //! The caller uploads the error table of a small canvas once per placed shape ([`ShapeScorer::set_table`]: rows of
 //! `width + 1` prefix entries of 8 words, the layout of `gvpie_evolve::ErrorTable::prefix_words`) and then scores
@@ -83,7 +83,7 @@ pub struct ShapeScore {
 pub struct ClimbParams {
     /// Seeds the climbers' random generators.
     pub key: u32,
-    /// How many climbers (one GPU thread each).
+    /// How many climbers (one workgroup each).
     pub n_climbers: u32,
     /// 0: triangles, 1: rectangles, 2: both.
     pub kinds: u32,
@@ -333,7 +333,7 @@ impl ShapeScorer {
         Ok(out)
     }
 
-    /// Runs `job.n_climbers` resident climbers against the table, one GPU thread each, in one dispatch.
+    /// Runs `job.n_climbers` resident climbers against the table, one workgroup each, in one dispatch.
     ///
     /// # Errors
     ///
@@ -414,7 +414,8 @@ impl ShapeScorer {
             });
             pass.set_pipeline(pipeline);
             pass.set_bind_group(0, &bind_group, &[]);
-            let groups = job.n_climbers.div_ceil(GROUP);
+            // One workgroup per climber.
+            let groups = job.n_climbers;
             let max = self.device.limits().max_compute_workgroups_per_dimension.max(1);
             let x = groups.min(max);
             pass.dispatch_workgroups(x, groups.div_ceil(x), 1);
