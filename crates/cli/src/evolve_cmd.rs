@@ -37,12 +37,12 @@ pub enum Mode {
 /// How the candidates are searched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SearchStrategy {
-    /// Best-of-N random starts, hill climbing and prefix-sum scoring (the default).
+    /// primitive's scheme at full size: best-of-N random starts, hill climbing, prefix-sum scoring.
     Fast,
     /// The plain random-restart hill climb baseline, scoring every pixel.
     Plain,
-    /// The evaluator cascade: many hill climbers on a reduced canvas scored in batches (on the GPU with --backend
-    /// gpu), then the best few refined at full size.
+    /// The evaluator cascade (the default): many hill climbers on a reduced canvas scored in batches (on the GPU
+    /// with --backend gpu), then the best few refined at full size.
     Cascade,
 }
 
