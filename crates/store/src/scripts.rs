@@ -221,6 +221,12 @@ impl Store {
     /// Adds a script.
     pub fn create_script(&self, new: &NewScript) -> Result<Script> {
         check_name(&new.name)?;
+        // Checked here rather than left to the foreign key, whose error does not say which value is wrong.
+        if let Some(parent) = new.parent_script_id
+            && self.script(parent)?.is_none()
+        {
+            return Err(StoreError::Invalid(format!("parent_script_id {parent}: there is no script with that id")));
+        }
         let inserted = self.conn().execute(
             "INSERT INTO improvement_scripts (name, lang, purpose, code, enabled, created_at, updated_at, \
              parent_script_id) VALUES (?1, ?2, ?3, ?4, ?5, datetime('now'), datetime('now'), ?6) \

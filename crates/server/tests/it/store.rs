@@ -69,6 +69,13 @@ async fn script_mistakes_are_4xx() {
     send(&fx.router, post_json("/api/scripts", json!({"name": "c"}).to_string()))
         .await
         .assert_error(422, "invalid_request");
+    // An unknown parent is the caller's mistake, not a server error (found by schemathesis).
+    let orphan = json!({"name": "d", "code": "HALT", "parent_script_id": 10_000_000});
+    let error =
+        send(&fx.router, post_json("/api/scripts", orphan.to_string())).await.assert_error(422, "invalid_request");
+    assert_eq!(error["message"], "parent_script_id 10000000: there is no script with that id");
+    let child = json!({"name": "e", "code": "HALT", "parent_script_id": 1});
+    assert_eq!(send(&fx.router, post_json("/api/scripts", child.to_string())).await.status, 201);
     send(&fx.router, get("/api/scripts/abc")).await.assert_error(422, "invalid_request");
     send(&fx.router, get("/api/scripts/999")).await.assert_error(404, "not_found");
     send(&fx.router, patch_json("/api/scripts/999", json!({"enabled": true}))).await.assert_error(404, "not_found");
@@ -78,10 +85,14 @@ async fn script_mistakes_are_4xx() {
     send(&fx.router, post_json("/api/scripts", "{\"name\": ")).await.assert_error(400, "malformed_json");
     let huge = json!({"name": "huge", "code": "HALT\n".repeat(20_000)});
     send(&fx.router, post_json("/api/scripts", huge.to_string())).await.assert_error(413, "payload_too_large");
-    // After all of it the database is intact and holds exactly the one good script.
+    // After all of it the database is intact and holds exactly the two good scripts, the child with its parent.
     let store = Store::open(&fx.db).expect("open");
     assert_eq!(store.integrity_check().expect("check"), Ok(()));
-    assert_eq!(store.list_scripts().expect("list").len(), 1);
+    let scripts = store.list_scripts().expect("list");
+    assert_eq!(
+        scripts.iter().map(|s| (s.name.as_str(), s.parent_script_id)).collect::<Vec<_>>(),
+        [("a", None), ("e", Some(1))]
+    );
 }
 
 /// Records three generations (1 → 2 → 3) and an unrelated run of another script.

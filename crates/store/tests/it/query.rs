@@ -68,6 +68,18 @@ fn scripts_crud() {
         parent_script_id: None,
     });
     assert!(dup.expect_err("duplicate").to_string().contains("already exists"));
+    let orphan = t.store.create_script(&gvpie_store::NewScript {
+        name: "orphan".into(),
+        lang: "pixel".into(),
+        purpose: None,
+        code: "HALT".into(),
+        enabled: true,
+        parent_script_id: Some(424_242),
+    });
+    assert_eq!(
+        orphan.expect_err("unknown parent").to_string(),
+        gvpie_store::StoreError::Invalid("parent_script_id 424242: there is no script with that id".into()).to_string()
+    );
     let off = t.store.set_script_enabled(script.id, false).expect("disable");
     assert!(!off.enabled);
     assert!(t.store.scripts_due(10, 1000).expect("due").is_empty());
