@@ -24,11 +24,12 @@ done
 # Schemathesis writes its state beside it; keep that out of the repository.
 cd "$scratch"
 version="$(schemathesis --version | grep -oE '[0-9]+' | head -1)"
-# /api/events is an endless stream: a fuzzer would wait on it forever.
+# /api/events is an endless stream: a fuzzer would wait on it forever. One worker: with two, schemathesis 4.32
+# itself sometimes crashes while generating ("AST constructor recursion depth mismatch"), a false CI failure.
 if [ "$version" -ge 4 ]; then
   schemathesis run "http://127.0.0.1:$port/api/openapi.json" \
     --checks not_a_server_error --exclude-path /api/events \
-    --max-examples "$examples" --workers 2 --request-timeout 30
+    --max-examples "$examples" --workers 1 --request-timeout 30
 else
   schemathesis run "http://127.0.0.1:$port/api/openapi.json" \
     --checks not_a_server_error --exclude-path /api/events --experimental=openapi-3.1 \
