@@ -154,36 +154,16 @@ var<workgroup> flag: u32;
 // the rasterizer: a division per sloped edge, horizontal edges cutting off rows).
 fn triangle_part(c: Candidate, lane: i32) -> Sums {
     var s: Sums;
-    let v0 = clamp(vec2<i32>(c.c0, c.c1), vec2<i32>(-COORD_LIMIT), vec2<i32>(COORD_LIMIT));
-    var v1 = clamp(vec2<i32>(c.c2, c.c3), vec2<i32>(-COORD_LIMIT), vec2<i32>(COORD_LIMIT));
-    var v2 = clamp(vec2<i32>(c.c4, c.c5), vec2<i32>(-COORD_LIMIT), vec2<i32>(COORD_LIMIT));
-    let area2 = (v1.x - v0.x) * (v2.y - v0.y) - (v1.y - v0.y) * (v2.x - v0.x);
-    if area2 == 0 {
+    let t = triangle_setup(c);
+    if t.x_lo > t.x_hi || t.y_lo > t.y_hi {
         return s;
     }
-    if area2 < 0 {
-        let t = v1;
-        v1 = v2;
-        v2 = t;
-    }
-    let x_lo = max(min(min(v0.x, v1.x), v2.x), 0);
-    let x_hi = min(max(max(v0.x, v1.x), v2.x), i32(params.width) - 1);
-    var y_lo = max(min(min(v0.y, v1.y), v2.y), 0);
-    var y_hi = min(max(max(v0.y, v1.y), v2.y), i32(params.height) - 1);
-    let a = array<vec2<i32>, 3>(v0, v1, v2);
-    let b = array<vec2<i32>, 3>(v1, v2, v0);
-    for (var k = 0; k < 3; k++) {
-        if b[k].y == a[k].y {
-            if b[k].x > a[k].x {
-                y_lo = max(y_lo, a[k].y);
-            } else {
-                y_hi = min(y_hi, a[k].y);
-            }
-        }
-    }
-    if x_lo > x_hi {
-        return s;
-    }
+    let a = t.a;
+    let b = t.b;
+    let x_lo = t.x_lo;
+    let x_hi = t.x_hi;
+    let y_lo = t.y_lo;
+    let y_hi = t.y_hi;
     for (var py = y_lo + lane; py <= y_hi; py += i32(LANES)) {
         var lo = x_lo;
         var hi = x_hi;

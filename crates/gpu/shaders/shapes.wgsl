@@ -91,45 +91,67 @@ fn rectangle_sums(c: Candidate) -> Sums {
     return s;
 }
 
-// The TRI rule: a pixel is in when it is on the inner side of all three edges, edges included. Each sloped edge
-// bounds the row's span by base ± floor(ex·(py − ay) / |ey|), walked row by row as a quotient and a remainder so
-// that a row costs additions, not divisions (the same numbers as the rasterizer's division per row).
-fn triangle_sums(c: Candidate) -> Sums {
-    var s: Sums;
+// A triangle ready for the TRI rule: counter-clockwise edges a[k] → b[k] and the rows and columns it may touch,
+// clipped to the canvas (`y_lo > y_hi` or `x_lo > x_hi`: it covers no pixel).
+struct Triangle {
+    a: array<vec2<i32>, 3>,
+    b: array<vec2<i32>, 3>,
+    x_lo: i32,
+    x_hi: i32,
+    y_lo: i32,
+    y_hi: i32,
+}
+
+fn triangle_setup(c: Candidate) -> Triangle {
+    var t: Triangle;
+    t.y_lo = 1;
+    t.y_hi = 0;
     let v0 = clamp(vec2<i32>(c.c0, c.c1), vec2<i32>(-COORD_LIMIT), vec2<i32>(COORD_LIMIT));
     var v1 = clamp(vec2<i32>(c.c2, c.c3), vec2<i32>(-COORD_LIMIT), vec2<i32>(COORD_LIMIT));
     var v2 = clamp(vec2<i32>(c.c4, c.c5), vec2<i32>(-COORD_LIMIT), vec2<i32>(COORD_LIMIT));
     let area2 = (v1.x - v0.x) * (v2.y - v0.y) - (v1.y - v0.y) * (v2.x - v0.x);
     if area2 == 0 {
-        return s;
+        return t;
     }
     if area2 < 0 {
-        let t = v1;
+        let swap = v1;
         v1 = v2;
-        v2 = t;
+        v2 = swap;
     }
-    let x_lo = max(min(min(v0.x, v1.x), v2.x), 0);
-    let x_hi = min(max(max(v0.x, v1.x), v2.x), i32(params.width) - 1);
-    var y_lo = max(min(min(v0.y, v1.y), v2.y), 0);
-    var y_hi = min(max(max(v0.y, v1.y), v2.y), i32(params.height) - 1);
-    if x_lo > x_hi || y_lo > y_hi {
-        return s;
-    }
-    let a = array<vec2<i32>, 3>(v0, v1, v2);
-    let b = array<vec2<i32>, 3>(v1, v2, v0);
+    t.a = array<vec2<i32>, 3>(v0, v1, v2);
+    t.b = array<vec2<i32>, 3>(v1, v2, v0);
+    t.x_lo = max(min(min(v0.x, v1.x), v2.x), 0);
+    t.x_hi = min(max(max(v0.x, v1.x), v2.x), i32(params.width) - 1);
+    t.y_lo = max(min(min(v0.y, v1.y), v2.y), 0);
+    t.y_hi = min(max(max(v0.y, v1.y), v2.y), i32(params.height) - 1);
     // A horizontal edge cuts off the rows on its outer side.
     for (var k = 0; k < 3; k++) {
-        if b[k].y == a[k].y {
-            if b[k].x > a[k].x {
-                y_lo = max(y_lo, a[k].y);
+        if t.b[k].y == t.a[k].y {
+            if t.b[k].x > t.a[k].x {
+                t.y_lo = max(t.y_lo, t.a[k].y);
             } else {
-                y_hi = min(y_hi, a[k].y);
+                t.y_hi = min(t.y_hi, t.a[k].y);
             }
         }
     }
-    if y_lo > y_hi {
+    return t;
+}
+
+// The TRI rule: a pixel is in when it is on the inner side of all three edges, edges included. Each sloped edge
+// bounds the row's span by base ± floor(ex·(py − ay) / |ey|), walked row by row as a quotient and a remainder so
+// that a row costs additions, not divisions (the same numbers as the rasterizer's division per row).
+fn triangle_sums(c: Candidate) -> Sums {
+    var s: Sums;
+    let t = triangle_setup(c);
+    if t.x_lo > t.x_hi || t.y_lo > t.y_hi {
         return s;
     }
+    let a = t.a;
+    let b = t.b;
+    let x_lo = t.x_lo;
+    let x_hi = t.x_hi;
+    let y_lo = t.y_lo;
+    let y_hi = t.y_hi;
     // Per edge: sign (+1 an upper bound on px, -1 a lower bound, 0 none), base, quotient, remainder, steps, divisor.
     var sign = array<i32, 3>(0, 0, 0);
     var base = array<i32, 3>(0, 0, 0);
