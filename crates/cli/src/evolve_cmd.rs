@@ -20,6 +20,12 @@ use serde_json::json;
 use crate::run::Backend;
 use crate::{UsageError, input, write_atomically};
 
+/// The most hill climbers `--climbers` may ask for.
+const MAX_CLIMBERS: u32 = 1 << 20;
+
+/// The most survivors `--survivors` may ask for (each is refined at full size on the CPU).
+const MAX_SURVIVORS: u32 = 1024;
+
 /// The most frames written to `--gif`: later shapes are grouped so the animation stays small.
 const MAX_ANIMATION_FRAMES: usize = 100;
 
@@ -152,6 +158,13 @@ pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
     }
     if args.climbers == Some(0) || args.survivors == Some(0) {
         return Err(UsageError::new("--climbers and --survivors must be at least 1").into());
+    }
+    // Every climber is a result kept in memory (and a GPU workgroup): bound them like every other limit.
+    if let Some(climbers) = args.climbers.filter(|&c| c > MAX_CLIMBERS) {
+        return Err(UsageError::new(format!("--climbers {climbers} is over the limit of {MAX_CLIMBERS}")).into());
+    }
+    if let Some(survivors) = args.survivors.filter(|&s| s > MAX_SURVIVORS) {
+        return Err(UsageError::new(format!("--survivors {survivors} is over the limit of {MAX_SURVIVORS}")).into());
     }
     if !(1..=gvpie_raster::MAX_SIDE).contains(&args.resize) {
         return Err(UsageError::new(format!("--resize {} is out of range (1 to 4096)", args.resize)).into());

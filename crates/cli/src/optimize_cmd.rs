@@ -94,7 +94,7 @@ impl Database {
             })
         });
         self.evaluated += report.evaluated;
-        new_bests.into_iter().map(|entry| (evolve_generator(&entry.generator), entry.source, entry.score)).collect()
+        new_bests.into_iter().map(|entry| (entry.evolve_generator(), entry.source, entry.score)).collect()
     }
 
     fn json(&self) -> serde_json::Value {
@@ -118,11 +118,6 @@ impl Database {
             "operators": operators,
         })
     }
-}
-
-/// `evolve:crossover` for a database entry made by `mutation:crossover` (the daemon's generator names).
-fn evolve_generator(entry_generator: &str) -> String {
-    format!("evolve:{}", entry_generator.strip_prefix("mutation:").unwrap_or(entry_generator))
 }
 
 /// Runs `gvpie optimize`.

@@ -709,11 +709,6 @@ fn evaluate_children(
     })
 }
 
-/// `evolve:insert` for a database entry made by `mutation:insert`.
-fn evolve_generator(entry_generator: &str) -> String {
-    format!("evolve:{}", entry_generator.strip_prefix("mutation:").unwrap_or(entry_generator))
-}
-
 impl GoalGenerator {
     fn optimize_slice(&mut self, ctx: &mut GenerateContext<'_>, goal: &Goal, until: Instant) -> anyhow::Result<Slice> {
         let spec_value = goal.spec.clone().ok_or_else(|| anyhow!("the goal has no spec"))?;
@@ -840,7 +835,7 @@ impl GoalGenerator {
                     if entry.score > -(search.cycles() as f64)
                         && let Ok(cycles) = search.offer(&entry.source)
                     {
-                        accepted_now.push((search.source(), cycles, evolve_generator(&entry.generator)));
+                        accepted_now.push((search.source(), cycles, entry.evolve_generator()));
                     }
                 }
                 if accepted_now.is_empty() {

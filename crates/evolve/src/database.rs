@@ -90,6 +90,12 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// The generator name under which a kept entry is recorded: `evolve:insert` for an entry made by
+    /// `mutation:insert`, so the infinite map tells database finds from line edits.
+    pub fn evolve_generator(&self) -> String {
+        format!("evolve:{}", self.generator.strip_prefix("mutation:").unwrap_or(&self.generator))
+    }
+
     /// An entry for `source`, compiled to `texture`, which drew `canvas` and scored `score`.
     pub fn new(source: &str, texture: &Texture, canvas: &Canvas, score: f64) -> Entry {
         Entry {

@@ -213,5 +213,11 @@ fn the_gpu_is_refused_where_it_cannot_score() {
     let run = gvpie(&[&"evolve", &image("rocket.jpg"), &"-o", &out, &"--climbers", &"0"]);
     assert_eq!(run.code, 2);
     assert_eq!(run.stderr.trim(), "gvpie: --climbers and --survivors must be at least 1");
+    let run = gvpie(&[&"evolve", &image("rocket.jpg"), &"-o", &out, &"--climbers", &"4294967295"]);
+    assert_eq!(run.code, 2);
+    assert_eq!(run.stderr.trim(), "gvpie: --climbers 4294967295 is over the limit of 1048576");
+    let run = gvpie(&[&"evolve", &image("rocket.jpg"), &"-o", &out, &"--survivors", &"5000"]);
+    assert_eq!(run.code, 2);
+    assert_eq!(run.stderr.trim(), "gvpie: --survivors 5000 is over the limit of 1024");
     assert!(!out.exists());
 }
