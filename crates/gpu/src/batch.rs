@@ -468,26 +468,44 @@ impl GpuBackend {
         config: &Config,
         tuning: &Tuning,
     ) -> Result<Batch<RunResult>, GpuError> {
+        match self.run_batch_gpu_only(programs, config, tuning)? {
+            Ok(batch) => Ok(batch),
+            Err(reason) => Ok(Batch {
+                results: cpu::run_batch(programs, config).unwrap_or_default(),
+                ran_on: RanOn::CpuFallback { reason },
+                timings: Timings::default(),
+            }),
+        }
+    }
+
+    /// [`GpuBackend::run_batch_tuned`] without the CPU fallback: a GPU failure comes back as
+    /// `Ok(Err(reason))` and nothing runs on the CPU, so a caller with a deadline (the
+    /// `gvpie-exec` engine) can run the fallback itself, in slices it can stop.
+    ///
+    /// # Errors
+    ///
+    /// As [`GpuBackend::run_batch`].
+    pub fn run_batch_gpu_only(
+        &self,
+        programs: &[Texture],
+        config: &Config,
+        tuning: &Tuning,
+    ) -> Result<Result<Batch<RunResult>, String>, GpuError> {
         check_config(config)?;
-        let fallback = |reason: String| Batch {
-            results: cpu::run_batch(programs, config).unwrap_or_default(),
-            ran_on: RanOn::CpuFallback { reason },
-            timings: Timings::default(),
-        };
         let raw = match self.execute(programs, config, None, tuning) {
             Ok(raw) => raw,
-            Err(reason) => return Ok(fallback(reason)),
+            Err(reason) => return Ok(Err(reason)),
         };
         if cut_short(&raw.outcomes) {
-            return Ok(fallback(CUT_SHORT.into()));
+            return Ok(Err(CUT_SHORT.into()));
         }
         let start = Instant::now();
-        let Some(pixels) = &raw.canvases else { return Ok(fallback("no canvases came back".into())) };
+        let Some(pixels) = &raw.canvases else { return Ok(Err("no canvases came back".into())) };
         let n_pixels = config.width as usize * config.height as usize;
         let mut results = Vec::with_capacity(programs.len());
         for (index, (texture, outcome)) in programs.iter().zip(&raw.outcomes).enumerate() {
             let Some((status, cycles, n_frames)) = convert(texture, outcome, config.budget) else {
-                return Ok(fallback(format!("program {index} came back without a valid outcome: {outcome:?}")));
+                return Ok(Err(format!("program {index} came back without a valid outcome: {outcome:?}")));
             };
             let slot = raw.canvas_slot[index];
             let bytes: &[u8] = bytemuck::cast_slice(&pixels[slot * n_pixels..(slot + 1) * n_pixels]);
@@ -497,7 +515,7 @@ impl GpuBackend {
         }
         let mut timings = raw.timings;
         timings.readback_s += start.elapsed().as_secs_f64();
-        Ok(Batch { results, ran_on: RanOn::Gpu, timings })
+        Ok(Ok(Batch { results, ran_on: RanOn::Gpu, timings }))
     }
 
     /// Runs every program and scores its final canvas against `target` on the GPU; no canvas
