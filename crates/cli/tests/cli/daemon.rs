@@ -131,7 +131,8 @@ fn a_second_daemon_is_refused_and_sigterm_stops_cleanly() {
 fn the_seeds_sql_works_against_a_database_the_daemon_wrote() {
     let dir = Dir::new("daemon-seed-sql");
     let db = dir.join("gvpie.db");
-    let up = gvpie(&[&"up", &"--db", &db, &"--cycles", &"1", &"--interval", &"0"]);
+    // Port 0: a fixed port (the default 8081) may be taken on a busy machine.
+    let up = gvpie(&[&"up", &"--db", &db, &"--bind", &"127.0.0.1:0", &"--cycles", &"1", &"--interval", &"0"]);
     assert_eq!(up.code, 0, "{}", up.stderr);
     assert!(up.stdout.contains("Seeded 2 example scripts"), "{}", up.stdout);
     assert!(up.stdout.contains("💾 Saved to infinite map (iteration 2)"), "{}", up.stdout);

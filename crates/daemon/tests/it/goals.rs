@@ -83,14 +83,25 @@ fn add_optimize_goal(store: &Store, evaluations: u64) -> i64 {
     store.create_goal(&goal).expect("goal").id
 }
 
-/// Runs `cycles` cycles of a daemon with the goal engine (at most `steps` steps per goal and cycle).
-fn run_goals(setup: &Setup, cycles: u64, steps: u64) {
+/// A one-cycle daemon configuration whose cycle deadline (the interval, at least 500 ms) is an hour away, so
+/// that `with_max_steps` alone bounds a goal's slice however busy the machine is: tests assert results, not
+/// timings. A one-cycle daemon never sleeps the interval.
+fn one_cycle_config(setup: &Setup) -> gvpie_daemon::DaemonConfig {
     let mut config = setup.config.clone();
-    config.max_cycles = Some(cycles);
-    let mut daemon = Daemon::open(config, gvpie_exec::Engine::cpu_only())
-        .expect("open")
-        .with_generator(Box::new(GoalGenerator::new().with_max_steps(steps)));
-    daemon.run(&AtomicBool::new(false)).expect("run");
+    config.max_cycles = Some(1);
+    config.interval = std::time::Duration::from_secs(3600);
+    config
+}
+
+/// Runs `cycles` cycles of the goal engine (exactly `steps` steps per unfinished goal and cycle), one daemon per
+/// cycle (resuming from the database, which gives the uninterrupted result).
+fn run_goals(setup: &Setup, cycles: u64, steps: u64) {
+    for _ in 0..cycles {
+        let mut daemon = Daemon::open(one_cycle_config(setup), gvpie_exec::Engine::cpu_only())
+            .expect("open")
+            .with_generator(Box::new(GoalGenerator::new().with_max_steps(steps)));
+        daemon.run(&AtomicBool::new(false)).expect("run");
+    }
 }
 
 /// Runs one cycle whose generator does its work and then asks the daemon to stop: the cycle is rolled back.
@@ -108,9 +119,7 @@ fn run_abandoned_cycle(setup: &Setup, steps: u64) {
         }
     }
     let stop = Arc::new(AtomicBool::new(false));
-    let mut config = setup.config.clone();
-    config.max_cycles = Some(1);
-    let mut daemon = Daemon::open(config, gvpie_exec::Engine::cpu_only())
+    let mut daemon = Daemon::open(one_cycle_config(setup), gvpie_exec::Engine::cpu_only())
         .expect("open")
         .with_generator(Box::new(StopAfter(GoalGenerator::new().with_max_steps(steps), stop.clone())));
     daemon.run(&stop).expect("run");
@@ -206,14 +215,15 @@ fn image_goals_search_with_their_strategy_and_old_goals_stay_fast() {
     assert_eq!(spec.strategy, None);
     let cascade = add_image_goal_with(&mut setup.store(), 3, GoalBudget::default(), Some("cascade"));
     let plain = add_image_goal_with(&mut setup.store(), 3, GoalBudget::default(), Some("plain"));
-    let mut config = setup.config.clone();
-    config.max_cycles = Some(2);
+    // Two cycles of two shapes each: bounded by steps, not by the cycle's deadline (see `one_cycle_config`).
     let (sink, events) = crate::util::recorder();
-    let mut daemon = Daemon::open(config, gvpie_exec::Engine::cpu_only())
-        .expect("open")
-        .with_events(sink)
-        .with_generator(Box::new(GoalGenerator::new().with_max_steps(2)));
-    daemon.run(&AtomicBool::new(false)).expect("run");
+    for _ in 0..2 {
+        let mut daemon = Daemon::open(one_cycle_config(&setup), gvpie_exec::Engine::cpu_only())
+            .expect("open")
+            .with_events(sink.clone())
+            .with_generator(Box::new(GoalGenerator::new().with_max_steps(2)));
+        daemon.run(&AtomicBool::new(false)).expect("run");
+    }
     let store = setup.store();
     let last_code = |goal: i64| history(&store, goal).last().and_then(|e| e.4.clone()).expect("a kept program");
     let fast_program = searched_program(3, Strategy::Fast);
