@@ -14,9 +14,10 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::api_store::{cartridges, goals, images, map, programs, scripts, summary};
 use crate::error::{AppError, ErrorLog};
 use crate::state::AppState;
-use crate::{api_execute, api_store, api_system, debug, events};
+use crate::{api_execute, api_system, debug, events};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -60,22 +61,22 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(api_execute::execute))
         .routes(routes!(api_execute::execute_batch))
         .routes(routes!(events::events))
-        .routes(routes!(api_store::list_scripts, api_store::create_script))
-        .routes(routes!(api_store::get_script, api_store::update_script))
-        .routes(routes!(api_store::map_page))
-        .routes(routes!(api_store::map_entry))
-        .routes(routes!(api_store::lineage))
-        .routes(routes!(api_store::iteration_image))
-        .routes(routes!(api_store::image))
-        .routes(routes!(api_store::create_program))
-        .routes(routes!(api_store::get_program))
-        .routes(routes!(api_store::list_cartridges, api_store::create_cartridge))
-        .routes(routes!(api_store::get_cartridge))
-        .routes(routes!(api_store::cartridge_png))
-        .routes(routes!(api_store::list_goals, api_store::create_goal))
-        .routes(routes!(api_store::get_goal, api_store::update_goal))
-        .routes(routes!(api_store::goal_proposals))
-        .routes(routes!(api_store::summary))
+        .routes(routes!(scripts::list_scripts, scripts::create_script))
+        .routes(routes!(scripts::get_script, scripts::update_script))
+        .routes(routes!(map::map_page))
+        .routes(routes!(map::map_entry))
+        .routes(routes!(map::lineage))
+        .routes(routes!(images::iteration_image))
+        .routes(routes!(images::image))
+        .routes(routes!(programs::create_program))
+        .routes(routes!(programs::get_program))
+        .routes(routes!(cartridges::list_cartridges, cartridges::create_cartridge))
+        .routes(routes!(cartridges::get_cartridge))
+        .routes(routes!(cartridges::cartridge_png))
+        .routes(routes!(goals::list_goals, goals::create_goal))
+        .routes(routes!(goals::get_goal, goals::update_goal))
+        .routes(routes!(goals::goal_proposals))
+        .routes(routes!(summary::summary))
         .routes(routes!(debug::check))
         .routes(routes!(debug::debug))
         .routes(routes!(debug::cart_pack))

@@ -55,11 +55,12 @@
 #![warn(missing_docs)]
 
 pub use crate::api_execute::{BatchProgram, BatchRequest, BatchResponse, ExecuteRequest, ExecuteResponse, ImageKind};
-pub use crate::api_store::{
-    CartridgeJson, CartridgeList, GoalJson, GoalList, LineageJson, LineageNodeJson, MapEntryJson, MapPageJson,
-    NewCartridgeRequest, NewProgramRequest, NewScriptRequest, ProgramJson, ScriptJson, ScriptList, ScriptPatch,
-    SummaryJson,
-};
+pub use crate::api_store::cartridges::{CartridgeJson, CartridgeList, NewCartridgeRequest};
+pub use crate::api_store::goals::{GoalJson, GoalList};
+pub use crate::api_store::map::{LineageJson, LineageNodeJson, MapEntryJson, MapPageJson};
+pub use crate::api_store::programs::{NewProgramRequest, ProgramJson};
+pub use crate::api_store::scripts::{NewScriptRequest, ScriptJson, ScriptList, ScriptPatch};
+pub use crate::api_store::summary::SummaryJson;
 pub use crate::api_system::Health;
 pub use crate::app::{app, openapi};
 pub use crate::debug::{

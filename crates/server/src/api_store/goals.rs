@@ -1,0 +1,425 @@
+//! `/api/goals`: development goals (the seed's `development_goals`) for the improvement engine,
+//! and each goal's language-model proposals.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{parse_id, query_int};
+use crate::error::{AppError, ErrorBody};
+use crate::json::AppJson;
+use crate::state::AppState;
+
+/// A development goal (the seed's `development_goals`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct GoalJson {
+    /// Row id.
+    pub id: i64,
+    /// What it asks for.
+    pub goal: String,
+    /// Higher first.
+    pub priority: i64,
+    /// Done.
+    pub completed: bool,
+    /// Its kind (for the improvement engine).
+    pub kind: String,
+    /// Its status.
+    pub status: String,
+    /// The best execution so far.
+    pub best_iteration: Option<i64>,
+    /// Its score.
+    pub best_score: Option<f64>,
+    /// When it was added.
+    pub created_at: Option<String>,
+}
+
+impl From<gvpie_store::Goal> for GoalJson {
+    fn from(goal: gvpie_store::Goal) -> GoalJson {
+        GoalJson {
+            id: goal.id,
+            goal: goal.goal,
+            priority: goal.priority,
+            completed: goal.completed,
+            kind: goal.kind,
+            status: goal.status,
+            best_iteration: goal.best_iteration,
+            best_score: goal.best_score,
+            created_at: goal.created_at,
+        }
+    }
+}
+
+/// The goals.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct GoalList {
+    /// Every goal.
+    pub goals: Vec<GoalJson>,
+}
+
+/// Every development goal.
+#[utoipa::path(get, path = "/api/goals", tag = "map",
+    responses((status = 200, body = GoalList), (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub(crate) async fn list_goals(State(state): State<AppState>) -> Result<Json<GoalList>, AppError> {
+    let goals = state.store()?.run(|store| Ok(store.list_goals()?)).await?;
+    Ok(Json(GoalList { goals: goals.into_iter().map(GoalJson::from).collect() }))
+}
+
+/// A goal with its engine's spec (budget, stop rules, progress) and last change.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct GoalDetailJson {
+    /// The goal.
+    #[serde(flatten)]
+    pub goal: GoalJson,
+    /// The improvement engine's parameters: the budget and stop rules, the progress so far
+    /// (steps, evaluations, seconds, stop reason), and for optimize goals the original program.
+    #[schema(value_type = Option<Object>)]
+    pub spec: Option<serde_json::Value>,
+    /// When it was completed.
+    pub completed_at: Option<String>,
+    /// Last change.
+    pub updated_at: Option<String>,
+}
+
+impl From<gvpie_store::Goal> for GoalDetailJson {
+    fn from(goal: gvpie_store::Goal) -> GoalDetailJson {
+        let (spec, completed_at, updated_at) = (goal.spec.clone(), goal.completed_at.clone(), goal.updated_at.clone());
+        GoalDetailJson { goal: GoalJson::from(goal), spec, completed_at, updated_at }
+    }
+}
+
+/// A goal to add: `kind` `optimize` with `script`, or `image` with `target_png`; the budget
+/// and stop rules are those of `gvpie goals add`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewGoalRequest {
+    /// `optimize` or `image`.
+    pub kind: String,
+    /// Optimize: the pixel script's name.
+    #[serde(default)]
+    pub script: Option<String>,
+    /// Optimize: canvas width the pixels are compared at (default 128).
+    #[serde(default)]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 4096)]
+    pub width: Option<u32>,
+    /// Optimize: canvas height (default 64).
+    #[serde(default)]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 4096)]
+    pub height: Option<u32>,
+    /// Optimize: cycle budget of the original (default: the server's default budget).
+    #[serde(default)]
+    #[schema(value_type = Option<u64>, minimum = 1)]
+    pub cycle_budget: Option<u64>,
+    /// Image: the target, a base64 PNG, used at its own size (the program's canvas).
+    #[serde(default)]
+    pub target_png: Option<String>,
+    /// Image: shapes to place (default 100).
+    #[serde(default)]
+    #[schema(value_type = Option<u64>, minimum = 1)]
+    pub shapes: Option<usize>,
+    /// Image: `tri` (default), `rect` or `both`.
+    #[serde(default)]
+    pub mode: Option<String>,
+    /// Image: alpha of every shape (1 to 255), or 0 to solve it per shape (default 128).
+    #[serde(default)]
+    pub alpha: Option<u8>,
+    /// Image: `cascade` (default: many climbers on a reduced canvas, scored on the GPU when the daemon has one),
+    /// `fast` or `plain`.
+    #[serde(default)]
+    pub strategy: Option<String>,
+    /// Image, cascade: the effort preset, `cpu` or `gpu` (default: the preset of the daemon's scorer).
+    #[serde(default)]
+    pub effort: Option<String>,
+    /// Stop after this many seconds of search.
+    #[serde(default)]
+    pub seconds: Option<f64>,
+    /// Stop after this many candidate evaluations.
+    #[serde(default)]
+    pub evaluations: Option<u64>,
+    /// Stop once the score is at most this (image: RMSE 0..1; optimize: cycles).
+    #[serde(default)]
+    pub target_score: Option<f64>,
+    /// Stop after this many steps in a row without a better score.
+    #[serde(default)]
+    pub patience: Option<u64>,
+    /// The goal's description (default: what it asks for).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Priority, higher first (default 5).
+    #[serde(default)]
+    pub priority: Option<i64>,
+    /// Seed of the search (default 1).
+    #[serde(default)]
+    pub seed: Option<u64>,
+}
+
+/// Pause or resume a goal.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GoalPatch {
+    /// `paused` or `active`.
+    pub status: String,
+}
+
+fn goal_error(err: gvpie_daemon::NewGoalError) -> AppError {
+    match err {
+        gvpie_daemon::NewGoalError::Invalid(message) => AppError::InvalidRequest(message),
+        gvpie_daemon::NewGoalError::Store(err) => err.into(),
+    }
+}
+
+fn refuse_fields(kind: &str, fields: &[(&str, bool)]) -> Result<(), AppError> {
+    match fields.iter().find(|(_, present)| *present) {
+        Some((field, _)) => Err(AppError::InvalidRequest(format!("{field} does not apply to {kind} goals"))),
+        None => Ok(()),
+    }
+}
+
+fn image_target(state: &AppState, base64_png: &str) -> Result<gvpie_raster::Canvas, AppError> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(base64_png.trim())
+        .map_err(|e| AppError::InvalidRequest(format!("target_png is not base64: {e}")))?;
+    let canvas = gvpie_cart::decode_png(&bytes).map_err(|e| match e {
+        gvpie_cart::CartError::TooLarge { .. } => AppError::LimitExceeded(format!("target_png: {e}")),
+        other => AppError::InvalidRequest(format!("target_png is not a PNG this server can read: {other}")),
+    })?;
+    let limits = state.limits();
+    let (width, height) = (canvas.width(), canvas.height());
+    if width.max(height) > limits.max_side || u64::from(width) * u64::from(height) > limits.max_pixels {
+        return Err(AppError::LimitExceeded(format!(
+            "target_png is {width}x{height}; this server allows at most {} a side and {} pixels",
+            limits.max_side, limits.max_pixels
+        )));
+    }
+    Ok(canvas)
+}
+
+/// Add a goal for the daemon's improvement engine (what `gvpie goals add` does).
+#[utoipa::path(post, path = "/api/goals", tag = "map", request_body = NewGoalRequest,
+    responses(
+        (status = 201, description = "Created", body = GoalDetailJson),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody),
+        (status = 422, description = "Unknown kind or script, a PNG that does not decode, a bad number", body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
+pub(crate) async fn create_goal(
+    State(state): State<AppState>,
+    AppJson(request): AppJson<NewGoalRequest>,
+) -> Result<(StatusCode, Json<GoalDetailJson>), AppError> {
+    let options = gvpie_daemon::GoalOptions {
+        name: request.name.clone(),
+        priority: request.priority.unwrap_or(5),
+        seed: request.seed.unwrap_or(1),
+        budget: gvpie_daemon::GoalBudget {
+            seconds: request.seconds,
+            evaluations: request.evaluations,
+            target_score: request.target_score,
+            patience: request.patience,
+        },
+    };
+    options.check().map_err(goal_error)?;
+    let goal = match request.kind.as_str() {
+        "image" => {
+            refuse_fields(
+                "image",
+                &[
+                    ("script", request.script.is_some()),
+                    ("width", request.width.is_some()),
+                    ("height", request.height.is_some()),
+                    ("cycle_budget", request.cycle_budget.is_some()),
+                ],
+            )?;
+            let defaults = gvpie_daemon::ImageGoalParams::default();
+            let params = gvpie_daemon::ImageGoalParams {
+                shapes: request.shapes.unwrap_or(defaults.shapes),
+                mode: request.mode.unwrap_or(defaults.mode),
+                alpha: request.alpha.unwrap_or(defaults.alpha),
+                threads: 1,
+                strategy: request.strategy.unwrap_or(defaults.strategy),
+                effort: request.effort,
+            };
+            params.check().map_err(goal_error)?;
+            let png = request
+                .target_png
+                .ok_or_else(|| AppError::InvalidRequest("an image goal needs target_png (a base64 PNG)".into()))?;
+            let target = image_target(&state, &png)?;
+            let label = format!("a {}x{} image", target.width(), target.height());
+            state
+                .store()?
+                .run(move |store| {
+                    gvpie_daemon::add_image_goal(store, &target, &label, &params, &options).map_err(goal_error)
+                })
+                .await?
+        }
+        "optimize" => {
+            refuse_fields(
+                "optimize",
+                &[
+                    ("target_png", request.target_png.is_some()),
+                    ("shapes", request.shapes.is_some()),
+                    ("mode", request.mode.is_some()),
+                    ("alpha", request.alpha.is_some()),
+                    ("strategy", request.strategy.is_some()),
+                    ("effort", request.effort.is_some()),
+                ],
+            )?;
+            let script = request
+                .script
+                .ok_or_else(|| AppError::InvalidRequest("an optimize goal needs script (a script's name)".into()))?;
+            let limits = state.limits();
+            let (width, height) = (request.width.unwrap_or(128), request.height.unwrap_or(64));
+            if width == 0 || height == 0 {
+                return Err(AppError::InvalidRequest(format!("size {width}x{height}: both sides must be at least 1")));
+            }
+            if width.max(height) > limits.max_side || u64::from(width) * u64::from(height) > limits.max_pixels {
+                return Err(AppError::LimitExceeded(format!(
+                    "size {width}x{height}; this server allows at most {} a side and {} pixels",
+                    limits.max_side, limits.max_pixels
+                )));
+            }
+            let cycle_budget = request.cycle_budget.unwrap_or(limits.default_budget);
+            if cycle_budget == 0 {
+                return Err(AppError::InvalidRequest("cycle_budget must be at least 1".into()));
+            }
+            if cycle_budget > limits.max_budget {
+                return Err(AppError::LimitExceeded(format!(
+                    "cycle_budget is {cycle_budget}; this server allows at most {}",
+                    limits.max_budget
+                )));
+            }
+            let params = gvpie_daemon::OptimizeGoalParams { script, width, height, cycle_budget };
+            state
+                .store()?
+                .run(move |store| gvpie_daemon::add_optimize_goal(store, &params, &options).map_err(goal_error))
+                .await?
+        }
+        other => {
+            return Err(AppError::InvalidRequest(format!("unknown goal kind '{other}' (expected image or optimize)")));
+        }
+    };
+    Ok((StatusCode::CREATED, Json(GoalDetailJson::from(goal))))
+}
+
+/// One goal: its spec, budget, stop rules, progress and best result.
+#[utoipa::path(get, path = "/api/goals/{id}", tag = "map", params(("id" = i64, Path, description = "Goal id")),
+    responses((status = 200, body = GoalDetailJson), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub(crate) async fn get_goal(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<GoalDetailJson>, AppError> {
+    let id = parse_id("goal id", &id)?;
+    let goal = state.store()?.run(move |store| Ok(store.goal(id)?)).await?;
+    let goal = goal.ok_or_else(|| AppError::NotFound(format!("no goal with id {id}")))?;
+    Ok(Json(GoalDetailJson::from(goal)))
+}
+
+/// Pause (`{"status": "paused"}`) or resume (`{"status": "active"}`) a goal; its progress stays.
+#[utoipa::path(patch, path = "/api/goals/{id}", tag = "map", params(("id" = i64, Path, description = "Goal id")),
+    request_body = GoalPatch,
+    responses((status = 200, body = GoalDetailJson), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, description = "Another status, or resuming a goal that is done", body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
+pub(crate) async fn update_goal(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    AppJson(patch): AppJson<GoalPatch>,
+) -> Result<Json<GoalDetailJson>, AppError> {
+    let id = parse_id("goal id", &id)?;
+    let status = patch.status;
+    if !["paused", "active"].contains(&status.as_str()) {
+        return Err(AppError::InvalidRequest(format!("status '{status}': expected paused or active")));
+    }
+    let goal = state
+        .store()?
+        .run(move |store| {
+            let goal = store.goal(id)?.ok_or_else(|| AppError::NotFound(format!("no goal with id {id}")))?;
+            if status == "active" && goal.status == "done" {
+                return Err(AppError::InvalidRequest(format!("goal {id} is done; add a new goal to go further")));
+            }
+            let update = gvpie_store::GoalUpdate { status: Some(status), ..gvpie_store::GoalUpdate::default() };
+            Ok(store.update_goal(id, &update)?)
+        })
+        .await?;
+    Ok(Json(GoalDetailJson::from(goal)))
+}
+
+/// A language model's proposal for a goal and what became of it (`llm_proposals`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ProposalJson {
+    /// Row id (increasing).
+    pub id: i64,
+    /// The goal.
+    pub goal_id: i64,
+    /// When it was recorded (Unix milliseconds).
+    pub created_ms: i64,
+    /// `llm:MODEL`.
+    pub generator: String,
+    /// `adopted`, `refused` (a valid program, not better), `rejected` (not a usable program for the goal) or
+    /// `unavailable` (the request failed).
+    pub outcome: String,
+    /// Why it was refused or rejected.
+    pub reason: Option<String>,
+    /// The program, or the raw reply when no program could be read (at most 64 KiB).
+    pub source: Option<String>,
+    /// Its score when it was evaluated (optimize: cycles; image: RMSE).
+    pub score: Option<f64>,
+    /// The execution kept when adopted.
+    pub iteration: Option<i64>,
+}
+
+impl From<gvpie_store::LlmProposal> for ProposalJson {
+    fn from(p: gvpie_store::LlmProposal) -> ProposalJson {
+        ProposalJson {
+            id: p.id,
+            goal_id: p.goal_id,
+            created_ms: p.created_ms,
+            generator: p.generator,
+            outcome: p.outcome,
+            reason: p.reason,
+            source: p.source,
+            score: p.score,
+            iteration: p.iteration,
+        }
+    }
+}
+
+/// A goal's language-model proposals, newest first.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ProposalList {
+    /// The proposals.
+    pub proposals: Vec<ProposalJson>,
+}
+
+/// How many proposals.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ProposalParams {
+    /// At most this many, 1 to 1000 (default 50).
+    pub limit: Option<String>,
+}
+
+/// A goal's last language-model proposals, newest first, whatever became of them.
+#[utoipa::path(get, path = "/api/goals/{id}/proposals", tag = "map",
+    params(("id" = i64, Path, description = "Goal id"), ProposalParams),
+    responses((status = 200, body = ProposalList), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub(crate) async fn goal_proposals(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Query<ProposalParams>,
+) -> Result<Json<ProposalList>, AppError> {
+    let id = parse_id("goal id", &id)?;
+    let limit = query_int("limit", params.limit.as_deref(), 1, 1000)?.unwrap_or(50) as usize;
+    let proposals = state
+        .store()?
+        .run(move |store| {
+            store.goal(id)?.ok_or_else(|| AppError::NotFound(format!("no goal with id {id}")))?;
+            Ok(store.llm_proposals(id, limit)?)
+        })
+        .await?;
+    Ok(Json(ProposalList { proposals: proposals.into_iter().map(ProposalJson::from).collect() }))
+}
