@@ -60,6 +60,11 @@ pub use crate::database::{
 };
 pub use crate::error_table::{ErrorTable, Scored, average_color, rmse, rmse_from_sse, sse};
 pub use crate::evolution::{Evaluation, Evolution, EvolutionConfig, EvolutionError, GenerationReport};
+pub use crate::goal::{
+    BackendChoice, Clock, EffortPreset, EvolveSettings, GoalDraft, GoalHost, GoalKind, GoalOptions, GoalProgress,
+    ImageGoalParams, ImageGoalSpec, ImageSession, Kept, OptimizeGoalParams, OptimizeGoalSpec, OptimizeSession,
+    SliceLimits, SliceReport, StopRules,
+};
 pub use crate::image_goal::{
     Effort, ImageGoalConfig, ImageGoalError, ImageSearch, Placed, StepReport, Strategy, parse_program, program_text,
 };
@@ -77,6 +82,7 @@ mod climb;
 mod database;
 mod error_table;
 mod evolution;
+pub mod goal;
 mod image_goal;
 mod optimize;
 mod pixel_reference;

@@ -1,0 +1,322 @@
+//! The optimize goal's session: the same pixels in fewer cycles, by line edits and the program database.
+
+use super::propose::{ProgramProposer, optimize_proposal};
+use super::{ArmDelta, Clock, GoalHost, Kept, OptimizeGoalSpec, SavedOptimize, SliceLimits, SliceReport};
+use crate::{ArmStats, DatabaseConfig, Edit, Evolution, EvolutionConfig, Operator, OptimizeSearch, PixelReference};
+
+/// Counters of a session beyond the spec's progress.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SessionStats {
+    /// Candidates the program database evaluated in this session.
+    pub database_evaluations: u64,
+    /// Generations run in this session.
+    pub generations: u64,
+}
+
+/// An optimize goal being worked on: its spec (with progress and checkpoint), the line-edit search and, when the
+/// spec asks for it, the program database.
+#[derive(Debug)]
+pub struct OptimizeSession {
+    goal_id: i64,
+    words: String,
+    spec: OptimizeGoalSpec,
+    search: OptimizeSearch,
+    /// The program database and its evaluator; `None` when the spec's `evolve.every` is 0 or it could not start.
+    database: Option<(Evolution, PixelReference)>,
+    /// Why there is no program database although the spec asks for one.
+    no_database: Option<String>,
+    /// Whether the original must still be kept as the root of the lineage.
+    needs_root: bool,
+    stats: SessionStats,
+}
+
+impl OptimizeSession {
+    /// Resumes goal `goal_id` (described by `words`) from its spec's checkpoint, or starts it. `has_lineage` is
+    /// false for a goal that kept nothing yet: its first slice keeps the original as the root of the lineage.
+    pub fn resume(goal_id: i64, words: &str, mut spec: OptimizeGoalSpec, has_lineage: bool) -> Result<Self, String> {
+        let config = spec.search_config();
+        let search = match &spec.state {
+            Some(saved) => OptimizeSearch::resume(&spec.source, config, &saved.to_checkpoint()),
+            None => OptimizeSearch::new(&spec.source, config),
+        }
+        .map_err(|e| e.to_string())?;
+        let mut database = None;
+        let mut no_database = None;
+        if spec.evolve.every > 0 {
+            let reference = PixelReference::new(&spec.source, &spec.vm()).map_err(|e| e.to_string())?;
+            let evolution = match spec.state.as_mut().and_then(|s| s.evolution.take()) {
+                Some(evolution) => Ok(evolution),
+                None => {
+                    let config = EvolutionConfig {
+                        database: DatabaseConfig {
+                            n_islands: spec.evolve.islands.max(1),
+                            // Every candidate draws the same pixels: a known image is welcome when it is faster.
+                            allow_same_image_if_better: true,
+                            seed: spec.seed,
+                            ..DatabaseConfig::default()
+                        },
+                        children_per_generation: spec.evolve.children.max(1),
+                        seed: spec.seed,
+                        ..EvolutionConfig::default()
+                    };
+                    // The database starts from the best program so far.
+                    Evolution::new(&search.source(), config, |_, texture| reference.evaluate(texture))
+                }
+            };
+            match evolution {
+                Ok(evolution) => database = Some((evolution, reference)),
+                Err(err) => no_database = Some(err.to_string()),
+            }
+        }
+        Ok(OptimizeSession {
+            goal_id,
+            words: words.to_string(),
+            spec,
+            search,
+            database,
+            no_database,
+            needs_root: !has_lineage,
+            stats: SessionStats::default(),
+        })
+    }
+
+    /// The spec, with the progress so far and the checkpoint of the last slice.
+    pub fn spec(&self) -> &OptimizeGoalSpec {
+        &self.spec
+    }
+
+    /// The spec to store after a slice: progress, and the checkpoint with the program database.
+    pub fn into_spec(mut self) -> OptimizeGoalSpec {
+        let evolution = self.database.map(|(evolution, _)| evolution);
+        self.spec.state = Some(SavedOptimize::from_checkpoint(&self.search.checkpoint(), evolution));
+        self.spec
+    }
+
+    /// The line-edit search: the best program, its cycles, the accepted edits.
+    pub fn search(&self) -> &OptimizeSearch {
+        &self.search
+    }
+
+    /// The program database, when there is one.
+    pub fn evolution(&self) -> Option<&Evolution> {
+        self.database.as_ref().map(|(evolution, _)| evolution)
+    }
+
+    /// Why there is no program database although the spec asks for one.
+    pub fn no_database(&self) -> Option<&str> {
+        self.no_database.as_deref()
+    }
+
+    /// Counters of this session.
+    pub fn stats(&self) -> SessionStats {
+        self.stats
+    }
+
+    fn stop_reason(&self, score: f64) -> Option<String> {
+        let reason = self.spec.stop.stop_reason(&self.spec.progress, score);
+        if reason.is_none() && self.search.cycles() == 0 {
+            return Some("no cycles left to remove".to_string());
+        }
+        reason
+    }
+
+    /// Keeps an accepted program and shares it with the database.
+    fn keep(
+        &mut self,
+        host: &mut dyn GoalHost,
+        source: &str,
+        cycles: u64,
+        generator: &str,
+        detail: Option<&str>,
+    ) -> Result<(), String> {
+        let vm = self.spec.vm();
+        host.keep(&Kept { source, generator, detail, score: cycles as f64, seconds: None, canvas: None, vm: &vm })?;
+        self.spec.progress.kept += 1;
+        self.spec.progress.stale_steps = 0;
+        Ok(())
+    }
+
+    /// Works on the goal until a stop rule, the slice's limits or the host ends it: first one proposal of the
+    /// `proposer`, then steps. Every `evolve.every`-th step is one generation of the program database, its
+    /// children run as one batch by the host and screened against the original; a new best is adopted only after
+    /// [`OptimizeSearch::offer`] re-checks it on the CPU reference VM. The other steps are line edits.
+    pub fn run_slice(
+        &mut self,
+        limits: SliceLimits,
+        clock: &dyn Clock,
+        host: &mut dyn GoalHost,
+        proposer: Option<&mut dyn ProgramProposer>,
+    ) -> Result<SliceReport, String> {
+        let site = format!("goal-{}", self.goal_id);
+        let evaluations_before = self.spec.progress.evaluations;
+        let mut kept = 0u64;
+        let mut improved = false;
+        if self.needs_root {
+            let source = self.spec.source.clone();
+            let cycles = self.search.original_cycles();
+            let vm = self.spec.vm();
+            let root = Kept {
+                source: &source,
+                generator: "original",
+                detail: None,
+                score: cycles as f64,
+                seconds: None,
+                canvas: None,
+                vm: &vm,
+            };
+            host.keep(&root)?;
+            self.spec.progress.kept += 1;
+            self.needs_root = false;
+            kept += 1;
+        }
+        let edits_before: Vec<ArmStats> = self.search.operator_stats().to_vec();
+        let operators_before = self.evolution().map(Evolution::operator_stats).unwrap_or_default();
+        let mut score = self.search.cycles() as f64;
+        let mut stop = self.stop_reason(score);
+        let mut llm_arm = None;
+        let mut proposal = None;
+        if let Some(proposer) = proposer
+            && stop.is_none()
+            && !host.stop_requested()
+        {
+            let started = clock.seconds();
+            let (report, adopted) = optimize_proposal(proposer, &site, &self.words, &self.spec, &mut self.search);
+            self.spec.progress.seconds += clock.seconds() - started;
+            if report.evaluated {
+                self.spec.progress.steps += 1;
+                self.spec.progress.evaluations += 1;
+                llm_arm = Some(ArmDelta {
+                    key: report.generator.clone(),
+                    tries: 1,
+                    improvements: u64::from(adopted.is_some()),
+                });
+            }
+            match adopted {
+                Some(cycles) => {
+                    score = cycles as f64;
+                    let source = self.search.source();
+                    if let Some((evolution, reference)) = self.database.as_mut() {
+                        reference.share(evolution, &source, cycles, &report.generator);
+                    }
+                    self.keep(host, &source, cycles, &report.generator, None)?;
+                    kept += 1;
+                    improved = true;
+                }
+                None if report.evaluated => self.spec.progress.stale_steps += 1,
+                None => {}
+            }
+            proposal = Some(report);
+            stop = self.stop_reason(score);
+        }
+        let mut steps = 0u64;
+        let mut last = clock.seconds();
+        while stop.is_none() && !host.stop_requested() && limits.more(steps, last) {
+            let every = self.spec.evolve.every;
+            let generation_turn = every > 0 && (self.spec.progress.steps + 1).is_multiple_of(every);
+            steps += 1;
+            self.spec.progress.steps += 1;
+            // Programs accepted by this step: (source, cycles, generator, detail).
+            let mut accepted: Vec<(String, u64, String, Option<String>)> = Vec::new();
+            match self.database.as_mut() {
+                Some((evolution, reference)) if generation_turn => {
+                    let (report, new_bests) = evolution.generation_batch(|children| {
+                        reference.evaluate_batch(children, |textures, vm| host.run_batch(textures, vm))
+                    });
+                    self.stats.generations += 1;
+                    self.stats.database_evaluations += report.evaluated;
+                    self.spec.progress.evaluations += report.evaluated;
+                    for entry in new_bests {
+                        if entry.score > -(self.search.cycles() as f64)
+                            && let Ok(cycles) = self.search.offer(&entry.source)
+                        {
+                            accepted.push((self.search.source(), cycles, entry.evolve_generator(), None));
+                        }
+                    }
+                    if accepted.is_empty() {
+                        self.spec.progress.stale_steps += report.evaluated.max(1);
+                    }
+                }
+                _ => {
+                    self.spec.progress.evaluations += 1;
+                    match self.search.step() {
+                        Some(step) => {
+                            let generator = format!("mutation:{}", Edit::KINDS[step.edit.kind()]);
+                            let source = self.search.source();
+                            if let Some((evolution, reference)) = self.database.as_mut() {
+                                reference.share(evolution, &source, step.cycles, &generator);
+                            }
+                            accepted.push((source, step.cycles, generator, Some(step.edit.to_string())));
+                        }
+                        None => self.spec.progress.stale_steps += 1,
+                    }
+                }
+            }
+            let now = clock.seconds();
+            self.spec.progress.seconds += now - last;
+            last = now;
+            for (source, cycles, generator, detail) in accepted {
+                score = cycles as f64;
+                self.keep(host, &source, cycles, &generator, detail.as_deref())?;
+                kept += 1;
+                improved = true;
+            }
+            stop = self.stop_reason(score);
+            host.stepped(&self.spec.progress, score);
+        }
+        let mut arms: Vec<ArmDelta> = Edit::KINDS
+            .iter()
+            .zip(
+                self.search
+                    .operator_stats()
+                    .iter()
+                    .zip(edits_before.iter().chain(std::iter::repeat(&ArmStats::default()))),
+            )
+            .filter(|(_, (now, before))| now.tries > before.tries)
+            .map(|(kind, (now, before))| ArmDelta {
+                key: format!("optimize:{kind}"),
+                tries: now.tries - before.tries,
+                improvements: now.successes.saturating_sub(before.successes),
+            })
+            .collect();
+        let mut database_note =
+            self.no_database.as_ref().map(|why| format!(", no program database: {why}")).unwrap_or_default();
+        if let Some(evolution) = self.evolution() {
+            let now = evolution.operator_stats();
+            for (index, operator) in Operator::ALL.iter().enumerate() {
+                let before = operators_before.get(index).copied().unwrap_or_default();
+                let after = now.get(index).copied().unwrap_or_default();
+                if after.tries > before.tries {
+                    arms.push(ArmDelta {
+                        key: format!("evolve:{operator}"),
+                        tries: after.tries - before.tries,
+                        improvements: after.successes.saturating_sub(before.successes),
+                    });
+                }
+            }
+            let database = evolution.database();
+            database_note = format!(
+                ", database: generation {}, {} kept, {} elites",
+                database.generation(),
+                database.stats().kept,
+                database.elites().count()
+            );
+        }
+        arms.extend(llm_arm);
+        // The database joins the checkpoint in `into_spec`, without a copy.
+        self.spec.state = Some(SavedOptimize::from_checkpoint(&self.search.checkpoint(), None));
+        self.spec.progress.stop_reason = stop.clone();
+        // Both counts are of candidates evaluated: the goal's total and this slice's part of it.
+        let note = format!(
+            "goal {} optimize {}: {} -> {} cycles, {} candidates (+{} this cycle){database_note}{}{}",
+            self.goal_id,
+            self.spec.script,
+            self.search.original_cycles(),
+            self.search.cycles(),
+            self.spec.progress.evaluations,
+            self.spec.progress.evaluations - evaluations_before,
+            proposal.as_ref().map(|p| format!(", {}", p.note)).unwrap_or_default(),
+            stop.as_deref().map(|r| format!(", done: {r}")).unwrap_or_default()
+        );
+        Ok(SliceReport { steps, kept, score, stop_reason: stop, improved, arms, proposal, note })
+    }
+}
