@@ -183,6 +183,12 @@ pub enum LlmError {
     /// The answer is not the API's shape.
     #[error("the LLM server's answer is not understood: {0}")]
     BadReply(String),
+    /// The answer is larger than [`MAX_REPLY_BYTES`]; the rest was not read.
+    #[error("the LLM server's answer is larger than {limit} bytes; refused without reading the rest")]
+    ReplyTooLarge {
+        /// The limit, in bytes.
+        limit: u64,
+    },
     /// The call site spent its token budget.
     #[error("token budget of {budget} spent at '{site}' ({used} used)")]
     BudgetExhausted {
@@ -218,6 +224,10 @@ pub struct LlmClient {
 
 /// At most this much of an error body is kept.
 const MAX_ERROR_BODY: usize = 300;
+
+/// The largest answer read from an LLM server (8 MiB: a chat reply is a few kilobytes); a larger one is
+/// [`LlmError::ReplyTooLarge`], and memory stays bounded whatever the server sends.
+pub const MAX_REPLY_BYTES: u64 = 8 << 20;
 
 impl LlmClient {
     /// A client for `config`.
@@ -345,12 +355,32 @@ impl LlmClient {
         }
         let response = request.send().map_err(|e| self.transport(&e))?;
         let status = response.status();
-        let text = response.text().map_err(|e| self.transport(&e))?;
+        let text = self.read_bounded(response)?;
         if !status.is_success() {
             let body: String = text.chars().take(MAX_ERROR_BODY).collect();
             return Err(LlmError::Http { status: status.as_u16(), body });
         }
         serde_json::from_str(&text).map_err(|e| LlmError::BadReply(format!("not JSON: {e}")))
+    }
+
+    /// The body as text, at most [`MAX_REPLY_BYTES`] of it: a larger one (announced or sent) is refused.
+    fn read_bounded(&self, response: reqwest::blocking::Response) -> Result<String, LlmError> {
+        use std::io::Read;
+        if response.content_length().is_some_and(|length| length > MAX_REPLY_BYTES) {
+            return Err(LlmError::ReplyTooLarge { limit: MAX_REPLY_BYTES });
+        }
+        let mut bytes = Vec::new();
+        response.take(MAX_REPLY_BYTES + 1).read_to_end(&mut bytes).map_err(|err| {
+            if err.kind() == std::io::ErrorKind::TimedOut {
+                LlmError::Timeout(self.config.timeout)
+            } else {
+                LlmError::Transport(format!("reading the answer: {err}"))
+            }
+        })?;
+        if bytes.len() as u64 > MAX_REPLY_BYTES {
+            return Err(LlmError::ReplyTooLarge { limit: MAX_REPLY_BYTES });
+        }
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 
     fn transport(&self, err: &reqwest::Error) -> LlmError {

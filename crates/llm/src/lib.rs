@@ -30,7 +30,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-pub use crate::client::{Api, Completion, LlmClient, LlmConfig, LlmError, Message};
+pub use crate::client::{Api, Completion, LlmClient, LlmConfig, LlmError, MAX_REPLY_BYTES, Message};
 pub use crate::prompt::{PXL_SUMMARY, Parent, build_messages};
 pub use crate::propose::{Proposal, ProposeError, Proposer};
 pub use crate::reply::{Extracted, ReplyError, apply_unified_diff, extract, resolve_reply};
