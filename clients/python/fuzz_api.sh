@@ -2,24 +2,31 @@
 # Schemathesis (PyPI) against a real `gvpie serve` and its OpenAPI document: every generated
 # request must get an answer that is not a 5xx. The issue asks for this in CI.
 #
-# Usage: clients/python/fuzz_api.sh [GVPIE_BINARY]   (default target/debug/gvpie)
+# Usage: clients/python/fuzz_api.sh [GVPIE_BINARY]   (default $CARGO_TARGET_DIR/debug/gvpie, else target/debug/gvpie)
 # Needs: pip install schemathesis   (any 3.x or 4.x; the document is OpenAPI 3.1)
+# The server listens on a free loopback port (GVPIE_FUZZ_PORT picks one) so that a busy machine's taken ports
+# do not matter.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-bin="$(realpath "${1:-target/debug/gvpie}")"
-port="${GVPIE_FUZZ_PORT:-18191}"
+bin="$(realpath "${1:-${CARGO_TARGET_DIR:-target}/debug/gvpie}")"
+[ -x "$bin" ] || { echo "fuzz_api.sh: no gvpie binary at $bin (cargo build first)" >&2; exit 2; }
 examples="${GVPIE_FUZZ_EXAMPLES:-50}"
 command -v schemathesis >/dev/null || { echo "fuzz_api.sh: schemathesis is missing (pip install schemathesis)" >&2; exit 2; }
 
 scratch="$(mktemp -d)"
-"$bin" serve --bind "127.0.0.1:$port" --db "$scratch/gvpie.db" >"$scratch/serve.log" 2>&1 &
+"$bin" serve --bind "127.0.0.1:${GVPIE_FUZZ_PORT:-0}" --db "$scratch/gvpie.db" >"$scratch/serve.log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$scratch"' EXIT
-for _ in $(seq 100); do
-  curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
+# The server announces its address: "gvpie serve: listening on http://127.0.0.1:PORT (...)".
+port=""
+for _ in $(seq 300); do
+  port="$(grep -oE 'listening on http://127\.0\.0\.1:[0-9]+' "$scratch/serve.log" | grep -oE '[0-9]+$' || true)"
+  [ -n "$port" ] && curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
+  kill -0 "$server" 2>/dev/null || { echo "fuzz_api.sh: gvpie serve exited:" >&2; cat "$scratch/serve.log" >&2; exit 1; }
   sleep 0.1
 done
+[ -n "$port" ] || { echo "fuzz_api.sh: gvpie serve did not start:" >&2; cat "$scratch/serve.log" >&2; exit 1; }
 
 # Schemathesis writes its state beside it; keep that out of the repository.
 cd "$scratch"

@@ -4,7 +4,9 @@ The main type is :class:`GVPIEBridge`, an asyncio client for ``gvpie serve``; it
 :class:`ExecutionResult` objects and refusals raise :class:`GVPIEError`.
 """
 
-from .gvpie_bridge import DEFAULT_URL, ExecutionError, ExecutionResult, GVPIEBridge, GVPIEError
+from .gvpie_bridge import (DEFAULT_URL, MAX_BODY_BYTES, ExecutionError, ExecutionResult, GVPIEBridge, GVPIEError,
+                           parse_retry_after)
 
-__all__ = ["DEFAULT_URL", "ExecutionError", "ExecutionResult", "GVPIEBridge", "GVPIEError"]
+__all__ = ["DEFAULT_URL", "MAX_BODY_BYTES", "ExecutionError", "ExecutionResult", "GVPIEBridge", "GVPIEError",
+           "parse_retry_after"]
 __version__ = "0.1.0"

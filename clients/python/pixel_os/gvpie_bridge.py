@@ -3,14 +3,22 @@
 It speaks the API described in ``docs/api.md`` with the standard library only: each request
 runs ``urllib`` in a worker thread (``asyncio.to_thread``), so the bridge is usable from
 asyncio code without third-party packages. It does not start or manage a server.
+
+Hardening: the bearer token is never sent to another origin (a redirect to another scheme, host
+or port drops it); answers are read with a size limit (``max_body_bytes``, default
+:data:`MAX_BODY_BYTES`); ``Retry-After`` is understood in both of its forms (seconds and an
+HTTP date).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import email.utils
 import json
+import math
 import os
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -18,6 +26,72 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
 DEFAULT_URL = "http://localhost:8081"
+
+#: The largest answer body read by default (128 MiB: a batch of large RGBA images fits); larger is refused.
+MAX_BODY_BYTES = 128 << 20
+
+#: The most of an error answer's body that is read.
+MAX_ERROR_BODY_BYTES = 64 << 10
+
+#: The longest wait a ``Retry-After`` can ask for before a retry, in seconds.
+MAX_RETRY_WAIT = 30.0
+
+
+def parse_retry_after(value: Optional[str], now: Optional[float] = None) -> Optional[float]:
+    """Seconds to wait from a ``Retry-After`` value: delta-seconds (``"120"``) or an HTTP date
+    (``"Wed, 21 Oct 2015 07:28:00 GMT"``, a past date is 0). ``None`` when absent or not understood."""
+    if value is None:
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        if when is None or when.tzinfo is None:
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if math.isnan(seconds):
+        return None
+    return max(0.0, seconds)
+
+
+def _origin(url: str):
+    parts = urllib.parse.urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port
+
+
+class _SameOriginAuthRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows redirects like urllib, but never carries ``Authorization`` to another origin."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and _origin(newurl) != _origin(req.full_url):
+            for name in list(new.headers):
+                if name.lower() == "authorization":
+                    del new.headers[name]
+            for name in list(new.unredirected_hdrs):
+                if name.lower() == "authorization":
+                    del new.unredirected_hdrs[name]
+        return new
+
+
+def _read_limited(response: Any, limit: int) -> Optional[bytes]:
+    """At most ``limit`` bytes of ``response``; ``None`` when it has (or announces) more."""
+    length = response.headers.get("Content-Length") if response.headers else None
+    if length is not None:
+        try:
+            if int(length) > limit:
+                return None
+        except ValueError:
+            pass
+    payload = response.read(limit + 1)
+    return None if len(payload) > limit else payload
 
 
 class GVPIEError(Exception):
@@ -86,15 +160,18 @@ class GVPIEBridge:
     """An asyncio client for ``gvpie serve``.
 
     ``base_url`` comes from the argument, else ``GVPIE_URL``, else ``http://localhost:8081``;
-    ``token`` from the argument, else ``GVPIE_TOKEN``.
+    ``token`` from the argument, else ``GVPIE_TOKEN``. An answer larger than ``max_body_bytes``
+    raises :class:`GVPIEError` of kind ``response_too_large`` without being read whole.
     """
 
     def __init__(self, base_url: Optional[str] = None, *, token: Optional[str] = None,
-                 timeout: float = 30.0, retries: int = 2):
+                 timeout: float = 30.0, retries: int = 2, max_body_bytes: int = MAX_BODY_BYTES):
         self.base_url = (base_url or os.environ.get("GVPIE_URL") or DEFAULT_URL).rstrip("/")
         self.token = token if token is not None else (os.environ.get("GVPIE_TOKEN") or None)
         self.timeout = timeout
         self.retries = retries
+        self.max_body_bytes = max_body_bytes
+        self._opener = urllib.request.build_opener(_SameOriginAuthRedirects())
 
     async def __aenter__(self) -> "GVPIEBridge":
         return self
@@ -113,21 +190,25 @@ class GVPIEBridge:
         if self.token:
             request.add_header("Authorization", f"Bearer {self.token}")
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                payload = response.read()
+            with self._opener.open(request, timeout=self.timeout) as response:
+                payload = _read_limited(response, self.max_body_bytes)
+                if payload is None:
+                    raise GVPIEError(response.status, "response_too_large",
+                                     f"the answer is larger than {self.max_body_bytes} bytes; not read")
                 if response.headers.get_content_type() == "application/json":
                     return json.loads(payload)
                 return payload
         except urllib.error.HTTPError as err:
-            payload = err.read()
-            retry_after = err.headers.get("Retry-After") if err.headers else None
+            payload = _read_limited(err, MAX_ERROR_BODY_BYTES) or b""
+            retry_after = parse_retry_after(err.headers.get("Retry-After") if err.headers else None)
             try:
                 detail = json.loads(payload)["error"]
+                if not isinstance(detail, dict):
+                    raise TypeError("error is not an object")
             except (ValueError, KeyError, TypeError):
                 detail = {"kind": "http_error", "message": payload.decode("utf-8", "replace") or str(err)}
             raise GVPIEError(err.code, detail.get("kind", "http_error"), detail.get("message", ""),
-                             float(retry_after) if retry_after else None,
-                             detail.get("line"), detail.get("column")) from None
+                             retry_after, detail.get("line"), detail.get("column")) from None
 
     async def request(self, method: str, path: str, body: Any = None) -> Any:
         """Sends one request; retries refusals under load (429, 503) after ``Retry-After``."""
@@ -139,7 +220,8 @@ class GVPIEBridge:
                 if err.status not in (429, 503) or attempt >= self.retries:
                     raise
                 attempt += 1
-                await asyncio.sleep(min(err.retry_after or 1.0, 30.0))
+                wait = 1.0 if err.retry_after is None else err.retry_after
+                await asyncio.sleep(min(wait, MAX_RETRY_WAIT))
 
     # -- system -------------------------------------------------------------------------------
 

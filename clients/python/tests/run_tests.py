@@ -8,9 +8,14 @@ server and runs this file; by hand: ``GVPIE_URL=http://127.0.0.1:8081 python3 te
 
 import asyncio
 import base64
+import email.utils
+import http.server
 import os
 import sys
+import threading
+import time
 import traceback
+from contextlib import contextmanager
 
 try:
     import pixel_os
@@ -18,7 +23,7 @@ except ImportError:  # Run from a checkout without installing.
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
     import pixel_os
 
-from pixel_os import DEFAULT_URL, ExecutionResult, GVPIEBridge, GVPIEError
+from pixel_os import DEFAULT_URL, ExecutionResult, GVPIEBridge, GVPIEError, parse_retry_after
 
 HELLO = "TXT 10 10 Hello GPU\nHALT"
 
@@ -136,6 +141,149 @@ async def test_scripts_and_map():
         page = await bridge.infinite_map(limit=5)
         expect("entries" in page and "next_before" in page, page)
         await expect_error(bridge.add_script(name, "HALT"), 422, "invalid_request")
+
+
+# -- hostile stand-in servers on loopback (port 0): redirects, Retry-After, oversized answers ---------
+
+
+@contextmanager
+def stand_in(handle):
+    """A loopback HTTP server whose every GET and POST is ``handle(handler)``; yields its port."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):  # noqa: N802 - the standard library's name
+            handle(self)
+
+        do_POST = do_GET
+
+        def log_message(self, *args):
+            pass
+
+    class Server(http.server.ThreadingHTTPServer):
+        daemon_threads = True
+
+        def handle_error(self, request, client_address):
+            pass  # A client that hangs up at its limit is what these tests want.
+
+    server = Server(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def answer(handler, status, body=b"{}", headers=()):
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.send_header("Connection", "close")
+    for name, value in headers:
+        handler.send_header(name, value)
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+async def test_the_token_never_goes_to_another_host():
+    seen = []
+
+    def other(handler):
+        seen.append(("other", handler.path, handler.headers.get("Authorization")))
+        answer(handler, 200, b'{"status": "healthy"}')
+
+    with stand_in(other) as other_port:
+        def first(handler):
+            seen.append(("first", handler.path, handler.headers.get("Authorization")))
+            if handler.path == "/health":
+                # Same origin: the token goes along.
+                answer(handler, 302, headers=[("Location", "/same-host")])
+            elif handler.path == "/same-host":
+                # "localhost" is another host than "127.0.0.1" (and a rebinding page's would be too).
+                answer(handler, 302, headers=[("Location", f"http://localhost:{other_port}/elsewhere")])
+
+        with stand_in(first) as port:
+            async with GVPIEBridge(f"http://127.0.0.1:{port}", token="s3cret") as bridge:
+                health = await bridge.health()
+    expect(health == {"status": "healthy"}, health)
+    expect(seen == [("first", "/health", "Bearer s3cret"), ("first", "/same-host", "Bearer s3cret"),
+                    ("other", "/elsewhere", None)], seen)
+
+
+async def test_retry_after_in_both_forms():
+    expect(parse_retry_after("120") == 120.0)
+    expect(parse_retry_after(" 0 ") == 0.0)
+    expect(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0, "a past date: no wait")
+    now = time.time()
+    future = email.utils.formatdate(now + 90, usegmt=True)
+    expect(abs(parse_retry_after(future, now=now) - 90.0) <= 1.0, parse_retry_after(future, now=now))
+    for garbage in (None, "", "soon", "nan", "Wed, 99 Foo 2015"):
+        expect(parse_retry_after(garbage) is None, garbage)
+    calls = []
+
+    def busy_then_fine(handler):
+        calls.append(handler.path)
+        if len(calls) == 1:
+            # An HTTP date one second ahead (at most a second's wait here).
+            answer(handler, 503, b'{"error": {"kind": "unavailable", "message": "busy"}}',
+                   [("Retry-After", email.utils.formatdate(time.time() + 1, usegmt=True))])
+        else:
+            answer(handler, 200, b'{"status": "healthy"}')
+
+    with stand_in(busy_then_fine) as port:
+        async with GVPIEBridge(f"http://127.0.0.1:{port}", retries=1) as bridge:
+            expect(await bridge.health() == {"status": "healthy"})
+    expect(len(calls) == 2, calls)
+
+    def always_busy(handler):
+        answer(handler, 429, b'{"error": {"kind": "overloaded", "message": "later"}}',
+               [("Retry-After", "Thu, 01 Jan 1970 00:00:00 GMT")])
+
+    with stand_in(always_busy) as port:
+        async with GVPIEBridge(f"http://127.0.0.1:{port}", retries=0) as bridge:
+            err = await expect_error(bridge.health(), 429, "overloaded")
+    expect(err.retry_after == 0.0, err.retry_after)
+
+
+async def test_oversized_answers_are_refused():
+    limit = 1 << 20
+
+    def streamed(handler):
+        # No Content-Length: the body runs until the connection closes.
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Connection", "close")
+        handler.end_headers()
+        chunk = b" " * (64 << 10)
+        try:
+            for _ in range((2 * limit) // len(chunk)):
+                handler.wfile.write(chunk)
+        except OSError:
+            pass  # The client stopped reading at its limit.
+        handler.close_connection = True
+
+    def announced(handler):
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(1 << 30))
+        handler.send_header("Connection", "close")
+        handler.end_headers()
+        handler.close_connection = True
+
+    def huge_error(handler):
+        answer(handler, 500, b"x" * (4 << 20))
+
+    for handle in (streamed, announced):
+        with stand_in(handle) as port:
+            async with GVPIEBridge(f"http://127.0.0.1:{port}", max_body_bytes=limit) as bridge:
+                await expect_error(bridge.health(), 200, "response_too_large")
+    with stand_in(huge_error) as port:
+        async with GVPIEBridge(f"http://127.0.0.1:{port}", retries=0) as bridge:
+            err = await expect_error(bridge.health(), 500, "http_error")
+    expect(len(err.message) <= 64 << 10, len(err.message))
 
 
 async def main():
