@@ -21,7 +21,7 @@ export class CanvasView {
     this.zoom = 4;
     this.width = 0;
     this.height = 0;
-    /** @type {Uint8ClampedArray|null} */
+    /** @type {Uint8ClampedArray<ArrayBuffer>|null} */
     this.rgba = null;
     /** @type {[number, number][]} */
     this.changed = [];
@@ -140,7 +140,7 @@ export class CanvasView {
       for (let x = 0; x < this.width; x += 1) context.fillRect(x * zoom, 0, 1, this.height * zoom);
       for (let y = 0; y < this.height; y += 1) context.fillRect(0, y * zoom, this.width * zoom, 1);
     }
-    const outline = (x, y, colour) => {
+    const outline = (/** @type {number} */ x, /** @type {number} */ y, /** @type {string} */ colour) => {
       context.strokeStyle = colour;
       context.lineWidth = zoom >= 4 ? 2 : 1;
       const inset = zoom >= 4 ? 1 : 0.5;

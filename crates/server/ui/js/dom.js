@@ -75,7 +75,7 @@ export function formatTime(ms) {
 /**
  * Decodes base64 into bytes.
  * @param {string} base64
- * @returns {Uint8Array}
+ * @returns {Uint8Array<ArrayBuffer>}
  */
 export function fromBase64(base64) {
   const binary = atob(base64);
@@ -99,7 +99,7 @@ export function toBase64(bytes) {
 
 /**
  * Offers bytes as a download.
- * @param {Uint8Array} bytes
+ * @param {Uint8Array<ArrayBuffer>} bytes
  * @param {string} name
  * @param {string} type
  */

@@ -187,7 +187,8 @@ export class ExplorerView {
       if (!children.has(parent)) children.set(parent, []);
       children.get(parent)?.push(entry);
     }
-    const subtree = (/** @type {number} */ iteration) => {
+    /** @type {(iteration: number) => HTMLElement | null} */
+    const subtree = (iteration) => {
       const kids = children.get(iteration) ?? [];
       if (!kids.length) return null;
       return h('ul', { class: 'tree' }, kids.map((kid) => h('li', {}, [node(kid, 'descendant'), subtree(kid.iteration)])));

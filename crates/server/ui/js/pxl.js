@@ -61,7 +61,15 @@ export const OPS = [
   op('POKE', [VALUE, VALUE], 2, 'addr value', 'machine', 'write a code word'),
 ];
 
-/** @returns {OpInfo} */
+/**
+ * @param {string} mnemonic
+ * @param {string[]} operands
+ * @param {number} min
+ * @param {string} synopsis
+ * @param {string} group
+ * @param {string} help
+ * @returns {OpInfo}
+ */
 function op(mnemonic, operands, min, synopsis, group, help) {
   return { mnemonic, operands, min, synopsis, group, help };
 }
@@ -91,7 +99,7 @@ export function tokenizeLine(line) {
   /** @type {Token[]} */
   const tokens = [];
   let rest = line;
-  const push = (text, cls) => {
+  const push = (/** @type {string} */ text, /** @type {string} */ cls) => {
     if (text) tokens.push({ text, cls });
   };
   // A label definition at the start: `name:`.

@@ -30,7 +30,7 @@ import { tokenizeLine } from './pxl.js';
 export function renderLine(line, diagnostics = []) {
   const fragment = document.createDocumentFragment();
   const ranges = diagnostics.map((d) => [d.column - 1, Math.max(d.column, d.column - 1 + d.width)]);
-  const inDiagnostic = (at) => ranges.some(([start, end]) => at >= start && at < end);
+  const inDiagnostic = (/** @type {number} */ at) => ranges.some(([start, end]) => at >= start && at < end);
   let at = 0;
   for (const token of tokenizeLine(line)) {
     // Split the token where a diagnostic range starts or ends.
