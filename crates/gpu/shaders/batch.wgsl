@@ -17,7 +17,9 @@
 //   each lane's canvas against the target image, exactly, in 64 bits (two u32 words).
 //
 // The host prepends generated constants: WG, LOCAL_CANVAS, the LOCAL_*_WORDS and MAX_LANES
-// sizes, FONT (from gvpie_raster::FONT) and op_sig() (from gvpie_pxl::OPS). This file never hard-codes the font or the operand table.
+// sizes, the opcodes, trap codes, statuses and flags (see below), FONT (from
+// gvpie_raster::FONT) and op_sig() (from gvpie_pxl::OPS). This file never hard-codes an
+// opcode, a trap code, the font or the operand table.
 //
 // Memory layout: per-program arrays are interleaved across the lanes of a workgroup, so that
 // lanes running the same pc touch neighbouring words: word `a` of lane l lives at
@@ -84,59 +86,18 @@ struct Outcome {
 @group(0) @binding(6) var<storage, read_write> outcomes: array<Outcome>;
 @group(0) @binding(7) var<storage, read> target_image: array<u32>;
 
-const FLAG_SCORE: u32 = 1u;
-// Variables live in `wg_vars` (word `v` of lane l at `l + v * lanes`) instead of `vars`.
-const FLAG_LOCAL_VARS: u32 = 2u;
-// Record heads and code live in `wg_prog` (heads first, then code, both interleaved as in
-// the global buffers), copied there at the start; POKE writes the copy.
-const FLAG_LOCAL_PROG: u32 = 4u;
-
-const STATUS_HALTED: u32 = 1u;
-const STATUS_TRAPPED: u32 = 2u;
-// The driver cut a loop short (lavapipe stops every shader after 65535 loop iterations in
-// all); the host must not trust this workgroup's results.
-const STATUS_CUT_SHORT: u32 = 3u;
-
-const TRAP_DIV_ZERO: u32 = 1u;
-const TRAP_STACK_OVERFLOW: u32 = 2u;
-const TRAP_STACK_UNDERFLOW: u32 = 3u;
-const TRAP_BUDGET: u32 = 4u;
-const TRAP_INVALID: u32 = 5u;
-const TRAP_ADDRESS: u32 = 6u;
-
-const OP_HALT: u32 = 1u;
-const OP_TXT: u32 = 2u;
-const OP_RECT: u32 = 3u;
-const OP_PSET: u32 = 4u;
-const OP_COLOR: u32 = 5u;
-const OP_SET: u32 = 6u;
-const OP_ADD: u32 = 7u;
-const OP_SUB: u32 = 8u;
-const OP_MUL: u32 = 9u;
-const OP_DIV: u32 = 10u;
-const OP_MOD: u32 = 11u;
-const OP_AND: u32 = 12u;
-const OP_OR: u32 = 13u;
-const OP_XOR: u32 = 14u;
-const OP_SHL: u32 = 15u;
-const OP_SHR: u32 = 16u;
-const OP_JMP: u32 = 17u;
-const OP_IF: u32 = 18u;
-const OP_CALL: u32 = 19u;
-const OP_RET: u32 = 20u;
-const OP_LINE: u32 = 21u;
-const OP_CIRC: u32 = 22u;
-const OP_CIRCF: u32 = 23u;
-const OP_TRI: u32 = 24u;
-const OP_CLS: u32 = 25u;
-const OP_PGET: u32 = 26u;
-const OP_RAND: u32 = 27u;
-const OP_SEED: u32 = 28u;
-const OP_NUM: u32 = 29u;
-const OP_FRAME: u32 = 30u;
-const OP_PEEK: u32 = 31u;
-const OP_POKE: u32 = 32u;
-const OP_LOOP: u32 = 33u;
+// Generated (crates/gpu/src/codes.rs), with the numbers the host reads and writes:
+// - FLAG_SCORE, FLAG_LOCAL_VARS and FLAG_LOCAL_PROG, the bits of `params.flags`. With
+//   FLAG_LOCAL_VARS, variables live in `wg_vars` (word `v` of lane l at `l + v * lanes`)
+//   instead of `vars`; with FLAG_LOCAL_PROG, record heads and code live in `wg_prog` (heads
+//   first, then code, both interleaved as in the global buffers), copied there at the start,
+//   and POKE writes the copy.
+// - STATUS_HALTED, STATUS_TRAPPED and STATUS_CUT_SHORT, `Outcome.status`. STATUS_CUT_SHORT:
+//   the driver cut a loop short (lavapipe stops every shader after 65535 loop iterations in
+//   all); the host must not trust this workgroup's results.
+// - TRAP_<KIND>, `Outcome.kind`, one per gvpie_pxl::TrapKind (TRAP_DIVISION_BY_ZERO, ...).
+// - OP_<MNEMONIC>, the opcodes of gvpie_pxl::OPS (OP_HALT = 1, ...).
+// - CALL_DEPTH and DEFAULT_SEED, the VM's.
 
 // Prepared shapes (what a lane hands to the rasterizer). Word 0 is the kind, word 1 the
 // colour; the rest depends on the kind (see prepare_* below).
@@ -152,8 +113,6 @@ const SHAPE_TEXT: u32 = 8u; // TXT: bytes from the program's data words
 const SHAPE_DIGITS: u32 = 9u; // NUM: bytes packed in the shape
 
 const COORD_LIMIT: i32 = 8192;
-const CALL_DEPTH: u32 = 256u;
-const DEFAULT_SEED: u32 = 0x92D68CA2u;
 const BLACK: u32 = 0xFF000000u;
 
 alias Shape = array<u32, 16>;
@@ -799,7 +758,7 @@ fn run_lane() -> bool {
         }
         if left_lo == 0u {
             if left_hi == 0u {
-                trap(TRAP_BUDGET, pc);
+                trap(TRAP_BUDGET_EXHAUSTED, pc);
                 return false;
             }
             left_hi -= 1u;
@@ -845,7 +804,7 @@ fn run_lane() -> bool {
             case OP_DIV, OP_MOD: {
                 let b = operand(w3, head, 2u);
                 if b == 0 {
-                    trap(TRAP_DIV_ZERO, at);
+                    trap(TRAP_DIVISION_BY_ZERO, at);
                     return false;
                 }
                 let a = operand(w2, head, 1u);
@@ -963,7 +922,7 @@ fn run_lane() -> bool {
                 let addr = operand(w2, head, 1u);
                 if addr < 0 || u32(addr) >= info.code_len {
                     outcomes[out_index].addr = bitcast<u32>(addr);
-                    trap(TRAP_ADDRESS, at);
+                    trap(TRAP_ADDRESS_OUT_OF_RANGE, at);
                     return false;
                 }
                 store_var(w1, bitcast<i32>(word(u32(addr))));
@@ -973,7 +932,7 @@ fn run_lane() -> bool {
                 let v = operand(w2, head, 1u);
                 if addr < 0 || u32(addr) >= info.code_len {
                     outcomes[out_index].addr = bitcast<u32>(addr);
-                    trap(TRAP_ADDRESS, at);
+                    trap(TRAP_ADDRESS_OUT_OF_RANGE, at);
                     return false;
                 }
                 let a = u32(addr);
@@ -1025,7 +984,7 @@ fn run_lane() -> bool {
                 for (var k = 0u; k < 8u; k += 1u) {
                     outcomes[out_index].record[k] = word(rb + k);
                 }
-                trap(TRAP_INVALID, at);
+                trap(TRAP_INVALID_INSTRUCTION, at);
                 return false;
             }
         }

@@ -123,7 +123,7 @@ pub struct GpuBackend {
     pub(crate) lost: Arc<AtomicBool>,
     pub(crate) busy: std::sync::Mutex<()>,
     /// Upload buffers reused between batches.
-    pub(crate) pool: std::sync::Mutex<crate::batch::Pool>,
+    pub(crate) pool: std::sync::Mutex<crate::pack::Pool>,
     info: AdapterInfo,
 }
 

@@ -1,24 +1,49 @@
-//! The batch executor: packs many machine textures into interleaved GPU buffers, runs them in
-//! one submission, and turns the per-program outcomes back into the CPU's result types.
+//! The batch executor: runs many machine textures in one submission and turns the
+//! per-program outcomes back into the CPU's result types.
 //!
 //! It does not decide whether the GPU is worth it (see [`crate::auto_prefers_gpu`]) and it
 //! never changes a program's meaning: when the GPU fails (device lost, out of memory, an
 //! outcome that makes no sense) the whole batch is run again on the CPU and the returned
 //! [`Batch`] says so.
+//!
+//! # Steps
+//!
+//! [`GpuBackend::execute`] runs a batch in steps, each a function of its own:
+//!
+//! 1. **plan** (host): which programs run on which pipeline ([`Schedule`]), and the sizes
+//!    that split them into chunks ([`Plan`]).
+//! 2. **pack** (host, all cores): lay each job out in workgroups and chunks and fill the
+//!    staging buffers (`pack.rs`); record their copies into device buffers.
+//! 3. **record**: per chunk, *bind* its parameters, variables and outcome buffers
+//!    ([`BoundChunk`]), *dispatch* it, and copy its outcomes (and canvases) into read-back
+//!    buffers ([`Readback`]).
+//! 4. **submit** the one command buffer.
+//! 5. **wait** for the read-back buffers to map (`readback.rs`, the crate's one waiting loop)
+//!    and pop the error scopes; then *recycle* the staging buffers into the pool.
+//! 6. **unpack**: outcomes back to program order, canvases concatenated ([`Raw`]), then
+//!    converted into [`RunResult`] or [`Scored`] by the public entry points.
+//!
+//! A bound chunk owns the state a dispatch leaves on the device (variables, outcomes; the
+//! canvases live in one buffer shared by the chunks), and dispatching is separate from
+//! binding and from reading back, so a dispatch can be recorded again over the same state.
 
-use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use bytemuck::{Pod, Zeroable};
 use gvpie_pxl::{
-    Config, OPERANDS_PER_RECORD, RECORD_WORDS, RecordError, RunResult, Status, Texture, Trap, TrapKind, decode_record,
+    Config, OPERANDS_PER_RECORD, RECORD_WORDS, RecordError, RunResult, Status, Texture, Trap, decode_record,
 };
 use gvpie_raster::Canvas;
 use wgpu::util::DeviceExt;
 
 use crate::backend::GpuBackend;
+use crate::codes::{
+    FLAG_LOCAL_PROG, FLAG_LOCAL_VARS, FLAG_SCORE, STATUS_CUT_SHORT, STATUS_HALTED, STATUS_TRAPPED, TrapCode,
+};
 use crate::cpu;
 use crate::error::GpuError;
+use crate::pack::{self, Chunk, Info, Pool, Uploads};
+use crate::readback;
 use crate::shader::{self, WORKGROUP_SIZE};
 
 /// Shapes whose clipped area (pixels visited) is at most this are drawn by the program's own
@@ -99,26 +124,10 @@ struct Params {
     pad: [u32; 3],
 }
 
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct Info {
-    n_records: u32,
-    n_vars: u32,
-    data_len: u32,
-    code_len: u32,
-    code_base: u32,
-    head_base: u32,
-    var_base: u32,
-    lane: u32,
-    group_code_base: u32,
-    group_code_words: u32,
-    group_head_base: u32,
-    group_head_words: u32,
-}
-
+/// One program's outcome as the shader writes it (`struct Outcome` in batch.wgsl).
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable, Debug)]
-struct Outcome {
+pub(crate) struct Outcome {
     status: u32,
     kind: u32,
     pc: u32,
@@ -133,10 +142,6 @@ struct Outcome {
     pad: u32,
     record: [u32; RECORD_WORDS],
 }
-
-const FLAG_SCORE: u32 = 1;
-const FLAG_LOCAL_VARS: u32 = 2;
-const FLAG_LOCAL_PROG: u32 = 4;
 
 /// Where programs run on the GPU (see the crate's design notes). Only speed depends on it:
 /// every schedule gives the CPU's results.
@@ -175,259 +180,6 @@ impl Default for Tuning {
     }
 }
 
-/// The per-record word 0 when valid, else 0: the shader's view of which records can run.
-fn initial_head(texture: &Texture, index: usize) -> u32 {
-    let record = texture.record(index);
-    let mut literals = [0i32; OPERANDS_PER_RECORD];
-    let valid =
-        decode_record(&record, texture.n_vars(), texture.n_records(), texture.data_len(), 0, &mut literals).is_ok();
-    if valid { record[0] } else { 0 }
-}
-
-fn words_u64(n: usize) -> u64 {
-    n as u64 * 4
-}
-
-/// Whether a program executes each record at most once: no jump, loop, call, return or
-/// `POKE` (which could write one). Decides the schedule under [`Schedule::Auto`].
-fn straight_line(texture: &Texture) -> bool {
-    use gvpie_pxl::Op;
-    let branchy = [Op::Jmp, Op::If, Op::Loop, Op::Call, Op::Ret, Op::Poke].map(|op| op as u32);
-    texture.code_words().chunks_exact(RECORD_WORDS).take(texture.n_records()).all(|r| !branchy.contains(&(r[0] & 0xFF)))
-}
-
-/// One workgroup's programs and where their interleaved arrays go in the chunk's buffers.
-#[derive(Debug, Clone, Copy)]
-struct Group {
-    /// Position of the group's first program in the job.
-    first: usize,
-    len: usize,
-    max_code: usize,
-    max_records: usize,
-    code_off: usize,
-    head_off: usize,
-    var_off: usize,
-}
-
-/// Programs packed for one dispatch: groups `groups` of the job.
-#[derive(Debug, Clone)]
-struct Chunk {
-    /// Position of the chunk's first program in the job.
-    first: usize,
-    n: usize,
-    groups: std::ops::Range<usize>,
-    code_words: usize,
-    head_words: usize,
-    var_words: usize,
-    /// The most variables and program words (heads and code) one workgroup needs.
-    max_group_vars: usize,
-    max_group_prog: usize,
-}
-
-/// Splits a job's programs into workgroups of `lanes` and the groups into chunks whose
-/// buffers each fit `max_binding` bytes.
-fn layout(
-    programs: &[Texture],
-    job: &[usize],
-    lanes: usize,
-    canvas_bytes: u64,
-    max_binding: u64,
-) -> (Vec<Group>, Vec<Chunk>) {
-    let mut groups = Vec::with_capacity(job.len().div_ceil(lanes));
-    let mut chunks = Vec::new();
-    let empty = |first: usize, group: usize| Chunk {
-        first,
-        n: 0,
-        groups: group..group,
-        code_words: 0,
-        head_words: 0,
-        var_words: 0,
-        max_group_vars: 0,
-        max_group_prog: 0,
-    };
-    let mut chunk = empty(0, 0);
-    for (g, members) in job.chunks(lanes).enumerate() {
-        let max_code = members.iter().map(|&i| programs[i].code_words().len()).max().unwrap_or(0);
-        let max_records = members.iter().map(|&i| programs[i].n_records()).max().unwrap_or(0);
-        let max_vars = members.iter().map(|&i| programs[i].n_vars()).max().unwrap_or(0);
-        let grows = [
-            words_u64(chunk.code_words + max_code * lanes),
-            words_u64(chunk.head_words + max_records * lanes),
-            words_u64(chunk.var_words + max_vars * lanes),
-            (chunk.n + members.len()) as u64 * canvas_bytes,
-            (chunk.n + members.len()) as u64 * std::mem::size_of::<Outcome>() as u64,
-            (chunk.n + members.len()) as u64 * std::mem::size_of::<Info>() as u64,
-        ];
-        if chunk.n > 0 && grows.iter().any(|&bytes| bytes > max_binding) {
-            let next = empty(chunk.first + chunk.n, g);
-            chunks.push(std::mem::replace(&mut chunk, next));
-        }
-        groups.push(Group {
-            first: g * lanes,
-            len: members.len(),
-            max_code,
-            max_records,
-            code_off: chunk.code_words,
-            head_off: chunk.head_words,
-            var_off: chunk.var_words,
-        });
-        chunk.code_words += max_code * lanes;
-        chunk.head_words += max_records * lanes;
-        chunk.var_words += max_vars * lanes;
-        chunk.max_group_vars = chunk.max_group_vars.max(max_vars * lanes);
-        chunk.max_group_prog = chunk.max_group_prog.max((max_code + max_records) * lanes);
-        chunk.n += members.len();
-        chunk.groups.end = g + 1;
-    }
-    if chunk.n > 0 {
-        chunks.push(chunk);
-    }
-    (groups, chunks)
-}
-
-/// Fills one group's interleaved code, heads and infos (chunk-relative offsets) into scratch
-/// vectors, in address order so that the copies into mapped memory are sequential.
-fn fill_group(
-    programs: &[Texture],
-    job: &[usize],
-    group: &Group,
-    lanes: usize,
-    code: &mut Vec<u32>,
-    heads: &mut Vec<u32>,
-    infos: &mut Vec<Info>,
-) {
-    let members: Vec<&Texture> = job[group.first..group.first + group.len].iter().map(|&i| &programs[i]).collect();
-    code.clear();
-    code.resize(group.max_code * lanes, 0);
-    for (lane, texture) in members.iter().enumerate() {
-        for (addr, &word) in texture.code_words().iter().enumerate() {
-            code[addr * lanes + lane] = word;
-        }
-    }
-    heads.clear();
-    heads.resize(group.max_records * lanes, 0);
-    for (lane, texture) in members.iter().enumerate() {
-        for index in 0..texture.n_records() {
-            heads[index * lanes + lane] = initial_head(texture, index);
-        }
-    }
-    infos.clear();
-    for (lane, texture) in members.iter().enumerate() {
-        infos.push(Info {
-            n_records: texture.n_records() as u32,
-            n_vars: texture.n_vars() as u32,
-            data_len: texture.data_len() as u32,
-            code_len: texture.code_words().len() as u32,
-            code_base: (group.code_off + lane) as u32,
-            head_base: (group.head_off + lane) as u32,
-            var_base: (group.var_off + lane) as u32,
-            lane: lane as u32,
-            group_code_base: group.code_off as u32,
-            group_code_words: (group.max_code * lanes) as u32,
-            group_head_base: group.head_off as u32,
-            group_head_words: (group.max_records * lanes) as u32,
-        });
-    }
-}
-
-/// Packs the groups of a part of a chunk into the write-only views of the mapped buffers.
-fn fill_part(
-    programs: &[Texture],
-    job: &[usize],
-    groups: &[Group],
-    lanes: usize,
-    mut code_out: wgpu::WriteOnly<'_, [u8]>,
-    mut head_out: wgpu::WriteOnly<'_, [u8]>,
-    mut info_out: wgpu::WriteOnly<'_, [u8]>,
-) {
-    let (mut code, mut heads, mut infos) = (Vec::new(), Vec::new(), Vec::new());
-    for group in groups {
-        fill_group(programs, job, group, lanes, &mut code, &mut heads, &mut infos);
-        let (dst, rest) = code_out.split_at(code.len() * 4);
-        let mut dst = dst;
-        dst.copy_from_slice(bytemuck::cast_slice(&code));
-        code_out = rest;
-        let (mut dst, rest) = head_out.split_at(heads.len() * 4);
-        dst.copy_from_slice(bytemuck::cast_slice(&heads));
-        head_out = rest;
-        let (mut dst, rest) = info_out.split_at(std::mem::size_of_val(&infos[..]));
-        dst.copy_from_slice(bytemuck::cast_slice(&infos));
-        info_out = rest;
-    }
-}
-
-/// Buffers kept between batches: staging buffers (mapped for writing, ready to fill) and the
-/// device buffers they are copied into.
-#[derive(Debug, Default)]
-pub(crate) struct Pool {
-    staging: Vec<wgpu::Buffer>,
-    device: Vec<wgpu::Buffer>,
-}
-
-/// The most bytes of staging (and as many of device) buffers kept between batches.
-const POOL_MAX_BYTES: u64 = 3 << 30;
-
-impl Pool {
-    /// Keeps a used pair (its staging buffer mapped again) unless the pool is full.
-    fn keep(&mut self, staged: Staged) {
-        let held: u64 = self.staging.iter().map(wgpu::Buffer::size).sum();
-        if held + staged.staging.size() <= POOL_MAX_BYTES {
-            self.staging.push(staged.staging);
-            self.device.push(staged.device);
-        }
-    }
-}
-
-/// The smallest pooled buffer of at least `size` bytes (and not wastefully larger).
-fn take(list: &mut Vec<wgpu::Buffer>, size: u64) -> Option<wgpu::Buffer> {
-    let best = list
-        .iter()
-        .enumerate()
-        .filter(|(_, b)| b.size() >= size && b.size() <= size.saturating_mul(2).saturating_add(1 << 20))
-        .min_by_key(|(_, b)| b.size())
-        .map(|(i, _)| i)?;
-    Some(list.swap_remove(best))
-}
-
-/// A staging buffer (mapped, being filled) and the device buffer its first `size` bytes go to.
-struct Staged {
-    staging: wgpu::Buffer,
-    device: wgpu::Buffer,
-    size: u64,
-}
-
-impl Staged {
-    fn view(&self) -> Result<wgpu::BufferViewMut, String> {
-        self.staging.slice(0..self.size).get_mapped_range_mut().map_err(|e| format!("mapping failed: {e}"))
-    }
-
-    fn binding(&self) -> wgpu::BindingResource<'_> {
-        wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-            buffer: &self.device,
-            offset: 0,
-            size: wgpu::BufferSize::new(self.size),
-        })
-    }
-}
-
-/// Three disjoint write-only views of mapped buffers, handed to a packing thread.
-struct SendViews<'a>(View<'a>, View<'a>, View<'a>);
-
-/// A write-only view of (part of) a mapped buffer.
-type View<'a> = wgpu::WriteOnly<'a, [u8]>;
-
-// SAFETY: a `WriteOnly<[u8]>` is a pointer and a length into a mapping, disjoint from every
-// other view here (they come from `split_at`), exactly like a `&mut [u8]`, which is `Send`.
-// wgpu only lacks the impl because its `Send` impl requires `T: Sized`.
-unsafe impl Send for SendViews<'_> {}
-
-impl<'a> SendViews<'a> {
-    /// Takes the views out (a method, so that a closure captures the whole wrapper).
-    fn into_parts(self) -> (View<'a>, View<'a>, View<'a>) {
-        (self.0, self.1, self.2)
-    }
-}
-
 /// What the GPU produced for a batch, before conversion: outcomes in program order, and the
 /// canvases (run mode) in the order given by `canvas_slot`.
 struct Raw {
@@ -442,6 +194,81 @@ struct Job {
     workgroup: bool,
     lanes: usize,
     indices: Vec<usize>,
+}
+
+/// How a batch runs: its jobs, and the sizes that split them into chunks. Host decisions
+/// only; nothing is allocated on the device.
+struct Plan {
+    n_programs: usize,
+    /// Score against a target (no canvas comes back) rather than run.
+    score: bool,
+    tuning: Tuning,
+    jobs: Vec<Job>,
+    /// Position of each job's first program in job order (the order outcomes come back in).
+    job_offsets: Vec<usize>,
+    /// Pixels of one canvas.
+    n_pixels: u64,
+    /// Bytes of one canvas.
+    canvas_bytes: u64,
+    /// The most bytes any buffer of one chunk may take.
+    chunk_limit: u64,
+    /// Host threads that pack.
+    threads: usize,
+}
+
+/// One chunk's programs, packed and on their way to the device.
+struct PackedChunk {
+    /// Index of the chunk's job in [`Plan::jobs`].
+    job: usize,
+    chunk: Chunk,
+    uploads: Uploads,
+}
+
+/// One chunk ready to dispatch: its pipeline, bind group and the outcome buffer the dispatch
+/// writes (its parameters and variables are held by the bind group).
+struct BoundChunk<'a> {
+    pipeline: &'a wgpu::ComputePipeline,
+    bind_group: wgpu::BindGroup,
+    /// Workgroups in x and y (the groups spread over two dimensions past the device's limit).
+    workgroups: (u32, u32),
+    outcome_buf: wgpu::Buffer,
+}
+
+/// The buffers every chunk of a batch binds: the target image (score mode) and the canvases.
+struct Shared {
+    target: wgpu::Buffer,
+    canvases: wgpu::Buffer,
+}
+
+/// Where results come back to the host: every program's outcome in job order, and in run
+/// mode the canvases, one buffer per chunk.
+struct Readback {
+    outcomes: wgpu::Buffer,
+    canvases: Option<Vec<wgpu::Buffer>>,
+}
+
+/// The error scopes around one batch's GPU work (out of memory, validation, internal).
+struct ErrorScopes([wgpu::ErrorScopeGuard; 3]);
+
+impl ErrorScopes {
+    fn push(device: &wgpu::Device) -> ErrorScopes {
+        ErrorScopes([
+            device.push_error_scope(wgpu::ErrorFilter::OutOfMemory),
+            device.push_error_scope(wgpu::ErrorFilter::Validation),
+            device.push_error_scope(wgpu::ErrorFilter::Internal),
+        ])
+    }
+
+    /// Pops the scopes (innermost first) and returns the errors they caught.
+    fn pop(self) -> Vec<String> {
+        let mut errors = Vec::new();
+        for scope in self.0.into_iter().rev() {
+            if let Some(err) = pollster::block_on(scope.pop()) {
+                errors.push(err.to_string());
+            }
+        }
+        errors
+    }
 }
 
 impl GpuBackend {
@@ -479,8 +306,9 @@ impl GpuBackend {
     }
 
     /// [`GpuBackend::run_batch_tuned`] without the CPU fallback: a GPU failure comes back as
-    /// `Ok(Err(reason))` and nothing runs on the CPU, so a caller with a deadline (the
-    /// `gvpie-exec` engine) can run the fallback itself, in slices it can stop.
+    /// `Ok(Err(reason))` and nothing runs on the CPU, so a caller with a deadline can run the
+    /// fallback itself, in slices it can stop. `gvpie-exec`'s engine uses it for every GPU
+    /// batch (its deadline covers the fallback); keep it when refactoring.
     ///
     /// # Errors
     ///
@@ -496,17 +324,15 @@ impl GpuBackend {
             Ok(raw) => raw,
             Err(reason) => return Ok(Err(reason)),
         };
-        if cut_short(&raw.outcomes) {
-            return Ok(Err(CUT_SHORT.into()));
-        }
         let start = Instant::now();
+        let runs = match finished_runs(programs, &raw.outcomes, config.budget) {
+            Ok(runs) => runs,
+            Err(reason) => return Ok(Err(reason)),
+        };
         let Some(pixels) = &raw.canvases else { return Ok(Err("no canvases came back".into())) };
         let n_pixels = config.width as usize * config.height as usize;
         let mut results = Vec::with_capacity(programs.len());
-        for (index, (texture, outcome)) in programs.iter().zip(&raw.outcomes).enumerate() {
-            let Some((status, cycles, n_frames)) = convert(texture, outcome, config.budget) else {
-                return Ok(Err(format!("program {index} came back without a valid outcome: {outcome:?}")));
-            };
+        for (index, (status, cycles, n_frames)) in runs.into_iter().enumerate() {
             let slot = raw.canvas_slot[index];
             let bytes: &[u8] = bytemuck::cast_slice(&pixels[slot * n_pixels..(slot + 1) * n_pixels]);
             let canvas = Canvas::from_rgba8(config.width, config.height, bytes)
@@ -565,22 +391,23 @@ impl GpuBackend {
             Ok(raw) => raw,
             Err(reason) => return Ok(fallback(reason)),
         };
-        if cut_short(&raw.outcomes) {
-            return Ok(fallback(CUT_SHORT.into()));
-        }
-        let mut results = Vec::with_capacity(programs.len());
-        for (index, (texture, outcome)) in programs.iter().zip(&raw.outcomes).enumerate() {
-            let Some((status, cycles, n_frames)) = convert(texture, outcome, config.budget) else {
-                return Ok(fallback(format!("program {index} came back without a valid outcome: {outcome:?}")));
-            };
-            let sse = u64::from(outcome.sse_hi) << 32 | u64::from(outcome.sse_lo);
-            results.push(Scored { status, cycles, n_frames, sse });
-        }
+        let runs = match finished_runs(programs, &raw.outcomes, config.budget) {
+            Ok(runs) => runs,
+            Err(reason) => return Ok(fallback(reason)),
+        };
+        let results = runs
+            .into_iter()
+            .zip(&raw.outcomes)
+            .map(|((status, cycles, n_frames), outcome)| {
+                let sse = u64::from(outcome.sse_hi) << 32 | u64::from(outcome.sse_lo);
+                Scored { status, cycles, n_frames, sse }
+            })
+            .collect();
         Ok(Batch { results, ran_on: RanOn::Gpu, timings: raw.timings })
     }
 
-    /// Packs, uploads, dispatches and reads back. Any failure comes back as a reason for the
-    /// CPU fallback.
+    /// Runs a batch on the GPU, step by step (see the module docs): plan, pack, record,
+    /// submit, wait, unpack. Any failure comes back as a reason for the CPU fallback.
     fn execute(
         &self,
         programs: &[Texture],
@@ -592,25 +419,48 @@ impl GpuBackend {
         if self.lost.load(Ordering::SeqCst) {
             return Err("the GPU device was lost earlier".into());
         }
-        // One batch at a time per device: the error scopes and the wait below assume that
-        // nothing else is submitted meanwhile.
+        // One batch at a time per device: the error scopes and the wait assume that nothing
+        // else is submitted meanwhile.
         let _one_at_a_time = self.busy.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut timings = Timings::default();
         if programs.is_empty() {
             return Ok(Raw { outcomes: Vec::new(), canvases: Some(Vec::new()), canvas_slot: Vec::new(), timings });
         }
+
         let start = Instant::now();
+        let plan = self.plan(programs, config, target.is_some(), tuning);
+        let scopes = ErrorScopes::push(&self.device);
+        let mut pool = self.pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut encoder =
+            self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("gvpie.batch") });
+        let packed = self.pack(programs, &plan, &mut pool, &mut encoder)?;
+        timings.pack_s = start.elapsed().as_secs_f64();
+
+        let start = Instant::now();
+        let readback = self.record(&mut encoder, config, target, &plan, &packed)?;
+        self.queue.submit([encoder.finish()]);
+        self.wait(&readback, scopes)?;
+        self.recycle(packed, &mut pool);
+        drop(pool);
+        timings.gpu_s = start.elapsed().as_secs_f64();
+
+        let start = Instant::now();
+        let raw = unpack(&plan, readback)?;
+        timings.readback_s = start.elapsed().as_secs_f64();
+        Ok(Raw { timings, ..raw })
+    }
+
+    /// Step 1: which programs run on which pipeline, and the sizes that decide the chunks.
+    fn plan(&self, programs: &[Texture], config: &Config, score: bool, tuning: &Tuning) -> Plan {
         let limits = self.device.limits();
         let max_binding = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
         let n_pixels = u64::from(config.width) * u64::from(config.height);
         let canvas_bytes = n_pixels * 4;
-        let canvas_limit = max_binding.min(MAX_CANVAS_CHUNK_BYTES);
+        let chunk_limit = max_binding.min(MAX_CANVAS_CHUNK_BYTES);
         let threads = match tuning.threads {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
         };
-
-        // Which programs run on which pipeline.
         let wg_lanes =
             (u64::from(shader::WORKGROUP.canvas_words) / n_pixels).min(u64::from(shader::WORKGROUP.max_lanes)) as usize;
         let workgroup_ok = wg_lanes > 0 && tuning.schedule != Schedule::Lanes && self.workgroup_pipeline().is_some();
@@ -621,10 +471,10 @@ impl GpuBackend {
             (false, _) => vec![false; programs.len()],
             (true, Schedule::Workgroup) => vec![true; programs.len()],
             _ if software => vec![false; programs.len()],
-            _ => par_map(programs, threads, straight_line),
+            _ => pack::par_map(programs, threads, pack::straight_line),
         };
         // Fewer programs per workgroup when canvases are so large that 64 of them do not fit.
-        let lanes = (canvas_limit / canvas_bytes).clamp(1, u64::from(WORKGROUP_SIZE)) as usize;
+        let lanes = (chunk_limit / canvas_bytes).clamp(1, u64::from(WORKGROUP_SIZE)) as usize;
         let mut jobs = vec![
             Job { workgroup: false, lanes, indices: Vec::new() },
             Job { workgroup: true, lanes: wg_lanes.max(1), indices: Vec::new() },
@@ -633,363 +483,274 @@ impl GpuBackend {
             jobs[usize::from(wg)].indices.push(index);
         }
         jobs.retain(|job| !job.indices.is_empty());
-
-        let scopes = [
-            self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory),
-            self.device.push_error_scope(wgpu::ErrorFilter::Validation),
-            self.device.push_error_scope(wgpu::ErrorFilter::Internal),
-        ];
-        let storage = wgpu::BufferUsages::STORAGE;
-        let init = |label: &str, words: &[u32], usage: wgpu::BufferUsages| {
-            let mut padded = words.to_vec();
-            padded.resize(words.len().max(4), 0);
-            self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some(label),
-                contents: bytemuck::cast_slice(&padded),
-                usage,
-            })
-        };
-        // Packed arrays go through staging buffers kept mapped between batches, into device
-        // buffers also kept: no allocation (or page-locking) per batch once warm.
-        let mut pool = self.pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut pooled = |label: &str, bytes: usize| {
-            let size = (bytes as u64).max(16).next_multiple_of(4);
-            let staging = take(&mut pool.staging, size).unwrap_or_else(|| {
-                self.device.create_buffer(&wgpu::BufferDescriptor {
-                    label: Some("gvpie.staging_buf"),
-                    size,
-                    usage: wgpu::BufferUsages::MAP_WRITE | wgpu::BufferUsages::COPY_SRC,
-                    mapped_at_creation: true,
-                })
-            });
-            let device = take(&mut pool.device, size).unwrap_or_else(|| {
-                self.device.create_buffer(&wgpu::BufferDescriptor {
-                    label: Some(label),
-                    size,
-                    usage: storage | wgpu::BufferUsages::COPY_DST,
-                    mapped_at_creation: false,
-                })
-            });
-            Staged { staging, device, size }
-        };
-        let mut encoder =
-            self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("gvpie.batch") });
-        let target_buf = match target {
-            Some(target) => init("gvpie.target_buf", target.pixels(), storage),
-            None => init("gvpie.target_buf", &[], storage),
-        };
-        let outcome_size = std::mem::size_of::<Outcome>() as u64;
-        let outcome_read = self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("gvpie.outcome_read_buf"),
-            size: programs.len() as u64 * outcome_size,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-
-        // Lay out and pack every chunk (host threads write the mapped buffers directly).
-        struct Packed {
-            job: usize,
-            chunk: Chunk,
-            info_buf: Staged,
-            code_buf: Staged,
-            head_buf: Staged,
-        }
-        let mut packed = Vec::new();
-        let mut canvas_words_needed = 0u64;
-        for (j, job) in jobs.iter().enumerate() {
-            let (groups, chunks) = layout(programs, &job.indices, job.lanes, canvas_bytes, canvas_limit);
-            for chunk in chunks {
-                if !job.workgroup || target.is_none() {
-                    canvas_words_needed = canvas_words_needed.max(chunk.n as u64 * n_pixels);
-                }
-                let info_buf = pooled("gvpie.info_buf", chunk.n * std::mem::size_of::<Info>());
-                let code_buf = pooled("gvpie.code_buf", chunk.code_words * 4);
-                let head_buf = pooled("gvpie.head_buf", chunk.head_words * 4);
-                {
-                    let mut info_view = info_buf.view()?;
-                    let mut code_view = code_buf.view()?;
-                    let mut head_view = head_buf.view()?;
-                    let groups = &groups[chunk.groups.clone()];
-                    let parts = split_groups(groups, job.lanes, threads);
-                    let mut info_rest = info_view.slice(..);
-                    let mut code_rest = code_view.slice(..);
-                    let mut head_rest = head_view.slice(..);
-                    std::thread::scope(|scope| {
-                        let mut done = 0;
-                        for (k, &end) in parts.iter().enumerate() {
-                            let part = &groups[done..end];
-                            done = end;
-                            let n_code: usize = part.iter().map(|g| g.max_code * job.lanes).sum();
-                            let n_head: usize = part.iter().map(|g| g.max_records * job.lanes).sum();
-                            let n_info: usize = part.iter().map(|g| g.len).sum();
-                            let (code_out, rest) = std::mem::take(&mut code_rest).split_at(n_code * 4);
-                            code_rest = rest;
-                            let (head_out, rest) = std::mem::take(&mut head_rest).split_at(n_head * 4);
-                            head_rest = rest;
-                            let (info_out, rest) =
-                                std::mem::take(&mut info_rest).split_at(n_info * std::mem::size_of::<Info>());
-                            info_rest = rest;
-                            let indices = &job.indices;
-                            let lanes = job.lanes;
-                            if k + 1 == parts.len() {
-                                fill_part(programs, indices, part, lanes, code_out, head_out, info_out);
-                            } else {
-                                let outs = SendViews(code_out, head_out, info_out);
-                                scope.spawn(move || {
-                                    let (code_out, head_out, info_out) = outs.into_parts();
-                                    fill_part(programs, indices, part, lanes, code_out, head_out, info_out)
-                                });
-                            }
-                        }
-                    });
-                }
-                for staged in [&info_buf, &code_buf, &head_buf] {
-                    staged.staging.unmap();
-                    encoder.copy_buffer_to_buffer(&staged.staging, 0, &staged.device, 0, staged.size);
-                }
-                packed.push(Packed { job: j, chunk, info_buf, code_buf, head_buf });
-            }
-        }
-        timings.pack_s = start.elapsed().as_secs_f64();
-
-        let start = Instant::now();
-        let canvas_buf = self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("gvpie.canvas_buf"),
-            size: (canvas_words_needed * 4).max(16),
-            usage: storage | wgpu::BufferUsages::COPY_SRC,
-            mapped_at_creation: false,
-        });
-        let job_offsets: Vec<usize> = jobs
+        let job_offsets = jobs
             .iter()
-            .scan(0, |acc, job| {
-                let first = *acc;
-                *acc += job.indices.len();
+            .scan(0, |next, job| {
+                let first = *next;
+                *next += job.indices.len();
                 Some(first)
             })
             .collect();
-        let mut canvas_reads = Vec::new();
-        for p in &packed {
-            let job = &jobs[p.job];
-            let chunk = &p.chunk;
-            let (variant, pipeline) = if job.workgroup {
-                (&shader::WORKGROUP, self.workgroup_pipeline().ok_or("no workgroup pipeline")?)
-            } else {
-                (&shader::LANES, &self.pipeline)
-            };
-            let local_vars = tuning.local_vars && chunk.max_group_vars <= variant.var_words as usize;
-            let local_prog = tuning.local_prog && chunk.max_group_prog <= variant.prog_words as usize;
-            let mut flags = if target.is_some() { FLAG_SCORE } else { 0 };
-            flags |= if local_vars { FLAG_LOCAL_VARS } else { 0 };
-            flags |= if local_prog { FLAG_LOCAL_PROG } else { 0 };
-            let params = Params {
-                width: config.width,
-                height: config.height,
-                n_programs: chunk.n as u32,
-                lanes: job.lanes as u32,
-                budget_lo: config.budget as u32,
-                budget_hi: (config.budget >> 32) as u32,
-                flags,
-                inline_max: INLINE_MAX_PIXELS,
-                canary: 2,
-                pad: [0; 3],
-            };
-            let params_buf = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("gvpie.params_buf"),
-                contents: bytemuck::bytes_of(&params),
-                usage: wgpu::BufferUsages::UNIFORM,
-            });
-            let var_buf = self.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("gvpie.var_buf"),
-                size: if local_vars { 16 } else { words_u64(chunk.var_words).max(16) },
-                usage: storage,
-                mapped_at_creation: false,
-            });
-            let outcome_buf = self.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("gvpie.outcome_buf"),
-                size: chunk.n as u64 * outcome_size,
-                usage: storage | wgpu::BufferUsages::COPY_SRC,
-                mapped_at_creation: false,
-            });
-            let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("gvpie.batch_bind_group"),
-                layout: &self.layout,
-                entries: &[
-                    wgpu::BindGroupEntry { binding: 0, resource: params_buf.as_entire_binding() },
-                    wgpu::BindGroupEntry { binding: 1, resource: p.info_buf.binding() },
-                    wgpu::BindGroupEntry { binding: 2, resource: p.code_buf.binding() },
-                    wgpu::BindGroupEntry { binding: 3, resource: p.head_buf.binding() },
-                    wgpu::BindGroupEntry { binding: 4, resource: var_buf.as_entire_binding() },
-                    wgpu::BindGroupEntry { binding: 5, resource: canvas_buf.as_entire_binding() },
-                    wgpu::BindGroupEntry { binding: 6, resource: outcome_buf.as_entire_binding() },
-                    wgpu::BindGroupEntry { binding: 7, resource: target_buf.as_entire_binding() },
-                ],
-            });
-            let n_groups = chunk.n.div_ceil(job.lanes) as u32;
-            let max_dim = limits.max_compute_workgroups_per_dimension.max(1);
-            let (x, y) = (n_groups.min(max_dim), n_groups.div_ceil(max_dim));
-            {
-                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some("gvpie.batch_pass"),
-                    timestamp_writes: None,
-                });
-                pass.set_pipeline(pipeline);
-                pass.set_bind_group(0, &bind_group, &[]);
-                pass.dispatch_workgroups(x, y, 1);
+        Plan {
+            n_programs: programs.len(),
+            score,
+            tuning: *tuning,
+            jobs,
+            job_offsets,
+            n_pixels,
+            canvas_bytes,
+            chunk_limit,
+            threads,
+        }
+    }
+
+    /// Step 2: lays out every job's chunks, packs them on host threads straight into mapped
+    /// staging buffers (kept between batches, like the device buffers they are copied into:
+    /// no allocation once warm), and records those copies.
+    fn pack(
+        &self,
+        programs: &[Texture],
+        plan: &Plan,
+        pool: &mut Pool,
+        encoder: &mut wgpu::CommandEncoder,
+    ) -> Result<Vec<PackedChunk>, String> {
+        let mut packed = Vec::new();
+        for (j, job) in plan.jobs.iter().enumerate() {
+            let (groups, chunks) = pack::layout(programs, &job.indices, job.lanes, plan.canvas_bytes, plan.chunk_limit);
+            for chunk in chunks {
+                let uploads = Uploads {
+                    info: pool.staged(&self.device, "gvpie.info_buf", chunk.n * std::mem::size_of::<Info>()),
+                    code: pool.staged(&self.device, "gvpie.code_buf", chunk.code_words * 4),
+                    heads: pool.staged(&self.device, "gvpie.head_buf", chunk.head_words * 4),
+                };
+                let chunk_groups = &groups[chunk.groups.clone()];
+                pack::fill_chunk(programs, &job.indices, job.lanes, chunk_groups, plan.threads, &uploads)?;
+                for staged in uploads.iter() {
+                    staged.staging.unmap();
+                    encoder.copy_buffer_to_buffer(&staged.staging, 0, &staged.device, 0, staged.size);
+                }
+                packed.push(PackedChunk { job: j, chunk, uploads });
             }
-            let at = (job_offsets[p.job] + chunk.first) as u64;
+        }
+        Ok(packed)
+    }
+
+    /// Step 3: binds and dispatches every chunk and records the copies of its results into
+    /// read-back buffers. The chunks share one canvas buffer, so each chunk's canvases are
+    /// copied out before the next chunk's dispatch.
+    fn record(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        config: &Config,
+        target: Option<&Canvas>,
+        plan: &Plan,
+        packed: &[PackedChunk],
+    ) -> Result<Readback, String> {
+        let outcome_size = std::mem::size_of::<Outcome>() as u64;
+        let run_mode = !plan.score;
+        // Canvases of the workgroup variant stay in workgroup memory when only scored.
+        let canvas_words = packed
+            .iter()
+            .filter(|p| run_mode || !plan.jobs[p.job].workgroup)
+            .map(|p| p.chunk.n as u64 * plan.n_pixels)
+            .max()
+            .unwrap_or(0);
+        let shared = Shared {
+            target: self.padded_storage("gvpie.target_buf", target.map_or(&[], Canvas::pixels)),
+            canvases: self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("gvpie.canvas_buf"),
+                size: (canvas_words * 4).max(16),
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            }),
+        };
+        let mut readback = Readback {
+            outcomes: self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("gvpie.outcome_read_buf"),
+                size: plan.n_programs as u64 * outcome_size,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            }),
+            canvases: run_mode.then(Vec::new),
+        };
+        for p in packed {
+            let bound = self.bind(p, plan, config, &shared)?;
+            dispatch(encoder, &bound);
+            let at = (plan.job_offsets[p.job] + p.chunk.first) as u64;
+            let n = p.chunk.n as u64;
             encoder.copy_buffer_to_buffer(
-                &outcome_buf,
+                &bound.outcome_buf,
                 0,
-                &outcome_read,
+                &readback.outcomes,
                 at * outcome_size,
-                chunk.n as u64 * outcome_size,
+                n * outcome_size,
             );
-            if target.is_none() {
-                let size = chunk.n as u64 * canvas_bytes;
+            if let Some(canvas_reads) = &mut readback.canvases {
+                let size = n * plan.canvas_bytes;
                 let read = self.device.create_buffer(&wgpu::BufferDescriptor {
                     label: Some("gvpie.canvas_read_buf"),
                     size,
                     usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
                     mapped_at_creation: false,
                 });
-                encoder.copy_buffer_to_buffer(&canvas_buf, 0, &read, 0, size);
+                encoder.copy_buffer_to_buffer(&shared.canvases, 0, &read, 0, size);
                 canvas_reads.push(read);
             }
         }
-        self.queue.submit([encoder.finish()]);
+        Ok(readback)
+    }
 
-        // Each read-back reports Ok or its error; the batch is done when all have reported.
-        let mapped: Arc<Mutex<Vec<Result<(), String>>>> = Arc::new(Mutex::new(Vec::new()));
-        let mut reads = vec![&outcome_read];
-        reads.extend(canvas_reads.iter());
-        for buffer in &reads {
-            let mapped = Arc::clone(&mapped);
-            buffer.slice(..).map_async(wgpu::MapMode::Read, move |res| {
-                if let Ok(mut done) = mapped.lock() {
-                    done.push(res.map_err(|e| format!("read-back failed: {e}")));
-                }
-            });
-        }
-        let mut polled = Ok(());
-        loop {
-            let n_done = mapped.lock().map_or(reads.len(), |done| done.len());
-            if n_done == reads.len() || self.lost.load(Ordering::SeqCst) || polled.is_err() {
-                break;
-            }
-            polled = self.device.poll(wgpu::PollType::wait_indefinitely()).map(|_| ());
-        }
-        let mut errors: Vec<String> = Vec::new();
-        for scope in scopes.into_iter().rev() {
-            if let Some(err) = pollster::block_on(scope.pop()) {
-                errors.push(err.to_string());
-            }
-        }
-        if let Err(err) = polled {
-            errors.push(format!("waiting for the GPU failed: {err}"));
-        }
-        if let Ok(done) = mapped.lock() {
-            errors.extend(done.iter().filter_map(|r| r.clone().err()));
-        }
-        if self.lost.load(Ordering::SeqCst) {
-            errors.push("the GPU device was lost".into());
-        }
-        if !errors.is_empty() {
-            return Err(errors.join("; "));
-        }
-        // Map the staging buffers again for the next batch, and keep the device buffers.
-        let remapped: Arc<Mutex<Vec<bool>>> = Arc::new(Mutex::new(Vec::new()));
-        let mut n_remap = 0;
-        for staged in packed.iter().flat_map(|p| [&p.info_buf, &p.code_buf, &p.head_buf]) {
-            let remapped = Arc::clone(&remapped);
-            n_remap += 1;
-            staged.staging.slice(..).map_async(wgpu::MapMode::Write, move |res| {
-                if let Ok(mut done) = remapped.lock() {
-                    done.push(res.is_ok());
-                }
-            });
-        }
-        loop {
-            let n_done = remapped.lock().map_or(n_remap, |done| done.len());
-            if n_done == n_remap || self.lost.load(Ordering::SeqCst) {
-                break;
-            }
-            if self.device.poll(wgpu::PollType::wait_indefinitely()).is_err() {
-                break;
-            }
-        }
-        if remapped.lock().is_ok_and(|done| done.len() == n_remap && done.iter().all(|&ok| ok)) {
-            for p in packed {
-                for staged in [p.info_buf, p.code_buf, p.head_buf] {
-                    pool.keep(staged);
-                }
-            }
-        }
-        drop(pool);
-        timings.gpu_s = start.elapsed().as_secs_f64();
+    /// Part of step 3: one chunk's parameters, variable and outcome buffers, and its bind
+    /// group over them, the chunk's uploads and the shared buffers.
+    fn bind(
+        &self,
+        packed: &PackedChunk,
+        plan: &Plan,
+        config: &Config,
+        shared: &Shared,
+    ) -> Result<BoundChunk<'_>, String> {
+        let tuning = &plan.tuning;
+        let job = &plan.jobs[packed.job];
+        let chunk = &packed.chunk;
+        let (variant, pipeline) = if job.workgroup {
+            (&shader::WORKGROUP, self.workgroup_pipeline().ok_or("no workgroup pipeline")?)
+        } else {
+            (&shader::LANES, &self.pipeline)
+        };
+        let local_vars = tuning.local_vars && chunk.max_group_vars <= variant.var_words as usize;
+        let local_prog = tuning.local_prog && chunk.max_group_prog <= variant.prog_words as usize;
+        let mut flags = if plan.score { FLAG_SCORE } else { 0 };
+        flags |= if local_vars { FLAG_LOCAL_VARS } else { 0 };
+        flags |= if local_prog { FLAG_LOCAL_PROG } else { 0 };
+        let params = Params {
+            width: config.width,
+            height: config.height,
+            n_programs: chunk.n as u32,
+            lanes: job.lanes as u32,
+            budget_lo: config.budget as u32,
+            budget_hi: (config.budget >> 32) as u32,
+            flags,
+            inline_max: INLINE_MAX_PIXELS,
+            canary: 2,
+            pad: [0; 3],
+        };
+        let params_buf = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("gvpie.params_buf"),
+            contents: bytemuck::bytes_of(&params),
+            usage: wgpu::BufferUsages::UNIFORM,
+        });
+        let var_buf = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("gvpie.var_buf"),
+            size: if local_vars { 16 } else { pack::words_u64(chunk.var_words).max(16) },
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
+        });
+        let outcome_buf = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("gvpie.outcome_buf"),
+            size: chunk.n as u64 * std::mem::size_of::<Outcome>() as u64,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        // Binding order matches `@binding(n)` in batch.wgsl.
+        let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("gvpie.batch_bind_group"),
+            layout: &self.layout,
+            entries: &[
+                wgpu::BindGroupEntry { binding: 0, resource: params_buf.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 1, resource: packed.uploads.info.binding() },
+                wgpu::BindGroupEntry { binding: 2, resource: packed.uploads.code.binding() },
+                wgpu::BindGroupEntry { binding: 3, resource: packed.uploads.heads.binding() },
+                wgpu::BindGroupEntry { binding: 4, resource: var_buf.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 5, resource: shared.canvases.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 6, resource: outcome_buf.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 7, resource: shared.target.as_entire_binding() },
+            ],
+        });
+        let n_groups = chunk.n.div_ceil(job.lanes) as u32;
+        let max_dim = self.device.limits().max_compute_workgroups_per_dimension.max(1);
+        let workgroups = (n_groups.min(max_dim), n_groups.div_ceil(max_dim));
+        Ok(BoundChunk { pipeline, bind_group, workgroups, outcome_buf })
+    }
 
-        let start = Instant::now();
-        // Positions in job order back to program order.
-        let mut canvas_slot = vec![0usize; programs.len()];
-        for (job, &offset) in jobs.iter().zip(&job_offsets) {
-            for (k, &index) in job.indices.iter().enumerate() {
-                canvas_slot[index] = offset + k;
+    /// A storage buffer holding `words`, at least 4 words long (a binding cannot be empty).
+    fn padded_storage(&self, label: &str, words: &[u32]) -> wgpu::Buffer {
+        let mut padded = words.to_vec();
+        padded.resize(words.len().max(4), 0);
+        self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some(label),
+            contents: bytemuck::cast_slice(&padded),
+            usage: wgpu::BufferUsages::STORAGE,
+        })
+    }
+
+    /// Step 5: waits until every read-back buffer is mapped, then pops the error scopes.
+    /// Every error the scopes caught and every failure of the wait make the reason.
+    fn wait(&self, readback: &Readback, scopes: ErrorScopes) -> Result<(), String> {
+        let slices: Vec<wgpu::BufferSlice<'_>> = std::iter::once(&readback.outcomes)
+            .chain(readback.canvases.iter().flatten())
+            .map(|buffer| buffer.slice(..))
+            .collect();
+        let waited = readback::map_and_wait(&self.device, &self.lost, &slices, wgpu::MapMode::Read);
+        let mut errors = scopes.pop();
+        if let Err(failed) = waited {
+            errors.extend(failed.0);
+        }
+        if errors.is_empty() { Ok(()) } else { Err(errors.join("; ")) }
+    }
+
+    /// After step 5: maps the chunks' staging buffers again and keeps them, with their device
+    /// buffers, for the next batch (unless re-mapping fails: then they are dropped).
+    fn recycle(&self, packed: Vec<PackedChunk>, pool: &mut Pool) {
+        let uploads: Vec<pack::Staged> = packed.into_iter().flat_map(|p| p.uploads.into_array()).collect();
+        let slices: Vec<wgpu::BufferSlice<'_>> = uploads.iter().map(|staged| staged.staging.slice(..)).collect();
+        let remapped = readback::map_and_wait(&self.device, &self.lost, &slices, wgpu::MapMode::Write);
+        drop(slices);
+        if remapped.is_ok() {
+            for staged in uploads {
+                pool.keep(staged);
             }
         }
-        let view = outcome_read.slice(..).get_mapped_range().map_err(|e| format!("read-back failed: {e}"))?;
-        let in_job_order: &[Outcome] = bytemuck::cast_slice(&view[..]);
-        let outcomes: Vec<Outcome> = canvas_slot.iter().map(|&slot| in_job_order[slot]).collect();
-        drop(view);
-        outcome_read.unmap();
-        let canvases = if target.is_none() {
-            let mut pixels: Vec<u32> = Vec::with_capacity(programs.len() * n_pixels as usize);
-            for read in &canvas_reads {
-                let view = read.slice(..).get_mapped_range().map_err(|e| format!("read-back failed: {e}"))?;
-                pixels.extend_from_slice(bytemuck::cast_slice(&view[..]));
-                drop(view);
-                read.unmap();
+    }
+}
+
+/// Part of step 3: records one chunk's dispatch.
+fn dispatch(encoder: &mut wgpu::CommandEncoder, bound: &BoundChunk<'_>) {
+    let mut pass = encoder
+        .begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("gvpie.batch_pass"), timestamp_writes: None });
+    pass.set_pipeline(bound.pipeline);
+    pass.set_bind_group(0, &bound.bind_group, &[]);
+    let (x, y) = bound.workgroups;
+    pass.dispatch_workgroups(x, y, 1);
+}
+
+/// Step 6: the mapped outcomes in program order, and the canvases (run mode) in job order
+/// with each program's slot among them.
+fn unpack(plan: &Plan, readback: Readback) -> Result<Raw, String> {
+    let n_programs = plan.n_programs;
+    // Positions in job order back to program order.
+    let mut canvas_slot = vec![0usize; n_programs];
+    for (job, &offset) in plan.jobs.iter().zip(&plan.job_offsets) {
+        for (k, &index) in job.indices.iter().enumerate() {
+            canvas_slot[index] = offset + k;
+        }
+    }
+    let mut in_job_order: Vec<Outcome> = Vec::with_capacity(n_programs);
+    readback::append_mapped(readback.outcomes.slice(..), &mut in_job_order)?;
+    let outcomes = canvas_slot
+        .iter()
+        .map(|&slot| in_job_order.get(slot).copied().ok_or_else(|| format!("no outcome came back for slot {slot}")))
+        .collect::<Result<Vec<Outcome>, String>>()?;
+    let canvases = match &readback.canvases {
+        Some(reads) => {
+            let mut pixels: Vec<u32> = Vec::with_capacity(n_programs * plan.n_pixels as usize);
+            for read in reads {
+                readback::append_mapped(read.slice(..), &mut pixels)?;
             }
             Some(pixels)
-        } else {
-            None
-        };
-        timings.readback_s = start.elapsed().as_secs_f64();
-        Ok(Raw { outcomes, canvases, canvas_slot, timings })
-    }
-}
-
-/// Maps `f` over `items` on up to `threads` threads, keeping the order.
-fn par_map<T: Sync, R: Send + Clone + Default>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let per = items.len().div_ceil(threads.max(1)).max(4096);
-    let mut out = vec![R::default(); items.len()];
-    std::thread::scope(|scope| {
-        for (src, dst) in items.chunks(per).zip(out.chunks_mut(per)) {
-            let f = &f;
-            scope.spawn(move || {
-                for (s, d) in src.iter().zip(dst) {
-                    *d = f(s);
-                }
-            });
         }
-    });
-    out
-}
-
-/// Splits groups into at most `threads` contiguous parts of similar work; returns each
-/// part's end. Small chunks stay in one part (no thread is started for them).
-fn split_groups(groups: &[Group], lanes: usize, threads: usize) -> Vec<usize> {
-    let work: Vec<usize> = groups.iter().map(|g| (g.max_code + g.max_records * 4) * lanes + 64).collect();
-    let total: usize = work.iter().sum();
-    let parts = threads.clamp(1, (total / 200_000).max(1));
-    let mut ends = Vec::with_capacity(parts);
-    let mut acc = 0;
-    for (g, w) in work.iter().enumerate() {
-        acc += w;
-        if acc * parts >= total * (ends.len() + 1) && ends.len() + 1 < parts {
-            ends.push(g + 1);
-        }
-    }
-    ends.push(groups.len());
-    ends
+        None => None,
+    };
+    Ok(Raw { outcomes, canvases, canvas_slot, timings: Timings::default() })
 }
 
 fn check_config(config: &Config) -> Result<(), GpuError> {
@@ -1003,13 +764,25 @@ fn check_config(config: &Config) -> Result<(), GpuError> {
     Ok(())
 }
 
-/// The fallback reason when the driver cut the shader short (status 3 from the canary).
+/// The fallback reason when the driver cut the shader short.
 const CUT_SHORT: &str =
     "the GPU driver cut the shader's loops short (llvmpipe ends a shader after 65535 loop iterations)";
 
-/// Whether any outcome says the driver cut the shader short.
-fn cut_short(outcomes: &[Outcome]) -> bool {
-    outcomes.iter().any(|o| o.status == 3)
+/// Every program's status, cycles and `FRAME` count, the CPU's way; or why the outcomes
+/// cannot be trusted (the reason the batch falls back to the CPU).
+fn finished_runs(programs: &[Texture], outcomes: &[Outcome], budget: u64) -> Result<Vec<(Status, u64, u64)>, String> {
+    if outcomes.iter().any(|o| o.status == STATUS_CUT_SHORT) {
+        return Err(CUT_SHORT.into());
+    }
+    programs
+        .iter()
+        .zip(outcomes)
+        .enumerate()
+        .map(|(index, (texture, outcome))| {
+            convert(texture, outcome, budget)
+                .ok_or_else(|| format!("program {index} came back without a valid outcome: {outcome:?}"))
+        })
+        .collect()
 }
 
 /// Turns one outcome into the CPU's values; `None` when the outcome is not a finished run.
@@ -1018,17 +791,10 @@ fn convert(texture: &Texture, outcome: &Outcome, budget: u64) -> Option<(Status,
     let cycles = budget.checked_sub(left)?;
     let n_frames = u64::from(outcome.frames_hi) << 32 | u64::from(outcome.frames_lo);
     let status = match outcome.status {
-        1 => Status::Halted,
-        2 => {
-            let kind = match outcome.kind {
-                1 => TrapKind::DivisionByZero,
-                2 => TrapKind::StackOverflow,
-                3 => TrapKind::StackUnderflow,
-                4 => TrapKind::BudgetExhausted,
-                5 => TrapKind::InvalidInstruction(record_error(texture, &outcome.record)?),
-                6 => TrapKind::AddressOutOfRange(outcome.addr as i32),
-                _ => return None,
-            };
+        STATUS_HALTED => Status::Halted,
+        STATUS_TRAPPED => {
+            let code = TrapCode::from_u32(outcome.kind)?;
+            let kind = code.kind(|| record_error(texture, &outcome.record), outcome.addr)?;
             Status::Trapped(Trap { kind, line: outcome.line, pc: outcome.pc })
         }
         _ => return None,
@@ -1052,45 +818,5 @@ mod tests {
         assert_eq!(std::mem::size_of::<Outcome>(), 80);
         assert_eq!(std::mem::size_of::<Info>(), 48);
         assert_eq!(std::mem::size_of::<Params>(), 48);
-    }
-
-    #[test]
-    fn packing_interleaves_lanes_and_splits_chunks() -> Result<(), Vec<gvpie_pxl::Diagnostic>> {
-        let a = gvpie_pxl::compile("SET x 1\nHALT")?;
-        let b = gvpie_pxl::compile("TXT 0 0 hi\nSET y 2\nSET z 3")?;
-        let programs = [a.clone(), b.clone(), a.clone()];
-        let job = [0, 1, 2];
-        let (groups, chunks) = layout(&programs, &job, 2, 64, 1 << 20);
-        assert_eq!(chunks.len(), 1);
-        let (mut code, mut heads, mut infos) = (Vec::new(), Vec::new(), Vec::new());
-        fill_group(&programs, &job, &groups[0], 2, &mut code, &mut heads, &mut infos);
-        assert_eq!(infos.len(), 2);
-        // Word 8 (record 1, word 0) of program b, lane 1 of group 0.
-        assert_eq!(code[infos[1].code_base as usize + 8 * 2], b.code_words()[8]);
-        assert_eq!(groups[1].code_off, b.code_words().len() * 2);
-        assert_eq!(heads[2 + 1], b.code_words()[8]);
-        // A tiny binding limit puts each group in its own chunk.
-        let (_, chunks) = layout(&programs, &job, 2, 64, 200);
-        assert_eq!(chunks.iter().map(|c| (c.first, c.n)).collect::<Vec<_>>(), [(0, 2), (2, 1)]);
-        Ok(())
-    }
-
-    #[test]
-    fn straight_line_programs_are_recognised() -> Result<(), Vec<gvpie_pxl::Diagnostic>> {
-        assert!(straight_line(&gvpie_pxl::compile("COLOR 1 2 3 4\nRECT 0 0 5 5\nHALT")?));
-        assert!(!straight_line(&gvpie_pxl::compile("l:\nRECT 0 0 5 5\nJMP l")?));
-        assert!(!straight_line(&gvpie_pxl::compile("POKE 0 0")?));
-        Ok(())
-    }
-
-    #[test]
-    fn parts_cover_all_groups() {
-        let g = Group { first: 0, len: 64, max_code: 512, max_records: 64, code_off: 0, head_off: 0, var_off: 0 };
-        let groups = vec![g; 1000];
-        let ends = split_groups(&groups, 64, 16);
-        assert_eq!(ends.len(), 16);
-        assert_eq!(*ends.last().unwrap_or(&0), 1000);
-        assert!(ends.windows(2).all(|w| w[0] < w[1]));
-        assert_eq!(split_groups(&groups[..1], 64, 16), [1]);
     }
 }

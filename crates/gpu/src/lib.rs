@@ -44,7 +44,9 @@
 //! # Design (architecture notes)
 //!
 //! **One shader, two variants, one submission.** `shaders/batch.wgsl` (with a prelude
-//! generated in `shader.rs`: the font from [`gvpie_raster::FONT`], the operand table from
+//! generated in `shader.rs`: the opcodes from [`gvpie_pxl::OPS`], one trap code per
+//! [`gvpie_pxl::TrapKind`], the outcome statuses and flags the host shares with it
+//! (`codes.rs`), the font from [`gvpie_raster::FONT`], the operand table from
 //! [`gvpie_pxl::OPS`], and the workgroup-memory sizes of the variant) is the whole executor.
 //! It is compiled twice: the *lanes* variant (canvases in device memory) at start, the
 //! *workgroup* variant (canvases in workgroup memory) on first use, where the device's
@@ -53,6 +55,14 @@
 //! whose buffers fit the device's storage-binding limit; every chunk is one dispatch, and
 //! all uploads, dispatches and read-back copies go into one command buffer and one
 //! `queue.submit`.
+//!
+//! **Steps.** `batch.rs` runs a batch as plan (which programs run on which variant), pack
+//! (`pack.rs`: layout and host-side packing into pooled staging buffers), record (per chunk:
+//! bind its buffers, dispatch, copy results to read-back buffers), submit, wait and unpack,
+//! each step a function. Waiting is `readback.rs`, the crate's one loop that maps buffers and
+//! polls the device (the shape scorer uses it too), so a deadline or cancel flag has one
+//! place to go; a bound chunk holds its own device state, so a dispatch can be recorded
+//! again over it.
 //!
 //! **Lanes: a thread per program, a workgroup per shape.** A workgroup has 64 threads and
 //! runs up to 64 programs, one per thread. Each thread interprets its own program with no
@@ -127,8 +137,11 @@ pub use crate::shapes::{
 
 mod backend;
 mod batch;
+mod codes;
 pub mod cpu;
 mod error;
+mod pack;
+mod readback;
 mod shader;
 mod shapes;
 

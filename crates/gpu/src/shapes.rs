@@ -11,12 +11,12 @@
 //! read-back.
 
 use std::sync::Arc;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytemuck::{Pod, Zeroable};
 use wgpu::util::DeviceExt;
 
+use crate::readback;
 use crate::{GpuBackend, GpuError};
 
 /// The shader of the scorer.
@@ -321,16 +321,10 @@ impl ShapeScorer {
         let bytes = (n * std::mem::size_of::<RawScore>()) as u64;
         encoder.copy_buffer_to_buffer(scores, 0, read, 0, bytes);
         self.queue.submit([encoder.finish()]);
-        self.wait_mapped(read, bytes)?;
-        if let Some(err) = pollster::block_on(scope.pop()) {
-            return Err(GpuError::Device(err.to_string()));
-        }
-        let view = read.slice(0..bytes).get_mapped_range().map_err(|e| GpuError::Device(e.to_string()))?;
-        let raw: &[RawScore] = bytemuck::cast_slice(&view[..]);
-        let out = raw.iter().map(score_from_raw).collect();
-        drop(view);
-        read.unmap();
-        Ok(out)
+        self.wait_mapped(read, bytes, scope)?;
+        let mut raw: Vec<RawScore> = Vec::with_capacity(n);
+        readback::append_mapped(read.slice(0..bytes), &mut raw).map_err(GpuError::Device)?;
+        Ok(raw.iter().map(score_from_raw).collect())
     }
 
     /// Runs `job.n_climbers` resident climbers against the table, one workgroup each, in one dispatch.
@@ -422,12 +416,9 @@ impl ShapeScorer {
         }
         encoder.copy_buffer_to_buffer(&out, 0, &read, 0, bytes);
         self.queue.submit([encoder.finish()]);
-        self.wait_mapped(&read, bytes)?;
-        if let Some(err) = pollster::block_on(scope.pop()) {
-            return Err(GpuError::Device(err.to_string()));
-        }
-        let view = read.slice(0..bytes).get_mapped_range().map_err(|e| GpuError::Device(e.to_string()))?;
-        let raw: &[RawClimb] = bytemuck::cast_slice(&view[..]);
+        self.wait_mapped(&read, bytes, scope)?;
+        let mut raw: Vec<RawClimb> = Vec::with_capacity(n);
+        readback::append_mapped(read.slice(0..bytes), &mut raw).map_err(GpuError::Device)?;
         let results = raw
             .iter()
             .map(|r| ClimbResult {
@@ -436,37 +427,18 @@ impl ShapeScorer {
                 steps: r.steps,
             })
             .collect();
-        drop(view);
-        read.unmap();
         Ok(results)
     }
 
-    /// Maps `read` for reading and waits until it is mapped, the device is lost or polling fails.
-    fn wait_mapped(&self, read: &wgpu::Buffer, bytes: u64) -> Result<(), GpuError> {
-        let mapped: Arc<Mutex<Option<Result<(), String>>>> = Arc::new(Mutex::new(None));
-        let flag = Arc::clone(&mapped);
-        read.slice(0..bytes).map_async(wgpu::MapMode::Read, move |res| {
-            if let Ok(mut done) = flag.lock() {
-                *done = Some(res.map_err(|e| format!("read-back failed: {e}")));
-            }
-        });
-        loop {
-            if mapped.lock().map_or(true, |done| done.is_some()) || self.lost.load(Ordering::SeqCst) {
-                break;
-            }
-            if let Err(err) = self.device.poll(wgpu::PollType::wait_indefinitely()) {
-                return Err(GpuError::Device(format!("waiting for the GPU failed: {err}")));
-            }
+    /// Waits until the first `bytes` of `read` are mapped, then pops `scope` (validation errors of the submission).
+    fn wait_mapped(&self, read: &wgpu::Buffer, bytes: u64, scope: wgpu::ErrorScopeGuard) -> Result<(), GpuError> {
+        let waited = readback::map_and_wait(&self.device, &self.lost, &[read.slice(0..bytes)], wgpu::MapMode::Read);
+        let scope_error = pollster::block_on(scope.pop());
+        waited.map_err(|failed| GpuError::Device(failed.reason()))?;
+        match scope_error {
+            Some(err) => Err(GpuError::Device(err.to_string())),
+            None => Ok(()),
         }
-        if self.lost.load(Ordering::SeqCst) {
-            return Err(GpuError::Device("the GPU device was lost".into()));
-        }
-        if let Ok(mut done) = mapped.lock()
-            && let Some(Err(err)) = done.take()
-        {
-            return Err(GpuError::Device(err));
-        }
-        Ok(())
     }
 
     /// Grows the candidate, score and read-back buffers to hold `n` shapes (doubling, so few reallocations).

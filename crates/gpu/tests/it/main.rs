@@ -6,7 +6,7 @@
 /// Shared helpers: the backend, CPU-vs-GPU comparison.
 mod util;
 
-/// The WGSL sources validate with naga.
+/// The WGSL sources validate with naga; the generated constants are gvpie-pxl's.
 mod shaders;
 
 /// Hand-written programs covering every opcode, trap, budget edge and drawing corner case.
