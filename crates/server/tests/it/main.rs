@@ -41,3 +41,6 @@ mod slow_headers;
 
 /// The web UI's embedded files and its tools: check, debugger, cartridges.
 mod ui_tools;
+
+/// The web UI's opcode table agrees with gvpie-pxl's.
+mod ui_opcodes;
