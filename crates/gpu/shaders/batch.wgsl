@@ -17,7 +17,7 @@
 //   each lane's canvas against the target image, exactly, in 64 bits (two u32 words).
 //
 // The host prepends generated constants: WG, LOCAL_CANVAS, the LOCAL_*_WORDS and MAX_LANES
-// sizes, the opcodes, trap codes, statuses and flags (see below), FONT (from
+// sizes, the opcodes, trap and comparison codes, statuses and flags (see below), FONT (from
 // gvpie_raster::FONT) and op_sig() (from gvpie_pxl::OPS). This file never hard-codes an
 // opcode, a trap code, the font or the operand table.
 //
@@ -97,6 +97,7 @@ struct Outcome {
 //   all); the host must not trust this workgroup's results.
 // - TRAP_<KIND>, `Outcome.kind`, one per gvpie_pxl::TrapKind (TRAP_DIVISION_BY_ZERO, ...).
 // - OP_<MNEMONIC>, the opcodes of gvpie_pxl::OPS (OP_HALT = 1, ...).
+// - CMP_EQ, CMP_NE, CMP_LT, CMP_LE, CMP_GT and CMP_GE, IF's comparison codes (gvpie_pxl::Cmp).
 // - CALL_DEPTH and DEFAULT_SEED, the VM's.
 
 // Prepared shapes (what a lane hands to the rasterizer). Word 0 is the kind, word 1 the
@@ -827,21 +828,22 @@ fn run_lane() -> bool {
                 let b = operand(w2, head, 1u);
                 var holds = false;
                 switch (head >> 16u) & 0xFFu {
-                    case 0u: {
+                    case CMP_EQ: {
                         holds = a == b;
                     }
-                    case 1u: {
+                    case CMP_NE: {
                         holds = a != b;
                     }
-                    case 2u: {
+                    case CMP_LT: {
                         holds = a < b;
                     }
-                    case 3u: {
+                    case CMP_LE: {
                         holds = a <= b;
                     }
-                    case 4u: {
+                    case CMP_GT: {
                         holds = a > b;
                     }
+                    // CMP_GE: a valid IF record holds no other code.
                     default: {
                         holds = a >= b;
                     }

@@ -1,13 +1,14 @@
 //! The numbers the host and the batch shader agree on, each defined once, here or in
 //! `gvpie-pxl`: opcodes (from [`gvpie_pxl::OPS`]), trap kinds (one code per
-//! [`gvpie_pxl::TrapKind`] variant, named after [`TrapKind::name`]), outcome statuses, the
-//! `Params.flags` bits, and the VM's call depth and default seed.
+//! [`gvpie_pxl::TrapKind`] variant, named after [`TrapKind::name`]), `IF`'s comparison codes
+//! (from [`gvpie_pxl::Cmp`]), outcome statuses, the `Params.flags` bits, and the VM's call
+//! depth and default seed.
 //!
 //! [`wgsl_constants`] writes them as WGSL `const` declarations into the shader's generated
 //! prelude, so `shaders/batch.wgsl` uses them by name and never copies a number. This module
 //! does not talk to a device.
 
-use gvpie_pxl::{CALL_DEPTH, DEFAULT_SEED, OPS, RecordError, TrapKind};
+use gvpie_pxl::{CALL_DEPTH, Cmp, DEFAULT_SEED, OPS, RecordError, TrapKind};
 
 /// `Outcome.status` of a program that ran `HALT` or off the end of its code.
 pub(crate) const STATUS_HALTED: u32 = 1;
@@ -90,6 +91,18 @@ impl TrapCode {
     }
 }
 
+/// The WGSL name of an `IF` comparison code (the record header's aux byte).
+fn cmp_name(cmp: Cmp) -> &'static str {
+    match cmp {
+        Cmp::Eq => "CMP_EQ",
+        Cmp::Ne => "CMP_NE",
+        Cmp::Lt => "CMP_LT",
+        Cmp::Le => "CMP_LE",
+        Cmp::Gt => "CMP_GT",
+        Cmp::Ge => "CMP_GE",
+    }
+}
+
 /// The WGSL `const` declarations of every shared number, one per line.
 pub(crate) fn wgsl_constants() -> String {
     let mut out = String::new();
@@ -105,6 +118,9 @@ pub(crate) fn wgsl_constants() -> String {
     }
     for info in OPS {
         line(&format!("OP_{}", info.mnemonic), info.op as u32);
+    }
+    for (cmp, _) in Cmp::ALL {
+        line(cmp_name(cmp), cmp as u32);
     }
     line("CALL_DEPTH", CALL_DEPTH as u32);
     line("DEFAULT_SEED", DEFAULT_SEED);
@@ -143,6 +159,8 @@ mod tests {
             "const TRAP_ADDRESS_OUT_OF_RANGE: u32 = 6u;\n",
             "const DEFAULT_SEED: u32 = 2463534242u;\n",
             "const CALL_DEPTH: u32 = 256u;\n",
+            "const CMP_EQ: u32 = 0u;\n",
+            "const CMP_GE: u32 = 5u;\n",
         ] {
             assert!(consts.contains(expected), "{expected} missing from {consts}");
         }

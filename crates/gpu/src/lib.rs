@@ -45,8 +45,8 @@
 //!
 //! **One shader, two variants, one submission.** `shaders/batch.wgsl` (with a prelude
 //! generated in `shader.rs`: the opcodes from [`gvpie_pxl::OPS`], one trap code per
-//! [`gvpie_pxl::TrapKind`], the outcome statuses and flags the host shares with it
-//! (`codes.rs`), the font from [`gvpie_raster::FONT`], the operand table from
+//! [`gvpie_pxl::TrapKind`], `IF`'s comparison codes, the outcome statuses and flags the host
+//! shares with it (`codes.rs`), the font from [`gvpie_raster::FONT`], the operand table from
 //! [`gvpie_pxl::OPS`], and the workgroup-memory sizes of the variant) is the whole executor.
 //! It is compiled twice: the *lanes* variant (canvases in device memory) at start, the
 //! *workgroup* variant (canvases in workgroup memory) on first use, where the device's

@@ -1,7 +1,7 @@
 //! The WGSL source of the batch executor: `shaders/batch.wgsl` behind a generated prelude.
 //!
-//! The prelude holds what must never be copied by hand: the opcodes, trap codes, statuses and
-//! flags (see `codes.rs`), the 5×7 font (from [`gvpie_raster::FONT`]) and the operand table
+//! The prelude holds what must never be copied by hand: the opcodes, trap and comparison
+//! codes, statuses and flags (see `codes.rs`), the 5×7 font (from [`gvpie_raster::FONT`]) and the operand table
 //! that `POKE` re-validation needs (from [`gvpie_pxl::OPS`]), plus the workgroup size and
 //! memory of the variant. This module does not talk to a device.
 

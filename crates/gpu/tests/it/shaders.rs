@@ -1,9 +1,10 @@
 //! Every WGSL file of the crate parses and validates with naga, as written and as generated,
-//! and the generated batch shader's opcodes, trap codes and VM constants are gvpie-pxl's.
+//! and the generated batch shader's opcodes, trap and comparison codes and VM constants are
+//! gvpie-pxl's.
 
 use std::collections::BTreeMap;
 
-use gvpie_pxl::{RecordError, TrapKind};
+use gvpie_pxl::{Cmp, RecordError, TrapKind};
 
 fn validate(label: &str, source: &str) {
     let module =
@@ -121,6 +122,10 @@ fn the_shader_s_trap_codes_name_every_trap_kind() {
 #[test]
 fn the_shader_s_vm_constants_are_gvpie_pxl_s() {
     let constants = generated_u32_constants();
+    let comparisons = with_prefix(&constants, "CMP_");
+    let expected: BTreeMap<String, u32> =
+        Cmp::ALL.iter().map(|(cmp, _)| (format!("CMP_{}", format!("{cmp:?}").to_uppercase()), *cmp as u32)).collect();
+    assert_eq!(comparisons, expected);
     assert_eq!(constants.get("CALL_DEPTH").copied(), Some(gvpie_pxl::CALL_DEPTH as u32));
     assert_eq!(constants.get("DEFAULT_SEED").copied(), Some(gvpie_pxl::DEFAULT_SEED));
 }
@@ -129,7 +134,7 @@ fn the_shader_s_vm_constants_are_gvpie_pxl_s() {
 fn the_hand_written_shader_copies_no_shared_number() {
     for line in gvpie_gpu::BATCH_WGSL.lines() {
         let defined = line.trim_start().strip_prefix("const ").unwrap_or_default();
-        for generated in ["OP_", "TRAP_", "STATUS_", "FLAG_", "CALL_DEPTH", "DEFAULT_SEED"] {
+        for generated in ["OP_", "TRAP_", "CMP_", "STATUS_", "FLAG_", "CALL_DEPTH", "DEFAULT_SEED"] {
             assert!(!defined.starts_with(generated), "batch.wgsl defines a generated constant: {line}");
         }
     }
