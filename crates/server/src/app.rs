@@ -92,15 +92,19 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn app(state: AppState) -> Router {
     let (router, _document) = api_router().split_for_parts();
     // Layers wrap from the inside out: each `.layer()` becomes the outer one. So a request
-    // meets `log_errors` first, then `require_token`, then `request_timeout`, then the route.
+    // meets `log_errors` first, then `json_errors`, then `guard` (Host, Origin, sizes), then, for
+    // the API, `require_token`, then `request_timeout`, then the route.
     router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), request_timeout))
         .layer(middleware::from_fn_with_state(state.clone(), crate::auth::require_token))
-        .layer(middleware::from_fn_with_state(state.clone(), log_errors))
-        // The web UI's static files, added after the layers: public, no token (see `crate::ui`).
+        // The web UI's static files, added after the token layer: public, no token (see `crate::ui`),
+        // but behind the guard like everything else (a rebinding page gets no UI either).
         .merge(crate::ui::router())
+        .layer(middleware::from_fn_with_state(state.clone(), crate::guard::guard))
+        .layer(middleware::from_fn(crate::guard::json_errors))
+        .layer(middleware::from_fn_with_state(state.clone(), log_errors))
         .with_state(state)
 }
 

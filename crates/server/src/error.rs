@@ -20,9 +20,10 @@ pub struct ErrorBody {
 /// What went wrong, for programs (`kind`) and people (`message`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorDetail {
-    /// A stable name: `malformed_json`, `invalid_request`, `invalid_program`, `limit_exceeded`, `payload_too_large`,
-    /// `unsupported_media_type`, `unauthorized`, `not_found`, `method_not_allowed`,
-    /// `request_timeout`, `overloaded`, `unavailable`, `backend_unavailable`, `internal`.
+    /// A stable name: `malformed_json`, `bad_request`, `invalid_request`, `invalid_program`, `limit_exceeded`,
+    /// `payload_too_large`, `uri_too_long`, `headers_too_large`, `unsupported_media_type`, `unauthorized`,
+    /// `forbidden`, `not_found`, `method_not_allowed`, `request_timeout`, `overloaded`, `unavailable`,
+    /// `backend_unavailable`, `internal`.
     pub kind: String,
     /// A sentence for people.
     pub message: String,
@@ -67,6 +68,13 @@ pub enum AppError {
     UnsupportedMediaType(String),
     /// The token is missing or wrong (401).
     Unauthorized,
+    /// The request comes from where this server does not serve: a `Host` that is not loopback
+    /// (without a token) or another site's `Origin` (403).
+    Forbidden(String),
+    /// The request target is too long (414).
+    UriTooLong(String),
+    /// Too many header bytes or headers (431).
+    HeadersTooLarge(String),
     /// No such thing (404).
     NotFound(String),
     /// The path exists but not with this method (405).
@@ -108,6 +116,9 @@ impl AppError {
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::UriTooLong(_) => StatusCode::URI_TOO_LONG,
+            AppError::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
@@ -127,6 +138,9 @@ impl AppError {
             AppError::PayloadTooLarge(_) => "payload_too_large",
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",
             AppError::Unauthorized => "unauthorized",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::UriTooLong(_) => "uri_too_long",
+            AppError::HeadersTooLarge(_) => "headers_too_large",
             AppError::NotFound(_) => "not_found",
             AppError::MethodNotAllowed => "method_not_allowed",
             AppError::RequestTimeout(_) => "request_timeout",
@@ -149,6 +163,9 @@ impl AppError {
             | AppError::PayloadTooLarge(message)
             | AppError::UnsupportedMediaType(message)
             | AppError::NotFound(message)
+            | AppError::Forbidden(message)
+            | AppError::UriTooLong(message)
+            | AppError::HeadersTooLarge(message)
             | AppError::RequestTimeout(message)
             | AppError::BackendUnavailable(message)
             | AppError::Unavailable { message, .. } => (message.clone(), None, None),
@@ -197,7 +214,10 @@ impl IntoResponse for AppError {
             AppError::Unauthorized => {
                 response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
-            AppError::RequestTimeout(_) | AppError::PayloadTooLarge(_) => {
+            AppError::RequestTimeout(_)
+            | AppError::PayloadTooLarge(_)
+            | AppError::UriTooLong(_)
+            | AppError::HeadersTooLarge(_) => {
                 // The rest of the body may still be on its way: close rather than read it.
                 response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
             }

@@ -69,6 +69,7 @@ pub use crate::debug::{
 };
 pub use crate::error::{AppError, ErrorBody, ErrorDetail, ErrorLog};
 pub use crate::events::{DaemonEvent, EVENT_BUFFER, Event, EventBus, ExecutionEvent, now_ms};
+pub use crate::guard::{HYPER_MAX_HEADERS, MAX_HEADER_BYTES, MAX_HEADERS, MAX_URI_BYTES};
 pub use crate::json::AppJson;
 pub use crate::limits::{BindError, Limits, check_bind};
 pub use crate::run::TIME_LIMIT_KIND;
@@ -85,6 +86,7 @@ mod debug;
 mod error;
 mod events;
 mod gate;
+mod guard;
 mod json;
 mod limits;
 mod metrics;

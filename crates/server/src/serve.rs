@@ -38,7 +38,8 @@ pub async fn serve(
     let router = app(state);
 
     let mut builder = http1::Builder::new();
-    builder.timer(TokioTimer::new()).header_read_timeout(header_timeout);
+    // More headers than the guard allows reach it, to be refused in the JSON error shape.
+    builder.timer(TokioTimer::new()).header_read_timeout(header_timeout).max_headers(crate::guard::HYPER_MAX_HEADERS);
     let graceful = GracefulShutdown::new();
     let mut shutdown = pin!(shutdown);
 

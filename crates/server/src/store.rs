@@ -3,8 +3,8 @@
 //! A `gvpie_store::Store` is one connection and is not `Sync`, so the pool keeps a few and
 //! lends one to each request for the duration of a closure on a blocking thread (SQLite in WAL
 //! mode lets these readers run beside the daemon's writer). Store errors become [`AppError`]s
-//! here: a missing row is 404, a bad argument 422, a busy database 503, anything else a 500
-//! whose detail is only logged. The store's schema and queries live in `gvpie-store`.
+//! here: a missing row is 404, a bad argument 422, a busy, read-only or full database 503 with a
+//! message that says which, anything else a 500 whose detail is only logged. The store's schema and queries live in `gvpie-store`.
 
 use std::sync::{Arc, Mutex};
 
@@ -51,6 +51,13 @@ impl StorePool {
         })
     }
 
+    /// True when the database cannot be written (its file or folder is read-only): reads work,
+    /// writes answer 503. `gvpie serve` warns at start.
+    pub fn is_read_only(&self) -> bool {
+        let idle = self.inner.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        idle.first().is_some_and(Store::is_read_only)
+    }
+
     /// Runs `work` with a connection on a blocking thread.
     pub(crate) async fn run<R, F>(&self, work: F) -> Result<R, AppError>
     where
@@ -82,6 +89,16 @@ pub(crate) fn store_error(err: StoreError) -> AppError {
         StoreError::Database(message) if message.contains("locked") || message.contains("busy") => {
             AppError::Unavailable { message: "the database is busy; retry shortly".to_string(), retry_after: 1 }
         }
+        StoreError::ReadOnly(_) => AppError::Unavailable {
+            message: "the database is read-only: this server can read but not write it; make the database file \
+                and its folder writable by the server"
+                .to_string(),
+            retry_after: 60,
+        },
+        StoreError::Full(_) => AppError::Unavailable {
+            message: "the database cannot grow: its disk is full; free some space".to_string(),
+            retry_after: 60,
+        },
         other => AppError::internal(other),
     }
 }

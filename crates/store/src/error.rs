@@ -24,8 +24,13 @@ pub enum StoreError {
         /// The newest version this build knows.
         known: i64,
     },
-    /// A database statement failed (locked past the busy timeout, disk full, constraint...).
+    /// A database statement failed (locked past the busy timeout, constraint...).
     Database(String),
+    /// The database cannot be written: its file (or folder) is read-only, or it was opened
+    /// read-only. Reads still work.
+    ReadOnly(String),
+    /// The disk, or the database's size limit, is full. Reads still work.
+    Full(String),
     /// Another writer holds the daemon lease.
     LeaseHeld(Box<LeaseInfo>),
     /// This process's lease was taken over (it had stopped renewing it); nothing was written.
@@ -47,6 +52,8 @@ impl std::fmt::Display for StoreError {
                 "the database has schema version {found} but this gvpie knows only up to {known}; use a newer gvpie"
             ),
             StoreError::Database(message) => write!(f, "database error: {message}"),
+            StoreError::ReadOnly(message) => write!(f, "the database is read-only: {message}"),
+            StoreError::Full(message) => write!(f, "the database or its disk is full: {message}"),
             StoreError::LeaseHeld(info) => write!(f, "{}", info.held_message()),
             StoreError::LeaseLost => {
                 write!(f, "this daemon's lease was taken over by another process (it had stopped renewing it)")
@@ -62,9 +69,26 @@ impl std::error::Error for StoreError {}
 
 impl From<rusqlite::Error> for StoreError {
     fn from(err: rusqlite::Error) -> StoreError {
-        StoreError::Database(err.to_string())
+        match err.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::ReadOnly) => StoreError::ReadOnly(err.to_string()),
+            Some(rusqlite::ErrorCode::DiskFull) => StoreError::Full(err.to_string()),
+            _ => StoreError::Database(err.to_string()),
+        }
     }
 }
 
 /// The store's result type.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::StoreError;
+
+    #[test]
+    fn unwritable_databases_are_classified() {
+        let sqlite = |code: i32| rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None);
+        assert!(matches!(StoreError::from(sqlite(rusqlite::ffi::SQLITE_READONLY)), StoreError::ReadOnly(_)));
+        assert!(matches!(StoreError::from(sqlite(rusqlite::ffi::SQLITE_FULL)), StoreError::Full(_)));
+        assert!(matches!(StoreError::from(sqlite(rusqlite::ffi::SQLITE_BUSY)), StoreError::Database(_)));
+    }
+}

@@ -140,6 +140,12 @@ impl Store {
         &self.path
     }
 
+    /// True when this connection cannot write (the file or its folder is read-only): reads work,
+    /// every write fails with [`StoreError::ReadOnly`].
+    pub fn is_read_only(&self) -> bool {
+        self.conn().is_readonly(rusqlite::MAIN_DB).unwrap_or(false)
+    }
+
     pub(crate) fn conn(&self) -> &Connection {
         match &self.backend {
             Backend::Sqlite(conn) => conn,

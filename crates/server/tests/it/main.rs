@@ -42,5 +42,12 @@ mod slow_headers;
 /// The web UI's embedded files and its tools: check, debugger, cartridges.
 mod ui_tools;
 
+/// DNS rebinding and cross-site requests against a real server: Host and Origin rules.
+mod rebinding;
+
+/// Every error a real server answers is in the JSON error shape (axum's rejections, size limits,
+/// an unwritable database); what hyper answers before the app sees a request.
+mod error_shape;
+
 /// The web UI's opcode table agrees with gvpie-pxl's.
 mod ui_opcodes;
