@@ -11,13 +11,15 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context as _;
-use clap::{Args, ValueEnum};
-use gvpie_evolve::{CascadeEffort, Effort, ImageGoalConfig, ImageSearch, Placed, Shape, ShapeKinds, Strategy};
-use gvpie_exec::{BackendChoice, Engine};
+use clap::Args;
+use gvpie_evolve::{
+    BackendChoice, CascadeEffort, Clock, Effort, EffortPreset, GoalHost, GoalOptions, GoalProgress, ImageGoalConfig,
+    ImageGoalParams, ImageGoalSpec, ImageSession, Kept, Placed, Shape, ShapeKinds, SliceLimits, StopRules, Strategy,
+};
+use gvpie_exec::Engine;
 use gvpie_raster::{Canvas, Rgba};
 use serde_json::json;
 
-use crate::run::Backend;
 use crate::{UsageError, input, write_atomically};
 
 /// The most hill climbers `--climbers` may ask for.
@@ -28,38 +30,6 @@ const MAX_SURVIVORS: u32 = 1024;
 
 /// The most frames written to `--gif`: later shapes are grouped so the animation stays small.
 const MAX_ANIMATION_FRAMES: usize = 100;
-
-/// Which shapes to place.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Mode {
-    /// Triangles (`TRI`), like primitive's `-m 1`.
-    Tri,
-    /// Rectangles (`RECT`), like primitive's `-m 2`.
-    Rect,
-    /// Both.
-    Both,
-}
-
-/// How the candidates are searched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SearchStrategy {
-    /// primitive's scheme at full size: best-of-N random starts, hill climbing, prefix-sum scoring.
-    Fast,
-    /// The plain random-restart hill climb baseline, scoring every pixel.
-    Plain,
-    /// The evaluator cascade (the default): many hill climbers on a reduced canvas scored in batches (on the GPU
-    /// with --backend gpu), then the best few refined at full size.
-    Cascade,
-}
-
-/// The cascade's effort presets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum EffortPreset {
-    /// Sized for the CPU scorer.
-    Cpu,
-    /// Sized for the GPU scorer.
-    Gpu,
-}
 
 /// Arguments of `gvpie evolve`.
 #[derive(Args)]
@@ -87,31 +57,34 @@ pub struct EvolveArgs {
     /// Where the cascade's batches are scored: `gpu` (an error without one), `cpu`, or `auto` (a hardware GPU when
     /// there is one, else the CPU; a software adapter such as lavapipe is slower than the CPU). The program is the
     /// same whichever scores: the GPU computes exactly the CPU's numbers.
-    #[arg(long, value_enum, default_value_t = Backend::Auto)]
-    backend: Backend,
+    #[arg(long, value_parser = named::<BackendChoice>(BackendChoice::NAMES), ignore_case = true, default_value = "auto")]
+    backend: BackendChoice,
     /// Seed of the search: the same seed gives the same program, whatever the number of threads.
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Resize the target so that its longest side is this many pixels (1 to 4096).
     #[arg(long, default_value_t = 256)]
     resize: u32,
-    /// Which shapes to place.
-    #[arg(short, long, value_enum, default_value_t = Mode::Tri)]
-    mode: Mode,
+    /// Which shapes to place: tri (triangles, like primitive's `-m 1`), rect (rectangles, `-m 2`) or both.
+    #[arg(short, long, value_parser = named::<ShapeKinds>(ShapeKinds::NAMES), ignore_case = true, default_value = "tri")]
+    mode: ShapeKinds,
     /// Alpha of every shape (1 to 255), or 0 to solve it per shape like the colour.
     #[arg(short, long, default_value_t = 128)]
     alpha: u8,
     /// Worker threads (default: all cores).
     #[arg(short = 'j', long)]
     threads: Option<usize>,
-    /// Search strategy.
-    #[arg(long, value_enum, default_value_t = SearchStrategy::Cascade)]
-    strategy: SearchStrategy,
+    /// Search strategy: cascade (the default: many hill climbers on a reduced canvas scored in batches, on the GPU
+    /// with --backend gpu, then the best few refined at full size), fast (primitive's scheme at full size:
+    /// best-of-N random starts, hill climbing, prefix-sum scoring) or plain (the random-restart hill climb
+    /// baseline, scoring every pixel).
+    #[arg(long, value_parser = named::<Strategy>(Strategy::NAMES), ignore_case = true, default_value = "cascade")]
+    strategy: Strategy,
     /// Cascade: the effort preset, sized for the CPU scorer (256 resident climbers of 64 random starts, each
     /// climbing until 64 mutations in a row fail; 8 survivors) or for the GPU (4096 such climbers, one GPU
     /// workgroup each, one dispatch per shape; 16 survivors). Default: the scorer's. With the same preset, the CPU and the GPU
     /// find the same program.
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = named::<EffortPreset>(EffortPreset::NAMES), ignore_case = true)]
     effort: Option<EffortPreset>,
     /// Cascade: hill climbers per shape on the reduced canvas (overrides the preset).
     #[arg(long)]
@@ -142,15 +115,15 @@ pub struct EvolveArgs {
 
 /// Runs `gvpie evolve`.
 pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
-    if args.backend == Backend::Gpu && args.strategy != SearchStrategy::Cascade {
+    if args.backend == BackendChoice::Gpu && args.strategy != Strategy::Cascade {
         return Err(UsageError::new(format!(
             "--backend gpu scores the cascade's batches; --strategy {} searches on the CPU only (use --strategy \
              cascade)",
-            if args.strategy == SearchStrategy::Fast { "fast" } else { "plain" }
+            args.strategy
         ))
         .into());
     }
-    if args.backend == Backend::Gpu && args.alpha == 0 {
+    if args.backend == BackendChoice::Gpu && args.alpha == 0 {
         return Err(UsageError::new(
             "--backend gpu needs a fixed --alpha (1 to 255): a solved alpha is computed in floating point on the CPU",
         )
@@ -184,17 +157,12 @@ pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
     let n_threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     // Opening a GPU takes up to a second: only when the cascade may score there.
     let engine = match (args.strategy, args.backend) {
-        (SearchStrategy::Cascade, Backend::Gpu | Backend::Auto) if args.alpha != 0 => Engine::detect(),
+        (Strategy::Cascade, BackendChoice::Gpu | BackendChoice::Auto) if args.alpha != 0 => Engine::detect(),
         _ => Engine::cpu_only(),
     };
-    let choice = match args.backend {
-        Backend::Cpu => BackendChoice::Cpu,
-        Backend::Gpu => BackendChoice::Gpu,
-        Backend::Auto => BackendChoice::Auto,
-    };
     let (mut scorer, scorer_choice) = engine
-        .shape_scorer(choice, n_threads.max(1))
-        .map_err(|e| UsageError::new(format!("--backend {}: {e}", backend_name(args.backend))))?;
+        .shape_scorer(args.backend, n_threads.max(1))
+        .map_err(|e| UsageError::new(format!("--backend {}: {e}", args.backend)))?;
     let preset = match (args.effort, scorer_choice.backend) {
         _ if args.climb_failures == Some(0) => CascadeEffort::LOCKSTEP,
         (Some(EffortPreset::Gpu), _) | (None, "gpu") => CascadeEffort::GPU,
@@ -203,11 +171,7 @@ pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
     let preset = CascadeEffort { climb_failures: args.climb_failures.unwrap_or(preset.climb_failures), ..preset };
     let config = ImageGoalConfig {
         n_shapes: args.n_shapes,
-        kinds: match args.mode {
-            Mode::Tri => ShapeKinds::Triangles,
-            Mode::Rect => ShapeKinds::Rectangles,
-            Mode::Both => ShapeKinds::Both,
-        },
+        kinds: args.mode,
         alpha: args.alpha,
         min_alpha: 1,
         seed: args.seed,
@@ -218,11 +182,7 @@ pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
             max_failures: args.failures,
             polish: Effort::DEFAULT.polish,
         },
-        strategy: match args.strategy {
-            SearchStrategy::Fast => Strategy::Fast,
-            SearchStrategy::Plain => Strategy::Plain,
-            SearchStrategy::Cascade => Strategy::Cascade,
-        },
+        strategy: args.strategy,
         cascade: CascadeEffort {
             climbers: args.climbers.unwrap_or(preset.climbers),
             survivors: args.survivors.unwrap_or(preset.survivors),
@@ -231,33 +191,38 @@ pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
     };
 
     let (width, height) = (target.width(), target.height());
-    let mut search = ImageSearch::new(target, config).map_err(|e| UsageError::new(e.to_string()))?;
-    let start_rmse = search.rmse();
+    // The goal engine's image session with this command's settings: `--seconds` is its time budget.
+    let params = ImageGoalParams {
+        shapes: args.n_shapes,
+        mode: args.mode,
+        alpha: args.alpha,
+        threads: n_threads.max(1),
+        strategy: args.strategy,
+        effort: args.effort,
+    };
+    let mut spec =
+        ImageGoalSpec::new(String::new(), width, height, &params, &GoalOptions::default()).map_err(UsageError::new)?;
+    spec.seed = args.seed;
+    spec.stop = StopRules { seconds: args.seconds, ..StopRules::default() };
+    let label = args.target.display().to_string();
+    let mut session = ImageSession::with_config(0, &label, spec, target, config, &[], None).map_err(UsageError::new)?;
+    let start_rmse = session.score();
 
-    let bar = progress_bar(args.n_shapes as u64);
     let start = Instant::now();
-    while !search.is_done() {
-        if args.seconds.is_some_and(|limit| start.elapsed().as_secs_f64() >= limit) {
-            break;
-        }
-        let report = search.step_with(scorer.as_mut());
-        let elapsed = start.elapsed().as_secs_f64().max(1e-9);
-        bar.set_position(search.placed().len() as u64);
-        bar.set_message(format!(
-            "rmse {:.5}  {:.2}M candidates/s on {}",
-            report.rmse,
-            search.n_candidates() as f64 / elapsed / 1e6,
-            scorer.name()
-        ));
-    }
-    bar.finish_and_clear();
+    let mut host = ProgressHost { bar: progress_bar(args.n_shapes as u64), start, scorer: scorer.name() };
+    let clock = SinceStart(start);
+    session
+        .run_slice(SliceLimits::UNBOUNDED, &clock, &mut host, scorer.as_mut(), None)
+        .map_err(|e| anyhow::anyhow!("internal error: {e}"))?;
+    host.bar.finish_and_clear();
     let seconds = start.elapsed().as_secs_f64();
     // The scorer's name says whether the GPU held to the end.
     let scored_on = match (args.strategy, &scorer_choice.adapter) {
-        (SearchStrategy::Cascade, Some(adapter)) if scorer.name() == "gpu" => format!("gpu ({adapter})"),
-        (SearchStrategy::Cascade, _) => scorer.name(),
+        (Strategy::Cascade, Some(adapter)) if scorer.name() == "gpu" => format!("gpu ({adapter})"),
+        (Strategy::Cascade, _) => scorer.name(),
         _ => "cpu".to_string(),
     };
+    let search = session.search();
 
     // The program is the result: check that the VM draws exactly the evolved canvas before writing anything.
     let program = search.program();
@@ -292,7 +257,7 @@ pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
             "cycles": rendered.cycles,
             "seed": args.seed,
             "threads": n_threads,
-            "strategy": format!("{:?}", args.strategy).to_lowercase(),
+            "strategy": args.strategy.name(),
             "scored_on": scored_on,
             "adapter": scorer_choice.adapter,
         });
@@ -309,12 +274,47 @@ pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn backend_name(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Cpu => "cpu",
-        Backend::Gpu => "gpu",
-        Backend::Auto => "auto",
+/// `gvpie evolve`'s host of the session: nothing is recorded (the command writes its files at the end); a
+/// progress bar shows the shapes placed.
+struct ProgressHost {
+    bar: indicatif::ProgressBar,
+    start: Instant,
+    scorer: String,
+}
+
+impl GoalHost for ProgressHost {
+    fn keep(&mut self, _kept: &Kept<'_>) -> Result<(), String> {
+        Ok(())
     }
+
+    fn stepped(&mut self, progress: &GoalProgress, score: f64) {
+        let elapsed = self.start.elapsed().as_secs_f64().max(1e-9);
+        self.bar.set_position(progress.steps);
+        self.bar.set_message(format!(
+            "rmse {score:.5}  {:.2}M candidates/s on {}",
+            progress.evaluations as f64 / elapsed / 1e6,
+            self.scorer
+        ));
+    }
+}
+
+/// The command's clock.
+struct SinceStart(Instant);
+
+impl Clock for SinceStart {
+    fn seconds(&self) -> f64 {
+        self.0.elapsed().as_secs_f64()
+    }
+}
+
+/// A clap parser for one of the engine's named settings (`FromStr` types of `gvpie_evolve::goal`) that lists the
+/// accepted names in `--help` and in its error.
+pub(crate) fn named<T>(names: &'static [&'static str]) -> impl clap::builder::TypedValueParser<Value = T>
+where
+    T: std::str::FromStr<Err = String> + Clone + Send + Sync + 'static,
+{
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(names).try_map(|name| name.parse::<T>())
 }
 
 /// A progress bar on stderr (hidden when stderr is not a terminal).

@@ -11,14 +11,16 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
-use gvpie_daemon::{
-    GoalBudget, GoalOptions, GoalProgress, ImageGoalParams, NewGoalError, OptimizeGoalParams, add_image_goal,
-    add_optimize_goal,
+use gvpie_evolve::goal::GoalDraft;
+use gvpie_evolve::{
+    EffortPreset, GoalOptions, GoalProgress, ImageGoalParams, ImageGoalSpec, OptimizeGoalParams, OptimizeGoalSpec,
+    ShapeKinds, StopRules, Strategy,
 };
-use gvpie_store::{ARM_SCOPE, Goal, GoalUpdate, Store};
+use gvpie_store::{ARM_SCOPE, Goal, GoalUpdate, NewGoal, NewImage, Store, StoreError};
 use serde_json::json;
 
 use crate::UsageError;
+use crate::evolve_cmd::named;
 
 /// The budget and stop-rule flags shared by every kind of goal.
 #[derive(Args, Debug, Clone)]
@@ -55,7 +57,7 @@ impl BudgetArgs {
             name: self.name.clone(),
             priority: self.priority,
             seed: self.seed,
-            budget: GoalBudget {
+            stop: StopRules {
                 seconds: self.seconds,
                 evaluations: self.evaluations,
                 target_score: self.target_score,
@@ -66,11 +68,16 @@ impl BudgetArgs {
 }
 
 /// A refused input is a usage error (exit 2); a database failure is not.
-fn goal_error(err: NewGoalError) -> anyhow::Error {
+fn goal_error(err: StoreError) -> anyhow::Error {
     match err {
-        NewGoalError::Invalid(message) => UsageError::new(message).into(),
-        NewGoalError::Store(err) => err.into(),
+        StoreError::Invalid(message) => UsageError::new(message).into(),
+        err => err.into(),
     }
+}
+
+/// The row of a drafted goal.
+pub(crate) fn new_goal(draft: GoalDraft) -> NewGoal {
+    NewGoal { goal: draft.goal, priority: draft.priority, kind: draft.kind.name().to_string(), spec: Some(draft.spec) }
 }
 
 /// `gvpie goals ...`.
@@ -132,8 +139,8 @@ pub enum AddCommand {
         #[arg(long, default_value_t = 128)]
         resize: u32,
         /// tri, rect or both.
-        #[arg(long, default_value = "tri")]
-        mode: String,
+        #[arg(long, value_parser = named::<ShapeKinds>(ShapeKinds::NAMES), ignore_case = true, default_value = "tri")]
+        mode: ShapeKinds,
         /// Alpha of every shape (1 to 255), or 0 to solve it per shape.
         #[arg(long, default_value_t = 128)]
         alpha: u8,
@@ -141,11 +148,11 @@ pub enum AddCommand {
         #[arg(long, default_value_t = 1)]
         threads: usize,
         /// cascade (many climbers on a reduced canvas, scored on the GPU when the daemon has one), fast or plain.
-        #[arg(long, default_value = "cascade")]
-        strategy: String,
+        #[arg(long, value_parser = named::<Strategy>(Strategy::NAMES), ignore_case = true, default_value = "cascade")]
+        strategy: Strategy,
         /// Cascade: the effort preset, cpu or gpu. Default: the preset of the daemon's scorer.
-        #[arg(long)]
-        effort: Option<String>,
+        #[arg(long, value_parser = named::<EffortPreset>(EffortPreset::NAMES), ignore_case = true)]
+        effort: Option<EffortPreset>,
         #[command(flatten)]
         common: BudgetArgs,
     },
@@ -295,20 +302,27 @@ fn add_goal(add: AddCommand) -> anyhow::Result<ExitCode> {
             let params = ImageGoalParams { shapes, mode, alpha, threads, strategy, effort };
             let options = common.options();
             // Refuse bad flags before reading (and resizing) the target.
-            params.check().and_then(|()| options.check()).map_err(goal_error)?;
+            params.check().and_then(|()| options.check()).map_err(UsageError::new)?;
             let canvas = crate::evolve_cmd::load_target(&target, resize)?;
             if let Some(parent) = common.db.parent().filter(|p| !p.as_os_str().is_empty()) {
                 std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
             }
             let mut store = Store::open(&common.db)?;
             let label = target.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-            add_image_goal(&mut store, &canvas, &label, &params, &options).map_err(goal_error)?
+            let (width, height) = (canvas.width(), canvas.height());
+            let hash = gvpie_store::image_hash(width, height, &canvas.to_rgba8());
+            let spec = ImageGoalSpec::new(hash.to_hex(), width, height, &params, &options).map_err(UsageError::new)?;
+            let image = NewImage { hash, width, height, png: Some(gvpie_cart::encode_png(&canvas, 1)) };
+            store.add_goal(&new_goal(spec.draft(&label, &options)), Some(&image)).map_err(goal_error)?
         }
         AddCommand::Optimize { script_name, size, budget, common } => {
-            let store = open_existing(&common.db)?;
+            let mut store = open_existing(&common.db)?;
+            let options = common.options();
+            let source = store.pixel_script_source(&script_name).map_err(goal_error)?;
             let params =
                 OptimizeGoalParams { script: script_name, width: size.0, height: size.1, cycle_budget: budget };
-            add_optimize_goal(&store, &params, &common.options()).map_err(goal_error)?
+            let spec = OptimizeGoalSpec::new(source, &params, &options).map_err(UsageError::new)?;
+            store.add_goal(&new_goal(spec.draft(&options)), None).map_err(goal_error)?
         }
     };
     println!("added goal {} ({}): {}", goal.id, goal.kind, goal.goal);

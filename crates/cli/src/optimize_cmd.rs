@@ -14,14 +14,14 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use gvpie_daemon::EvolveSettings;
 use gvpie_evolve::{
-    DatabaseConfig, Edit, Evolution, EvolutionConfig, Operator, OptimizeConfig, OptimizeSearch, PixelReference,
+    BackendChoice, Clock, Edit, EvolveSettings, GoalHost, GoalOptions, GoalProgress, Kept, Operator,
+    OptimizeGoalParams, OptimizeGoalSpec, OptimizeSession, SliceLimits, StopRules,
 };
-use gvpie_exec::{BackendChoice, BackendName, Engine};
+use gvpie_exec::{BackendName, Engine};
+use gvpie_pxl::{Config, RunResult, Texture};
 use serde_json::json;
 
-use crate::run::Backend;
 use crate::{UsageError, run, source_or_exit, write_atomically};
 
 /// The most islands of the program database.
@@ -59,68 +59,74 @@ pub struct OptimizeArgs {
     #[arg(long, value_name = "N", default_value_t = EvolveSettings::default().children)]
     children: usize,
     /// Which backend runs the database's batches (line edits and the final check always run on the CPU VM).
-    #[arg(long, value_enum, default_value_t = Backend::Auto)]
-    backend: Backend,
+    #[arg(long, default_value = "auto")]
+    backend: BackendChoice,
     /// Print a JSON summary on stdout.
     #[arg(long)]
     json: bool,
 }
 
-/// The program database and what it needs beside the line edits.
-struct Database {
-    evolution: Evolution,
-    reference: PixelReference,
+/// `gvpie optimize`'s host of the session: the engine runs the database's batches, every accepted program joins
+/// the lineage, and a spinner shows progress.
+struct CommandHost {
     engine: Engine,
     choice: BackendChoice,
-    /// Children evaluated.
-    evaluated: u64,
-    /// Batches run, per backend that really ran them (cpu, gpu).
+    /// Batches run on the CPU and on the GPU.
     batches: [u64; 2],
+    /// Every accepted program: (what found it, its cycles).
+    lineage: Vec<(String, u64)>,
+    bar: indicatif::ProgressBar,
+    last_shown: Instant,
+    original_cycles: u64,
+    started: Instant,
+    seconds: f64,
 }
 
-impl Database {
-    /// One generation, evaluated as one batch; returns the new global bests (generator, source, score).
-    fn generation(&mut self) -> Vec<(String, String, f64)> {
-        let Database { evolution, reference, engine, choice, batches, .. } = self;
-        let (report, new_bests) = evolution.generation_batch(|children| {
-            reference.evaluate_batch(children, |textures, vm| {
-                let outcomes = engine
-                    .execute_batch(textures, vm, *choice)
-                    .or_else(|_| engine.execute_batch(textures, vm, BackendChoice::Cpu))
-                    .ok()?;
-                let ran = outcomes.first().map_or(BackendName::Cpu, |o| o.backend);
-                batches[usize::from(ran == BackendName::Gpu)] += 1;
-                Some(outcomes.into_iter().map(|o| o.result).collect())
-            })
-        });
-        self.evaluated += report.evaluated;
-        new_bests.into_iter().map(|entry| (entry.evolve_generator(), entry.source, entry.score)).collect()
+impl GoalHost for CommandHost {
+    fn keep(&mut self, kept: &Kept<'_>) -> Result<(), String> {
+        if kept.generator != "original" {
+            let by = kept.detail.unwrap_or(kept.generator);
+            self.lineage.push((by.to_string(), kept.score as u64));
+        }
+        Ok(())
     }
 
-    fn json(&self) -> serde_json::Value {
-        let database = self.evolution.database();
-        let operators: Vec<_> = Operator::ALL
-            .iter()
-            .zip(self.evolution.operator_stats())
-            .map(|(operator, s)| json!({ "operator": operator.name(), "tries": s.tries, "improvements": s.successes }))
-            .collect();
-        json!({
-            "generation": database.generation(),
-            "islands": database.n_islands(),
-            "kept": database.stats().kept,
-            "elites": database.elites().count(),
-            "evaluations": self.evaluated,
-            "duplicate_programs": database.stats().duplicate_programs,
-            "duplicate_images": database.stats().duplicate_images,
-            "migrated": database.stats().migrated,
-            "best_score": self.evolution.best().score,
-            "batches": { "cpu": self.batches[0], "gpu": self.batches[1] },
-            "operators": operators,
-        })
+    fn run_batch(&mut self, textures: &[Texture], vm: &Config) -> Option<Vec<RunResult>> {
+        let outcomes = self
+            .engine
+            .execute_batch(textures, vm, self.choice)
+            .or_else(|_| self.engine.execute_batch(textures, vm, BackendChoice::Cpu))
+            .ok()?;
+        let ran = outcomes.first().map_or(BackendName::Cpu, |o| o.backend);
+        self.batches[usize::from(ran == BackendName::Gpu)] += 1;
+        Some(outcomes.into_iter().map(|o| o.result).collect())
+    }
+
+    fn stepped(&mut self, progress: &GoalProgress, score: f64) {
+        if !self.bar.is_hidden() && self.last_shown.elapsed() >= Duration::from_millis(100) {
+            self.last_shown = Instant::now();
+            self.bar.set_message(format!(
+                "{} -> {score} cycles, {} candidates, {:.1}/{}s",
+                self.original_cycles,
+                progress.evaluations,
+                self.started.elapsed().as_secs_f64(),
+                self.seconds
+            ));
+            self.bar.tick();
+        }
     }
 }
 
-/// Runs `gvpie optimize`.
+/// The command's clock.
+struct SinceStart(Instant);
+
+impl Clock for SinceStart {
+    fn seconds(&self) -> f64 {
+        self.0.elapsed().as_secs_f64()
+    }
+}
+
+/// Runs the search the daemon's optimize goals run ([`OptimizeSession`]) for `--seconds`, then writes the result.
 pub fn optimize(args: OptimizeArgs) -> anyhow::Result<ExitCode> {
     if args.output == args.file {
         return Err(UsageError::new("--output must differ from the program: the original is kept").into());
@@ -137,55 +143,54 @@ pub fn optimize(args: OptimizeArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let source = source_or_exit(&args.file)?;
-    let vm = gvpie_pxl::Config { width: args.size.0, height: args.size.1, budget: args.budget, max_frames: 0 };
     let shown = args.file.display();
-    let mut search = OptimizeSearch::new(&source, OptimizeConfig { vm, seed: args.seed })
-        .map_err(|e| UsageError::new(format!("{shown}: {e}")))?;
-    let mut database = if args.every > 0 { Some(start_database(&args, &source, &vm)?) } else { None };
-
-    let start = Instant::now();
-    let bar = progress_line();
-    let mut last_shown = start;
-    let mut steps = 0u64;
-    // Every accepted program: (what found it, its cycles).
-    let mut lineage: Vec<(String, u64)> = Vec::new();
-    while start.elapsed().as_secs_f64() < args.seconds && search.cycles() > 0 {
-        steps += 1;
-        match database.as_mut() {
-            Some(db) if steps.is_multiple_of(args.every) => {
-                for (generator, program, score) in db.generation() {
-                    // Re-checked on the CPU VM before it is adopted.
-                    if score > -(search.cycles() as f64)
-                        && let Ok(cycles) = search.offer(&program)
-                    {
-                        lineage.push((generator, cycles));
-                    }
-                }
-            }
-            _ => {
-                if let Some(accepted) = search.step() {
-                    if let Some(db) = database.as_mut() {
-                        let generator = format!("mutation:{}", Edit::KINDS[accepted.edit.kind()]);
-                        db.reference.share(&mut db.evolution, &search.source(), accepted.cycles, &generator);
-                    }
-                    lineage.push((accepted.edit.to_string(), accepted.cycles));
-                }
-            }
-        }
-        if !bar.is_hidden() && last_shown.elapsed() >= Duration::from_millis(100) {
-            last_shown = Instant::now();
-            bar.set_message(format!(
-                "{} -> {} cycles, {} candidates, {:.1}/{}s",
-                search.original_cycles(),
-                search.cycles(),
-                candidates(&search, database.as_ref()),
-                start.elapsed().as_secs_f64(),
-                args.seconds
-            ));
-            bar.tick();
-        }
+    let vm = Config { width: args.size.0, height: args.size.1, budget: args.budget, max_frames: 0 };
+    let params = OptimizeGoalParams {
+        script: shown.to_string(),
+        width: args.size.0,
+        height: args.size.1,
+        cycle_budget: args.budget,
+    };
+    let mut spec =
+        OptimizeGoalSpec::new(source.clone(), &params, &GoalOptions { seed: args.seed, ..GoalOptions::default() })
+            .map_err(UsageError::new)?;
+    spec.evolve = EvolveSettings { every: args.every, children: args.children, islands: args.islands };
+    // The time limit is a stop rule like a goal's; `--seconds 0` searches not at all.
+    spec.stop = StopRules { seconds: Some(args.seconds), ..StopRules::default() };
+    // Opening a GPU takes up to a second: only when the batches could go there.
+    let engine = match args.backend {
+        BackendChoice::Gpu => Engine::detect(),
+        BackendChoice::Auto if args.every > 0 && Engine::auto_prefers_gpu(args.children, &vm) => Engine::detect(),
+        _ => Engine::cpu_only(),
+    };
+    if args.backend == BackendChoice::Gpu && args.every > 0 {
+        // Fails when there is no adapter, or when the original shows frames (captured on the CPU only).
+        let texture =
+            gvpie_pxl::compile(&source).map_err(|d| UsageError::new(format!("{shown}: {}", d[0].headline())))?;
+        engine.execute(&texture, &vm, args.backend).map_err(|e| UsageError::new(format!("--backend gpu: {e}")))?;
     }
-    bar.finish_and_clear();
+    let mut session = OptimizeSession::resume(0, &shown.to_string(), spec, true).map_err(UsageError::new)?;
+    if let Some(why) = session.no_database() {
+        return Err(UsageError::new(format!("{shown}: no program database: {why}")).into());
+    }
+    let started = Instant::now();
+    let mut host = CommandHost {
+        engine,
+        choice: args.backend,
+        batches: [0, 0],
+        lineage: Vec::new(),
+        bar: progress_line(),
+        last_shown: started,
+        original_cycles: session.search().original_cycles(),
+        started,
+        seconds: args.seconds,
+    };
+    let clock = SinceStart(started);
+    session.run_slice(SliceLimits::UNBOUNDED, &clock, &mut host, None).map_err(|e| anyhow::anyhow!("{e}"))?;
+    host.bar.finish_and_clear();
+    let search = session.search();
+    let steps = session.spec().progress.steps;
+    let evaluations = search.n_evaluations() + session.stats().database_evaluations;
 
     let mut text = format!(
         "# gvpie optimize: {} -> {} cycles at {}x{}, from {}\n",
@@ -195,11 +200,12 @@ pub fn optimize(args: OptimizeArgs) -> anyhow::Result<ExitCode> {
         args.size.1,
         shown
     );
-    for (by, cycles) in &lineage {
+    for (by, cycles) in &host.lineage {
         text.push_str(&format!("# lineage: {by} -> {cycles} cycles\n"));
     }
     text.push_str(&search.source());
     write_atomically(&args.output, text.as_bytes())?;
+    let lineage = &host.lineage;
     let from_database = lineage.iter().filter(|(by, _)| by.starts_with("evolve:")).count();
     if args.json {
         let stats: Vec<_> = Edit::KINDS
@@ -207,78 +213,56 @@ pub fn optimize(args: OptimizeArgs) -> anyhow::Result<ExitCode> {
             .zip(search.operator_stats())
             .map(|(kind, s)| json!({ "edit": kind, "tries": s.tries, "improvements": s.successes }))
             .collect();
-        let lineage: Vec<_> = lineage.iter().map(|(by, cycles)| json!({ "by": by, "cycles": cycles })).collect();
+        let database = session.evolution().map(|evolution| {
+            let database = evolution.database();
+            let operators: Vec<_> = Operator::ALL
+                .iter()
+                .zip(evolution.operator_stats())
+                .map(|(operator, s)| json!({ "operator": operator.name(), "tries": s.tries, "improvements": s.successes }))
+                .collect();
+            json!({
+                "generation": database.generation(),
+                "islands": database.n_islands(),
+                "kept": database.stats().kept,
+                "elites": database.elites().count(),
+                "evaluations": session.stats().database_evaluations,
+                "duplicate_programs": database.stats().duplicate_programs,
+                "duplicate_images": database.stats().duplicate_images,
+                "migrated": database.stats().migrated,
+                "best_score": evolution.best().score,
+                "batches": { "cpu": host.batches[0], "gpu": host.batches[1] },
+                "operators": operators,
+            })
+        });
+        let lineage_json: Vec<_> = lineage.iter().map(|(by, cycles)| json!({ "by": by, "cycles": cycles })).collect();
         let summary = json!({
             "original_cycles": search.original_cycles(),
             "cycles": search.cycles(),
             "accepted": lineage.len(),
             "accepted_from_database": from_database,
             "steps": steps,
-            "evaluations": candidates(&search, database.as_ref()),
-            "seconds": start.elapsed().as_secs_f64(),
+            "evaluations": evaluations,
+            "seconds": started.elapsed().as_secs_f64(),
             "operators": stats,
-            "lineage": lineage,
-            "database": database.as_ref().map(Database::json),
+            "lineage": lineage_json,
+            "database": database,
         });
         println!("{summary}");
     } else {
-        let generations = database.as_ref().map(|db| format!(", {} generations", db.evolution.database().generation()));
+        let generations = session.evolution().map(|e| format!(", {} generations", e.database().generation()));
         eprintln!(
             "{} -> {} cycles ({} accepted: {} line edits, {from_database} from the program database; {} candidates{})",
             search.original_cycles(),
             search.cycles(),
             lineage.len(),
             lineage.len() - from_database,
-            candidates(&search, database.as_ref()),
+            evaluations,
             generations.unwrap_or_default()
         );
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// Candidates evaluated: line edits and offers, plus the database's children.
-fn candidates(search: &OptimizeSearch, database: Option<&Database>) -> u64 {
-    search.n_evaluations() + database.map_or(0, |db| db.evaluated)
-}
-
-/// The program database, started from the original, and the engine its batches run on.
-fn start_database(args: &OptimizeArgs, source: &str, vm: &gvpie_pxl::Config) -> anyhow::Result<Database> {
-    let shown = args.file.display();
-    let reference = PixelReference::new(source, vm).map_err(|e| UsageError::new(format!("{shown}: {e}")))?;
-    let choice = match args.backend {
-        Backend::Cpu => BackendChoice::Cpu,
-        Backend::Gpu => BackendChoice::Gpu,
-        Backend::Auto => BackendChoice::Auto,
-    };
-    // Opening a GPU takes up to a second: only when the batches could go there.
-    let engine = match args.backend {
-        Backend::Gpu => Engine::detect(),
-        Backend::Auto if gvpie_gpu::auto_prefers_gpu(args.children) => Engine::detect(),
-        _ => Engine::cpu_only(),
-    };
-    let texture = gvpie_pxl::compile(source).map_err(|d| UsageError::new(format!("{shown}: {}", d[0].headline())))?;
-    if args.backend == Backend::Gpu {
-        // Fails when there is no adapter, or when the original shows frames (captured on the CPU only).
-        engine.execute(&texture, reference.vm(), choice).map_err(|e| UsageError::new(format!("--backend gpu: {e}")))?;
-    }
-    let config = EvolutionConfig {
-        database: DatabaseConfig {
-            n_islands: args.islands,
-            // Every candidate draws the same pixels: a known image is welcome when it is faster.
-            allow_same_image_if_better: true,
-            seed: args.seed,
-            ..DatabaseConfig::default()
-        },
-        children_per_generation: args.children,
-        seed: args.seed,
-        ..EvolutionConfig::default()
-    };
-    let evolution = Evolution::new(source, config, |_, texture| reference.evaluate(texture))
-        .map_err(|e| UsageError::new(format!("{shown}: no program database: {e}")))?;
-    Ok(Database { evolution, reference, engine, choice, evaluated: 0, batches: [0, 0] })
-}
-
-/// A one-line progress report on stderr, drawn only when stderr is a terminal.
 fn progress_line() -> indicatif::ProgressBar {
     if !std::io::stderr().is_terminal() {
         return indicatif::ProgressBar::hidden();

@@ -50,27 +50,19 @@
 pub use crate::daemon::{Daemon, DaemonConfig, DaemonReport, seed_examples, stop_on_signals};
 pub use crate::event::{DaemonEvent, EventSink};
 pub use crate::generate::{GenerateContext, Generator, NoGenerator};
-pub use crate::goals::{
-    EvolveSettings, GoalBudget, GoalGenerator, GoalProgress, IMAGE_GENERATOR, ImageGoalSpec, OptimizeGoalSpec,
-    SavedOptimize,
-};
+pub use crate::goals::GoalGenerator;
 pub use crate::import::{MAX_SCRIPT_FILE_BYTES, ScriptFolder};
-pub use crate::log::{LogFormat, RotatingFile, render_text};
-pub use crate::new_goal::{
-    GoalOptions, ImageGoalParams, NewGoalError, OptimizeGoalParams, add_image_goal, add_optimize_goal,
-};
+pub use crate::log::{LogFormat, RotatingFile, render_text, sanitize_for_terminal};
 pub use crate::process::{holder_is_gone, host_name, rss_bytes};
 pub use crate::replay::{ReplayReport, replay};
-pub use crate::runtime::RuntimeSpec;
+pub use crate::runtime::{MAX_RUNTIME_REPLY_BYTES, RuntimeSpec};
 
 mod daemon;
 mod event;
 mod generate;
 mod goals;
 mod import;
-mod llm_step;
 mod log;
-mod new_goal;
 mod prepare;
 mod process;
 mod replay;

@@ -38,32 +38,8 @@ pub use crate::shapes::ScorerChoice;
 
 mod shapes;
 
-/// Which backend the caller asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum BackendChoice {
-    /// The CPU reference VM.
-    Cpu,
-    /// The GPU backend; an error when no adapter exists.
-    Gpu,
-    /// The GPU when present and the work is large enough to profit, else the CPU.
-    #[default]
-    Auto,
-}
-
-impl std::str::FromStr for BackendChoice {
-    type Err = String;
-
-    /// Case-insensitive: the seed's client sends `"GPU"`.
-    fn from_str(text: &str) -> Result<BackendChoice, String> {
-        match text.to_ascii_lowercase().as_str() {
-            "cpu" => Ok(BackendChoice::Cpu),
-            "gpu" => Ok(BackendChoice::Gpu),
-            "auto" => Ok(BackendChoice::Auto),
-            _ => Err(format!("unknown backend '{text}' (expected cpu, gpu or auto)")),
-        }
-    }
-}
+/// Which backend the caller asks for: one type with the goal specs (`gvpie_evolve::goal`), parsed in any case.
+pub use gvpie_evolve::BackendChoice;
 
 /// The backend that ran a program.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,8 +7,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Result, StoreError};
 use crate::store::{Store, int_of, text_of};
 
-/// One goal.
+/// One goal: the one JSON shape of a goal on every surface (`gvpie goals list --json`, `GET /api/goals`, the
+/// event stream), with the seed's column names.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Goal {
     /// Row id.
     pub id: i64,
@@ -24,7 +26,9 @@ pub struct Goal {
     pub completed_at: Option<String>,
     /// `note` (the seed's free text), or the improvement engine's kinds (`image`, `optimize`).
     pub kind: String,
-    /// The engine's parameters (JSON), if any.
+    /// The engine's parameters (JSON), if any: the budget and stop rules, the progress so far (steps,
+    /// evaluations, seconds, stop reason), and for optimize goals the original program and the search's checkpoint.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub spec: Option<serde_json::Value>,
     /// `active`, `paused` or `done`.
     pub status: String,
@@ -128,6 +132,25 @@ impl Store {
         )?;
         let id = self.conn().last_insert_rowid();
         self.goal(id)?.ok_or_else(|| StoreError::NotFound(format!("goal {id}")))
+    }
+
+    /// Adds a goal whose target image (an image goal's) is stored with it, or none.
+    pub fn add_goal(&mut self, new: &NewGoal, target: Option<&crate::NewImage>) -> Result<Goal> {
+        if let Some(image) = target {
+            self.put_image(image)?;
+        }
+        self.create_goal(new)
+    }
+
+    /// The program of the pixel script `name`, the original an optimize goal improves; `Invalid` naming what is
+    /// wrong when there is no such script or it is not a pixel script.
+    pub fn pixel_script_source(&self, name: &str) -> Result<String> {
+        let script =
+            self.script_by_name(name)?.ok_or_else(|| StoreError::Invalid(format!("no script named '{name}'")))?;
+        if script.lang != "pixel" {
+            return Err(StoreError::Invalid(format!("'{name}' is a {} script; only pixel scripts", script.lang)));
+        }
+        Ok(script.code.unwrap_or_default())
     }
 
     /// Changes a goal.

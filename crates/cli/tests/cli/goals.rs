@@ -146,12 +146,13 @@ fn goals_refuse_bad_input() {
     // Refused before the target is read.
     let absent = dir.join("absent.png");
     let strategy = gvpie(&[&"goals", &"add", &"image", &absent, &"--strategy", &"greedy", &"--db", &db]);
-    assert_eq!(
-        (strategy.code, strategy.stderr.as_str()),
-        (2, "gvpie: strategy 'greedy': expected fast, cascade or plain\n")
-    );
+    // Parsed by clap from the engine's one list of names, which it shows.
+    assert_eq!(strategy.code, 2);
+    assert!(strategy.stderr.contains("invalid value 'greedy' for '--strategy <STRATEGY>'"), "{}", strategy.stderr);
+    assert!(strategy.stderr.contains("[possible values: fast, cascade, plain]"), "{}", strategy.stderr);
     let effort = gvpie(&[&"goals", &"add", &"image", &absent, &"--effort", &"max", &"--db", &db]);
-    assert_eq!((effort.code, effort.stderr.as_str()), (2, "gvpie: effort 'max': expected cpu or gpu\n"));
+    assert_eq!(effort.code, 2);
+    assert!(effort.stderr.contains("[possible values: cpu, gpu]"), "{}", effort.stderr);
     let fast = gvpie(&[&"goals", &"add", &"image", &absent, &"--strategy", &"fast", &"--effort", &"gpu", &"--db", &db]);
     assert_eq!(
         (fast.code, fast.stderr.as_str()),

@@ -182,3 +182,29 @@ fn sigterm_stops_the_server_cleanly() {
     let _ = server.child.stderr.take().map(|mut e| e.read_to_string(&mut stderr));
     assert!(stderr.contains("gvpie serve: stopped"), "{stderr}");
 }
+
+#[test]
+fn a_goal_has_one_json_shape_in_the_cli_and_the_api() {
+    let dir = Dir::new("goal-shape");
+    let db = dir.join("db/gvpie.db");
+    let target = dir.join("target.png");
+    let drawn = crate::util::gvpie(&[&"run", &crate::util::examples_dir().join("circles.pxl"), &"-o", &target]);
+    assert_eq!(drawn.code, 0, "{}", drawn.stderr);
+    let added = crate::util::gvpie(&[&"goals", &"add", &"image", &target, &"-n", &"2", &"--resize", &"16", &"--db", &db]);
+    assert_eq!(added.code, 0, "{}", added.stderr);
+    let listed = crate::util::gvpie(&[&"goals", &"list", &"--json", &"--db", &db]);
+    assert_eq!(listed.code, 0, "{}", listed.stderr);
+    let from_cli: serde_json::Value = serde_json::from_str(&listed.stdout).expect("goals list --json is JSON");
+
+    let server = Server::start(&dir, None);
+    let (status, body) = server.raw("GET /api/goals HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    assert_eq!(status, 200, "{body}");
+    let from_api: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    // The same objects, key for key, with the seed's column names.
+    assert_eq!(from_api["goals"], from_cli);
+    let goal = &from_cli[0];
+    for key in ["id", "goal", "priority", "completed", "created_at", "kind", "spec", "status", "best_score"] {
+        assert!(goal.get(key).is_some(), "{key} missing from {goal}");
+    }
+    assert_eq!(goal["spec"]["shapes"], 2);
+}

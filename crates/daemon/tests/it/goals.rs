@@ -4,9 +4,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use gvpie_daemon::{
-    Daemon, GenerateContext, Generator, GoalBudget, GoalGenerator, GoalProgress, ImageGoalSpec, OptimizeGoalSpec,
-};
+use gvpie_daemon::{Daemon, GenerateContext, Generator, GoalGenerator};
+use gvpie_evolve::{GoalProgress, ImageGoalSpec, OptimizeGoalSpec, StopRules as GoalBudget};
 use gvpie_evolve::{CascadeEffort, Effort, ImageGoalConfig, ImageSearch, ShapeKinds, Strategy};
 use gvpie_raster::{Canvas, Rgba};
 use gvpie_store::{MapQuery, NewGoal, NewImage, Store};
@@ -41,23 +40,23 @@ fn add_image_goal_with(store: &mut Store, shapes: usize, budget: GoalBudget, str
         height: 16,
         shapes,
         seed: 7,
-        mode: "tri".into(),
+        mode: ShapeKinds::Triangles,
         alpha: 128,
         restarts: Some(2),
         random_tries: Some(40),
         max_failures: Some(20),
         threads: 1,
-        strategy: strategy.map(str::to_string),
+        strategy: None,
         effort: None,
-        budget,
+        stop: budget,
         progress: GoalProgress::default(),
     };
-    let goal = NewGoal {
-        goal: "approximate two rectangles".into(),
-        priority: 5,
-        kind: "image".into(),
-        spec: Some(serde_json::to_value(&spec).expect("json")),
-    };
+    let mut spec = serde_json::to_value(&spec).expect("json");
+    // Written as JSON, the way a stored row holds it: an unknown strategy is the daemon's to refuse.
+    if let Some(strategy) = strategy {
+        spec["strategy"] = serde_json::json!(strategy);
+    }
+    let goal = NewGoal { goal: "approximate two rectangles".into(), priority: 5, kind: "image".into(), spec: Some(spec) };
     store.create_goal(&goal).expect("goal").id
 }
 
@@ -69,8 +68,8 @@ fn add_optimize_goal(store: &Store, evaluations: u64) -> i64 {
         height: 16,
         cycle_budget: gvpie_pxl::DEFAULT_BUDGET,
         seed: 5,
-        evolve: gvpie_daemon::EvolveSettings::off(),
-        budget: GoalBudget { evaluations: Some(evaluations), ..GoalBudget::default() },
+        evolve: gvpie_evolve::EvolveSettings::off(),
+        stop: GoalBudget { evaluations: Some(evaluations), ..GoalBudget::default() },
         progress: GoalProgress::default(),
         state: None,
     };
@@ -263,34 +262,25 @@ fn an_image_goal_with_an_unknown_strategy_ends_with_the_reason() {
     let done = setup.store().goal(goal).expect("read").expect("goal");
     assert_eq!(done.status, "done");
     let error = done.spec.as_ref().and_then(|s| s["error"].as_str().map(str::to_string));
-    assert_eq!(error.as_deref(), Some("unknown strategy 'greedy' (fast, cascade or plain)"));
+    assert_eq!(error.as_deref(), Some("bad image goal spec: unknown strategy 'greedy' (expected fast, cascade or plain)"));
 }
 
 #[test]
 fn new_image_goals_use_the_cascade_and_refuse_unknown_strategies() {
-    let setup = Setup::new();
-    let mut store = setup.store();
-    let options = gvpie_daemon::GoalOptions::default();
-    let mut params = gvpie_daemon::ImageGoalParams { shapes: 3, ..Default::default() };
-    let goal = gvpie_daemon::add_image_goal(&mut store, &image_target(), "target", &params, &options).expect("goal");
-    let spec: ImageGoalSpec = serde_json::from_value(goal.spec.expect("spec")).expect("spec");
-    assert_eq!((spec.strategy.as_deref(), spec.effort), (Some("cascade"), None));
-    params.effort = Some("gpu".into());
-    let goal = gvpie_daemon::add_image_goal(&mut store, &image_target(), "target", &params, &options).expect("goal");
-    assert_eq!(goal.spec.as_ref().map(|s| s["effort"].clone()), Some(serde_json::json!("gpu")));
-    let refused = |params: &gvpie_daemon::ImageGoalParams| {
-        let err = gvpie_daemon::add_image_goal(&mut setup.store(), &image_target(), "target", params, &options)
-            .expect_err("refused");
-        assert!(matches!(err, gvpie_daemon::NewGoalError::Invalid(_)), "{err:?}");
-        err.to_string()
-    };
-    let bad = gvpie_daemon::ImageGoalParams { strategy: "greedy".into(), ..params.clone() };
-    assert_eq!(refused(&bad), "strategy 'greedy': expected fast, cascade or plain");
-    let bad = gvpie_daemon::ImageGoalParams { effort: Some("max".into()), ..params.clone() };
-    assert_eq!(refused(&bad), "effort 'max': expected cpu or gpu");
-    let bad = gvpie_daemon::ImageGoalParams { strategy: "fast".into(), ..params.clone() };
+    use gvpie_evolve::{EffortPreset, GoalOptions, ImageGoalParams, Strategy};
+    let options = GoalOptions::default();
+    let mut params = ImageGoalParams { shapes: 3, ..Default::default() };
+    let spec = ImageGoalSpec::new("ab".into(), 24, 16, &params, &options).expect("spec");
+    assert_eq!((spec.strategy, spec.effort), (Some(Strategy::Cascade), None));
+    params.effort = Some(EffortPreset::Gpu);
+    let spec = ImageGoalSpec::new("ab".into(), 24, 16, &params, &options).expect("spec");
+    assert_eq!(spec.draft("target", &options).spec["effort"], serde_json::json!("gpu"));
+    let refused = |params: &ImageGoalParams| ImageGoalSpec::new("ab".into(), 24, 16, params, &options).expect_err("refused");
+    assert_eq!("greedy".parse::<Strategy>(), Err("unknown strategy 'greedy' (expected fast, cascade or plain)".into()));
+    assert_eq!("max".parse::<EffortPreset>(), Err("unknown effort 'max' (expected cpu or gpu)".into()));
+    let bad = ImageGoalParams { strategy: Strategy::Fast, ..params.clone() };
     assert_eq!(refused(&bad), "effort applies to the cascade only, not to strategy 'fast'");
-    assert_eq!(store.list_goals().expect("list").len(), 2);
+    assert_eq!(refused(&ImageGoalParams { shapes: 0, ..params.clone() }), "shapes must be at least 1");
 }
 
 #[test]
@@ -371,8 +361,8 @@ fn add_database_goal(store: &Store, evaluations: u64) -> i64 {
         height: 16,
         cycle_budget: gvpie_pxl::DEFAULT_BUDGET,
         seed: 3,
-        evolve: gvpie_daemon::EvolveSettings { every: 2, children: 8, islands: 2 },
-        budget: GoalBudget { evaluations: Some(evaluations), ..GoalBudget::default() },
+        evolve: gvpie_evolve::EvolveSettings { every: 2, children: 8, islands: 2 },
+        stop: GoalBudget { evaluations: Some(evaluations), ..GoalBudget::default() },
         progress: GoalProgress::default(),
         state: None,
     };

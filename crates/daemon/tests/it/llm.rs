@@ -7,7 +7,8 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use gvpie_daemon::{Daemon, GoalBudget, GoalGenerator, GoalProgress, ImageGoalSpec, OptimizeGoalSpec};
+use gvpie_daemon::{Daemon, GoalGenerator};
+use gvpie_evolve::{GoalProgress, ImageGoalSpec, OptimizeGoalSpec, StopRules as GoalBudget};
 use gvpie_store::{MapQuery, NewGoal};
 
 use crate::util::Setup;
@@ -77,8 +78,8 @@ fn llm_proposals_pass_the_same_check_as_mutations() {
         height: 16,
         cycle_budget: gvpie_pxl::DEFAULT_BUDGET,
         seed: 5,
-        evolve: gvpie_daemon::EvolveSettings::off(),
-        budget: GoalBudget { evaluations: Some(100), ..GoalBudget::default() },
+        evolve: gvpie_evolve::EvolveSettings::off(),
+        stop: GoalBudget { evaluations: Some(100), ..GoalBudget::default() },
         progress: GoalProgress::default(),
         state: None,
     };
@@ -169,7 +170,7 @@ fn add_image_goal(setup: &Setup, shapes: usize, mode: &str) -> i64 {
         height: 16,
         shapes,
         seed: 7,
-        mode: mode.into(),
+        mode: mode.parse().expect("mode"),
         alpha: 128,
         restarts: Some(1),
         random_tries: Some(1),
@@ -177,7 +178,7 @@ fn add_image_goal(setup: &Setup, shapes: usize, mode: &str) -> i64 {
         threads: 1,
         strategy: None,
         effort: None,
-        budget: GoalBudget::default(),
+        stop: GoalBudget::default(),
         progress: GoalProgress::default(),
     };
     let goal = NewGoal {

@@ -94,7 +94,6 @@ impl ImageSession {
         proposer: Option<&mut dyn ProgramProposer>,
     ) -> Result<SliceReport, String> {
         let vm = gvpie_pxl::Config { width: self.spec.width, height: self.spec.height, ..gvpie_pxl::Config::default() };
-        let site = format!("goal-{}", self.goal_id);
         let mut arms = Vec::new();
         let mut kept = 0;
         let mut proposal = None;
@@ -105,7 +104,7 @@ impl ImageSession {
             && !self.search.placed().is_empty()
         {
             let started = clock.seconds();
-            let (report, adopted) = image_proposal(proposer, &site, &self.words, &self.spec, &mut self.search);
+            let (report, adopted) = image_proposal(proposer, self.goal_id, &self.words, &self.spec, &mut self.search);
             self.spec.progress.seconds += clock.seconds() - started;
             if report.evaluated {
                 self.spec.progress.evaluations += 1;

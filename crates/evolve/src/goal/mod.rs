@@ -23,7 +23,10 @@ mod spec;
 
 pub use image::ImageSession;
 pub use optimize::{OptimizeSession, SessionStats};
-pub use propose::{Feedback, ProgramProposer, ProposalOutcome, ProposalReport, ProposalRequest, ProposedProgram};
+pub use propose::{
+    Feedback, ProgramProposer, ProposalError, ProposalOutcome, ProposalParent, ProposalReport, ProposalRequest,
+    ProposedProgram,
+};
 pub use spec::{
     BackendChoice, EffortPreset, EvolveSettings, GoalDraft, GoalKind, GoalOptions, GoalProgress, ImageGoalParams,
     ImageGoalSpec, OptimizeGoalParams, OptimizeGoalSpec, SavedOptimize, StopRules,

@@ -147,7 +147,6 @@ impl OptimizeSession {
         host: &mut dyn GoalHost,
         proposer: Option<&mut dyn ProgramProposer>,
     ) -> Result<SliceReport, String> {
-        let site = format!("goal-{}", self.goal_id);
         let evaluations_before = self.spec.progress.evaluations;
         let mut kept = 0u64;
         let mut improved = false;
@@ -180,7 +179,7 @@ impl OptimizeSession {
             && !host.stop_requested()
         {
             let started = clock.seconds();
-            let (report, adopted) = optimize_proposal(proposer, &site, &self.words, &self.spec, &mut self.search);
+            let (report, adopted) = optimize_proposal(proposer, self.goal_id, &self.words, &self.spec, &mut self.search);
             self.spec.progress.seconds += clock.seconds() - started;
             if report.evaluated {
                 self.spec.progress.steps += 1;

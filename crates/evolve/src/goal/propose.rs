@@ -172,12 +172,13 @@ fn short(text: &str) -> String {
 /// the program the search now holds.
 pub(crate) fn optimize_proposal(
     proposer: &mut dyn ProgramProposer,
-    site: &str,
+    goal_id: i64,
     goal_words: &str,
     spec: &crate::OptimizeGoalSpec,
     search: &mut crate::OptimizeSearch,
 ) -> (ProposalReport, Option<u64>) {
     let name = proposer.generator_name();
+    let site = &format!("goal-{goal_id}");
     let best = search.source();
     let mut parents = vec![ProposalParent {
         label: "the best program so far".to_string(),
@@ -192,7 +193,7 @@ pub(crate) fn optimize_proposal(
         });
     }
     let description = format!(
-        "optimize goal {site} ('{goal_words}', script {}): a PXL program that draws exactly the same pixels (and the \
+        "optimize goal {goal_id} ('{goal_words}', script {}): a PXL program that draws exactly the same pixels (and the \
          same FRAME frames) as the original on a {}x{} canvas, in fewer cycles than {} (the best so far). Fewer \
          executed instructions is all that counts: remove dead work, hoist invariant instructions out of loops, \
          replace loops of small draws by single shapes.",
@@ -315,12 +316,13 @@ fn mode_shapes(mode: ShapeKinds) -> &'static str {
 /// Asks for a better image program; on adoption `search` resumes from it and the RMSE is returned.
 pub(crate) fn image_proposal(
     proposer: &mut dyn ProgramProposer,
-    site: &str,
+    goal_id: i64,
     goal_words: &str,
     spec: &crate::ImageGoalSpec,
     search: &mut ImageSearch,
 ) -> (ProposalReport, Option<f64>) {
     let name = proposer.generator_name();
+    let site = &format!("goal-{goal_id}");
     let placed = search.placed().len();
     let rmse = search.rmse();
     let [r, g, b] = search.background();
@@ -330,7 +332,7 @@ pub(crate) fn image_proposal(
         format!("every COLOR has alpha A = {} exactly", spec.alpha)
     };
     let description = format!(
-        "image goal {site} ('{goal_words}'): a PXL program that approximates a {}x{} target image with at most {} \
+        "image goal {goal_id} ('{goal_words}'): a PXL program that approximates a {}x{} target image with at most {} \
          shapes ({}), drawn with alpha blending over a background. Lower RMSE (root mean square RGB difference, 0 to \
          1) is better. The best program so far places {placed} shapes with RMSE {rmse:.6}; a proposal is kept only \
          when its RMSE is lower with at most {placed} shapes. The program must have exactly this form, nothing else \

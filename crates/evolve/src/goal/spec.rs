@@ -70,7 +70,7 @@ macro_rules! named_enum {
 }
 
 named_enum!(ShapeKinds, "shape mode", [ShapeKinds::Triangles => "tri", ShapeKinds::Rectangles => "rect", ShapeKinds::Both => "both"]);
-named_enum!(Strategy, "strategy", [Strategy::Fast => "fast", Strategy::Plain => "plain", Strategy::Cascade => "cascade"]);
+named_enum!(Strategy, "strategy", [Strategy::Fast => "fast", Strategy::Cascade => "cascade", Strategy::Plain => "plain"]);
 
 /// The cascade's effort preset: sized for a CPU scorer or for a GPU's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -8,55 +8,21 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use gvpie_evolve::goal::GoalDraft;
+use gvpie_evolve::{GoalOptions, ImageGoalParams, ImageGoalSpec, OptimizeGoalParams, OptimizeGoalSpec, StopRules};
+use gvpie_store::{Goal, NewGoal, NewImage};
+
 use super::{parse_id, query_int};
+use crate::limits::Limits;
 use crate::error::{AppError, ErrorBody};
 use crate::json::AppJson;
 use crate::state::AppState;
 
-/// A development goal (the seed's `development_goals`).
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct GoalJson {
-    /// Row id.
-    pub id: i64,
-    /// What it asks for.
-    pub goal: String,
-    /// Higher first.
-    pub priority: i64,
-    /// Done.
-    pub completed: bool,
-    /// Its kind (for the improvement engine).
-    pub kind: String,
-    /// Its status.
-    pub status: String,
-    /// The best execution so far.
-    pub best_iteration: Option<i64>,
-    /// Its score.
-    pub best_score: Option<f64>,
-    /// When it was added.
-    pub created_at: Option<String>,
-}
-
-impl From<gvpie_store::Goal> for GoalJson {
-    fn from(goal: gvpie_store::Goal) -> GoalJson {
-        GoalJson {
-            id: goal.id,
-            goal: goal.goal,
-            priority: goal.priority,
-            completed: goal.completed,
-            kind: goal.kind,
-            status: goal.status,
-            best_iteration: goal.best_iteration,
-            best_score: goal.best_score,
-            created_at: goal.created_at,
-        }
-    }
-}
-
 /// The goals.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct GoalList {
-    /// Every goal.
-    pub goals: Vec<GoalJson>,
+    /// Every goal, in the one shape of a goal (`gvpie goals list --json` prints the same objects).
+    pub goals: Vec<Goal>,
 }
 
 /// Every development goal.
@@ -64,30 +30,7 @@ pub struct GoalList {
     responses((status = 200, body = GoalList), (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub(crate) async fn list_goals(State(state): State<AppState>) -> Result<Json<GoalList>, AppError> {
     let goals = state.store()?.run(|store| Ok(store.list_goals()?)).await?;
-    Ok(Json(GoalList { goals: goals.into_iter().map(GoalJson::from).collect() }))
-}
-
-/// A goal with its engine's spec (budget, stop rules, progress) and last change.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct GoalDetailJson {
-    /// The goal.
-    #[serde(flatten)]
-    pub goal: GoalJson,
-    /// The improvement engine's parameters: the budget and stop rules, the progress so far
-    /// (steps, evaluations, seconds, stop reason), and for optimize goals the original program.
-    #[schema(value_type = Option<Object>)]
-    pub spec: Option<serde_json::Value>,
-    /// When it was completed.
-    pub completed_at: Option<String>,
-    /// Last change.
-    pub updated_at: Option<String>,
-}
-
-impl From<gvpie_store::Goal> for GoalDetailJson {
-    fn from(goal: gvpie_store::Goal) -> GoalDetailJson {
-        let (spec, completed_at, updated_at) = (goal.spec.clone(), goal.completed_at.clone(), goal.updated_at.clone());
-        GoalDetailJson { goal: GoalJson::from(goal), spec, completed_at, updated_at }
-    }
+    Ok(Json(GoalList { goals }))
 }
 
 /// A goal to add: `kind` `optimize` with `script`, or `image` with `target_png`; the budget
@@ -163,13 +106,6 @@ pub struct GoalPatch {
     pub status: String,
 }
 
-fn goal_error(err: gvpie_daemon::NewGoalError) -> AppError {
-    match err {
-        gvpie_daemon::NewGoalError::Invalid(message) => AppError::InvalidRequest(message),
-        gvpie_daemon::NewGoalError::Store(err) => err.into(),
-    }
-}
-
 fn refuse_fields(kind: &str, fields: &[(&str, bool)]) -> Result<(), AppError> {
     match fields.iter().find(|(_, present)| *present) {
         Some((field, _)) => Err(AppError::InvalidRequest(format!("{field} does not apply to {kind} goals"))),
@@ -177,7 +113,17 @@ fn refuse_fields(kind: &str, fields: &[(&str, bool)]) -> Result<(), AppError> {
     }
 }
 
-fn image_target(state: &AppState, base64_png: &str) -> Result<gvpie_raster::Canvas, AppError> {
+/// One of the engine's named settings (`tri`, `cascade`, `gpu`, ...), refused with the expected names.
+fn named<T: std::str::FromStr<Err = String>>(value: Option<String>) -> Result<Option<T>, AppError> {
+    value.map(|text| text.parse().map_err(AppError::InvalidRequest)).transpose()
+}
+
+/// The row of a drafted goal.
+fn new_goal(draft: GoalDraft) -> NewGoal {
+    NewGoal { goal: draft.goal, priority: draft.priority, kind: draft.kind.name().to_string(), spec: Some(draft.spec) }
+}
+
+fn image_target(limits: &Limits, base64_png: &str) -> Result<gvpie_raster::Canvas, AppError> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(base64_png.trim())
         .map_err(|e| AppError::InvalidRequest(format!("target_png is not base64: {e}")))?;
@@ -185,7 +131,6 @@ fn image_target(state: &AppState, base64_png: &str) -> Result<gvpie_raster::Canv
         gvpie_cart::CartError::TooLarge { .. } => AppError::LimitExceeded(format!("target_png: {e}")),
         other => AppError::InvalidRequest(format!("target_png is not a PNG this server can read: {other}")),
     })?;
-    let limits = state.limits();
     let (width, height) = (canvas.width(), canvas.height());
     if width.max(height) > limits.max_side || u64::from(width) * u64::from(height) > limits.max_pixels {
         return Err(AppError::LimitExceeded(format!(
@@ -199,7 +144,7 @@ fn image_target(state: &AppState, base64_png: &str) -> Result<gvpie_raster::Canv
 /// Add a goal for the daemon's improvement engine (what `gvpie goals add` does).
 #[utoipa::path(post, path = "/api/goals", tag = "map", request_body = NewGoalRequest,
     responses(
-        (status = 201, description = "Created", body = GoalDetailJson),
+        (status = 201, description = "Created", body = Goal),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
         (status = 415, body = ErrorBody),
         (status = 422, description = "Unknown kind or script, a PNG that does not decode, a bad number", body = ErrorBody),
@@ -207,19 +152,19 @@ fn image_target(state: &AppState, base64_png: &str) -> Result<gvpie_raster::Canv
 pub(crate) async fn create_goal(
     State(state): State<AppState>,
     AppJson(request): AppJson<NewGoalRequest>,
-) -> Result<(StatusCode, Json<GoalDetailJson>), AppError> {
-    let options = gvpie_daemon::GoalOptions {
+) -> Result<(StatusCode, Json<Goal>), AppError> {
+    let options = GoalOptions {
         name: request.name.clone(),
         priority: request.priority.unwrap_or(5),
         seed: request.seed.unwrap_or(1),
-        budget: gvpie_daemon::GoalBudget {
+        stop: StopRules {
             seconds: request.seconds,
             evaluations: request.evaluations,
             target_score: request.target_score,
             patience: request.patience,
         },
     };
-    options.check().map_err(goal_error)?;
+    options.check().map_err(AppError::InvalidRequest)?;
     let goal = match request.kind.as_str() {
         "image" => {
             refuse_fields(
@@ -231,27 +176,34 @@ pub(crate) async fn create_goal(
                     ("cycle_budget", request.cycle_budget.is_some()),
                 ],
             )?;
-            let defaults = gvpie_daemon::ImageGoalParams::default();
-            let params = gvpie_daemon::ImageGoalParams {
+            let defaults = ImageGoalParams::default();
+            let params = ImageGoalParams {
                 shapes: request.shapes.unwrap_or(defaults.shapes),
-                mode: request.mode.unwrap_or(defaults.mode),
+                mode: named(request.mode)?.unwrap_or(defaults.mode),
                 alpha: request.alpha.unwrap_or(defaults.alpha),
                 threads: 1,
-                strategy: request.strategy.unwrap_or(defaults.strategy),
-                effort: request.effort,
+                strategy: named(request.strategy)?.unwrap_or(defaults.strategy),
+                effort: named(request.effort)?,
             };
-            params.check().map_err(goal_error)?;
+            params.check().map_err(AppError::InvalidRequest)?;
             let png = request
                 .target_png
                 .ok_or_else(|| AppError::InvalidRequest("an image goal needs target_png (a base64 PNG)".into()))?;
-            let target = image_target(&state, &png)?;
-            let label = format!("a {}x{} image", target.width(), target.height());
-            state
-                .store()?
-                .run(move |store| {
-                    gvpie_daemon::add_image_goal(store, &target, &label, &params, &options).map_err(goal_error)
-                })
-                .await?
+            // Decoding and hashing are work: off the async workers.
+            let limits = state.limits().clone();
+            let (spec, image) = tokio::task::spawn_blocking(move || {
+                let target = image_target(&limits, &png)?;
+                let (width, height) = (target.width(), target.height());
+                let hash = gvpie_store::image_hash(width, height, &target.to_rgba8());
+                let spec = ImageGoalSpec::new(hash.to_hex(), width, height, &params, &options)
+                    .map_err(AppError::InvalidRequest)?;
+                let image = NewImage { hash, width, height, png: Some(gvpie_cart::encode_png(&target, 1)) };
+                let draft = spec.draft(&format!("a {width}x{height} image"), &options);
+                Ok::<_, AppError>((draft, image))
+            })
+            .await
+            .map_err(AppError::internal)??;
+            state.store()?.run(move |store| Ok(store.add_goal(&new_goal(spec), Some(&image))?)).await?
         }
         "optimize" => {
             refuse_fields(
@@ -289,37 +241,43 @@ pub(crate) async fn create_goal(
                     limits.max_budget
                 )));
             }
-            let params = gvpie_daemon::OptimizeGoalParams { script, width, height, cycle_budget };
-            state
-                .store()?
-                .run(move |store| gvpie_daemon::add_optimize_goal(store, &params, &options).map_err(goal_error))
-                .await?
+            let params = OptimizeGoalParams { script, width, height, cycle_budget };
+            let name = params.script.clone();
+            let source = state.store()?.run(move |store| Ok(store.pixel_script_source(&name)?)).await?;
+            // The original runs once to be the reference: outside the store's pool, on a blocking thread.
+            let draft = tokio::task::spawn_blocking(move || {
+                let spec = OptimizeGoalSpec::new(source, &params, &options).map_err(AppError::InvalidRequest)?;
+                Ok::<_, AppError>(spec.draft(&options))
+            })
+            .await
+            .map_err(AppError::internal)??;
+            state.store()?.run(move |store| Ok(store.add_goal(&new_goal(draft), None)?)).await?
         }
         other => {
             return Err(AppError::InvalidRequest(format!("unknown goal kind '{other}' (expected image or optimize)")));
         }
     };
-    Ok((StatusCode::CREATED, Json(GoalDetailJson::from(goal))))
+    Ok((StatusCode::CREATED, Json(goal)))
 }
 
 /// One goal: its spec, budget, stop rules, progress and best result.
 #[utoipa::path(get, path = "/api/goals/{id}", tag = "map", params(("id" = i64, Path, description = "Goal id")),
-    responses((status = 200, body = GoalDetailJson), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+    responses((status = 200, body = Goal), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub(crate) async fn get_goal(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<GoalDetailJson>, AppError> {
+) -> Result<Json<Goal>, AppError> {
     let id = parse_id("goal id", &id)?;
     let goal = state.store()?.run(move |store| Ok(store.goal(id)?)).await?;
     let goal = goal.ok_or_else(|| AppError::NotFound(format!("no goal with id {id}")))?;
-    Ok(Json(GoalDetailJson::from(goal)))
+    Ok(Json(goal))
 }
 
 /// Pause (`{"status": "paused"}`) or resume (`{"status": "active"}`) a goal; its progress stays.
 #[utoipa::path(patch, path = "/api/goals/{id}", tag = "map", params(("id" = i64, Path, description = "Goal id")),
     request_body = GoalPatch,
-    responses((status = 200, body = GoalDetailJson), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 200, body = Goal), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 415, body = ErrorBody),
         (status = 422, description = "Another status, or resuming a goal that is done", body = ErrorBody),
         (status = 503, body = ErrorBody)))]
@@ -327,7 +285,7 @@ pub(crate) async fn update_goal(
     State(state): State<AppState>,
     Path(id): Path<String>,
     AppJson(patch): AppJson<GoalPatch>,
-) -> Result<Json<GoalDetailJson>, AppError> {
+) -> Result<Json<Goal>, AppError> {
     let id = parse_id("goal id", &id)?;
     let status = patch.status;
     if !["paused", "active"].contains(&status.as_str()) {
@@ -344,7 +302,7 @@ pub(crate) async fn update_goal(
             Ok(store.update_goal(id, &update)?)
         })
         .await?;
-    Ok(Json(GoalDetailJson::from(goal)))
+    Ok(Json(goal))
 }
 
 /// A language model's proposal for a goal and what became of it (`llm_proposals`).

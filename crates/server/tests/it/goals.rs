@@ -155,9 +155,9 @@ async fn image_goals_refuse_unknown_strategies_and_efforts() {
     let cases = [
         (
             json!({"kind": "image", "target_png": png, "strategy": "greedy"}),
-            "strategy 'greedy': expected fast, cascade or plain",
+            "unknown strategy 'greedy' (expected fast, cascade or plain)",
         ),
-        (json!({"kind": "image", "target_png": png, "effort": "max"}), "effort 'max': expected cpu or gpu"),
+        (json!({"kind": "image", "target_png": png, "effort": "max"}), "unknown effort 'max' (expected cpu or gpu)"),
         (
             json!({"kind": "image", "target_png": png, "strategy": "fast", "effort": "cpu"}),
             "effort applies to the cascade only, not to strategy 'fast'",
