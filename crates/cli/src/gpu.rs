@@ -1,9 +1,9 @@
-//! `gvpie gpu ...` and the CLI's choice of backend: which adapter runs, and when `auto` uses
-//! the GPU.
+//! `gvpie gpu info`: which adapters exist and which one `GVPIE_ADAPTER` picks, through the
+//! engine (`gvpie_exec::list_adapters`); the CLI does not depend on the GPU crate.
 //!
-//! The rule for `--backend auto` lives in `gvpie_gpu::auto_prefers_gpu`: the GPU only for
-//! batches (a single program, which is all `gvpie run` executes, runs on the CPU), and never
-//! for `--trace` or frame capture, which are CPU features. This module does not run programs.
+//! The rule for `--backend auto` is the engine's (`gvpie_exec::Engine::auto_prefers_gpu`):
+//! the GPU only for batches of 64 programs or more without frame capture, so a single program,
+//! which is all `gvpie run` executes, runs on the CPU. This module does not run programs.
 
 use std::process::ExitCode;
 
@@ -29,8 +29,8 @@ pub fn gpu(command: GpuCommand) -> anyhow::Result<ExitCode> {
 }
 
 fn info(as_json: bool) -> anyhow::Result<ExitCode> {
-    let adapters = gvpie_gpu::list_adapters();
-    let selector = std::env::var(gvpie_gpu::ADAPTER_ENV).ok();
+    let adapters = gvpie_exec::list_adapters();
+    let selector = std::env::var(gvpie_exec::ADAPTER_ENV).ok();
     if as_json {
         let list: Vec<_> = adapters
             .iter()
@@ -50,7 +50,7 @@ fn info(as_json: bool) -> anyhow::Result<ExitCode> {
         println!("{index}: {} (backend {}, type {}) {}", a.name, a.backend, a.device_type, a.driver);
     }
     if let Some(selector) = selector {
-        println!("{}={selector}", gvpie_gpu::ADAPTER_ENV);
+        println!("{}={selector}", gvpie_exec::ADAPTER_ENV);
     }
     Ok(ExitCode::SUCCESS)
 }

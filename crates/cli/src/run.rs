@@ -1,14 +1,21 @@
-//! `gvpie run`: execute a program and report its result as text or JSON.
+//! `gvpie run`: execute a program through the engine (`gvpie-exec`) and report its result as
+//! text or JSON.
 //!
-//! Exit status 0 on success, 1 on a run-time error (the canvas drawn so far is still written),
-//! 2 on a source or usage error.
+//! The engine decides `--backend auto` (one program runs on the CPU, so `auto` never opens a
+//! GPU device here), runs the program under `--timeout` and builds the result
+//! ([`gvpie_exec::ResultJson`], the API's shape); this module adds the canvas size, the frame
+//! count, the adapter and the GPU fallback to the JSON, and writes the images.
+//!
+//! Exit status 0 on success, 1 on a run-time error or the time limit (the canvas drawn so far
+//! is still written), 2 on a source or usage error.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
-use gvpie_pxl::{Config, Diagnostic, Status, StepEvent, Texture, Vm};
+use gvpie_exec::{BackendChoice, BackendName, Engine, ExecError, Outcome, ResultJson, Stop};
+use gvpie_pxl::{Config, Diagnostic, StepEvent, Texture};
 use serde_json::{Value, json};
 
 use crate::{UsageError, input, write_atomically};
@@ -18,7 +25,7 @@ pub const MAX_BUDGET: u64 = 1_000_000_000_000;
 /// The largest `--scale`.
 pub const MAX_SCALE: u32 = 64;
 
-/// Which backend executes.
+/// Which backend executes (`--backend`, any case).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Backend {
     /// The CPU reference VM.
@@ -40,8 +47,8 @@ pub struct RunArgs {
     /// Print the result as one JSON object on stdout.
     #[arg(long)]
     json: bool,
-    /// Which backend executes.
-    #[arg(long, value_enum, default_value_t = Backend::Auto)]
+    /// Which backend executes (any case).
+    #[arg(long, value_enum, ignore_case = true, default_value_t = Backend::Auto)]
     backend: Backend,
     /// Canvas size, WxH (1x1 to 4096x4096).
     #[arg(long, value_parser = parse_size, default_value = "128x64")]
@@ -67,6 +74,32 @@ pub struct RunArgs {
     /// Keep at most this many frames.
     #[arg(long, default_value_t = gvpie_pxl::DEFAULT_MAX_FRAMES)]
     max_frames: usize,
+    /// Stop the program after this many seconds (a `time_limit` error, exit status 1; the
+    /// canvas so far is still written). No limit by default.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
+    timeout: Option<Duration>,
+}
+
+impl From<Backend> for BackendChoice {
+    fn from(backend: Backend) -> BackendChoice {
+        match backend {
+            Backend::Cpu => BackendChoice::Cpu,
+            Backend::Gpu => BackendChoice::Gpu,
+            Backend::Auto => BackendChoice::Auto,
+        }
+    }
+}
+
+/// The longest `--timeout`, in seconds (a year).
+pub const MAX_TIMEOUT_S: f64 = 365.0 * 24.0 * 3600.0;
+
+/// Parses `--timeout`: seconds, a decimal number above 0 and at most [`MAX_TIMEOUT_S`].
+pub fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text.trim().parse().map_err(|_| format!("timeout '{text}' must be a number of seconds"))?;
+    if !(seconds > 0.0 && seconds <= MAX_TIMEOUT_S) {
+        return Err(format!("timeout {text} is out of range (above 0, at most {MAX_TIMEOUT_S} seconds)"));
+    }
+    Duration::try_from_secs_f64(seconds).map_err(|e| format!("timeout '{text}': {e}"))
 }
 
 /// Kept frames may take at most this much memory together.
@@ -91,10 +124,6 @@ pub fn parse_size(text: &str) -> Result<(u32, u32), String> {
     Ok((w, h))
 }
 
-fn diagnostic_json(d: &Diagnostic) -> Value {
-    json!({ "line": d.line, "column": d.column, "message": d.message })
-}
-
 fn print_json(value: &Value) -> anyhow::Result<()> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
@@ -112,140 +141,97 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         return Err(UsageError::new(format!("--scale {} is out of range (1 to {MAX_SCALE})", args.scale)).into());
     }
     let wants_frames = args.frames.is_some() || args.anim.is_some();
-    // Open the GPU before loading, so a missing adapter is reported first (exit 2).
-    let gpu = choose_gpu(&args, wants_frames)?;
-    let start = Instant::now();
-    let loaded = input::load(&args.file)?;
-    let texture = match loaded.program {
-        Ok(texture) => texture,
-        Err(diagnostics) => return report_parse_errors(&args, &diagnostics, start),
-    };
     let config = Config {
         width: args.size.0,
         height: args.size.1,
         budget: args.budget,
         max_frames: if wants_frames { frames_that_fit(args.max_frames, args.size) } else { 0 },
     };
-    let mut ran = Ran { backend: "cpu", adapter: None, fallback: None };
-    let result = if args.trace {
-        run_traced(&texture, &config, loaded.source.as_deref(), args.json)?
-    } else if let Some(gpu) = &gpu {
-        let batch =
-            gpu.run_batch(std::slice::from_ref(&texture), &config).map_err(|e| UsageError::new(e.to_string()))?;
-        match batch.ran_on {
-            gvpie_gpu::RanOn::Gpu => {
-                ran = Ran { backend: "gpu", adapter: Some(gpu.adapter_info().name.clone()), fallback: None }
-            }
-            gvpie_gpu::RanOn::CpuFallback { reason } => ran.fallback = Some(reason),
-        }
-        batch.results.into_iter().next().ok_or_else(|| UsageError::new("the GPU returned no result"))?
+    // Open the GPU before loading, so a missing adapter is reported first (exit 2).
+    let engine = open_engine(&args, &config)?;
+    let start = Instant::now();
+    let loaded = input::load(&args.file)?;
+    let texture = match loaded.program {
+        Ok(texture) => texture,
+        Err(diagnostics) => return report_parse_errors(&args, &diagnostics, start),
+    };
+    let stop = args.timeout.map_or_else(Stop::never, Stop::after);
+    let outcome = if args.trace {
+        run_traced(&engine, &texture, &config, &stop, loaded.source.as_deref(), args.json)?
     } else {
-        gvpie_pxl::run(&texture, &config).map_err(|e| UsageError::new(e.to_string()))?
+        engine.execute_until(&texture, &config, args.backend.into(), &stop).map_err(|e| usage_error(&args, e))?
     };
-    let duration_ms = start.elapsed().as_secs_f64() * 1000.0;
-    write_outputs(&args, &result)?;
-    let code_words = texture.code_words().len();
-    let error = match result.status {
-        Status::Trapped(trap) => Some(json!({
-            "kind": trap.kind.name(),
-            "message": trap.message(config.budget, code_words),
-            "line": trap.line,
-        })),
-        _ => None,
-    };
-    let success = error.is_none();
-    if let Some(reason) = &ran.fallback {
+    write_outputs(&args, &outcome.result)?;
+    let result = ResultJson::from_outcome(&outcome, texture.code_words().len());
+    if let Some(reason) = &outcome.gpu_fallback {
         eprintln!("gvpie: the GPU failed ({reason}); the program ran on the CPU");
     }
     if args.json {
-        let mut object = json!({
-            "success": success,
-            "cycles": result.cycles,
-            "backend": ran.backend,
-            "duration_ms": duration_ms,
-            "error": error,
-            "width": config.width,
-            "height": config.height,
-            "frames": result.n_frames,
-        });
-        if let Some(adapter) = &ran.adapter {
+        let mut object = serde_json::to_value(&result)?;
+        object["width"] = json!(config.width);
+        object["height"] = json!(config.height);
+        object["frames"] = json!(outcome.result.n_frames);
+        if let (BackendName::Gpu, Some(adapter)) = (outcome.backend, engine.gpu_adapter()) {
             object["adapter"] = json!(adapter);
         }
-        if let Some(reason) = &ran.fallback {
+        if let Some(reason) = &outcome.gpu_fallback {
             object["gpu_fallback"] = json!(reason);
         }
         print_json(&object)?;
-    } else if let Status::Trapped(trap) = result.status {
+    } else if let Some(error) = &result.error {
         eprintln!(
             "{}:{}: run-time error: {} (after {} cycles)",
             args.file.display(),
-            trap.line,
-            trap.message(config.budget, code_words),
+            error.line.unwrap_or(0),
+            error.message,
             result.cycles
         );
     } else {
-        eprintln!("ok: {} cycles on {} in {duration_ms:.3} ms", result.cycles, ran.backend);
+        eprintln!("ok: {} cycles on {} in {:.3} ms", result.cycles, result.backend, result.duration_ms);
     }
-    Ok(if success { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if result.success { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-/// The backend that really ran, for the report.
-struct Ran {
-    /// `"cpu"` or `"gpu"`.
-    backend: &'static str,
-    /// The adapter's name, when the GPU ran.
-    adapter: Option<String>,
-    /// Why the GPU batch fell back to the CPU, if it did.
-    fallback: Option<String>,
-}
-
-/// The GPU to run on, or `None` for the CPU. `--backend gpu` without an adapter, or with
-/// `--trace`/`--frames`/`--anim` (CPU features), is a usage error (exit 2). `auto` follows
-/// `gvpie_gpu::auto_prefers_gpu`: `gvpie run` executes one program, which is CPU work, so
-/// `auto` runs it on the CPU without opening a GPU device.
-fn choose_gpu(args: &RunArgs, wants_frames: bool) -> anyhow::Result<Option<gvpie_gpu::GpuBackend>> {
+/// The engine for `args`: `--backend cpu`, and `auto` where the engine's rule
+/// ([`Engine::auto_prefers_gpu`]) keeps one program on the CPU, never open a GPU device.
+/// `--backend gpu` without an adapter, or with `--trace`/`--frames`/`--anim` (CPU features),
+/// is a usage error (exit 2).
+fn open_engine(args: &RunArgs, config: &Config) -> anyhow::Result<Engine> {
     match args.backend {
-        Backend::Cpu => Ok(None),
-        Backend::Auto => {
-            if args.trace || wants_frames || !gvpie_gpu::auto_prefers_gpu(1) {
-                return Ok(None);
-            }
-            Ok(gvpie_gpu::GpuBackend::new().ok())
-        }
+        Backend::Cpu => Ok(Engine::cpu_only()),
+        Backend::Auto if args.trace || !Engine::auto_prefers_gpu(1, config) => Ok(Engine::cpu_only()),
+        Backend::Auto => Ok(Engine::detect()),
         Backend::Gpu => {
             if args.trace {
                 return Err(
                     UsageError::new("--backend gpu: --trace is a CPU feature; use --backend cpu or auto").into()
                 );
             }
-            if wants_frames {
+            if config.max_frames > 0 || args.frames.is_some() || args.anim.is_some() {
                 return Err(UsageError::new(
                     "--backend gpu: frame capture (--frames, --anim) is a CPU feature; use --backend cpu or auto",
                 )
                 .into());
             }
-            gvpie_gpu::GpuBackend::new().map(Some).map_err(|e| UsageError::new(format!("--backend gpu: {e}")).into())
+            let engine = Engine::detect();
+            engine.backend_for(BackendChoice::Gpu, 1, config).map_err(|e| usage_error(args, e))?;
+            Ok(engine)
         }
+    }
+}
+
+/// An engine error as a usage error (exit 2): `--backend gpu: why` when the GPU cannot run.
+fn usage_error(args: &RunArgs, err: ExecError) -> anyhow::Error {
+    match (args.backend, err) {
+        (Backend::Gpu, ExecError::GpuUnavailable(why)) => UsageError::new(format!("--backend gpu: {why}")).into(),
+        (_, err) => UsageError::new(err.to_string()).into(),
     }
 }
 
 fn report_parse_errors(args: &RunArgs, diagnostics: &[Diagnostic], start: Instant) -> anyhow::Result<ExitCode> {
     if args.json {
-        let first = &diagnostics[0];
-        let message = diagnostics.iter().map(Diagnostic::headline).collect::<Vec<_>>().join("\n");
-        print_json(&json!({
-            "success": false,
-            "cycles": 0,
-            "backend": "cpu",
-            "duration_ms": start.elapsed().as_secs_f64() * 1000.0,
-            "error": {
-                "kind": "parse",
-                "message": message,
-                "line": first.line,
-                "column": first.column,
-                "diagnostics": diagnostics.iter().map(diagnostic_json).collect::<Vec<_>>(),
-            },
-        }))?;
+        let result = ResultJson::from_diagnostics(diagnostics, BackendName::Cpu, start.elapsed());
+        print_json(&serde_json::to_value(&result)?)?;
     } else {
         eprintln!("{}", gvpie_pxl::render_all(diagnostics));
     }
@@ -253,15 +239,16 @@ fn report_parse_errors(args: &RunArgs, diagnostics: &[Diagnostic], start: Instan
 }
 
 fn run_traced(
+    engine: &Engine,
     texture: &Texture,
     config: &Config,
+    stop: &Stop,
     source: Option<&str>,
     json: bool,
-) -> anyhow::Result<gvpie_pxl::RunResult> {
+) -> anyhow::Result<Outcome> {
     use std::io::Write;
     let names = texture.names().map(|n| n.variables).unwrap_or_default();
     let source_lines: Vec<&str> = source.map(|s| s.lines().collect()).unwrap_or_default();
-    let mut vm = Vm::new(texture, config).map_err(|e| UsageError::new(e.to_string()))?;
     // With --json, stdout holds only the JSON object, so the trace goes to stderr.
     let mut out: Box<dyn Write> = if json {
         Box::new(std::io::stderr().lock())
@@ -285,12 +272,13 @@ fn run_traced(
             failed = Some(err);
         }
     };
-    vm.run_traced(u64::MAX, &mut tracer);
+    let outcome =
+        engine.execute_traced(texture, config, stop, &mut tracer).map_err(|e| UsageError::new(e.to_string()))?;
     out.flush()?;
     if let Some(err) = failed {
         return Err(err.into());
     }
-    Ok(vm.into_result())
+    Ok(outcome)
 }
 
 fn write_outputs(args: &RunArgs, result: &gvpie_pxl::RunResult) -> anyhow::Result<()> {

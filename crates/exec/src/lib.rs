@@ -10,7 +10,21 @@
 //! [`Engine::shape_scorer`] gives the image goal's evaluator cascade its batch scorer (the
 //! GPU's shape scorer, or the CPU's), falling back to the CPU if the GPU fails mid-search.
 //!
-//! This crate does no file or network IO; it reads the clock only to time executions.
+//! **The `auto` rule** is [`Engine::auto_prefers_gpu`], the only place it is written: the GPU
+//! for batches of at least [`AUTO_MIN_PROGRAMS`] programs without frame capture, when the
+//! engine has a GPU; the CPU otherwise. Front ends pass `auto` through and never decide it.
+//!
+//! **Deadlines.** [`Engine::execute_until`] and [`Engine::execute_batch_until`] take a
+//! [`Stop`] (a deadline and a [`CancelFlag`]) and honour it on every path: the CPU checks it
+//! between slices of each program ([`CpuRun`]); the GPU checks it before the dispatch, and the
+//! GPU's CPU fallback (run here, on every core, not inside `gvpie-gpu`) between slices. A run
+//! it stops has error kind [`TIME_LIMIT_KIND`] and names the backend that was running. A GPU
+//! dispatch itself cannot be interrupted yet: once started, a batch runs to the end of its
+//! budget (bounded by the budget, not by the deadline). [`Engine::execute`] and
+//! [`Engine::execute_batch`] are the same with [`Stop::never`].
+//!
+//! This crate does no file or network IO; it reads the clock only to time executions and to
+//! check deadlines.
 //!
 //! # Example
 //!
@@ -19,7 +33,8 @@
 //!
 //! let engine = Engine::cpu_only();
 //! let texture = gvpie_pxl::compile("TXT 10 10 HELLO GPU\nHALT").map_err(|d| d[0].headline())?;
-//! let outcome = engine.execute(&texture, &gvpie_pxl::Config::default(), BackendChoice::Auto)?;
+//! let stop = gvpie_exec::Stop::after(std::time::Duration::from_secs(5));
+//! let outcome = engine.execute_until(&texture, &gvpie_pxl::Config::default(), BackendChoice::Auto, &stop)?;
 //! let json = ResultJson::from_outcome(&outcome, texture.code_words().len());
 //! assert!(json.success);
 //! assert_eq!(json.cycles, 2);
@@ -29,14 +44,31 @@
 
 #![warn(missing_docs)]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use gvpie_pxl::{Config, Diagnostic, RunResult, Status, Texture};
+use gvpie_pxl::{Config, Diagnostic, RunResult, Status, Texture, Tracer};
 use serde::{Deserialize, Serialize};
 
+pub use crate::cpu::{CpuRun, MAX_SLICE, SLICE_PIXELS};
 pub use crate::shapes::ScorerChoice;
+pub use crate::stop::{CancelFlag, Stop, StopReason, TIME_LIMIT_KIND};
+#[cfg(feature = "gpu")]
+pub use gvpie_gpu::{ADAPTER_ENV, AdapterInfo};
 
+mod cpu;
 mod shapes;
+mod stop;
+
+/// Under `auto`, batches of at least this many programs go to the GPU (see
+/// [`Engine::auto_prefers_gpu`]).
+pub const AUTO_MIN_PROGRAMS: usize = 64;
+
+/// Every GPU adapter this machine offers, in the order `GVPIE_ADAPTER` ([`ADAPTER_ENV`])
+/// indexes them; empty when there is none.
+#[cfg(feature = "gpu")]
+pub fn list_adapters() -> Vec<AdapterInfo> {
+    gvpie_gpu::list_adapters()
+}
 
 /// Which backend the caller asks for: one type with the goal specs (`gvpie_evolve::goal`), parsed in any case.
 pub use gvpie_evolve::BackendChoice;
@@ -69,6 +101,8 @@ pub enum ExecError {
     GpuUnavailable(String),
     /// The canvas size is out of range.
     Canvas(gvpie_raster::CanvasError),
+    /// A bug in the engine (a worker thread lost its result).
+    Internal(String),
 }
 
 impl std::fmt::Display for ExecError {
@@ -76,6 +110,7 @@ impl std::fmt::Display for ExecError {
         match self {
             ExecError::GpuUnavailable(why) => write!(f, "the GPU backend is not available: {why}"),
             ExecError::Canvas(err) => write!(f, "{err}"),
+            ExecError::Internal(why) => write!(f, "internal error: {why}"),
         }
     }
 }
@@ -93,6 +128,20 @@ pub struct Outcome {
     pub duration: Duration,
     /// The budget it ran under (for messages).
     pub budget: u64,
+    /// Set when the [`Stop`] ended the run before the program finished (`result.status` is
+    /// then [`Status::Running`]).
+    pub stopped: Option<Stopped>,
+    /// Why the GPU failed, when the program was meant for the GPU and ran on the CPU instead.
+    pub gpu_fallback: Option<String>,
+}
+
+/// Where and why a [`Stop`] ended a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stopped {
+    /// Deadline or cancel.
+    pub reason: StopReason,
+    /// The 1-based source line of the next instruction (1 when the program never started).
+    pub line: u32,
 }
 
 /// The available backends: always the CPU, and a GPU when one was opened.
@@ -139,77 +188,170 @@ impl Engine {
         None
     }
 
-    #[cfg(not(feature = "gpu"))]
-    fn check_choice(&self, choice: BackendChoice) -> Result<(), ExecError> {
-        match choice {
-            BackendChoice::Gpu => Err(ExecError::GpuUnavailable(self.no_gpu.clone().unwrap_or_default())),
-            _ => Ok(()),
-        }
+    /// **The `auto` rule**, the one place it is written: `auto` prefers the GPU for a batch of
+    /// at least [`AUTO_MIN_PROGRAMS`] programs that captures no frames. One interpreter thread
+    /// on a GPU is far slower than the CPU VM and opening a device costs 0.1–1 s, so a single
+    /// program (all `gvpie run` executes) or a small batch runs on the CPU; the GPU keeps no
+    /// `FRAME` snapshots, so frame capture runs on the CPU. The GPU is used only when the
+    /// engine has one ([`Engine::backend_for`]); callers that open a GPU on demand (the CLI)
+    /// ask this first.
+    pub fn auto_prefers_gpu(n_programs: usize, config: &Config) -> bool {
+        config.max_frames == 0 && n_programs >= AUTO_MIN_PROGRAMS
     }
 
-    #[cfg(feature = "gpu")]
-    fn gpu_for(
+    /// The backend `choice` resolves to on this engine for `n_programs` programs under `config`.
+    ///
+    /// # Errors
+    ///
+    /// [`ExecError::GpuUnavailable`] for `gpu` when the engine has no GPU or `config` asks for
+    /// frames (captured on the CPU only).
+    pub fn backend_for(
         &self,
         choice: BackendChoice,
         n_programs: usize,
         config: &Config,
-    ) -> Result<Option<&gvpie_gpu::GpuBackend>, ExecError> {
+    ) -> Result<BackendName, ExecError> {
         match choice {
-            BackendChoice::Cpu => Ok(None),
-            // The GPU keeps no FRAME snapshots; asking for them means the CPU.
-            BackendChoice::Auto if config.max_frames > 0 => Ok(None),
-            BackendChoice::Auto => Ok(self.gpu.as_ref().filter(|_| gvpie_gpu::auto_prefers_gpu(n_programs))),
+            BackendChoice::Cpu => Ok(BackendName::Cpu),
+            BackendChoice::Auto if self.has_gpu() && Engine::auto_prefers_gpu(n_programs, config) => {
+                Ok(BackendName::Gpu)
+            }
+            BackendChoice::Auto => Ok(BackendName::Cpu),
             BackendChoice::Gpu if config.max_frames > 0 => {
                 Err(ExecError::GpuUnavailable("frame capture runs on the CPU only".to_string()))
             }
-            BackendChoice::Gpu => match &self.gpu {
-                Some(gpu) => Ok(Some(gpu)),
-                None => Err(ExecError::GpuUnavailable(self.no_gpu.clone().unwrap_or_else(|| "no adapter".to_string()))),
-            },
+            BackendChoice::Gpu if self.has_gpu() => Ok(BackendName::Gpu),
+            BackendChoice::Gpu => {
+                Err(ExecError::GpuUnavailable(self.no_gpu.clone().unwrap_or_else(|| "no adapter".to_string())))
+            }
         }
     }
 
-    /// Executes one program. `auto` runs a single program on the CPU: one interpreter thread
-    /// on a GPU is slower than the CPU VM.
-    pub fn execute(&self, texture: &Texture, config: &Config, choice: BackendChoice) -> Result<Outcome, ExecError> {
-        let mut outcomes = self.execute_batch(std::slice::from_ref(texture), config, choice)?;
-        outcomes.pop().ok_or_else(|| ExecError::GpuUnavailable("the GPU returned no result".to_string()))
+    fn has_gpu(&self) -> bool {
+        self.gpu_adapter().is_some()
     }
 
-    /// Executes many programs. On the GPU they go in one submission (the duration of each
-    /// outcome is then the batch's time divided evenly); if the GPU fails mid-batch the whole
-    /// batch is run again on the CPU and the outcomes say `cpu`.
+    /// Executes one program to its end or its budget ([`Engine::execute_until`] with
+    /// [`Stop::never`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Engine::execute_batch_until`].
+    pub fn execute(&self, texture: &Texture, config: &Config, choice: BackendChoice) -> Result<Outcome, ExecError> {
+        self.execute_until(texture, config, choice, &Stop::never())
+    }
+
+    /// Executes one program until it finishes or `stop` is reached. `auto` runs a single
+    /// program on the CPU ([`Engine::auto_prefers_gpu`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Engine::execute_batch_until`].
+    pub fn execute_until(
+        &self,
+        texture: &Texture,
+        config: &Config,
+        choice: BackendChoice,
+        stop: &Stop,
+    ) -> Result<Outcome, ExecError> {
+        let mut outcomes = self.execute_batch_until(std::slice::from_ref(texture), config, choice, stop)?;
+        outcomes.pop().ok_or_else(|| ExecError::Internal("a batch of one returned no result".to_string()))
+    }
+
+    /// Executes one program on the CPU until it finishes or `stop` is reached, reporting every
+    /// instruction to `tracer` (`gvpie run --trace`; tracing is a CPU feature).
+    ///
+    /// # Errors
+    ///
+    /// [`ExecError::Canvas`] for a canvas size outside 1..=4096.
+    pub fn execute_traced<T: Tracer>(
+        &self,
+        texture: &Texture,
+        config: &Config,
+        stop: &Stop,
+        tracer: &mut T,
+    ) -> Result<Outcome, ExecError> {
+        Ok(CpuRun::new(texture, config)?.run_traced_until(stop, tracer))
+    }
+
+    /// Executes many programs to their end or budget ([`Engine::execute_batch_until`] with
+    /// [`Stop::never`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Engine::execute_batch_until`].
     pub fn execute_batch(
         &self,
         textures: &[Texture],
         config: &Config,
         choice: BackendChoice,
     ) -> Result<Vec<Outcome>, ExecError> {
-        #[cfg(not(feature = "gpu"))]
-        self.check_choice(choice)?;
-        #[cfg(feature = "gpu")]
-        if let Some(gpu) = self.gpu_for(choice, textures.len(), config)? {
-            let start = Instant::now();
-            let batch = gpu.run_batch(textures, config).map_err(|e| ExecError::GpuUnavailable(e.to_string()))?;
-            let each = start.elapsed() / u32::try_from(textures.len().max(1)).unwrap_or(u32::MAX);
-            let backend = match batch.ran_on {
-                gvpie_gpu::RanOn::Gpu => BackendName::Gpu,
-                gvpie_gpu::RanOn::CpuFallback { .. } => BackendName::Cpu,
-            };
-            return Ok(batch
-                .results
-                .into_iter()
-                .map(|result| Outcome { result, backend, duration: each, budget: config.budget })
-                .collect());
+        self.execute_batch_until(textures, config, choice, &Stop::never())
+    }
+
+    /// Executes many programs, in order, on the backend [`Engine::backend_for`] picks, until
+    /// each finishes or `stop` is reached.
+    ///
+    /// On the CPU the programs run one after the other, each in slices that check `stop`. On
+    /// the GPU they go in one submission (the duration of each outcome is then the batch's time
+    /// divided evenly); `stop` is checked before the dispatch, not during it. If the GPU fails
+    /// (device lost, out of memory, a software device's loop limit) the whole batch runs again
+    /// on the CPU, on every core, in slices that check `stop`; those outcomes say `cpu` and
+    /// carry [`Outcome::gpu_fallback`].
+    ///
+    /// # Errors
+    ///
+    /// [`ExecError::GpuUnavailable`] when `gpu` is asked for and cannot run (see
+    /// [`Engine::backend_for`]); [`ExecError::Canvas`] for a canvas size outside 1..=4096.
+    pub fn execute_batch_until(
+        &self,
+        textures: &[Texture],
+        config: &Config,
+        choice: BackendChoice,
+        stop: &Stop,
+    ) -> Result<Vec<Outcome>, ExecError> {
+        match self.backend_for(choice, textures.len(), config)? {
+            BackendName::Cpu => cpu::run_each(textures, config, stop),
+            BackendName::Gpu => self.run_gpu(textures, config, stop),
         }
-        textures
-            .iter()
-            .map(|texture| {
-                let start = Instant::now();
-                let result = gvpie_pxl::run(texture, config).map_err(ExecError::Canvas)?;
-                Ok(Outcome { result, backend: BackendName::Cpu, duration: start.elapsed(), budget: config.budget })
+    }
+
+    #[cfg(feature = "gpu")]
+    fn run_gpu(&self, textures: &[Texture], config: &Config, stop: &Stop) -> Result<Vec<Outcome>, ExecError> {
+        let Some(gpu) = &self.gpu else {
+            return Err(ExecError::GpuUnavailable(self.no_gpu.clone().unwrap_or_else(|| "no adapter".to_string())));
+        };
+        if let Some(reason) = stop.reached() {
+            return textures
+                .iter()
+                .map(|texture| cpu::not_started(texture, config, BackendName::Gpu, reason))
+                .collect();
+        }
+        let start = std::time::Instant::now();
+        let tuning = gvpie_gpu::Tuning::default();
+        let batch = match gpu.run_batch_gpu_only(textures, config, &tuning) {
+            Ok(Ok(batch)) => batch,
+            Ok(Err(reason)) => return cpu::run_parallel(textures, config, stop, &reason, start),
+            Err(err) => return Err(ExecError::GpuUnavailable(err.to_string())),
+        };
+        let each = start.elapsed() / u32::try_from(textures.len().max(1)).unwrap_or(u32::MAX);
+        Ok(batch
+            .results
+            .into_iter()
+            .map(|result| Outcome {
+                result,
+                backend: BackendName::Gpu,
+                duration: each,
+                budget: config.budget,
+                stopped: None,
+                gpu_fallback: None,
             })
-            .collect()
+            .collect())
+    }
+
+    #[cfg(not(feature = "gpu"))]
+    fn run_gpu(&self, _textures: &[Texture], _config: &Config, _stop: &Stop) -> Result<Vec<Outcome>, ExecError> {
+        Err(ExecError::GpuUnavailable(self.no_gpu.clone().unwrap_or_default()))
     }
 }
 
@@ -218,7 +360,8 @@ impl Engine {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorJson {
     /// `parse`, `division_by_zero`, `stack_overflow`, `stack_underflow`, `budget_exhausted`,
-    /// `invalid_instruction`, `address_out_of_range`.
+    /// `invalid_instruction`, `address_out_of_range`, `time_limit` (the run was stopped by its
+    /// deadline or cancelled); front ends add their own (the daemon's `runtime`, `backend`).
     pub kind: String,
     /// A sentence for people.
     pub message: String,
@@ -231,6 +374,19 @@ pub struct ErrorJson {
     /// Every source diagnostic (source errors).
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub diagnostics: Vec<DiagnosticJson>,
+}
+
+impl ErrorJson {
+    /// An error of `kind` with `message`, without a source position.
+    pub fn new(kind: impl Into<String>, message: impl Into<String>) -> ErrorJson {
+        ErrorJson { kind: kind.into(), message: message.into(), line: None, column: None, diagnostics: Vec::new() }
+    }
+
+    /// The same error at the 1-based source `line`.
+    pub fn at_line(mut self, line: u32) -> ErrorJson {
+        self.line = Some(line);
+        self
+    }
 }
 
 /// One source diagnostic.
@@ -261,18 +417,22 @@ pub struct ResultJson {
     pub error: Option<ErrorJson>,
 }
 
+/// The `backend` of a result that no backend ran (see [`ResultJson::failed`]).
+pub const NO_BACKEND: &str = "none";
+
 impl ResultJson {
-    /// The result of a finished execution.
+    /// The result of a finished (or stopped) execution: a trap becomes its error; a run its
+    /// [`Stop`] ended becomes error kind [`TIME_LIMIT_KIND`] at the line it stopped on, with
+    /// the cycles it ran and the backend that was running.
     pub fn from_outcome(outcome: &Outcome, code_words: usize) -> ResultJson {
-        let error = match outcome.result.status {
-            Status::Trapped(trap) => Some(ErrorJson {
-                kind: trap.kind.name().to_string(),
-                message: trap.message(outcome.budget, code_words),
-                line: Some(trap.line),
-                column: None,
-                diagnostics: Vec::new(),
-            }),
-            _ => None,
+        let error = match (outcome.stopped, outcome.result.status) {
+            (Some(stopped), _) => {
+                Some(ErrorJson::new(TIME_LIMIT_KIND, stopped_message(outcome, stopped.reason)).at_line(stopped.line))
+            }
+            (None, Status::Trapped(trap)) => {
+                Some(ErrorJson::new(trap.kind.name(), trap.message(outcome.budget, code_words)).at_line(trap.line))
+            }
+            (None, _) => None,
         };
         ResultJson {
             success: error.is_none(),
@@ -283,23 +443,42 @@ impl ResultJson {
         }
     }
 
-    /// The result of a program that did not parse.
-    pub fn from_diagnostics(diagnostics: &[Diagnostic], backend: BackendName, duration: Duration) -> ResultJson {
+    /// A result without a run: `success: false`, no cycles, `error`, and the backend that was
+    /// to run it (`None` gives [`NO_BACKEND`], `"none"`). Every front end builds its failures
+    /// (a parse error, an unreachable runtime, a backend that cannot run) with this.
+    pub fn failed(error: ErrorJson, backend: Option<BackendName>, duration: Duration) -> ResultJson {
         ResultJson {
             success: false,
             cycles: 0,
-            backend: backend.as_str().to_string(),
+            backend: backend.map_or(NO_BACKEND, BackendName::as_str).to_string(),
             duration_ms: duration.as_secs_f64() * 1000.0,
-            error: Some(ErrorJson {
-                kind: "parse".to_string(),
-                message: diagnostics.iter().map(Diagnostic::headline).collect::<Vec<_>>().join("\n"),
-                line: diagnostics.first().map(|d| d.line),
-                column: diagnostics.first().map(|d| d.column),
-                diagnostics: diagnostics
-                    .iter()
-                    .map(|d| DiagnosticJson { line: d.line, column: d.column, message: d.message.clone() })
-                    .collect(),
-            }),
+            error: Some(error),
         }
+    }
+
+    /// The result of a program that did not parse.
+    pub fn from_diagnostics(diagnostics: &[Diagnostic], backend: BackendName, duration: Duration) -> ResultJson {
+        let error = ErrorJson {
+            kind: "parse".to_string(),
+            message: diagnostics.iter().map(Diagnostic::headline).collect::<Vec<_>>().join("\n"),
+            line: diagnostics.first().map(|d| d.line),
+            column: diagnostics.first().map(|d| d.column),
+            diagnostics: diagnostics
+                .iter()
+                .map(|d| DiagnosticJson { line: d.line, column: d.column, message: d.message.clone() })
+                .collect(),
+        };
+        ResultJson::failed(error, Some(backend), duration)
+    }
+}
+
+/// The message of a run its [`Stop`] ended.
+fn stopped_message(outcome: &Outcome, reason: StopReason) -> String {
+    let (ms, cycles) = (outcome.duration.as_millis(), outcome.result.cycles);
+    match reason {
+        StopReason::Deadline => format!(
+            "stopped by the time limit after {ms} ms ({cycles} cycles ran); lower the budget or the canvas size"
+        ),
+        StopReason::Cancelled => format!("cancelled after {ms} ms ({cycles} cycles ran)"),
     }
 }

@@ -1,7 +1,35 @@
-//! The engine picks backends as documented and gives the CPU's answers on the GPU.
+//! The engine picks backends as documented, gives the CPU's answers on the GPU, and honours
+//! its deadline on every path.
 
-use gvpie_exec::{BackendChoice, BackendName, Engine, ExecError};
+use std::time::{Duration, Instant};
+
+use gvpie_exec::{BackendChoice, BackendName, Engine, ExecError, ResultJson, Stop, TIME_LIMIT_KIND};
 use gvpie_pxl::{Config, compile};
+
+/// The engine with its GPU, or `None` (with a note) where there is none and none is required.
+fn gpu_engine() -> Option<Engine> {
+    let engine = Engine::detect();
+    if engine.gpu_adapter().is_none() {
+        assert!(std::env::var_os("GVPIE_REQUIRE_GPU").is_none(), "GVPIE_REQUIRE_GPU is set but no GPU adapter opened");
+        eprintln!("NOTE: no GPU adapter; the GPU half of this test did not run");
+        return None;
+    }
+    Some(engine)
+}
+
+/// Runs until something stops it: no budget a test can reach.
+fn forever() -> gvpie_pxl::Texture {
+    compile("top:\nRECT 0 0 4 4\nJMP top\n").expect("compile")
+}
+
+fn endless() -> Config {
+    Config { width: 16, height: 16, budget: 1_000_000_000_000, max_frames: 0 }
+}
+
+fn kind_and_backend(outcome: &gvpie_exec::Outcome) -> (String, String) {
+    let json = ResultJson::from_outcome(outcome, 0);
+    (json.error.map(|e| e.kind).unwrap_or_default(), json.backend)
+}
 
 fn program(i: usize) -> gvpie_pxl::Texture {
     let source =
@@ -53,5 +81,52 @@ fn auto_batches_run_on_the_gpu_with_the_cpu_answers() {
         assert_eq!(gpu.result.status, cpu.result.status, "program {index}");
         assert_eq!(gpu.result.cycles, cpu.result.cycles, "program {index}");
         assert_eq!(gpu.result.canvas, cpu.result.canvas, "program {index}");
+    }
+}
+
+#[test]
+fn auto_batches_under_64_programs_run_on_the_cpu_under_the_deadline() {
+    let Some(engine) = gpu_engine() else { return };
+    let config = endless();
+    for n in [2, 10, 63] {
+        assert_eq!(engine.backend_for(BackendChoice::Auto, n, &config), Ok(BackendName::Cpu), "{n} programs");
+    }
+    assert_eq!(engine.backend_for(BackendChoice::Auto, 64, &config), Ok(BackendName::Gpu));
+    let stop = Stop::after(Duration::from_millis(300));
+    let outcomes =
+        engine.execute_batch_until(&vec![forever(); 10], &config, BackendChoice::Auto, &stop).expect("batch");
+    for outcome in &outcomes {
+        assert_eq!(kind_and_backend(outcome), (TIME_LIMIT_KIND.to_string(), "cpu".to_string()));
+    }
+}
+
+#[test]
+fn a_gpu_batch_checks_the_deadline_before_the_dispatch() {
+    let Some(engine) = gpu_engine() else { return };
+    let outcomes = engine
+        .execute_batch_until(&vec![forever(); 3], &endless(), BackendChoice::Gpu, &Stop::at(Instant::now()))
+        .expect("batch");
+    for outcome in &outcomes {
+        assert_eq!(kind_and_backend(outcome), (TIME_LIMIT_KIND.to_string(), "gpu".to_string()));
+        assert_eq!(outcome.result.cycles, 0);
+    }
+}
+
+#[test]
+fn the_gpu_fallback_honours_the_deadline() {
+    let Some(engine) = gpu_engine() else { return };
+    // llvmpipe ends a shader after 65535 loop iterations, so an endless loop always falls back
+    // there; a real GPU would run the whole budget (its dispatch cannot be stopped yet).
+    if !engine.gpu_adapter().is_some_and(|name| name.contains("llvmpipe")) {
+        eprintln!("NOTE: not llvmpipe; this test needs a GPU that cuts long shaders short");
+        return;
+    }
+    let stop = Stop::after(Duration::from_millis(500));
+    let outcomes =
+        engine.execute_batch_until(&vec![forever(); 2], &endless(), BackendChoice::Gpu, &stop).expect("batch");
+    for outcome in &outcomes {
+        assert_eq!(kind_and_backend(outcome), (TIME_LIMIT_KIND.to_string(), "cpu".to_string()));
+        assert!(outcome.gpu_fallback.is_some(), "the outcome says why the GPU did not run it");
+        assert!(outcome.result.cycles > 0, "the fallback ran until the deadline");
     }
 }

@@ -22,6 +22,7 @@ use crate::json::AppJson;
 use crate::metrics::Metrics;
 use crate::run::{CancelFlag, CancelOnDrop, ImageFormat, Inline, Job, ProgramInput, Ran, run_inline, run_job};
 use crate::state::AppState;
+use gvpie_exec::Stop;
 
 /// Run one program.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -74,7 +75,8 @@ pub struct BatchProgram {
 pub struct BatchRequest {
     /// The programs, run in order; results come back in the same order.
     pub programs: Vec<BatchProgram>,
-    /// `cpu`, `gpu` or `auto` (any case; default `auto`: the GPU when there is one).
+    /// `cpu`, `gpu` or `auto` (any case; default `auto`: the GPU when there is one and the batch
+    /// has at least 64 programs, else the CPU).
     #[serde(default)]
     pub backend: Option<String>,
     /// Canvas width in pixels (default 128).
@@ -225,18 +227,18 @@ async fn execute_job(state: &AppState, job: Job) -> Result<Vec<(Ran, u32, u32)>,
     let deadline = Instant::now() + job.time_limit;
     let metrics = state.metrics().clone();
     let events = state.events().clone();
-    let ran = match run_inline(job)? {
+    let ran = match run_inline(state.engine(), job)? {
         Inline::Finished(ran) => {
             drop(permit);
             record(&metrics, &events, std::slice::from_ref(&ran));
             vec![ran]
         }
         Inline::Unfinished(run) => {
-            let cancel = CancelOnDrop(CancelFlag::default());
-            let flag = cancel.0.clone();
+            let cancel = CancelOnDrop(CancelFlag::new());
+            let stop = Stop::at(deadline).with_cancel(cancel.0.clone());
             let task = tokio::task::spawn_blocking(move || {
                 let _permit = permit;
-                let ran = run.run_to_end(deadline, &flag);
+                let ran = run.run_to_end(&stop);
                 record(&metrics, &events, std::slice::from_ref(&ran));
                 ran
             });
@@ -245,12 +247,12 @@ async fn execute_job(state: &AppState, job: Job) -> Result<Vec<(Ran, u32, u32)>,
             vec![ran]
         }
         Inline::NotSmall(job) => {
-            let cancel = CancelOnDrop(CancelFlag::default());
-            let flag = cancel.0.clone();
+            let cancel = CancelOnDrop(CancelFlag::new());
+            let stop = Stop::at(deadline).with_cancel(cancel.0.clone());
             let engine = state.engine().clone();
             let task = tokio::task::spawn_blocking(move || {
                 let _permit = permit;
-                let ran = run_job(&engine, job, deadline, &flag)?;
+                let ran = run_job(&engine, job, &stop)?;
                 record(&metrics, &events, &ran);
                 Ok::<_, AppError>(ran)
             });
@@ -343,8 +345,10 @@ pub(crate) async fn execute(
 
 /// Run many programs with the same settings.
 ///
-/// With `backend` `gpu` (or `auto` on a server with a GPU) the programs run as one GPU batch.
-/// Each program's result is as in `/api/execute`; the batch shares one time limit.
+/// With `backend` `gpu` (or `auto` on a server with a GPU and at least 64 programs: the
+/// engine's rule) the programs run as one GPU batch. Each program's result is as in
+/// `/api/execute`; the batch shares one time limit, checked on the CPU between slices and on
+/// the GPU before the dispatch (a dispatch, once started, runs to its end).
 #[utoipa::path(
     post,
     path = "/api/execute/batch",

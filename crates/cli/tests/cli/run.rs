@@ -163,3 +163,56 @@ fn every_example_runs() {
     }
     assert!(n_examples >= 10, "only {n_examples} examples");
 }
+
+#[test]
+fn timeout_stops_an_endless_program_with_a_time_limit_error() {
+    let dir = Dir::new("timeout");
+    let program = dir.write("forever.pxl", "RECT 0 0 2 2\ntop:\nJMP top\n");
+    let png = dir.join("so_far.png");
+    let budget = "1000000000000";
+    let run =
+        gvpie(&[&"run", &program, &"--json", &"--timeout", &"1", &"--budget", &budget, &"-o", &png, &"--size", &"4x4"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let json = run.json();
+    assert_eq!(json["success"], false);
+    assert_eq!(json["backend"], "cpu");
+    assert_eq!(json["error"]["kind"], "time_limit");
+    assert_eq!(json["error"]["line"], 3);
+    assert!(json["cycles"].as_u64().is_some_and(|c| c > 1), "{json}");
+    // The canvas drawn so far is written.
+    assert_eq!(decode_png(&png).get(1, 1), Some(Rgba::WHITE));
+
+    let text = gvpie(&[&"run", &program, &"--timeout", &"0.2", &"--budget", &budget]);
+    assert_eq!(text.code, 1);
+    assert!(text.stderr.contains(":3: run-time error: stopped by the time limit"), "{}", text.stderr);
+    // --trace honours it too.
+    let traced = gvpie(&[&"run", &program, &"--trace", &"--json", &"--timeout", &"0.2", &"--budget", &budget]);
+    assert_eq!((traced.code, traced.json()["error"]["kind"].as_str()), (1, Some("time_limit")));
+
+    for bad in ["0", "-1", "soon", "1e99"] {
+        let run = gvpie(&[&"run", &program, &format!("--timeout={bad}")]);
+        assert_eq!(run.code, 2, "--timeout {bad}: {}", run.stderr);
+        assert!(run.stderr.contains("for '--timeout <SECONDS>'"), "{}", run.stderr);
+    }
+}
+
+#[test]
+fn backend_names_are_case_insensitive() {
+    let hello = examples_dir().join("hello_gpu.pxl");
+    for backend in ["CPU", "Cpu", "AUTO", "auto"] {
+        let run = gvpie(&[&"run", &hello, &"--json", &"--backend", &backend]);
+        assert_eq!((run.code, run.json()["backend"].as_str()), (0, Some("cpu")), "{backend}: {}", run.stderr);
+    }
+    // `GPU` is accepted: it runs on the GPU, or says there is none (never clap's "invalid value").
+    let run = gvpie(&[&"run", &hello, &"--json", &"--backend", &"GPU"]);
+    if run.code == 0 {
+        assert_eq!(run.json()["backend"], "gpu");
+    } else {
+        assert!(std::env::var_os("GVPIE_REQUIRE_GPU").is_none(), "GVPIE_REQUIRE_GPU is set: {}", run.stderr);
+        assert_eq!(run.code, 2);
+        assert!(run.stderr.starts_with("gvpie: --backend gpu: "), "{}", run.stderr);
+    }
+    let run = gvpie(&[&"run", &hello, &"--backend", &"tpu"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("invalid value 'tpu' for '--backend <BACKEND>'"), "{}", run.stderr);
+}

@@ -133,3 +133,30 @@ async fn json_content_type_variants_are_accepted() {
         assert_eq!(send(&router, request).await.status, 200, "{content_type}");
     }
 }
+
+/// A batch of 2 to 63 programs under `auto` runs where the engine's rule puts it (the CPU, also
+/// on a server with a GPU) and stops at the server's time limit: the server no longer decides
+/// `auto` itself and hands such batches to the engine without a deadline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn small_auto_batches_follow_the_engine_and_its_deadline() {
+    let engine = gvpie_exec::Engine::detect();
+    if engine.gpu_adapter().is_none() {
+        assert!(std::env::var_os("GVPIE_REQUIRE_GPU").is_none(), "GVPIE_REQUIRE_GPU is set but no GPU adapter opened");
+        eprintln!("NOTE: no GPU in this build (the workspace build has one); running on the CPU only");
+    }
+    let limits = gvpie_server::Limits {
+        execution_time_limit: std::time::Duration::from_millis(300),
+        ..crate::util::test_limits()
+    };
+    let router = gvpie_server::app(gvpie_server::AppState::new(std::sync::Arc::new(engine)).with_limits(limits));
+    let forever = json!({"code": "top:\nJMP top"});
+    let body = json!({"programs": [forever, forever, {"code": HELLO}], "backend": "auto", "budget": 1_000_000_000u64});
+    let answer = send(&router, post_json("/api/execute/batch", body.to_string())).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let body = answer.json();
+    let results = body["results"].as_array().expect("results");
+    for result in results {
+        assert_eq!(result["backend"], "cpu", "{result}");
+        assert_eq!(result["error"]["kind"], "time_limit", "{result}");
+    }
+}
