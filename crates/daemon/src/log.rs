@@ -4,12 +4,40 @@
 //! infinite map"); JSON mode prints one [`DaemonEvent`] per line. The log file gets the same
 //! lines (text lines with a UTC timestamp in front) and rotates by size: `daemon.log` →
 //! `daemon.log.1` → ... → `daemon.log.N`, the oldest dropped.
+//!
+//! Text that comes from users or programs (script names, purposes, code, file names, error
+//! messages) reaches the terminal and the text log through [`sanitize_for_terminal`]: control
+//! characters, escape sequences and bidirectional overrides are printed as `\u{..}` escapes, so a
+//! script cannot move the cursor, recolour the terminal, rewrite the title or fake log lines.
+//! JSON lines need nothing more: JSON escapes control characters itself.
 
+use std::borrow::Cow;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::event::DaemonEvent;
+
+/// `text` safe to print on a terminal or in a line-based log: every control character (C0 with
+/// newline and tab included, DEL, C1) and every bidirectional formatting character is replaced by
+/// its `\u{..}` escape; anything else is kept. Borrowed when there is nothing to replace.
+pub fn sanitize_for_terminal(text: &str) -> Cow<'_, str> {
+    fn unsafe_char(c: char) -> bool {
+        c.is_control() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    }
+    if !text.chars().any(unsafe_char) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
 
 /// How the daemon prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -132,8 +160,10 @@ impl Reporter {
 
 const RULE: &str = "================================================================";
 
-/// The seed's console look.
+/// The seed's console look. Every string that comes from outside (names, code, messages) goes
+/// through [`sanitize_for_terminal`].
 pub fn render_text(event: &DaemonEvent) -> String {
+    let s = sanitize_for_terminal;
     let mut out = String::new();
     match event {
         DaemonEvent::Started {
@@ -150,34 +180,34 @@ pub fn render_text(event: &DaemonEvent) -> String {
             out.push_str("╔════════════════════════════════════════════════════════════════╗\n");
             out.push_str("║        🤖 ZERO HUMAN DAEMON - AUTONOMOUS AI OS 🤖              ║\n");
             out.push_str("╚════════════════════════════════════════════════════════════════╝\n\n");
-            out.push_str(&format!("📂 Database: {db} ({executions_so_far} executions in memory)\n"));
-            out.push_str(&format!("⚙️  Runtime: {runtime} · {per_cycle} script(s) per cycle · "));
+            out.push_str(&format!("📂 Database: {} ({executions_so_far} executions in memory)\n", s(db)));
+            out.push_str(&format!("⚙️  Runtime: {} · {per_cycle} script(s) per cycle · ", s(runtime)));
             if *interval_s > 0.0 {
                 out.push_str(&format!("every {interval_s}s\n"));
             } else {
                 out.push_str("continuous\n");
             }
-            out.push_str(&format!("🔒 Lease held by pid {pid} on {host}\n"));
+            out.push_str(&format!("🔒 Lease held by pid {pid} on {}\n", s(host)));
             if let Some(previous) = took_over {
-                out.push_str(&format!("♻️  Took over a stale lease from {previous}\n"));
+                out.push_str(&format!("♻️  Took over a stale lease from {}\n", s(previous)));
             }
             if let Some(log) = log_file {
-                out.push_str(&format!("📝 Log: {log}\n"));
+                out.push_str(&format!("📝 Log: {}\n", s(log)));
             }
             out.push_str("\nPress Ctrl+C to stop (the cycle in progress finishes or rolls back as a whole).\n");
         }
         DaemonEvent::ScriptsImported { file, scripts, error } => match error {
-            Some(error) => out.push_str(&format!("⚠️  Could not import {file}: {error}\n")),
-            None => out.push_str(&format!("📥 Imported {file}: {}\n", scripts.join(", "))),
+            Some(error) => out.push_str(&format!("⚠️  Could not import {}: {}\n", s(file), s(error))),
+            None => out.push_str(&format!("📥 Imported {}: {}\n", s(file), s(&scripts.join(", ")))),
         },
         DaemonEvent::CycleStarted { cycle, .. } => {
             out.push_str(&format!("\n🤖 AUTONOMOUS CYCLE #{cycle}\n{RULE}\n"));
         }
         DaemonEvent::Health { healthy, message, .. } => {
             if *healthy {
-                out.push_str(&format!("✅ API Health: ✅ {message}\n"));
+                out.push_str(&format!("✅ API Health: ✅ {}\n", s(message)));
             } else {
-                out.push_str(&format!("❌ API Health Check Failed: {message}\n"));
+                out.push_str(&format!("❌ API Health Check Failed: {}\n", s(message)));
                 out.push_str("⚠️  AI Runtime API not available, skipping cycle\n");
             }
         }
@@ -200,17 +230,19 @@ pub fn render_text(event: &DaemonEvent) -> String {
             ..
         } => {
             match script {
-                Some(name) => out.push_str(&format!("\n📐 Script: {name}\n")),
-                None => out.push_str(&format!("\n🧬 Generated by {}\n", generator.as_deref().unwrap_or("a generator"))),
+                Some(name) => out.push_str(&format!("\n📐 Script: {}\n", s(name))),
+                None => {
+                    out.push_str(&format!("\n🧬 Generated by {}\n", s(generator.as_deref().unwrap_or("a generator"))))
+                }
             }
             if let Some(lang) = lang {
-                out.push_str(&format!("   Language: {lang}\n"));
+                out.push_str(&format!("   Language: {}\n", s(lang)));
             }
-            out.push_str(&format!("   Purpose: {}\n", purpose.as_deref().unwrap_or("N/A")));
+            out.push_str(&format!("   Purpose: {}\n", s(purpose.as_deref().unwrap_or("N/A"))));
             if !program_preview.is_empty() {
                 out.push_str("   Program:\n");
                 for line in program_preview {
-                    out.push_str(&format!("     {line}\n"));
+                    out.push_str(&format!("     {}\n", s(line)));
                 }
                 if *program_more_lines > 0 {
                     out.push_str(&format!("     … ({program_more_lines} more lines)\n"));
@@ -222,18 +254,19 @@ pub fn render_text(event: &DaemonEvent) -> String {
                 let message = error.as_ref().map(|e| e.message.lines().next().unwrap_or("").to_string());
                 let kind = error.as_ref().map(|e| e.kind.as_str()).unwrap_or("error");
                 out.push_str(&format!(
-                    "   ❌ Execution failed ({kind}, {cycles} cycles): {}\n",
-                    message.unwrap_or_default()
+                    "   ❌ Execution failed ({}, {cycles} cycles): {}\n",
+                    s(kind),
+                    s(&message.unwrap_or_default())
                 ));
             }
-            out.push_str(&format!("   Backend: {}\n", backend.to_uppercase()));
+            out.push_str(&format!("   Backend: {}\n", s(&backend.to_uppercase())));
             out.push_str(&format!("   ⏱️  Duration: {}\n", format_duration(*duration_ms)));
             out.push_str(&format!("\n💾 Saved to infinite map (iteration {iteration})\n"));
         }
         DaemonEvent::Generated { notes, .. } => {
             out.push('\n');
             for line in notes {
-                out.push_str(&format!("🧠 {line}\n"));
+                out.push_str(&format!("🧠 {}\n", s(line)));
             }
         }
         DaemonEvent::CycleFinished { executions, failures, sleep_s, .. } => {
@@ -247,12 +280,13 @@ pub fn render_text(event: &DaemonEvent) -> String {
             }
         }
         DaemonEvent::CycleAbandoned { cycle, reason } => {
-            out.push_str(&format!("\n↩️  Cycle #{cycle} rolled back ({reason}); nothing of it was written\n"));
+            out.push_str(&format!("\n↩️  Cycle #{cycle} rolled back ({}); nothing of it was written\n", s(reason)));
         }
-        DaemonEvent::Warning { message } => out.push_str(&format!("⚠️  {message}\n")),
+        DaemonEvent::Warning { message } => out.push_str(&format!("⚠️  {}\n", s(message))),
         DaemonEvent::Stopped { reason, cycles, executions } => {
             out.push_str(&format!(
-                "\n🛑 Daemon stopped ({reason}) after {cycles} cycle(s) and {executions} execution(s)\n✅ Database closed cleanly\n"
+                "\n🛑 Daemon stopped ({}) after {cycles} cycle(s) and {executions} execution(s)\n✅ Database closed cleanly\n",
+                s(reason)
             ));
         }
     }
@@ -261,4 +295,49 @@ pub fn render_text(event: &DaemonEvent) -> String {
 
 fn format_duration(ms: f64) -> String {
     if ms >= 10.0 { format!("{ms:.0}ms") } else { format!("{ms:.3}ms") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_sequences_are_printed_as_escapes() {
+        assert!(matches!(sanitize_for_terminal("plain · ünïcode 🤖"), Cow::Borrowed("plain · ünïcode 🤖")));
+        assert_eq!(sanitize_for_terminal("a\u{1b}[2Jb"), "a\\u{1b}[2Jb");
+        assert_eq!(sanitize_for_terminal("x\ny\r\t\u{7}\u{7f}\u{9b}"), "x\\u{a}y\\u{d}\\u{9}\\u{7}\\u{7f}\\u{9b}");
+        assert_eq!(sanitize_for_terminal("abc\u{202e}def"), "abc\\u{202e}def");
+    }
+
+    #[test]
+    fn a_hostile_script_cannot_reach_the_terminal_raw() {
+        let event = DaemonEvent::ExecutionRecorded {
+            cycle: 1,
+            iteration: 7,
+            script: Some("evil\u{1b}]0;pwned\u{7}".to_string()),
+            lang: Some("pixel".to_string()),
+            purpose: Some("fake\n💾 Saved to infinite map (iteration 999)".to_string()),
+            program_preview: vec!["TXT 1 1 \u{1b}[31mred".to_string()],
+            program_more_lines: 0,
+            success: false,
+            cycles: 0,
+            backend: "cpu".to_string(),
+            duration_ms: 1.0,
+            error: Some(gvpie_exec::ErrorJson {
+                kind: "parse".to_string(),
+                message: "bad \u{1b}[2J".to_string(),
+                line: None,
+                column: None,
+                diagnostics: Vec::new(),
+            }),
+            image_hash: None,
+            program_hash: None,
+            generator: None,
+        };
+        let text = render_text(&event);
+        assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text:?}");
+        // No line of its own faked by a newline in the purpose.
+        assert_eq!(text.lines().filter(|line| line.starts_with("💾")).count(), 1, "{text}");
+        assert!(text.contains("📐 Script: evil\\u{1b}]0;pwned\\u{7}\n"), "{text}");
+    }
 }

@@ -8,6 +8,28 @@ use gvpie_exec::{BackendChoice, Engine, ErrorJson, ResultJson};
 use gvpie_pxl::{Config, Texture};
 use gvpie_raster::Canvas;
 
+/// The largest answer read from a remote runtime (8 MiB; a result without an image is a few hundred bytes).
+/// A larger one is an execution failure of kind `runtime`, and the rest is not read.
+pub const MAX_RUNTIME_REPLY_BYTES: u64 = 8 << 20;
+
+/// The body of `response` as text, at most [`MAX_RUNTIME_REPLY_BYTES`] of it.
+fn read_bounded(response: reqwest::blocking::Response) -> Result<String, String> {
+    use std::io::Read;
+    let too_large = || format!("the runtime's answer is larger than {MAX_RUNTIME_REPLY_BYTES} bytes; refused");
+    if response.content_length().is_some_and(|length| length > MAX_RUNTIME_REPLY_BYTES) {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    response
+        .take(MAX_RUNTIME_REPLY_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|err| format!("the runtime's answer could not be read: {err}"))?;
+    if bytes.len() as u64 > MAX_RUNTIME_REPLY_BYTES {
+        return Err(too_large());
+    }
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
 /// Which runtime the daemon uses.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum RuntimeSpec {
@@ -65,7 +87,7 @@ impl Remote {
             .send()
             .map_err(|e| format!("{} is not reachable: {e}", self.base))?;
         let status = response.status();
-        let body = response.text().unwrap_or_default();
+        let body = read_bounded(response).map_err(|e| format!("{}: {e}", self.base))?;
         if status.is_success() {
             Ok(format!("{} healthy: {}", self.base, body.trim().chars().take(200).collect::<String>()))
         } else {
@@ -115,9 +137,9 @@ impl Remote {
             Err(err) => return failed("runtime", format!("the runtime {} did not answer: {err}", self.base)),
         };
         let status = response.status();
-        let text = match response.text() {
+        let text = match read_bounded(response) {
             Ok(text) => text,
-            Err(err) => return failed("runtime", format!("the runtime's answer could not be read: {err}")),
+            Err(message) => return failed("runtime", message),
         };
         if status.is_success() {
             match serde_json::from_str::<ResultJson>(&text) {

@@ -106,3 +106,68 @@ fn an_unreachable_runtime_is_unhealthy() {
     let events = setup.run(1);
     assert!(events.iter().any(|e| matches!(e, gvpie_daemon::DaemonEvent::Health { healthy: false, .. })));
 }
+
+/// A runtime whose `/health` is fine and whose `/api/execute` streams `body_len` bytes (no length announced)
+/// until the connection closes.
+fn oversized_runtime(body_len: usize) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(20) {
+            let Ok(mut stream) = stream else { continue };
+            let Ok(clone) = stream.try_clone() else { continue };
+            let mut reader = BufReader::new(clone);
+            let mut request_line = String::new();
+            if reader.read_line(&mut request_line).is_err() {
+                continue;
+            }
+            let mut length = 0usize;
+            loop {
+                let mut header = String::new();
+                if reader.read_line(&mut header).is_err() || header.trim().is_empty() {
+                    break;
+                }
+                if let Some(value) = header.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+            let _ = reader.read_exact(&mut vec![0; length]);
+            if request_line.starts_with("GET /health") {
+                let _ = write!(stream, "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{{}}");
+                continue;
+            }
+            if stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n")
+                .is_err()
+            {
+                continue;
+            }
+            let chunk = vec![b' '; 64 << 10];
+            let mut sent = 0;
+            // The client hangs up once it has read past its limit.
+            while sent < body_len && stream.write_all(&chunk).is_ok() {
+                sent += chunk.len();
+            }
+        }
+    });
+    url
+}
+
+#[test]
+fn an_oversized_runtime_answer_is_a_failed_execution_not_a_memory_blowup() {
+    assert_eq!(gvpie_daemon::MAX_RUNTIME_REPLY_BYTES, 8 << 20);
+    let mut setup = Setup::new();
+    setup.config.runtime = RuntimeSpec::Remote(oversized_runtime(9 << 20));
+    add_script(&setup.store(), "a", "pixel", "HALT");
+    let events = setup.run(1);
+    let messages: Vec<String> = events
+        .iter()
+        .filter_map(|event| match event {
+            gvpie_daemon::DaemonEvent::ExecutionRecorded { success: false, error: Some(error), .. } => {
+                Some(format!("{}: {}", error.kind, error.message))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(messages, ["runtime: the runtime's answer is larger than 8388608 bytes; refused"], "{events:?}");
+}
