@@ -26,7 +26,8 @@ pub struct NewProposal {
     pub goal_id: i64,
     /// `llm:MODEL`.
     pub generator: String,
-    /// `adopted`, `refused`, `rejected` or `unavailable`.
+    /// `adopted`, `refused` (a valid program, not better), `rejected` (not a usable program for the goal) or
+    /// `unavailable` (the request failed).
     pub outcome: String,
     /// Why it was refused or rejected (or the request failed).
     pub reason: Option<String>,
@@ -38,8 +39,9 @@ pub struct NewProposal {
     pub execution: ParentRef,
 }
 
-/// A recorded proposal.
+/// A recorded proposal: its one JSON shape (`gvpie goals show --json`, `GET /api/goals/{id}/proposals`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LlmProposal {
     /// Row id (increasing).
     pub id: i64,
@@ -49,11 +51,12 @@ pub struct LlmProposal {
     pub created_ms: i64,
     /// `llm:MODEL`.
     pub generator: String,
-    /// `adopted`, `refused`, `rejected` or `unavailable`.
+    /// `adopted`, `refused` (a valid program, not better), `rejected` (not a usable program for the goal) or
+    /// `unavailable` (the request failed).
     pub outcome: String,
     /// Why it was refused or rejected.
     pub reason: Option<String>,
-    /// The program, or the raw reply.
+    /// The program, or the raw reply when no program could be read (at most 64 KiB).
     pub source: Option<String>,
     /// Its score when evaluated.
     pub score: Option<f64>,

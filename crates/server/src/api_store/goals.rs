@@ -10,12 +10,12 @@ use utoipa::{IntoParams, ToSchema};
 
 use gvpie_evolve::goal::GoalDraft;
 use gvpie_evolve::{GoalOptions, ImageGoalParams, ImageGoalSpec, OptimizeGoalParams, OptimizeGoalSpec, StopRules};
-use gvpie_store::{Goal, NewGoal, NewImage};
+use gvpie_store::{Goal, LlmProposal, NewGoal, NewImage};
 
 use super::{parse_id, query_int};
-use crate::limits::Limits;
 use crate::error::{AppError, ErrorBody};
 use crate::json::AppJson;
+use crate::limits::Limits;
 use crate::state::AppState;
 
 /// The goals.
@@ -264,10 +264,7 @@ pub(crate) async fn create_goal(
 #[utoipa::path(get, path = "/api/goals/{id}", tag = "map", params(("id" = i64, Path, description = "Goal id")),
     responses((status = 200, body = Goal), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
-pub(crate) async fn get_goal(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Json<Goal>, AppError> {
+pub(crate) async fn get_goal(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Goal>, AppError> {
     let id = parse_id("goal id", &id)?;
     let goal = state.store()?.run(move |store| Ok(store.goal(id)?)).await?;
     let goal = goal.ok_or_else(|| AppError::NotFound(format!("no goal with id {id}")))?;
@@ -305,51 +302,11 @@ pub(crate) async fn update_goal(
     Ok(Json(goal))
 }
 
-/// A language model's proposal for a goal and what became of it (`llm_proposals`).
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct ProposalJson {
-    /// Row id (increasing).
-    pub id: i64,
-    /// The goal.
-    pub goal_id: i64,
-    /// When it was recorded (Unix milliseconds).
-    pub created_ms: i64,
-    /// `llm:MODEL`.
-    pub generator: String,
-    /// `adopted`, `refused` (a valid program, not better), `rejected` (not a usable program for the goal) or
-    /// `unavailable` (the request failed).
-    pub outcome: String,
-    /// Why it was refused or rejected.
-    pub reason: Option<String>,
-    /// The program, or the raw reply when no program could be read (at most 64 KiB).
-    pub source: Option<String>,
-    /// Its score when it was evaluated (optimize: cycles; image: RMSE).
-    pub score: Option<f64>,
-    /// The execution kept when adopted.
-    pub iteration: Option<i64>,
-}
-
-impl From<gvpie_store::LlmProposal> for ProposalJson {
-    fn from(p: gvpie_store::LlmProposal) -> ProposalJson {
-        ProposalJson {
-            id: p.id,
-            goal_id: p.goal_id,
-            created_ms: p.created_ms,
-            generator: p.generator,
-            outcome: p.outcome,
-            reason: p.reason,
-            source: p.source,
-            score: p.score,
-            iteration: p.iteration,
-        }
-    }
-}
-
 /// A goal's language-model proposals, newest first.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ProposalList {
     /// The proposals.
-    pub proposals: Vec<ProposalJson>,
+    pub proposals: Vec<LlmProposal>,
 }
 
 /// How many proposals.
@@ -379,5 +336,5 @@ pub(crate) async fn goal_proposals(
             Ok(store.llm_proposals(id, limit)?)
         })
         .await?;
-    Ok(Json(ProposalList { proposals: proposals.into_iter().map(ProposalJson::from).collect() }))
+    Ok(Json(ProposalList { proposals }))
 }
