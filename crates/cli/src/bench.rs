@@ -102,8 +102,10 @@ pub fn cpu(args: CpuBenchArgs) -> anyhow::Result<ExitCode> {
             config: Config { width: 256, height: 256, budget: 100_000_000, max_frames: 0 },
         },
     ];
-    let scratch = std::env::temp_dir().join(format!("gvpie-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&scratch)?;
+    // A private folder (mode 0700, unpredictable name, removed when dropped): nobody else can
+    // plant a file or a symlink where the Lua scripts are written.
+    let scratch_dir = tempfile::Builder::new().prefix("gvpie-bench-").tempdir()?;
+    let scratch = scratch_dir.path();
     let mut rows = Vec::new();
     for (index, workload) in workloads.iter().enumerate() {
         let script = scratch.join(format!("w{index}.lua"));
@@ -122,7 +124,7 @@ pub fn cpu(args: CpuBenchArgs) -> anyhow::Result<ExitCode> {
             "speedup": theirs.as_secs_f64() / ours.as_secs_f64(),
         }));
     }
-    let _ = std::fs::remove_dir_all(&scratch);
+    drop(scratch_dir);
 
     let source = ten_thousand_lines();
     let mut parse = Vec::new();

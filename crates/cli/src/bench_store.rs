@@ -40,17 +40,23 @@ struct Results {
 
 /// Runs the benchmark.
 pub fn store(args: StoreBenchArgs) -> anyhow::Result<ExitCode> {
-    let scratch = match &args.dir {
-        Some(dir) => dir.clone(),
-        None => std::env::temp_dir().join(format!("gvpie-bench-store-{}", std::process::id())),
+    // Without --dir, a private folder (mode 0700, unpredictable name, removed when dropped), so
+    // nobody else can plant the database or a symlink in its place.
+    let (scratch, private) = match &args.dir {
+        Some(dir) => (dir.clone(), None),
+        None => {
+            let private = tempfile::Builder::new()
+                .prefix("gvpie-bench-store-")
+                .tempdir()
+                .context("cannot create a temporary folder")?;
+            (private.path().to_path_buf(), Some(private))
+        }
     };
     std::fs::create_dir_all(&scratch).with_context(|| format!("cannot create {}", scratch.display()))?;
     let db = scratch.join("bench.db");
     let _ = std::fs::remove_file(&db);
     let result = measure(&db, &args);
-    if args.dir.is_none() {
-        let _ = std::fs::remove_dir_all(&scratch);
-    }
+    drop(private);
     let results = result?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&results)?);

@@ -78,6 +78,13 @@ pub fn build_state(db: &str, token: Option<String>) -> anyhow::Result<gvpie_serv
     let engine = Arc::new(gvpie_exec::Engine::detect());
     let state = gvpie_server::AppState::new(engine).with_token(token);
     let store = gvpie_server::StorePool::open(db).map_err(|err| UsageError::new(format!("--db {db}: {err}")))?;
+    if store.is_read_only() {
+        eprintln!(
+            "gvpie serve: warning: the database {} is read-only: reads work, but every write (scripts, programs, \
+             cartridges, goals) will be answered 503 until the file and its folder are writable",
+            gvpie_daemon::sanitize_for_terminal(db)
+        );
+    }
     Ok(state.with_store(store))
 }
 

@@ -153,6 +153,7 @@ fn with_a_token_only_health_is_open() {
     let site = install_bridge(&dir);
     let server = Server::start(&dir, Some("t0ken"));
     let head = |path: &str, auth: &str| format!("GET {path} HTTP/1.1\r\nHost: x\r\n{auth}Connection: close\r\n\r\n");
+    // With a token any Host is served (a reverse proxy may name the server as it likes).
     assert_eq!(server.raw(&head("/health", "")).0, 200);
     let (status, body) = server.raw(&head("/metrics", ""));
     assert_eq!(status, 401);
@@ -172,7 +173,7 @@ fn with_a_token_only_health_is_open() {
 fn sigterm_stops_the_server_cleanly() {
     let dir = Dir::new("serve-sigterm");
     let mut server = Server::start(&dir, None);
-    assert_eq!(server.raw("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").0, 200);
+    assert_eq!(server.raw("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").0, 200);
     let pid = server.child.id().to_string();
     let status = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
     assert!(status.success());
@@ -190,7 +191,8 @@ fn a_goal_has_one_json_shape_in_the_cli_and_the_api() {
     let target = dir.join("target.png");
     let drawn = crate::util::gvpie(&[&"run", &crate::util::examples_dir().join("circles.pxl"), &"-o", &target]);
     assert_eq!(drawn.code, 0, "{}", drawn.stderr);
-    let added = crate::util::gvpie(&[&"goals", &"add", &"image", &target, &"-n", &"2", &"--resize", &"16", &"--db", &db]);
+    let added =
+        crate::util::gvpie(&[&"goals", &"add", &"image", &target, &"-n", &"2", &"--resize", &"16", &"--db", &db]);
     assert_eq!(added.code, 0, "{}", added.stderr);
     let listed = crate::util::gvpie(&[&"goals", &"list", &"--json", &"--db", &db]);
     assert_eq!(listed.code, 0, "{}", listed.stderr);
@@ -207,4 +209,49 @@ fn a_goal_has_one_json_shape_in_the_cli_and_the_api() {
         assert!(goal.get(key).is_some(), "{key} missing from {goal}");
     }
     assert_eq!(goal["spec"]["shapes"], 2);
+}
+
+#[test]
+fn without_a_token_a_foreign_host_is_refused() {
+    let dir = Dir::new("serve-rebinding");
+    let server = Server::start(&dir, None);
+    let (status, body) = server.raw("GET /api/scripts HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n");
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("\"kind\":\"forbidden\""), "{body}");
+    let (status, body) = server.raw("GET /api/scripts HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    assert_eq!(status, 200, "{body}");
+}
+
+#[test]
+fn serve_warns_when_the_database_is_read_only() {
+    let dir = Dir::new("serve-read-only");
+    let db = dir.join("db/gvpie.db");
+    std::fs::create_dir_all(dir.join("db")).expect("mkdir");
+    drop(gvpie_store::Store::open(&db).expect("create the database"));
+    // Read-only permissions; for root, whom they do not stop, the immutable attribute too.
+    let mut permissions = std::fs::metadata(&db).expect("db").permissions();
+    permissions.set_readonly(true);
+    std::fs::set_permissions(&db, permissions.clone()).expect("chmod");
+    if std::fs::OpenOptions::new().write(true).open(&db).is_ok() {
+        let _ = Command::new("chattr").arg("+i").arg(&db).output();
+    }
+    let writable = std::fs::OpenOptions::new().write(true).open(&db).is_ok();
+    let mut stderr = String::new();
+    if !writable {
+        let mut server = Server::start(&dir, None);
+        let (status, body) = server.raw("GET /api/scripts HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+        assert_eq!(status, 200, "reads work: {body}");
+        let _ = server.child.kill();
+        let _ = server.child.wait();
+        let _ = server.child.stderr.take().map(|mut e| e.read_to_string(&mut stderr));
+    }
+    let _ = Command::new("chattr").arg("-i").arg(&db).output();
+    #[allow(clippy::permissions_set_readonly_false)]
+    permissions.set_readonly(false);
+    let _ = std::fs::set_permissions(&db, permissions);
+    if writable {
+        eprintln!("!!! SKIPPED serve_warns_when_the_database_is_read_only: cannot make a file read-only here");
+        return;
+    }
+    assert!(stderr.contains("warning: the database") && stderr.contains("is read-only"), "{stderr}");
 }

@@ -4,7 +4,9 @@
 //!
 //! Without chromium, node or the npm packages the test prints a loud note and passes, unless
 //! `GVPIE_REQUIRE_BROWSER=1` (CI sets it), when it fails. Screenshots go to `docs/ui/` when
-//! `GVPIE_UI_SCREENSHOTS=1` or when they are missing there, else to the test's scratch folder.
+//! `GVPIE_UI_SCREENSHOTS=1` or when they are missing there, else to the artefacts folder
+//! ([`artifacts_dir`]: `$GVPIE_ARTIFACTS/ui`, else `target/ui-artifacts`), which outlives the
+//! test; a failure's screenshot (`failure.png`) always goes there, for CI to keep.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -50,7 +52,11 @@ fn web_ui_in_headless_chromium() {
 
     let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/ui");
     let refresh = std::env::var("GVPIE_UI_SCREENSHOTS").is_ok_and(|v| v == "1");
-    let screenshots: PathBuf = if refresh || !docs.join("editor.png").exists() { docs } else { dir.join("screens") };
+    let artifacts = artifacts_dir();
+    // A failure.png of an earlier run must not be taken for this one's.
+    let _ = std::fs::remove_file(artifacts.join("failure.png"));
+    std::fs::create_dir_all(&artifacts).expect("create the artefacts folder");
+    let screenshots: PathBuf = if refresh || !docs.join("editor.png").exists() { docs } else { artifacts.clone() };
 
     let output = Command::new("node")
         .arg("e2e.mjs")
@@ -58,6 +64,7 @@ fn web_ui_in_headless_chromium() {
         .env("GVPIE_URL", format!("http://{}", server.addr))
         .env("GVPIE_LINEAGE_ITERATION", child_iteration.to_string())
         .env("GVPIE_SCREENSHOTS", &screenshots)
+        .env("GVPIE_FAILURE_SCREENSHOT", artifacts.join("failure.png"))
         .env("GVPIE_CHROMIUM", &chromium)
         .output()
         .expect("run node e2e.mjs");
@@ -66,11 +73,21 @@ fn web_ui_in_headless_chromium() {
     println!("{stdout}");
     assert!(
         output.status.success(),
-        "the browser test failed (screenshot of the failure in {}):\n{stdout}\n{stderr}\n--- server log ---\n{}",
-        screenshots.display(),
+        "the browser test failed (screenshot of the failure: {}):\n{stdout}\n{stderr}\n--- server log ---\n{}",
+        artifacts.join("failure.png").display(),
         server.log()
     );
     assert!(stdout.contains("all browser checks passed"), "{stdout}");
+}
+
+/// Where the screenshots are kept after the test, failed or not: `$GVPIE_ARTIFACTS/ui` (CI sets it
+/// and keeps the folder), else `target/ui-artifacts`.
+fn artifacts_dir() -> PathBuf {
+    match std::env::var_os("GVPIE_ARTIFACTS").filter(|v| !v.is_empty()) {
+        Some(dir) => PathBuf::from(dir).join("ui"),
+        // CARGO_TARGET_TMPDIR is <target>/tmp.
+        None => Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap_or(Path::new("target")).join("ui-artifacts"),
+    }
 }
 
 /// Why the browser test cannot run here, if it cannot.

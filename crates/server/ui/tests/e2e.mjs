@@ -7,17 +7,20 @@
 //   GVPIE_LINEAGE_ITERATION   an iteration with a parent and a child in the database (required)
 //   GVPIE_SCREENSHOTS         a folder for dashboard.png, editor.png, blocks.png, debugger.png,
 //                             explorer.png (optional)
+//   GVPIE_FAILURE_SCREENSHOT  where to save the page when a check fails (optional; default
+//                             failure.png in GVPIE_SCREENSHOTS)
 //   GVPIE_CHROMIUM            the browser (default /usr/bin/chromium)
 //
 // Each check prints one line; the first failure stops the run with exit code 1.
 
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { chromium } from 'playwright-core';
 
 const base = process.env.GVPIE_URL;
 const lineageIteration = Number(process.env.GVPIE_LINEAGE_ITERATION);
 const shots = process.env.GVPIE_SCREENSHOTS;
+const failureShot = process.env.GVPIE_FAILURE_SCREENSHOT || (shots ? join(shots, 'failure.png') : '');
 const executablePath = process.env.GVPIE_CHROMIUM || '/usr/bin/chromium';
 if (!base || !lineageIteration) {
   console.error('GVPIE_URL and GVPIE_LINEAGE_ITERATION must be set');
@@ -200,7 +203,14 @@ async function main() {
     await page.keyboard.press('Control+S');
     await page.getByLabel('Name').fill('ui-e2e-script');
     await page.getByRole('button', { name: 'Save', exact: true }).click();
-    await page.waitForSelector('.toast.visible');
+    // Wait for this save's own answer, not for any toast: the cartridge step's toast may still be on screen.
+    // The editor shows "Saved as script “NAME”" only after the server stored it, or "Could not save" on an error.
+    await page.waitForFunction(() => {
+      const text = document.getElementById('toast')?.textContent ?? '';
+      return text.includes('ui-e2e-script') || text.startsWith('Could not save');
+    });
+    const saved = await page.locator('#toast').textContent();
+    if (!saved.includes('Saved as script “ui-e2e-script”')) fail(`the save answered: ${saved}`);
     const scripts = await page.evaluate(() => fetch('/api/scripts').then((r) => r.json()));
     if (!scripts.scripts.some((s) => s.name === 'ui-e2e-script')) fail('the script was not saved');
     console.log('ok   Ctrl-S saves the program as an improvement script');
@@ -285,7 +295,15 @@ async function main() {
     console.log('all browser checks passed');
   } catch (err) {
     console.error(`FAIL ${err.message}`);
-    if (shots) await page.screenshot({ path: join(shots, 'failure.png') }).catch(() => {});
+    if (failureShot) {
+      try {
+        mkdirSync(dirname(failureShot), { recursive: true });
+        await page.screenshot({ path: failureShot });
+        console.error(`screenshot of the failure: ${failureShot}`);
+      } catch (shotErr) {
+        console.error(`no screenshot of the failure: ${shotErr.message}`);
+      }
+    }
     await browser.close();
     process.exit(1);
   }
