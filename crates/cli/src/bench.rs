@@ -52,7 +52,8 @@ fn time_pxl(workload: &Workload) -> anyhow::Result<Duration> {
     let result = gvpie_pxl::run(&texture, &workload.config)?;
     let elapsed = start.elapsed();
     if result.status != Status::Halted {
-        anyhow::bail!("bench program {} did not halt: {:?}", workload.name, result.status);
+        let why = format!("bench program {} did not halt: {:?}", workload.name, result.status);
+        return Err(crate::RunTimeError::new(why).into());
     }
     Ok(elapsed)
 }

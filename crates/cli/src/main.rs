@@ -1,7 +1,17 @@
 //! The `gvpie` command line: a thin layer over the library crates.
 //!
 //! It parses arguments, loads files, calls the libraries and maps every outcome to an exit
-//! status: 0 success, 1 a program's run-time error, 2 a source or usage error.
+//! status, the same for every command:
+//!
+//! | status | meaning | where it comes from |
+//! |---|---|---|
+//! | 0 | success | the command's `Ok(ExitCode::SUCCESS)`; `--help`, `--version`; a closed pipe on stdout |
+//! | 1 | a program's run-time error (a trap, `--timeout`'s `time_limit`) | the command's `Ok(ExitCode::from(1))` after it reported the result (`gvpie run`), or an error carrying a [`RunTimeError`] |
+//! | 2 | a source, usage or configuration error: a bad file, flag or program source, an unreachable or wrong database, an address that cannot be bound, a GPU that cannot start | clap's errors, every error carrying a [`UsageError`], and every other error (see [`exit_status`]) |
+//!
+//! Two checks use 1 for "the check failed", as their tools' conventions go: `gvpie fmt --check`
+//! (not formatted) and `gvpie replay` (different pixels). `gvpie daemon` and `gvpie up` exit 3
+//! when another daemon holds the database.
 
 mod bench;
 mod bench_store;
@@ -21,7 +31,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// A usage or input error: printed as is, exit status 2.
+/// A source, usage or configuration error, the caller's to fix: printed as is (the message
+/// names the file, flag or setting), exit status 2 ([`exit_status`]).
 #[derive(Debug)]
 pub struct UsageError(String);
 
@@ -39,6 +50,47 @@ impl std::fmt::Display for UsageError {
 }
 
 impl std::error::Error for UsageError {}
+
+/// A program's run-time error that ends a command (a program the command needed trapped or did
+/// not halt): printed as is, exit status 1 ([`exit_status`]). `gvpie run` reports its program's
+/// result itself and exits 1 without this error.
+#[derive(Debug)]
+pub struct RunTimeError(String);
+
+impl RunTimeError {
+    /// An error with this message.
+    pub fn new(message: impl Into<String>) -> RunTimeError {
+        RunTimeError(message.into())
+    }
+}
+
+impl std::fmt::Display for RunTimeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for RunTimeError {}
+
+/// The exit status of a command that ended with `err` (see the table in the crate docs):
+/// 0 for a closed pipe on stdout (`gvpie ... | head`), 1 when a [`RunTimeError`] is in its
+/// chain, 2 for a [`UsageError`] and for every other error. An error that is neither is a file
+/// that cannot be read or written, a database that cannot be opened or used, an address that
+/// cannot be bound, a GPU that cannot start: configuration, the caller's to fix, so 2.
+pub fn exit_status(err: &anyhow::Error) -> ExitCode {
+    if is_broken_pipe(err) {
+        return ExitCode::SUCCESS;
+    }
+    for cause in err.chain() {
+        if cause.is::<RunTimeError>() {
+            return ExitCode::from(1);
+        }
+        if cause.is::<UsageError>() {
+            return ExitCode::from(2);
+        }
+    }
+    ExitCode::from(2)
+}
 
 #[derive(Parser)]
 #[command(
@@ -172,13 +224,10 @@ fn main() -> ExitCode {
     match dispatch(cli.command) {
         Ok(code) => code,
         Err(err) => {
-            if is_broken_pipe(&err) {
-                return ExitCode::SUCCESS;
+            if !is_broken_pipe(&err) {
+                eprintln!("gvpie: {err:#}");
             }
-            eprintln!("gvpie: {err:#}");
-            // Usage errors are the caller's; anything else is also reported as 2 since no
-            // program ran to completion.
-            ExitCode::from(2)
+            exit_status(&err)
         }
     }
 }
@@ -356,9 +405,11 @@ fn cart_pack(
     };
     let config = gvpie_pxl::Config { width: size.0, height: size.1, budget, max_frames: 0 };
     // The screen is whatever the program drew, also when it stopped with a run-time error.
-    let result = gvpie_pxl::run(&texture, &config).map_err(|e| UsageError::new(e.to_string()))?;
-    let png =
-        gvpie_cart::pack(&source, &result.canvas).map_err(|e| UsageError::new(format!("{}: {e}", file.display())))?;
+    let outcome = gvpie_exec::Engine::cpu_only()
+        .execute(&texture, &config, gvpie_exec::BackendChoice::Cpu)
+        .map_err(|e| UsageError::new(e.to_string()))?;
+    let png = gvpie_cart::pack(&source, &outcome.result.canvas)
+        .map_err(|e| UsageError::new(format!("{}: {e}", file.display())))?;
     write_atomically(output, &png)?;
     Ok(ExitCode::SUCCESS)
 }
@@ -374,4 +425,24 @@ fn cart_unpack(file: &std::path::Path, output: Option<&std::path::Path>) -> anyh
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_status_follows_the_contract() {
+        let status = |err: anyhow::Error| exit_status(&err);
+        assert_eq!(status(UsageError::new("bad flag").into()), ExitCode::from(2));
+        assert_eq!(status(RunTimeError::new("division by zero").into()), ExitCode::from(1));
+        // The class survives added context.
+        let wrapped = anyhow::Error::from(RunTimeError::new("trap")).context("optimizing x.pxl");
+        assert_eq!(status(wrapped), ExitCode::from(1));
+        let wrapped = anyhow::Error::from(UsageError::new("x.pxl: no such file")).context("loading");
+        assert_eq!(status(wrapped), ExitCode::from(2));
+        // Anything else (a file, a database, an address) is configuration.
+        assert_eq!(status(std::io::Error::from(std::io::ErrorKind::PermissionDenied).into()), ExitCode::from(2));
+        assert_eq!(status(std::io::Error::from(std::io::ErrorKind::BrokenPipe).into()), ExitCode::SUCCESS);
+    }
 }
