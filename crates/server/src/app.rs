@@ -85,7 +85,10 @@ fn api_router() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document of every route of [`app`].
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_router().into_openapi()
+    let mut document = api_router().into_openapi();
+    // Example bodies, parameters and links, so that clients and fuzzers reach real resources.
+    crate::openapi_examples::add(&mut document);
+    document
 }
 
 /// The whole application: build it once and serve it, or call it directly in tests.

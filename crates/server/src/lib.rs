@@ -56,7 +56,7 @@
 
 pub use crate::api_execute::{BatchProgram, BatchRequest, BatchResponse, ExecuteRequest, ExecuteResponse, ImageKind};
 pub use crate::api_store::cartridges::{CartridgeJson, CartridgeList, NewCartridgeRequest};
-pub use crate::api_store::goals::{GoalJson, GoalList};
+pub use crate::api_store::goals::GoalList;
 pub use crate::api_store::map::{LineageJson, LineageNodeJson, MapEntryJson, MapPageJson};
 pub use crate::api_store::programs::{NewProgramRequest, ProgramJson};
 pub use crate::api_store::scripts::{NewScriptRequest, ScriptJson, ScriptList, ScriptPatch};
@@ -90,6 +90,7 @@ mod guard;
 mod json;
 mod limits;
 mod metrics;
+mod openapi_examples;
 mod run;
 mod serve;
 mod state;

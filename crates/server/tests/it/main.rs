@@ -49,5 +49,8 @@ mod rebinding;
 /// an unwritable database); what hyper answers before the app sees a request.
 mod error_shape;
 
+/// The OpenAPI document's example bodies and parameters reach real resources.
+mod examples;
+
 /// The web UI's opcode table agrees with gvpie-pxl's.
 mod ui_opcodes;
