@@ -75,7 +75,8 @@ pub struct RunArgs {
     #[arg(long, default_value_t = gvpie_pxl::DEFAULT_MAX_FRAMES)]
     max_frames: usize,
     /// Stop the program after this many seconds (a `time_limit` error, exit status 1; the
-    /// canvas so far is still written). No limit by default.
+    /// canvas so far is still written). No limit by default. Checked between slices on the CPU;
+    /// a GPU dispatch, once started, runs to its budget.
     #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
     timeout: Option<Duration>,
 }
