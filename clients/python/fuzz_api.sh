@@ -15,6 +15,12 @@ examples="${GVPIE_FUZZ_EXAMPLES:-50}"
 command -v schemathesis >/dev/null || { echo "fuzz_api.sh: schemathesis is missing (pip install schemathesis)" >&2; exit 2; }
 
 scratch="$(mktemp -d)"
+# Seed the database so that the document's examples (script 1, iteration 1, goal 1, cartridge
+# hello.png, the example program and its 128x64 image) and its links name real resources: a script
+# (the examples' program) and one daemon cycle now, the example bodies once the server is up.
+printf 'TXT 10 10 Hello GPU\nHALT' >"$scratch/seed.pxl"
+"$bin" scripts add seed "$scratch/seed.pxl" --purpose "fuzzing seed" --db "$scratch/gvpie.db" >/dev/null
+"$bin" daemon --db "$scratch/gvpie.db" --cycles 1 --interval 0 --no-log-file --quiet >/dev/null
 "$bin" serve --bind "127.0.0.1:${GVPIE_FUZZ_PORT:-0}" --db "$scratch/gvpie.db" >"$scratch/serve.log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$scratch"' EXIT
@@ -27,6 +33,17 @@ for _ in $(seq 300); do
   sleep 0.1
 done
 [ -n "$port" ] || { echo "fuzz_api.sh: gvpie serve did not start:" >&2; cat "$scratch/serve.log" >&2; exit 1; }
+python3 - "http://127.0.0.1:$port" <<'PY'
+import json, sys, urllib.request
+base = sys.argv[1]
+document = json.load(urllib.request.urlopen(base + "/api/openapi.json", timeout=30))
+for path in ("/api/scripts", "/api/programs", "/api/cartridges", "/api/goals"):
+    body = document["paths"][path]["post"]["requestBody"]["content"]["application/json"]["example"]
+    request = urllib.request.Request(base + path, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        print(f"fuzz_api.sh: seeded POST {path}: {answer.status}")
+PY
 
 # Schemathesis writes its state beside it; keep that out of the repository.
 cd "$scratch"

@@ -1,7 +1,8 @@
 //! Examples and links in the OpenAPI document, so that a client generator or a fuzzer
 //! (schemathesis in CI, `clients/python/fuzz_api.sh`) reaches real resources instead of only
 //! 404s: valid request bodies, path parameters that name the resources `fuzz_api.sh` seeds
-//! (script 1, iteration 1, goal 1, cartridge `hello.png`), and links from each created resource
+//! (script 1, iteration 1, goal 1, cartridge `hello.png`, the program [`EXAMPLE_CODE`] and the
+//! image it draws on the daemon's default 128×64 canvas), and links from each created resource
 //! (and each map entry) to the operations that read or change it.
 //!
 //! Added to the document [`crate::openapi`] builds from the route registrations; nothing here
@@ -19,8 +20,19 @@ pub(crate) const EXAMPLE_CODE: &str = "TXT 10 10 Hello GPU\nHALT";
 /// The cartridge path of the examples.
 pub(crate) const EXAMPLE_CARTRIDGE_PATH: &str = "hello.png";
 
+/// The hashes of [`EXAMPLE_CODE`]'s program and of its image on a 128×64 canvas.
+fn example_hashes() -> Option<(String, String)> {
+    let texture = gvpie_pxl::compile(EXAMPLE_CODE).ok()?;
+    let program = gvpie_store::Hash::of(&texture.to_bytes()).to_hex();
+    let config = gvpie_pxl::Config { width: 128, height: 64, ..gvpie_pxl::Config::default() };
+    let result = gvpie_pxl::run(&texture, &config).ok()?;
+    let image = gvpie_store::image_hash(128, 64, &result.canvas.to_rgba8()).to_hex();
+    Some((program, image))
+}
+
 /// Adds the examples and links to `document`.
 pub(crate) fn add(document: &mut OpenApi) {
+    let hashes = example_hashes();
     let paths = &mut document.paths.paths;
     for (path, item) in paths.iter_mut() {
         for (method, operation) in [
@@ -31,7 +43,12 @@ pub(crate) fn add(document: &mut OpenApi) {
             ("delete", item.delete.as_mut()),
         ] {
             let Some(operation) = operation else { continue };
-            parameter_examples(operation);
+            let hash = match (path.as_str(), &hashes) {
+                ("/api/programs/{hash}", Some((program, _))) => Some(program.as_str()),
+                ("/api/images/{hash}", Some((_, image))) => Some(image.as_str()),
+                _ => None,
+            };
+            parameter_examples(operation, hash);
             if let Some(example) = body_example(method, path) {
                 set_body_example(operation, example);
             }
@@ -42,13 +59,17 @@ pub(crate) fn add(document: &mut OpenApi) {
     }
 }
 
-/// Path parameters name the seeded resources.
-fn parameter_examples(operation: &mut Operation) {
+/// Path parameters name the seeded resources (`hash`: the one of this path, if any).
+fn parameter_examples(operation: &mut Operation, hash: Option<&str>) {
     let Some(parameters) = operation.parameters.as_mut() else { return };
     for parameter in parameters.iter_mut() {
         let example = match parameter.name.as_str() {
             "id" | "iteration" => json!(1),
             "key" => json!(EXAMPLE_CARTRIDGE_PATH),
+            "hash" => match hash {
+                Some(hash) => json!(hash),
+                None => continue,
+            },
             "depth" => json!(5),
             "limit" => json!(10),
             _ => continue,

@@ -52,6 +52,7 @@ async fn example_bodies_and_parameters_reach_real_resources() {
         ("get", "/api/goals/{id}/proposals"),
         ("get", "/api/cartridges/{key}"),
         ("get", "/api/cartridges/{key}/png"),
+        ("get", "/api/programs/{hash}"),
     ];
     for (method, path) in calls {
         let uri = with_examples(&document, method, path);
