@@ -69,6 +69,11 @@ pub struct DaemonArgs {
     /// The local-LLM generator for optimize goals.
     #[command(flatten)]
     pub llm: crate::llm_args::LlmArgs,
+    /// Work only on the goals people add (`gvpie goals add`). By default the daemon also sets its own: an
+    /// optimize goal for every script that has run (a faster program with identical pixels is adopted in its
+    /// place, the original kept for replay) and a stream of new kinds of pictures (an explore goal).
+    #[arg(long)]
+    pub no_self_goals: bool,
 }
 
 fn parse_log_format(text: &str) -> Result<LogFormat, String> {
@@ -115,8 +120,15 @@ impl DaemonArgs {
 
 /// Opens the daemon, mapping a held lease to its message and [`EXIT_HELD`]; `llm` adds the local-LLM generator to
 /// the goal engine.
-pub fn open_daemon(config: DaemonConfig, llm: Option<gvpie_llm::Proposer>) -> anyhow::Result<Result<Daemon, ExitCode>> {
+pub fn open_daemon(
+    config: DaemonConfig,
+    llm: Option<gvpie_llm::Proposer>,
+    self_set_goals: bool,
+) -> anyhow::Result<Result<Daemon, ExitCode>> {
     let mut goals = gvpie_daemon::GoalGenerator::new();
+    if self_set_goals {
+        goals = goals.with_self_set_goals();
+    }
     if let Some(proposer) = llm {
         if config.console {
             let c = proposer.client().config();
@@ -153,7 +165,7 @@ pub fn run_daemon(mut daemon: Daemon) -> anyhow::Result<ExitCode> {
 /// `gvpie daemon`.
 pub fn daemon(args: DaemonArgs) -> anyhow::Result<ExitCode> {
     let config = args.config()?;
-    match open_daemon(config, args.llm.proposer()?)? {
+    match open_daemon(config, args.llm.proposer()?, !args.no_self_goals)? {
         Ok(daemon) => run_daemon(daemon),
         Err(code) => Ok(code),
     }

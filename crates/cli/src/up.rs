@@ -34,6 +34,9 @@ pub struct UpArgs {
     /// The local-LLM generator for optimize goals.
     #[command(flatten)]
     pub llm: crate::llm_args::LlmArgs,
+    /// Work only on the goals people add; see `gvpie daemon --help`.
+    #[arg(long)]
+    pub no_self_goals: bool,
 }
 
 /// `gvpie up`.
@@ -63,8 +66,9 @@ pub fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
         lease_ttl: 30.0,
         metrics_interval: 60.0,
         llm: args.llm.clone(),
+        no_self_goals: args.no_self_goals,
     };
-    let daemon = match open_daemon(daemon_args.config()?, daemon_args.llm.proposer()?)? {
+    let daemon = match open_daemon(daemon_args.config()?, daemon_args.llm.proposer()?, !args.no_self_goals)? {
         Ok(daemon) => daemon,
         Err(code) => return Ok(code),
     };

@@ -19,8 +19,8 @@ use std::time::Instant;
 
 use anyhow::{Context as _, anyhow};
 use gvpie_evolve::goal::{
-    ArmDelta as SliceArm, Feedback, ProgramProposer, ProposalError, ProposalReport, ProposalRequest,
-    ProposedProgram,
+    ArmDelta as SliceArm, ExploreGoalSpec, ExploreSession, Feedback, Lineage, ProgramProposer, ProposalError,
+    ProposalReport, ProposalRequest, ProposedProgram,
 };
 use gvpie_evolve::{
     BackendChoice, Clock, CpuShapeScorer, GoalHost, ImageGoalSpec, ImageSession, Kept, OptimizeGoalSpec,
@@ -29,8 +29,8 @@ use gvpie_evolve::{
 use gvpie_pxl::{Config, RunResult, Texture};
 use gvpie_raster::Canvas;
 use gvpie_store::{
-    ARM_SCOPE, ArmDelta, CycleCartridge, DerivedScript, Goal, GoalChange, Hash, NewExecution, NewImage, NewProposal,
-    ParentRef, RunConfig, TextRef,
+    ARM_SCOPE, Adoption, ArmDelta, CycleCartridge, DerivedScript, Goal, GoalChange, Hash, NewExecution, NewImage,
+    NewProposal, ParentRef, RunConfig, TextRef,
 };
 
 use crate::generate::{GenerateContext, Generator};
@@ -46,12 +46,22 @@ pub struct GoalGenerator {
     max_steps: Option<u64>,
     /// The local-LLM generator, when configured.
     llm: Option<gvpie_llm::Proposer>,
+    /// Whether the daemon sets its own goals (see [`crate::curator`]).
+    self_set: bool,
+    /// Scripts whose self-set optimize goal could not be built (they do not halt, ...): not retried every cycle.
+    refused: std::collections::HashSet<String>,
 }
 
 impl GoalGenerator {
-    /// A goal engine bounded by each cycle's deadline.
+    /// A goal engine bounded by each cycle's deadline, working on the goals people give.
     pub fn new() -> GoalGenerator {
         GoalGenerator::default()
+    }
+
+    /// Also sets its own goals (see [`crate::curator`]): what `gvpie up` and `gvpie daemon` do unless told not to.
+    pub fn with_self_set_goals(mut self) -> GoalGenerator {
+        self.self_set = true;
+        self
     }
 
     /// Also bounds each goal's slice to `max_steps` steps per cycle (at least 1), which makes the
@@ -69,7 +79,6 @@ impl GoalGenerator {
         self.llm = Some(proposer);
         self
     }
-
 }
 
 impl Generator for GoalGenerator {
@@ -78,22 +87,36 @@ impl Generator for GoalGenerator {
     }
 
     fn generate(&mut self, ctx: &mut GenerateContext<'_>) -> anyhow::Result<()> {
-        let goals: Vec<Goal> =
-            ctx.store.active_goals()?.into_iter().filter(|g| g.kind == "image" || g.kind == "optimize").collect();
+        if self.self_set {
+            let set = crate::curator::self_set_goals(ctx.store, &mut self.refused)?;
+            for goal in &set {
+                ctx.note(format!("self-set goal ({}): {}", goal.origin, goal.goal.goal));
+            }
+            ctx.extras().self_set_goals.extend(set);
+        }
+        let goals: Vec<Goal> = ctx
+            .store
+            .active_goals()?
+            .into_iter()
+            .filter(|g| matches!(g.kind.as_str(), "image" | "optimize" | "explore"))
+            .collect();
         if goals.is_empty() {
             return Ok(());
         }
         let mut arms: Vec<ArmDelta> = Vec::new();
-        let n_goals = goals.len();
-        for (index, goal) in goals.into_iter().enumerate() {
+        let goals = crate::curator::by_weight(goals);
+        let mut weight_left: f64 = goals.iter().map(|(_, w)| w).sum();
+        for (goal, weight) in goals {
             if ctx.stop_requested() {
                 break;
             }
-            // Share the time left fairly among the goals still to run this cycle.
+            // Share the time left among the goals still to run this cycle, by priority and recent progress.
             let left = ctx.deadline.saturating_duration_since(Instant::now());
-            let until = Instant::now() + left / (n_goals - index) as u32;
+            let until = Instant::now() + left.mul_f64((weight / weight_left).clamp(0.0, 1.0));
+            weight_left -= weight;
             let outcome = match goal.kind.as_str() {
                 "image" => self.image_slice(ctx, &goal, until),
+                "explore" => self.explore_slice(ctx, &goal, until),
                 _ => self.optimize_slice(ctx, &goal, until),
             };
             match outcome {
@@ -246,22 +269,28 @@ struct StoreHost<'c, 'a> {
 
 impl GoalHost for StoreHost<'_, '_> {
     fn keep(&mut self, kept: &Kept<'_>) -> Result<(), String> {
-        // The original's picture is the reference of an optimize goal: keep its PNG.
-        let keep_png = kept.generator == "original";
+        // The original's picture is the reference of an optimize goal: keep its PNG; and every picture worth showing.
+        let keep_png = kept.generator == "original" || kept.picture;
         let mut candidate = run_candidate(self.ctx, self.goal, kept.source, kept.vm, keep_png);
         if let Some(expected) = kept.canvas
             && candidate.canvas.as_ref() != Some(expected)
         {
             return Err("it does not draw the searched canvas".to_string());
         }
-        candidate.execution.parent = self.parent;
+        candidate.execution.parent = match kept.parent {
+            Lineage::Previous => self.parent,
+            Lineage::Root => ParentRef::None,
+            Lineage::Of(source) => self.parent_of(source),
+        };
         candidate.execution.generator = Some(TextRef::new(kept.generator));
         candidate.execution.score = Some(kept.score);
         if let Some(seconds) = kept.seconds {
             candidate.execution.duration_us = (seconds * 1e6).round().min(i64::MAX as f64) as i64;
         }
         let index = self.ctx.record(candidate.execution);
-        self.parent = ParentRef::Pending(index);
+        if kept.parent == Lineage::Previous {
+            self.parent = ParentRef::Pending(index);
+        }
         self.kept.push(KeptHere {
             index,
             generator: kept.generator.to_string(),
@@ -287,6 +316,20 @@ impl GoalHost for StoreHost<'_, '_> {
 }
 
 impl StoreHost<'_, '_> {
+    /// The execution of an earlier program of this goal: kept in this cycle, or the latest on record.
+    fn parent_of(&self, source: &str) -> ParentRef {
+        if let Some(kept) = self.kept.iter().rev().find(|k| k.source == source) {
+            return ParentRef::Pending(kept.index);
+        }
+        let Prepared::Ready(program) = compile_source(source, RemoteInput::Source, None) else {
+            return ParentRef::None;
+        };
+        match self.ctx.store.latest_iteration_of_program(&program.program.hash) {
+            Ok(Some(iteration)) => ParentRef::Iteration(iteration),
+            _ => ParentRef::None,
+        }
+    }
+
     /// Hands the slice's results to the cycle's commit: the proposal, the best program's PNG and cartridge, the
     /// goal's new spec and best, and the operator statistics. Returns the arms for the bandit line.
     fn commit(self, report: &SliceReport, spec: serde_json::Value) -> Vec<ArmDelta> {
@@ -465,6 +508,7 @@ impl GoalGenerator {
         let mut host = StoreHost { ctx, goal, parent, kept: Vec::new() };
         let report = session.run_slice(limits, &clock, &mut host, proposer).map_err(|e| anyhow!("{e}"))?;
         let best_source = session.search().source();
+        let original_cycles = session.search().original_cycles();
         let spec = session.into_spec();
         if report.improved || report.stop_reason.is_some() {
             // The best program beside the original, never over it: `<original>.optimized`, disabled.
@@ -477,7 +521,53 @@ impl GoalGenerator {
                 parent_script_id: original.map(|s| s.id),
             });
         }
+        // A self-set goal adopts its successor (the rule in `crate::curator`): it then runs in the original's place.
+        let adopted = match host.kept.last() {
+            Some(last) if report.improved && goal.origin.is_some() && last.generator != "original" => {
+                Some((last.index, last.score, last.source.clone(), last.canvas.clone(), original_cycles))
+            }
+            _ => None,
+        };
+        if let Some((index, score, source, canvas, original_cycles)) = adopted {
+            let cycles = score as u64;
+            host.ctx.extras().adoptions.push(Adoption {
+                goal_id: goal.id,
+                original: spec.script.clone(),
+                successor: format!("{}.optimized", spec.script),
+                original_cycles,
+                cycles,
+                execution: ParentRef::Pending(index),
+            });
+            if let Some(canvas) = canvas
+                && let Ok(png) = gvpie_cart::pack(&source, &canvas)
+            {
+                host.ctx.extras().cartridges.push(CycleCartridge {
+                    path_prefix: format!("adopted/{}-", spec.script),
+                    pending: index,
+                    png,
+                    width: canvas.width(),
+                    height: canvas.height(),
+                });
+            }
+            host.ctx.note(format!(
+                "adopted {}.optimized in place of {}: {original_cycles} -> {cycles} cycles, same pixels",
+                spec.script, spec.script
+            ));
+        }
         let arms = host.commit(&report, serde_json::to_value(&spec)?);
+        Ok(Slice { note: report.note, arms })
+    }
+
+    fn explore_slice(&mut self, ctx: &mut GenerateContext<'_>, goal: &Goal, until: Instant) -> anyhow::Result<Slice> {
+        let spec_value = goal.spec.clone().ok_or_else(|| anyhow!("the goal has no spec"))?;
+        let spec: ExploreGoalSpec = serde_json::from_value(spec_value).context("bad explore goal spec")?;
+        let mut session = ExploreSession::resume(goal.id, spec);
+        let clock = SinceStart(Instant::now());
+        let limits = self.limits(&clock, until);
+        let parent = goal.best_iteration.map_or(ParentRef::None, ParentRef::Iteration);
+        let mut host = StoreHost { ctx, goal, parent, kept: Vec::new() };
+        let report = session.run_slice(limits, &clock, &mut host).map_err(|e| anyhow!("{e}"))?;
+        let arms = host.commit(&report, serde_json::to_value(session.into_spec())?);
         Ok(Slice { note: report.note, arms })
     }
 }

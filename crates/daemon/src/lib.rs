@@ -57,6 +57,7 @@ pub use crate::process::{holder_is_gone, host_name, rss_bytes};
 pub use crate::replay::{ReplayReport, replay};
 pub use crate::runtime::{MAX_RUNTIME_REPLY_BYTES, RuntimeSpec};
 
+pub mod curator;
 mod daemon;
 mod event;
 mod generate;

@@ -182,6 +182,14 @@ impl OptimizeSearch {
         })
     }
 
+    /// The fewest cycles any program can draw the original's output in: one instruction for a canvas that is not
+    /// all black, and one `FRAME` per frame (the end of a program halts for free). The optimize goal's known
+    /// optimum: a search that reaches it is done.
+    pub fn known_optimum(&self) -> u64 {
+        let drawn = self.reference.canvas.pixels().iter().any(|&p| p != gvpie_raster::Rgba::BLACK.to_u32());
+        u64::from(drawn) + self.reference.n_frames
+    }
+
     /// A search that continues from `checkpoint`, made by [`OptimizeSearch::checkpoint`] of a search of the same
     /// `original` and `config`: its next steps are exactly those the saved search would have taken. The history
     /// of accepted edits starts empty (the caller keeps the lineage).

@@ -31,6 +31,37 @@ pub struct CycleExtras {
     pub scripts: Vec<crate::scripts::DerivedScript>,
     /// Language-model proposals and their outcomes (`llm_proposals`, append-only).
     pub proposals: Vec<crate::proposals::NewProposal>,
+    /// Goals the daemon sets itself, each added only if no goal of the same origin exists.
+    pub self_set_goals: Vec<SelfSetGoal>,
+    /// Successors adopted in place of their originals (after `scripts`, which writes the successor).
+    pub adoptions: Vec<Adoption>,
+}
+
+/// A goal the daemon sets itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SelfSetGoal {
+    /// Where it comes from (`optimize:SCRIPT`, `explore:N`): at most one goal per origin, ever.
+    pub origin: String,
+    /// The goal.
+    pub goal: crate::goals::NewGoal,
+}
+
+/// A successor adopted in place of its original: the successor script is enabled, the original disabled (and
+/// kept for replay), and the adoption recorded (`adoptions`, append-only).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Adoption {
+    /// The goal that found it.
+    pub goal_id: i64,
+    /// The original script's name.
+    pub original: String,
+    /// The successor script's name.
+    pub successor: String,
+    /// The original's cycles.
+    pub original_cycles: u64,
+    /// The successor's cycles.
+    pub cycles: u64,
+    /// The execution that recorded the successor's program.
+    pub execution: ParentRef,
 }
 
 impl CycleExtras {
@@ -41,6 +72,8 @@ impl CycleExtras {
             && self.cartridges.is_empty()
             && self.scripts.is_empty()
             && self.proposals.is_empty()
+            && self.self_set_goals.is_empty()
+            && self.adoptions.is_empty()
     }
 }
 
@@ -175,6 +208,41 @@ pub(crate) fn write_extras(tx: &Transaction<'_>, extras: &CycleExtras, iteration
     }
     for proposal in &extras.proposals {
         crate::proposals::write_proposal(tx, proposal, resolve, now)?;
+    }
+    for set in &extras.self_set_goals {
+        let goal = &set.goal;
+        let kind = if goal.kind.is_empty() { "note" } else { goal.kind.as_str() };
+        tx.execute(
+            "INSERT INTO development_goals (goal, priority, created_at, kind, spec, updated_at, origin) \
+             VALUES (?1, ?2, datetime('now'), ?3, ?4, datetime('now'), ?5) ON CONFLICT DO NOTHING",
+            params![goal.goal, goal.priority, kind, goal.spec.as_ref().map(|s| s.to_string()), set.origin],
+        )?;
+    }
+    for adoption in &extras.adoptions {
+        let iteration = resolve(adoption.execution)?;
+        // Only a successor derived from this original takes its place (never a person's script of that name).
+        let enabled = tx.execute(
+            "UPDATE improvement_scripts SET enabled = 1 WHERE name = ?1 \
+             AND parent_script_id = (SELECT id FROM improvement_scripts WHERE name = ?2)",
+            params![adoption.successor, adoption.original],
+        )?;
+        if enabled == 0 {
+            continue;
+        }
+        tx.execute("UPDATE improvement_scripts SET enabled = 0 WHERE name = ?1", [&adoption.original])?;
+        tx.execute(
+            "INSERT INTO adoptions (created_ms, goal_id, original, successor, original_cycles, cycles, iteration) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                now,
+                adoption.goal_id,
+                adoption.original,
+                adoption.successor,
+                i64::try_from(adoption.original_cycles).unwrap_or(i64::MAX),
+                i64::try_from(adoption.cycles).unwrap_or(i64::MAX),
+                iteration
+            ],
+        )?;
     }
     Ok(())
 }

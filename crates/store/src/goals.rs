@@ -38,6 +38,8 @@ pub struct Goal {
     pub best_score: Option<f64>,
     /// Last change.
     pub updated_at: Option<String>,
+    /// Where a goal the daemon set itself came from (`optimize:SCRIPT`, `explore:N`); `null` for a person's.
+    pub origin: Option<String>,
 }
 
 /// A goal to add.
@@ -78,7 +80,7 @@ pub struct GoalUpdate {
 }
 
 const COLUMNS: &str = "id, goal, priority, completed, created_at, completed_at, kind, spec, status, best_iteration, \
-     best_score, updated_at";
+     best_score, updated_at, origin";
 
 fn goal_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Goal> {
     Ok(Goal {
@@ -94,6 +96,7 @@ fn goal_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Goal> {
         best_iteration: int_of(row.get_ref(9)?),
         best_score: row.get::<_, Option<f64>>(10).ok().flatten(),
         updated_at: text_of(row.get_ref(11)?),
+        origin: text_of(row.get_ref(12)?),
     })
 }
 
@@ -182,5 +185,94 @@ impl Store {
             return Err(StoreError::NotFound(format!("goal {id}")));
         }
         self.goal(id)?.ok_or_else(|| StoreError::NotFound(format!("goal {id}")))
+    }
+}
+
+/// How the system grew by itself: its self-set goals, the archive of distinct pictures, the adopted successors
+/// and the cycles they save. The one JSON shape of `gvpie stats --json`'s `growth` and `GET /api/growth`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Growth {
+    /// Goals the daemon set itself.
+    pub self_set_goals: i64,
+    /// Goals that are done (converged, or out of budget).
+    pub goals_done: i64,
+    /// Distinct pictures in the explore goals' archives (executions of `explore:*` generators).
+    pub archive_pictures: i64,
+    /// Distinct programs in the infinite map.
+    pub distinct_programs: i64,
+    /// Executions that name their parent (`parent_iteration`).
+    pub with_lineage: i64,
+    /// Adoptions of successors, over all time.
+    pub adoptions: i64,
+    /// Cycles saved each time the daemon runs its scripts: over the originals now replaced by a successor, the
+    /// original's cycles minus the latest successor's.
+    pub cycles_saved_per_run: i64,
+}
+
+/// One picture of an explore goal's archive.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ArchivePicture {
+    /// The execution that kept it (its picture is `/api/map/{iteration}/image`).
+    pub iteration: i64,
+    /// What made it (`explore:insert`, `explore:crossover`, ...).
+    pub generator: String,
+    /// Its parent's iteration.
+    pub parent_iteration: Option<i64>,
+    /// Cycles it runs.
+    pub cycles: i64,
+}
+
+impl Store {
+    /// The growth counters.
+    pub fn growth(&self) -> Result<Growth> {
+        let conn = self.conn();
+        let count = |sql: &str| -> Result<i64> { Ok(conn.query_row(sql, [], |row| row.get(0))?) };
+        Ok(Growth {
+            self_set_goals: count("SELECT COUNT(*) FROM development_goals WHERE origin IS NOT NULL")?,
+            goals_done: count("SELECT COUNT(*) FROM development_goals WHERE status = 'done'")?,
+            archive_pictures: count(
+                "SELECT COUNT(DISTINCT e.image_id) FROM executions e JOIN texts g ON g.id = e.generator_id \
+                 WHERE g.text LIKE 'explore:%' AND e.image_id IS NOT NULL",
+            )?,
+            distinct_programs: count("SELECT COUNT(DISTINCT program_id) FROM executions WHERE program_id IS NOT NULL")?,
+            with_lineage: count("SELECT COUNT(*) FROM executions WHERE parent_iteration IS NOT NULL")?,
+            adoptions: count("SELECT COUNT(*) FROM adoptions")?,
+            cycles_saved_per_run: count(
+                "SELECT COALESCE(SUM(a.original_cycles - a.cycles), 0) FROM adoptions a \
+                 JOIN improvement_scripts o ON o.name = a.original AND o.enabled = 0 \
+                 JOIN improvement_scripts s ON s.name = a.successor AND s.enabled = 1 \
+                 WHERE a.id = (SELECT MAX(id) FROM adoptions b WHERE b.original = a.original)",
+            )?,
+        })
+    }
+
+    /// The newest distinct pictures of the explore goals' archives, at most `limit`.
+    pub fn archive_pictures(&self, limit: usize) -> Result<Vec<ArchivePicture>> {
+        let mut statement = self.conn().prepare(
+            "SELECT MAX(e.iteration), g.text, e.parent_iteration, e.cycles FROM executions e \
+             JOIN texts g ON g.id = e.generator_id \
+             WHERE g.text LIKE 'explore:%' AND e.image_id IS NOT NULL \
+             GROUP BY e.image_id ORDER BY MAX(e.iteration) DESC LIMIT ?1",
+        )?;
+        let rows = statement.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |row| {
+            Ok(ArchivePicture {
+                iteration: row.get(0)?,
+                generator: row.get(1)?,
+                parent_iteration: row.get(2)?,
+                cycles: row.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The latest iteration whose program has this hash, to name it as a parent.
+    pub fn latest_iteration_of_program(&self, program: &crate::Hash) -> Result<Option<i64>> {
+        Ok(self.conn().query_row(
+            "SELECT MAX(e.iteration) FROM executions e JOIN programs p ON p.id = e.program_id WHERE p.hash = ?1",
+            [&program.0[..]],
+            |row| row.get(0),
+        )?)
     }
 }

@@ -27,6 +27,7 @@ pub(crate) struct Migration {
 pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, description: "seed tables, executions, programs, images, leases", sqlite: V1 },
     Migration { version: 2, description: "llm_proposals: every LLM proposal of the goal engine", sqlite: V2 },
+    Migration { version: 3, description: "self-set goals (development_goals.origin) and adoptions", sqlite: V3 },
 ];
 
 /// The newest schema version this build knows.
@@ -352,4 +353,31 @@ CREATE TRIGGER llm_proposals_append_only_update BEFORE UPDATE ON llm_proposals
 BEGIN SELECT RAISE(ABORT, 'llm_proposals is append-only: a proposal cannot be changed'); END;
 CREATE TRIGGER llm_proposals_append_only_delete BEFORE DELETE ON llm_proposals
 BEGIN SELECT RAISE(ABORT, 'llm_proposals is append-only: a proposal cannot be deleted'); END;
+"#;
+
+const V3: &str = r#"
+-- A goal the daemon set itself names where it came from (`optimize:SCRIPT`, `explore:N`); a goal is set
+-- once per origin, however many daemons share the database. Goals added by people have none.
+ALTER TABLE development_goals ADD COLUMN origin TEXT;
+CREATE UNIQUE INDEX development_goals_origin ON development_goals (origin) WHERE origin IS NOT NULL;
+
+-- Every adoption of a successor: a program that draws exactly the original's pixels and frames in fewer
+-- cycles, found by an optimize goal, now runs in the original's place (the original is disabled and kept
+-- for replay). Append-only, like the infinite map.
+CREATE TABLE adoptions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_ms INTEGER NOT NULL,
+    goal_id INTEGER NOT NULL,
+    original TEXT NOT NULL,
+    successor TEXT NOT NULL,
+    original_cycles INTEGER NOT NULL,
+    cycles INTEGER NOT NULL,
+    iteration INTEGER
+);
+CREATE INDEX adoptions_original ON adoptions (original, id);
+
+CREATE TRIGGER adoptions_append_only_update BEFORE UPDATE ON adoptions
+BEGIN SELECT RAISE(ABORT, 'adoptions is append-only: an adoption cannot be changed'); END;
+CREATE TRIGGER adoptions_append_only_delete BEFORE DELETE ON adoptions
+BEGIN SELECT RAISE(ABORT, 'adoptions is append-only: an adoption cannot be deleted'); END;
 "#;

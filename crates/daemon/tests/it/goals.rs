@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use gvpie_daemon::{Daemon, GenerateContext, Generator, GoalGenerator};
-use gvpie_evolve::{GoalProgress, ImageGoalSpec, OptimizeGoalSpec, StopRules as GoalBudget};
 use gvpie_evolve::{CascadeEffort, Effort, ImageGoalConfig, ImageSearch, ShapeKinds, Strategy};
+use gvpie_evolve::{GoalProgress, ImageGoalSpec, OptimizeGoalSpec, StopRules as GoalBudget};
 use gvpie_raster::{Canvas, Rgba};
 use gvpie_store::{MapQuery, NewGoal, NewImage, Store};
 
@@ -56,7 +56,8 @@ fn add_image_goal_with(store: &mut Store, shapes: usize, budget: GoalBudget, str
     if let Some(strategy) = strategy {
         spec["strategy"] = serde_json::json!(strategy);
     }
-    let goal = NewGoal { goal: "approximate two rectangles".into(), priority: 5, kind: "image".into(), spec: Some(spec) };
+    let goal =
+        NewGoal { goal: "approximate two rectangles".into(), priority: 5, kind: "image".into(), spec: Some(spec) };
     store.create_goal(&goal).expect("goal").id
 }
 
@@ -262,7 +263,10 @@ fn an_image_goal_with_an_unknown_strategy_ends_with_the_reason() {
     let done = setup.store().goal(goal).expect("read").expect("goal");
     assert_eq!(done.status, "done");
     let error = done.spec.as_ref().and_then(|s| s["error"].as_str().map(str::to_string));
-    assert_eq!(error.as_deref(), Some("bad image goal spec: unknown strategy 'greedy' (expected fast, cascade or plain)"));
+    assert_eq!(
+        error.as_deref(),
+        Some("bad image goal spec: unknown strategy 'greedy' (expected fast, cascade or plain)")
+    );
 }
 
 #[test]
@@ -275,7 +279,8 @@ fn new_image_goals_use_the_cascade_and_refuse_unknown_strategies() {
     params.effort = Some(EffortPreset::Gpu);
     let spec = ImageGoalSpec::new("ab".into(), 24, 16, &params, &options).expect("spec");
     assert_eq!(spec.draft("target", &options).spec["effort"], serde_json::json!("gpu"));
-    let refused = |params: &ImageGoalParams| ImageGoalSpec::new("ab".into(), 24, 16, params, &options).expect_err("refused");
+    let refused =
+        |params: &ImageGoalParams| ImageGoalSpec::new("ab".into(), 24, 16, params, &options).expect_err("refused");
     assert_eq!("greedy".parse::<Strategy>(), Err("unknown strategy 'greedy' (expected fast, cascade or plain)".into()));
     assert_eq!("max".parse::<EffortPreset>(), Err("unknown effort 'max' (expected cpu or gpu)".into()));
     let bad = ImageGoalParams { strategy: Strategy::Fast, ..params.clone() };

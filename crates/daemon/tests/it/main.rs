@@ -9,6 +9,7 @@ mod control;
 mod cycle;
 /// The goal engine: goals, budgets, resume.
 mod goals;
+mod growth;
 /// Folder import and change detection.
 mod import;
 /// The local-LLM generator in the goal engine, against a stand-in server.

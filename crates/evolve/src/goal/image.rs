@@ -3,7 +3,7 @@
 use gvpie_raster::Canvas;
 
 use super::propose::{ProgramProposer, image_proposal};
-use super::{ArmDelta, Clock, GoalHost, IMAGE_GENERATOR, ImageGoalSpec, Kept, SliceLimits, SliceReport};
+use super::{ArmDelta, Clock, GoalHost, IMAGE_GENERATOR, ImageGoalSpec, Kept, Lineage, SliceLimits, SliceReport};
 use crate::{ImageGoalConfig, ImageSearch, Placed, ShapeScorer, Strategy};
 
 /// An image goal being worked on: its spec (with progress) and its search.
@@ -124,6 +124,8 @@ impl ImageSession {
                     seconds: None,
                     canvas: Some(self.search.canvas()),
                     vm: &vm,
+                    parent: Lineage::Previous,
+                    picture: false,
                 };
                 host.keep(&keep).map_err(|e| format!("the adopted program of {}: {e}", report.generator))?;
                 kept += 1;
@@ -161,6 +163,8 @@ impl ImageSession {
                 seconds: Some(seconds),
                 canvas: Some(self.search.canvas()),
                 vm: &vm,
+                parent: Lineage::Previous,
+                picture: false,
             };
             host.keep(&keep).map_err(|e| format!("the program of shape {}: {e}", self.spec.progress.steps))?;
             kept += 1;

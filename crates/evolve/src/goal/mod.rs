@@ -16,11 +16,13 @@
 //!
 //! The daemon schedules and records, the CLI shows progress and writes files; neither has a search loop.
 
+mod explore;
 mod image;
 mod optimize;
 mod propose;
 mod spec;
 
+pub use explore::{EXPLORE_CELLS, Elite, ExploreGoalSpec, ExploreSession, ExploreState, PictureFeatures};
 pub use image::ImageSession;
 pub use optimize::{OptimizeSession, SessionStats};
 pub use propose::{
@@ -58,6 +60,21 @@ pub struct Kept<'a> {
     pub canvas: Option<&'a Canvas>,
     /// The VM configuration it runs under.
     pub vm: &'a Config,
+    /// Whose child it is.
+    pub parent: Lineage<'a>,
+    /// Whether its picture is worth keeping (shown in the explorer and the dashboard), not only its hash.
+    pub picture: bool,
+}
+
+/// Whose child a kept program is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lineage<'a> {
+    /// The program kept before it in this goal (or the goal's best so far): a chain of improvements.
+    Previous,
+    /// No one's: a starting point.
+    Root,
+    /// The program with this source, kept earlier by this goal.
+    Of(&'a str),
 }
 
 /// Where a session's results go and its batches run: the daemon's store and engine, or a command's progress bar.

@@ -1,7 +1,7 @@
 //! The optimize goal's session: the same pixels in fewer cycles, by line edits and the program database.
 
 use super::propose::{ProgramProposer, optimize_proposal};
-use super::{ArmDelta, Clock, GoalHost, Kept, OptimizeGoalSpec, SavedOptimize, SliceLimits, SliceReport};
+use super::{ArmDelta, Clock, GoalHost, Kept, Lineage, OptimizeGoalSpec, SavedOptimize, SliceLimits, SliceReport};
 use crate::{ArmStats, DatabaseConfig, Edit, Evolution, EvolutionConfig, Operator, OptimizeSearch, PixelReference};
 
 /// Counters of a session beyond the spec's progress.
@@ -130,7 +130,17 @@ impl OptimizeSession {
         detail: Option<&str>,
     ) -> Result<(), String> {
         let vm = self.spec.vm();
-        host.keep(&Kept { source, generator, detail, score: cycles as f64, seconds: None, canvas: None, vm: &vm })?;
+        host.keep(&Kept {
+            source,
+            generator,
+            detail,
+            score: cycles as f64,
+            seconds: None,
+            canvas: None,
+            vm: &vm,
+            parent: Lineage::Previous,
+            picture: false,
+        })?;
         self.spec.progress.kept += 1;
         self.spec.progress.stale_steps = 0;
         Ok(())
@@ -162,6 +172,8 @@ impl OptimizeSession {
                 seconds: None,
                 canvas: None,
                 vm: &vm,
+                parent: Lineage::Previous,
+                picture: false,
             };
             host.keep(&root)?;
             self.spec.progress.kept += 1;
@@ -179,7 +191,8 @@ impl OptimizeSession {
             && !host.stop_requested()
         {
             let started = clock.seconds();
-            let (report, adopted) = optimize_proposal(proposer, self.goal_id, &self.words, &self.spec, &mut self.search);
+            let (report, adopted) =
+                optimize_proposal(proposer, self.goal_id, &self.words, &self.spec, &mut self.search);
             self.spec.progress.seconds += clock.seconds() - started;
             if report.evaluated {
                 self.spec.progress.steps += 1;

@@ -114,9 +114,11 @@ pub enum GoalKind {
     Image,
     /// Same pixels in fewer cycles ([`OptimizeGoalSpec`]).
     Optimize,
+    /// New kinds of pictures ([`super::ExploreGoalSpec`]).
+    Explore,
 }
 
-named_enum!(GoalKind, "goal kind", [GoalKind::Image => "image", GoalKind::Optimize => "optimize"]);
+named_enum!(GoalKind, "goal kind", [GoalKind::Image => "image", GoalKind::Optimize => "optimize", GoalKind::Explore => "explore"]);
 
 /// The budget and stop rules of a goal; a missing field is no limit.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -354,6 +356,9 @@ pub struct ImageGoalSpec {
 }
 
 impl ImageGoalSpec {
+    /// Shapes in a row without a better RMSE before a goal is done, unless the caller sets its own patience.
+    pub const DEFAULT_PATIENCE: u64 = 20;
+
     /// A new goal's spec for a target of `width`×`height` stored under `target_hash` (hex).
     pub fn new(
         target_hash: String,
@@ -378,7 +383,12 @@ impl ImageGoalSpec {
             threads: params.threads.max(1),
             strategy: Some(params.strategy),
             effort: params.effort,
-            stop: options.stop.clone(),
+            // Every goal stops on its own: after its patience, or at the known optimum (the exact picture).
+            stop: StopRules {
+                patience: options.stop.patience.or(Some(Self::DEFAULT_PATIENCE)),
+                target_score: options.stop.target_score.or(Some(0.0)),
+                ..options.stop.clone()
+            },
             progress: GoalProgress::default(),
         })
     }
@@ -467,6 +477,9 @@ pub struct OptimizeGoalSpec {
 }
 
 impl OptimizeGoalSpec {
+    /// Candidates in a row without fewer cycles before a goal is done, unless the caller sets its own patience.
+    pub const DEFAULT_PATIENCE: u64 = 20_000;
+
     /// A new goal's spec for the script `params.script` whose program is `source`. The original must run: it is
     /// the reference every candidate is compared with.
     pub fn new(source: String, params: &OptimizeGoalParams, options: &GoalOptions) -> Result<OptimizeGoalSpec, String> {
@@ -476,7 +489,7 @@ impl OptimizeGoalSpec {
         if width == 0 || height == 0 || width > max || height > max {
             return Err(format!("size {width}x{height} is out of range (1x1 to {max}x{max})"));
         }
-        let spec = OptimizeGoalSpec {
+        let mut spec = OptimizeGoalSpec {
             script: params.script.clone(),
             source,
             width,
@@ -488,8 +501,11 @@ impl OptimizeGoalSpec {
             progress: GoalProgress::default(),
             state: None,
         };
-        crate::OptimizeSearch::new(&spec.source, spec.search_config())
+        let search = crate::OptimizeSearch::new(&spec.source, spec.search_config())
             .map_err(|e| format!("{}: {e}", params.script))?;
+        // Every goal stops on its own: after its patience, or at the known optimum (no program is shorter).
+        spec.stop.patience = spec.stop.patience.or(Some(Self::DEFAULT_PATIENCE));
+        spec.stop.target_score = spec.stop.target_score.or(Some(search.known_optimum() as f64));
         Ok(spec)
     }
 
