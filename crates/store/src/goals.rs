@@ -276,3 +276,48 @@ impl Store {
         )?)
     }
 }
+
+/// One recorded adoption (`adoptions`): a successor that runs in its original's place.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AdoptionRecord {
+    /// Row id (increasing).
+    pub id: i64,
+    /// When (Unix milliseconds).
+    pub created_ms: i64,
+    /// The goal that found the successor.
+    pub goal_id: i64,
+    /// The original script.
+    pub original: String,
+    /// The successor script.
+    pub successor: String,
+    /// The original's cycles.
+    pub original_cycles: i64,
+    /// The successor's cycles.
+    pub cycles: i64,
+    /// The execution that recorded the successor's program.
+    pub iteration: Option<i64>,
+}
+
+impl Store {
+    /// The newest adoptions, at most `limit`.
+    pub fn adoptions(&self, limit: usize) -> Result<Vec<AdoptionRecord>> {
+        let mut statement = self.conn().prepare(
+            "SELECT id, created_ms, goal_id, original, successor, original_cycles, cycles, iteration FROM adoptions \
+             ORDER BY id DESC LIMIT ?1",
+        )?;
+        let rows = statement.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |row| {
+            Ok(AdoptionRecord {
+                id: row.get(0)?,
+                created_ms: row.get(1)?,
+                goal_id: row.get(2)?,
+                original: row.get(3)?,
+                successor: row.get(4)?,
+                original_cycles: row.get(5)?,
+                cycles: row.get(6)?,
+                iteration: row.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}

@@ -108,7 +108,7 @@
 pub use crate::cartridges::{CartridgeEntry, NewCartridge};
 pub use crate::error::{Result, StoreError};
 pub use crate::extras::{ARM_SCOPE, Adoption, ArmDelta, CycleCartridge, CycleExtras, GoalChange, SelfSetGoal};
-pub use crate::goals::{ArchivePicture, Goal, GoalUpdate, Growth, NewGoal};
+pub use crate::goals::{AdoptionRecord, ArchivePicture, Goal, GoalUpdate, Growth, NewGoal};
 pub use crate::hash::{Hash, image_hash};
 pub use crate::lease::{Acquired, DAEMON_LEASE, Lease, LeaseClaim, LeaseInfo};
 pub use crate::proposals::{LlmProposal, MAX_PROPOSAL_SOURCE, NewProposal, PROPOSAL_OUTCOMES};

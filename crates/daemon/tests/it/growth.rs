@@ -55,6 +55,9 @@ fn left_alone_it_sets_goals_adopts_successors_and_grows_an_archive() {
         assert!(store.cartridge(&format!("adopted/{name}-{iteration}")).expect("read").is_some());
     }
     assert_eq!(growth.adoptions, 2);
+    let adoptions = store.adoptions(10).expect("adoptions");
+    assert_eq!(adoptions.len(), 2);
+    assert!(adoptions.iter().all(|a| a.original_cycles == 2 && a.cycles == 1 && a.iteration.is_some()));
     assert_eq!(growth.cycles_saved_per_run, 2);
 
     // The archive keeps growing in kinds of pictures, every entry an execution with its parent.
