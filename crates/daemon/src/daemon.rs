@@ -466,13 +466,7 @@ impl Daemon {
         let (result, shown_code) = match prepared {
             Prepared::Failed { error, code } => {
                 execution.code = code.clone();
-                let result = ResultJson {
-                    success: false,
-                    cycles: 0,
-                    backend: "none".to_string(),
-                    duration_ms: 0.0,
-                    error: Some(error),
-                };
+                let result = ResultJson::failed(error, None, std::time::Duration::ZERO);
                 (result, code.map(|c| c.text))
             }
             Prepared::Ready(program) => {
@@ -516,19 +510,11 @@ impl Daemon {
         };
         // The VM never panics by design; if a bug makes it, the run fails and the daemon goes on.
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).unwrap_or_else(|_| Executed {
-            result: ResultJson {
-                success: false,
-                cycles: 0,
-                backend: "none".to_string(),
-                duration_ms: 0.0,
-                error: Some(ErrorJson {
-                    kind: "internal".to_string(),
-                    message: "the executor panicked (a gvpie bug); see stderr".to_string(),
-                    line: None,
-                    column: None,
-                    diagnostics: Vec::new(),
-                }),
-            },
+            result: ResultJson::failed(
+                ErrorJson::new("internal", "the executor panicked (a gvpie bug); see stderr"),
+                None,
+                std::time::Duration::ZERO,
+            ),
             canvas: None,
         })
     }

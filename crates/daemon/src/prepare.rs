@@ -49,7 +49,7 @@ pub(crate) struct PrepareCache {
 }
 
 fn error(kind: &str, message: String) -> ErrorJson {
-    ErrorJson { kind: kind.to_string(), message, line: None, column: None, diagnostics: Vec::new() }
+    ErrorJson::new(kind, message)
 }
 
 /// The distinct mnemonics of a texture's records.

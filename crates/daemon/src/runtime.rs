@@ -117,19 +117,7 @@ impl Remote {
         }
         let start = Instant::now();
         let failed = |kind: &str, message: String| Executed {
-            result: ResultJson {
-                success: false,
-                cycles: 0,
-                backend: "none".to_string(),
-                duration_ms: start.elapsed().as_secs_f64() * 1000.0,
-                error: Some(ErrorJson {
-                    kind: kind.to_string(),
-                    message,
-                    line: None,
-                    column: None,
-                    diagnostics: Vec::new(),
-                }),
-            },
+            result: ResultJson::failed(ErrorJson::new(kind, message), None, start.elapsed()),
             canvas: None,
         };
         let response = match self.client.post(format!("{}/api/execute", self.base)).json(&body).send() {
@@ -153,13 +141,7 @@ impl Remote {
                 .and_then(|value| serde_json::from_value::<ErrorJson>(value["error"].clone()).ok());
             match error {
                 Some(error) => Executed {
-                    result: ResultJson {
-                        success: false,
-                        cycles: 0,
-                        backend: "none".to_string(),
-                        duration_ms: start.elapsed().as_secs_f64() * 1000.0,
-                        error: Some(error),
-                    },
+                    result: ResultJson::failed(error, None, start.elapsed()),
                     canvas: None,
                 },
                 None => failed(
@@ -180,19 +162,7 @@ pub(crate) fn execute_local(engine: &Engine, texture: &Texture, config: &Config,
             Executed { result, canvas: Some(outcome.result.canvas) }
         }
         Err(err) => Executed {
-            result: ResultJson {
-                success: false,
-                cycles: 0,
-                backend: "none".to_string(),
-                duration_ms: start.elapsed().as_secs_f64() * 1000.0,
-                error: Some(ErrorJson {
-                    kind: "backend".to_string(),
-                    message: err.to_string(),
-                    line: None,
-                    column: None,
-                    diagnostics: Vec::new(),
-                }),
-            },
+            result: ResultJson::failed(ErrorJson::new("backend", err.to_string()), None, start.elapsed()),
             canvas: None,
         },
     }
