@@ -77,6 +77,12 @@ impl Operand {
 
 /// Parses `source`, returning the tree and every diagnostic (sorted by position).
 pub fn parse(source: &str) -> (Parsed, Vec<Diagnostic>) {
+    let (parsed, diagnostics, _hint_cells) = parse_counting(source);
+    (parsed, diagnostics)
+}
+
+/// [`parse`], also returning the edit-distance cells its label hints cost.
+fn parse_counting(source: &str) -> (Parsed, Vec<Diagnostic>, u64) {
     let mut parser = Parser::default();
     if source.len() > MAX_SOURCE_BYTES {
         parser.error_at(
@@ -86,7 +92,7 @@ pub fn parse(source: &str) -> (Parsed, Vec<Diagnostic>) {
             format!("program is {} bytes; the limit is {MAX_SOURCE_BYTES} bytes", source.len()),
             "",
         );
-        return (Parsed::default(), parser.finish());
+        return (Parsed::default(), parser.finish(), 0);
     }
     for (index, raw) in source.split('\n').enumerate() {
         let text = raw.strip_suffix('\r').unwrap_or(raw);
@@ -107,8 +113,9 @@ pub fn parse(source: &str) -> (Parsed, Vec<Diagnostic>) {
         parser.lines.pop();
     }
     parser.check_labels(source);
+    let hint_cells = parser.hint_cells;
     let diagnostics = parser.finish();
-    (Parsed { lines: parser.lines }, diagnostics)
+    (Parsed { lines: parser.lines }, diagnostics, hint_cells)
 }
 
 #[derive(Default)]
@@ -122,7 +129,13 @@ struct Parser {
     label_uses: Vec<(String, u32, u32, u32)>,
     variables: std::collections::HashSet<String>,
     n_instructions: usize,
+    /// Edit-distance cells spent on "did you mean" hints for undefined labels.
+    hint_cells: u64,
 }
+
+/// The most edit-distance cells (characters × characters) spent on label hints in one program:
+/// far more than any ordinary program needs, and about 50 ms of work at most.
+const MAX_HINT_CELLS: u64 = 1 << 25;
 
 fn column_of(line: &str, byte: usize) -> u32 {
     u32::try_from(line[..byte].chars().count() + 1).unwrap_or(u32::MAX)
@@ -428,19 +441,37 @@ impl Parser {
         // One scan of the source for the lines to show, not one scan per undefined label
         // (which made a long program full of undefined jumps take minutes to reject).
         let lines: Vec<&str> = source.split('\n').collect();
+        // The hint search looks only at labels of a near length, and all of them together at
+        // most MAX_HINT_CELLS edit-distance cells: a program with thousands of labels and
+        // undefined jumps gets its first hints, then none, instead of a quadratic search.
+        let labels = std::mem::take(&mut self.labels);
+        let mut by_length: std::collections::HashMap<usize, Vec<&str>> = std::collections::HashMap::new();
+        for label in labels.keys() {
+            by_length.entry(label.chars().count()).or_default().push(label);
+        }
         for (name, line, column, width) in undefined {
             if self.diagnostics.len() >= MAX_DIAGNOSTICS {
-                // Dropped anyway: skip the hint search, which looks at every label.
+                // Dropped anyway: skip the hint search.
                 self.dropped += 1;
                 continue;
             }
-            let hint = closest(&name, self.labels.keys().map(String::as_str))
-                .map(|near| format!(" (did you mean {near}?)"))
-                .unwrap_or_default();
+            let n_chars = name.chars().count();
+            let near = (n_chars.saturating_sub(2)..=n_chars + 2).filter_map(|n| by_length.get(&n).map(|b| (n, b)));
+            let cells: u64 = near.clone().map(|(n, bucket)| (n * n_chars) as u64 * bucket.len() as u64).sum();
+            let hint = if name.len() <= 64 && self.hint_cells + cells <= MAX_HINT_CELLS {
+                self.hint_cells += cells;
+                closest(&name, near.flat_map(|(_, bucket)| bucket.iter().copied()))
+                    .map(|near| format!(" (did you mean {near}?)"))
+                    .unwrap_or_default()
+            } else {
+                String::new()
+            };
             let raw = lines.get(line as usize - 1).copied().unwrap_or("");
             let raw = raw.strip_suffix('\r').unwrap_or(raw);
             self.error_at(line, column, width, format!("undefined label '{name}'{hint}"), raw);
         }
+        drop(by_length);
+        self.labels = labels;
     }
 }
 
@@ -522,4 +553,42 @@ fn edit_distance(a: &str, b: &str) -> usize {
         }
     }
     row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 0.7 MB program with 30,000 labels and as many undefined jumps, each one letter away
+    /// from a label: the hint search compared every undefined label with every label (seconds
+    /// of work). Now the first hints are given, the rest are not, and the work is bounded.
+    #[test]
+    fn label_hints_are_bounded_for_thousands_of_undefined_labels() {
+        let source: String = (0..30_000).map(|i| format!("lab{i:05}: JMP lab{i:05}x\n")).collect();
+        assert!(source.len() > 700_000, "{}", source.len());
+        let (_, diagnostics, hint_cells) = parse_counting(&source);
+        assert!(hint_cells <= MAX_HINT_CELLS, "{hint_cells}");
+        assert_eq!(diagnostics.len(), MAX_DIAGNOSTICS + 1);
+        let hinted = diagnostics.iter().filter(|d| d.message.contains("did you mean")).count();
+        // Each search costs 30,000 labels × 8 × 9 cells.
+        assert_eq!(hinted as u64, MAX_HINT_CELLS / (30_000 * 72));
+        assert_eq!(diagnostics[0].message, "undefined label 'lab00000x' (did you mean lab00000?)");
+        assert_eq!(diagnostics[1].message, "undefined label 'lab00001x' (did you mean lab00001?)");
+        assert_eq!(diagnostics[hinted].message, format!("undefined label 'lab{hinted:05}x'"));
+        assert_eq!(diagnostics[MAX_DIAGNOSTICS].message, format!("too many errors; stopped after {MAX_DIAGNOSTICS}"));
+    }
+
+    #[test]
+    fn ordinary_programs_keep_their_hints() {
+        let (_, diagnostics) = parse("loop:\nJMP lop\nJMP loop_\nJMP x\n");
+        let messages: Vec<&str> = diagnostics.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "undefined label 'lop' (did you mean loop?)",
+                "undefined label 'loop_' (did you mean loop?)",
+                "undefined label 'x'"
+            ]
+        );
+    }
 }
