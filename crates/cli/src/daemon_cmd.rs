@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use gvpie_exec::BackendChoice;
 use gvpie_daemon::{Daemon, DaemonConfig, LogFormat, RuntimeSpec};
 use gvpie_store::{NewScript, Store, StoreError};
 
@@ -40,8 +41,9 @@ pub struct DaemonArgs {
     #[arg(long, value_name = "N")]
     pub cycles: Option<u64>,
     /// Backend: cpu, gpu or auto.
-    #[arg(long, default_value = "auto")]
-    pub backend: String,
+    #[arg(long, value_parser = crate::evolve_cmd::named::<BackendChoice>(BackendChoice::NAMES), ignore_case = true,
+          default_value = "auto")]
+    pub backend: BackendChoice,
     /// The log file (default: logs/daemon.log beside the database).
     #[arg(long, value_name = "PATH", conflicts_with = "no_log_file")]
     pub log_file: Option<PathBuf>,
@@ -95,7 +97,7 @@ impl DaemonArgs {
             Some(url) => return Err(UsageError::new(format!("--runtime '{url}' is not an http:// URL")).into()),
             None => RuntimeSpec::InProcess,
         };
-        config.backend = self.backend.parse().map_err(UsageError::new)?;
+        config.backend = self.backend;
         config.scripts_dir = self.scripts_dir.clone();
         if self.per_cycle == 0 {
             return Err(UsageError::new("--per-cycle must be at least 1").into());
@@ -180,8 +182,8 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "PATH", default_value = gvpie_store::DEFAULT_DB_PATH)]
     pub db: PathBuf,
     /// Run on this backend instead of the recorded one (cpu, gpu, auto).
-    #[arg(long)]
-    pub backend: Option<String>,
+    #[arg(long, value_parser = crate::evolve_cmd::named::<BackendChoice>(BackendChoice::NAMES), ignore_case = true)]
+    pub backend: Option<BackendChoice>,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -197,7 +199,7 @@ fn open_existing(db: &std::path::Path) -> anyhow::Result<Store> {
 /// `gvpie replay`: exit 0 when the re-run matches the record, 1 when it differs.
 pub fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let store = open_existing(&args.db)?;
-    let backend = args.backend.as_deref().map(str::parse).transpose().map_err(UsageError::new)?;
+    let backend = args.backend;
     let report = gvpie_daemon::replay(&store, &gvpie_exec::Engine::detect(), args.iteration, backend)
         .map_err(|e| UsageError::new(format!("{e:#}")))?;
     if args.json {

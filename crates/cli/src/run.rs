@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use gvpie_exec::{BackendChoice, BackendName, Engine, ExecError, Outcome, ResultJson, Stop};
 use gvpie_pxl::{Config, Diagnostic, StepEvent, Texture};
 use serde_json::{Value, json};
@@ -24,17 +24,6 @@ use crate::{UsageError, input, write_atomically};
 pub const MAX_BUDGET: u64 = 1_000_000_000_000;
 /// The largest `--scale`.
 pub const MAX_SCALE: u32 = 64;
-
-/// Which backend executes (`--backend`, any case).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Backend {
-    /// The CPU reference VM.
-    Cpu,
-    /// The GPU (wgpu) backend.
-    Gpu,
-    /// The GPU when one is present and the work is large enough, else the CPU.
-    Auto,
-}
 
 /// Arguments of `gvpie run`.
 #[derive(Args)]
@@ -47,9 +36,10 @@ pub struct RunArgs {
     /// Print the result as one JSON object on stdout.
     #[arg(long)]
     json: bool,
-    /// Which backend executes (any case).
-    #[arg(long, value_enum, ignore_case = true, default_value_t = Backend::Auto)]
-    backend: Backend,
+    /// Which backend executes: cpu, gpu or auto (any case; auto: the engine's rule, the CPU for one program).
+    #[arg(long, value_parser = crate::evolve_cmd::named::<BackendChoice>(BackendChoice::NAMES), ignore_case = true,
+          default_value = "auto")]
+    backend: BackendChoice,
     /// Canvas size, WxH (1x1 to 4096x4096).
     #[arg(long, value_parser = parse_size, default_value = "128x64")]
     size: (u32, u32),
@@ -79,16 +69,6 @@ pub struct RunArgs {
     /// a GPU dispatch, once started, runs to its budget.
     #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
     timeout: Option<Duration>,
-}
-
-impl From<Backend> for BackendChoice {
-    fn from(backend: Backend) -> BackendChoice {
-        match backend {
-            Backend::Cpu => BackendChoice::Cpu,
-            Backend::Gpu => BackendChoice::Gpu,
-            Backend::Auto => BackendChoice::Auto,
-        }
-    }
 }
 
 /// The longest `--timeout`, in seconds (a year).
@@ -160,7 +140,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let outcome = if args.trace {
         run_traced(&engine, &texture, &config, &stop, loaded.source.as_deref(), args.json)?
     } else {
-        engine.execute_until(&texture, &config, args.backend.into(), &stop).map_err(|e| usage_error(&args, e))?
+        engine.execute_until(&texture, &config, args.backend, &stop).map_err(|e| usage_error(&args, e))?
     };
     write_outputs(&args, &outcome.result)?;
     let result = ResultJson::from_outcome(&outcome, texture.code_words().len());
@@ -199,10 +179,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 /// is a usage error (exit 2).
 fn open_engine(args: &RunArgs, config: &Config) -> anyhow::Result<Engine> {
     match args.backend {
-        Backend::Cpu => Ok(Engine::cpu_only()),
-        Backend::Auto if args.trace || !Engine::auto_prefers_gpu(1, config) => Ok(Engine::cpu_only()),
-        Backend::Auto => Ok(Engine::detect()),
-        Backend::Gpu => {
+        BackendChoice::Cpu => Ok(Engine::cpu_only()),
+        BackendChoice::Auto if args.trace || !Engine::auto_prefers_gpu(1, config) => Ok(Engine::cpu_only()),
+        BackendChoice::Auto => Ok(Engine::detect()),
+        BackendChoice::Gpu => {
             if args.trace {
                 return Err(
                     UsageError::new("--backend gpu: --trace is a CPU feature; use --backend cpu or auto").into()
@@ -224,7 +204,7 @@ fn open_engine(args: &RunArgs, config: &Config) -> anyhow::Result<Engine> {
 /// An engine error as a usage error (exit 2): `--backend gpu: why` when the GPU cannot run.
 fn usage_error(args: &RunArgs, err: ExecError) -> anyhow::Error {
     match (args.backend, err) {
-        (Backend::Gpu, ExecError::GpuUnavailable(why)) => UsageError::new(format!("--backend gpu: {why}")).into(),
+        (BackendChoice::Gpu, ExecError::GpuUnavailable(why)) => UsageError::new(format!("--backend gpu: {why}")).into(),
         (_, err) => UsageError::new(err.to_string()).into(),
     }
 }

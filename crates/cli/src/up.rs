@@ -56,7 +56,7 @@ pub fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
         per_cycle: 3,
         log_format: args.log_format,
         cycles: args.cycles,
-        backend: "auto".to_string(),
+        backend: gvpie_exec::BackendChoice::Auto,
         log_file: None,
         no_log_file: false,
         quiet: false,

@@ -1,6 +1,6 @@
 //! The optimize goal's session: the same pixels in fewer cycles, by line edits and the program database.
 
-use super::propose::{ProgramProposer, optimize_proposal};
+use super::propose::{ProgramProposer, ProposalOutcome, ProposalReport, optimize_proposal};
 use super::{ArmDelta, Clock, GoalHost, Kept, Lineage, OptimizeGoalSpec, SavedOptimize, SliceLimits, SliceReport};
 use crate::{ArmStats, DatabaseConfig, Edit, Evolution, EvolutionConfig, Operator, OptimizeSearch, PixelReference};
 
@@ -159,63 +159,25 @@ impl OptimizeSession {
     ) -> Result<SliceReport, String> {
         let evaluations_before = self.spec.progress.evaluations;
         let mut kept = 0u64;
-        let mut improved = false;
         if self.needs_root {
-            let source = self.spec.source.clone();
-            let cycles = self.search.original_cycles();
-            let vm = self.spec.vm();
-            let root = Kept {
-                source: &source,
-                generator: "original",
-                detail: None,
-                score: cycles as f64,
-                seconds: None,
-                canvas: None,
-                vm: &vm,
-                parent: Lineage::Previous,
-                picture: false,
-            };
-            host.keep(&root)?;
-            self.spec.progress.kept += 1;
-            self.needs_root = false;
+            self.keep_root(host)?;
             kept += 1;
         }
         let edits_before: Vec<ArmStats> = self.search.operator_stats().to_vec();
         let operators_before = self.evolution().map(Evolution::operator_stats).unwrap_or_default();
         let mut score = self.search.cycles() as f64;
         let mut stop = self.stop_reason(score);
-        let mut llm_arm = None;
+        let mut improved = false;
         let mut proposal = None;
         if let Some(proposer) = proposer
             && stop.is_none()
             && !host.stop_requested()
         {
-            let started = clock.seconds();
-            let (report, adopted) =
-                optimize_proposal(proposer, self.goal_id, &self.words, &self.spec, &mut self.search);
-            self.spec.progress.seconds += clock.seconds() - started;
-            if report.evaluated {
-                self.spec.progress.steps += 1;
-                self.spec.progress.evaluations += 1;
-                llm_arm = Some(ArmDelta {
-                    key: report.generator.clone(),
-                    tries: 1,
-                    improvements: u64::from(adopted.is_some()),
-                });
-            }
-            match adopted {
-                Some(cycles) => {
-                    score = cycles as f64;
-                    let source = self.search.source();
-                    if let Some((evolution, reference)) = self.database.as_mut() {
-                        reference.share(evolution, &source, cycles, &report.generator);
-                    }
-                    self.keep(host, &source, cycles, &report.generator, None)?;
-                    kept += 1;
-                    improved = true;
-                }
-                None if report.evaluated => self.spec.progress.stale_steps += 1,
-                None => {}
+            let report = self.proposal_step(proposer, clock, host)?;
+            if report.outcome == ProposalOutcome::Adopted {
+                kept += 1;
+                improved = true;
+                score = self.search.cycles() as f64;
             }
             proposal = Some(report);
             stop = self.stop_reason(score);
@@ -223,46 +185,8 @@ impl OptimizeSession {
         let mut steps = 0u64;
         let mut last = clock.seconds();
         while stop.is_none() && !host.stop_requested() && limits.more(steps, last) {
-            let every = self.spec.evolve.every;
-            let generation_turn = every > 0 && (self.spec.progress.steps + 1).is_multiple_of(every);
             steps += 1;
-            self.spec.progress.steps += 1;
-            // Programs accepted by this step: (source, cycles, generator, detail).
-            let mut accepted: Vec<(String, u64, String, Option<String>)> = Vec::new();
-            match self.database.as_mut() {
-                Some((evolution, reference)) if generation_turn => {
-                    let (report, new_bests) = evolution.generation_batch(|children| {
-                        reference.evaluate_batch(children, |textures, vm| host.run_batch(textures, vm))
-                    });
-                    self.stats.generations += 1;
-                    self.stats.database_evaluations += report.evaluated;
-                    self.spec.progress.evaluations += report.evaluated;
-                    for entry in new_bests {
-                        if entry.score > -(self.search.cycles() as f64)
-                            && let Ok(cycles) = self.search.offer(&entry.source)
-                        {
-                            accepted.push((self.search.source(), cycles, entry.evolve_generator(), None));
-                        }
-                    }
-                    if accepted.is_empty() {
-                        self.spec.progress.stale_steps += report.evaluated.max(1);
-                    }
-                }
-                _ => {
-                    self.spec.progress.evaluations += 1;
-                    match self.search.step() {
-                        Some(step) => {
-                            let generator = format!("mutation:{}", Edit::KINDS[step.edit.kind()]);
-                            let source = self.search.source();
-                            if let Some((evolution, reference)) = self.database.as_mut() {
-                                reference.share(evolution, &source, step.cycles, &generator);
-                            }
-                            accepted.push((source, step.cycles, generator, Some(step.edit.to_string())));
-                        }
-                        None => self.spec.progress.stale_steps += 1,
-                    }
-                }
-            }
+            let accepted = self.step(host);
             let now = clock.seconds();
             self.spec.progress.seconds += now - last;
             last = now;
@@ -275,60 +199,166 @@ impl OptimizeSession {
             stop = self.stop_reason(score);
             host.stepped(&self.spec.progress, score);
         }
-        let mut arms: Vec<ArmDelta> = Edit::KINDS
-            .iter()
-            .zip(
-                self.search
-                    .operator_stats()
-                    .iter()
-                    .zip(edits_before.iter().chain(std::iter::repeat(&ArmStats::default()))),
-            )
-            .filter(|(_, (now, before))| now.tries > before.tries)
-            .map(|(kind, (now, before))| ArmDelta {
-                key: format!("optimize:{kind}"),
-                tries: now.tries - before.tries,
-                improvements: now.successes.saturating_sub(before.successes),
-            })
-            .collect();
-        let mut database_note =
-            self.no_database.as_ref().map(|why| format!(", no program database: {why}")).unwrap_or_default();
-        if let Some(evolution) = self.evolution() {
-            let now = evolution.operator_stats();
-            for (index, operator) in Operator::ALL.iter().enumerate() {
-                let before = operators_before.get(index).copied().unwrap_or_default();
-                let after = now.get(index).copied().unwrap_or_default();
-                if after.tries > before.tries {
-                    arms.push(ArmDelta {
-                        key: format!("evolve:{operator}"),
-                        tries: after.tries - before.tries,
-                        improvements: after.successes.saturating_sub(before.successes),
-                    });
-                }
-            }
-            let database = evolution.database();
-            database_note = format!(
-                ", database: generation {}, {} kept, {} elites",
-                database.generation(),
-                database.stats().kept,
-                database.elites().count()
-            );
+        let mut arms = self.arm_deltas(&edits_before, &operators_before);
+        if let Some(report) = &proposal
+            && report.evaluated
+        {
+            let improvements = u64::from(report.outcome == ProposalOutcome::Adopted);
+            arms.push(ArmDelta { key: report.generator.clone(), tries: 1, improvements });
         }
-        arms.extend(llm_arm);
         // The database joins the checkpoint in `into_spec`, without a copy.
         self.spec.state = Some(SavedOptimize::from_checkpoint(&self.search.checkpoint(), None));
         self.spec.progress.stop_reason = stop.clone();
-        // Both counts are of candidates evaluated: the goal's total and this slice's part of it.
-        let note = format!(
-            "goal {} optimize {}: {} -> {} cycles, {} candidates (+{} this cycle){database_note}{}{}",
+        let note = self.note(evaluations_before, proposal.as_ref(), stop.as_deref());
+        Ok(SliceReport { steps, kept, score, stop_reason: stop, improved, arms, proposal, note })
+    }
+
+    /// Keeps the original as the root of the lineage.
+    fn keep_root(&mut self, host: &mut dyn GoalHost) -> Result<(), String> {
+        let source = self.spec.source.clone();
+        let vm = self.spec.vm();
+        let cycles = self.search.original_cycles();
+        host.keep(&Kept {
+            source: &source,
+            generator: "original",
+            detail: None,
+            score: cycles as f64,
+            seconds: None,
+            canvas: None,
+            vm: &vm,
+            parent: Lineage::Previous,
+            picture: false,
+        })?;
+        self.spec.progress.kept += 1;
+        self.needs_root = false;
+        Ok(())
+    }
+
+    /// One proposal of the model, offered to the search; an adopted one is kept and shared with the database.
+    fn proposal_step(
+        &mut self,
+        proposer: &mut dyn ProgramProposer,
+        clock: &dyn Clock,
+        host: &mut dyn GoalHost,
+    ) -> Result<ProposalReport, String> {
+        let started = clock.seconds();
+        let (report, adopted) = optimize_proposal(proposer, self.goal_id, &self.words, &self.spec, &mut self.search);
+        self.spec.progress.seconds += clock.seconds() - started;
+        if report.evaluated {
+            self.spec.progress.steps += 1;
+            self.spec.progress.evaluations += 1;
+        }
+        match adopted {
+            Some(cycles) => {
+                let source = self.search.source();
+                if let Some((evolution, reference)) = self.database.as_mut() {
+                    reference.share(evolution, &source, cycles, &report.generator);
+                }
+                self.keep(host, &source, cycles, &report.generator, None)?;
+            }
+            None if report.evaluated => self.spec.progress.stale_steps += 1,
+            None => {}
+        }
+        Ok(report)
+    }
+
+    /// One step: a generation of the program database on its turn, a line edit otherwise. Returns the programs it
+    /// accepted: (source, cycles, generator, readable change).
+    fn step(&mut self, host: &mut dyn GoalHost) -> Vec<(String, u64, String, Option<String>)> {
+        let every = self.spec.evolve.every;
+        let generation_turn = every > 0 && (self.spec.progress.steps + 1).is_multiple_of(every);
+        self.spec.progress.steps += 1;
+        let mut accepted = Vec::new();
+        match self.database.as_mut() {
+            Some((evolution, reference)) if generation_turn => {
+                let (report, new_bests) = evolution.generation_batch(|children| {
+                    reference.evaluate_batch(children, |textures, vm| host.run_batch(textures, vm))
+                });
+                self.stats.generations += 1;
+                self.stats.database_evaluations += report.evaluated;
+                self.spec.progress.evaluations += report.evaluated;
+                for entry in new_bests {
+                    // Re-checked on the CPU reference VM before it is adopted.
+                    if entry.score > -(self.search.cycles() as f64)
+                        && let Ok(cycles) = self.search.offer(&entry.source)
+                    {
+                        accepted.push((self.search.source(), cycles, entry.evolve_generator(), None));
+                    }
+                }
+                if accepted.is_empty() {
+                    self.spec.progress.stale_steps += report.evaluated.max(1);
+                }
+            }
+            _ => {
+                self.spec.progress.evaluations += 1;
+                match self.search.step() {
+                    Some(step) => {
+                        let generator = format!("mutation:{}", Edit::KINDS[step.edit.kind()]);
+                        let source = self.search.source();
+                        if let Some((evolution, reference)) = self.database.as_mut() {
+                            reference.share(evolution, &source, step.cycles, &generator);
+                        }
+                        accepted.push((source, step.cycles, generator, Some(step.edit.to_string())));
+                    }
+                    None => self.spec.progress.stale_steps += 1,
+                }
+            }
+        }
+        accepted
+    }
+
+    /// The operators' tries and improvements since the slice began.
+    fn arm_deltas(&self, edits_before: &[ArmStats], operators_before: &[ArmStats]) -> Vec<ArmDelta> {
+        let delta = |key: String, now: ArmStats, before: ArmStats| {
+            (now.tries > before.tries).then(|| ArmDelta {
+                key,
+                tries: now.tries - before.tries,
+                improvements: now.successes.saturating_sub(before.successes),
+            })
+        };
+        let mut arms: Vec<ArmDelta> = Edit::KINDS
+            .iter()
+            .enumerate()
+            .filter_map(|(index, kind)| {
+                let now = self.search.operator_stats().get(index).copied().unwrap_or_default();
+                delta(format!("optimize:{kind}"), now, edits_before.get(index).copied().unwrap_or_default())
+            })
+            .collect();
+        if let Some(evolution) = self.evolution() {
+            let now = evolution.operator_stats();
+            arms.extend(Operator::ALL.iter().enumerate().filter_map(|(index, operator)| {
+                let after = now.get(index).copied().unwrap_or_default();
+                delta(format!("evolve:{operator}"), after, operators_before.get(index).copied().unwrap_or_default())
+            }));
+        }
+        arms
+    }
+
+    /// The console line of a slice. Both counts are of candidates evaluated: the goal's total and this slice's.
+    fn note(&self, evaluations_before: u64, proposal: Option<&ProposalReport>, stop: Option<&str>) -> String {
+        let database = match (self.evolution(), &self.no_database) {
+            (Some(evolution), _) => {
+                let database = evolution.database();
+                format!(
+                    ", database: generation {}, {} kept, {} elites",
+                    database.generation(),
+                    database.stats().kept,
+                    database.elites().count()
+                )
+            }
+            (None, Some(why)) => format!(", no program database: {why}"),
+            (None, None) => String::new(),
+        };
+        format!(
+            "goal {} optimize {}: {} -> {} cycles, {} candidates (+{} this cycle){database}{}{}",
             self.goal_id,
             self.spec.script,
             self.search.original_cycles(),
             self.search.cycles(),
             self.spec.progress.evaluations,
             self.spec.progress.evaluations - evaluations_before,
-            proposal.as_ref().map(|p| format!(", {}", p.note)).unwrap_or_default(),
-            stop.as_deref().map(|r| format!(", done: {r}")).unwrap_or_default()
-        );
-        Ok(SliceReport { steps, kept, score, stop_reason: stop, improved, arms, proposal, note })
+            proposal.map(|p| format!(", {}", p.note)).unwrap_or_default(),
+            stop.map(|r| format!(", done: {r}")).unwrap_or_default()
+        )
     }
 }
