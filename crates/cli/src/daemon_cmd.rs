@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use gvpie_exec::BackendChoice;
 use gvpie_daemon::{Daemon, DaemonConfig, LogFormat, RuntimeSpec};
+use gvpie_exec::BackendChoice;
 use gvpie_store::{NewScript, Store, StoreError};
 
 use crate::UsageError;
