@@ -40,7 +40,7 @@ impl Gene {
     pub fn text(&self) -> String {
         match self {
             Gene::Label(name) => format!("{name}:"),
-            Gene::Instr(instr) => instr_text(instr),
+            Gene::Instr(instr) => gvpie_pxl::format_instr(instr),
         }
     }
 }
@@ -290,27 +290,6 @@ pub fn labels(genes: &[Gene]) -> (BTreeSet<String>, BTreeSet<String>) {
         }
     }
     (used, defined)
-}
-
-fn instr_text(instr: &Instr) -> String {
-    let mut out = instr.op.info().mnemonic.to_string();
-    for (index, operand) in instr.operands.iter().enumerate() {
-        out.push(' ');
-        out.push_str(operand.text());
-        if index == 0
-            && let Some(cmp) = instr.cmp
-        {
-            out.push(' ');
-            out.push_str(cmp.text());
-        }
-    }
-    if let Some(text) = &instr.text
-        && !text.is_empty()
-    {
-        out.push(' ');
-        out.push_str(text);
-    }
-    out
 }
 
 /// What a program is made of: its opcodes (as instructions to use as templates), variables, labels, literals.

@@ -29,7 +29,7 @@
 pub use crate::asm::assemble;
 pub use crate::diagnostic::{Diagnostic, render_all};
 pub use crate::disasm::{DisasmOptions, disassemble};
-pub use crate::fmt::format;
+pub use crate::fmt::{format, format_instr};
 pub use crate::op::{Cmp, OPS, Op, OpInfo, OperandKind};
 pub use crate::syntax::{Instr, MAX_SOURCE_BYTES, MAX_TEXT_BYTES, Operand, Parsed, SourceLine, parse, parse_literal};
 pub use crate::texture::{
