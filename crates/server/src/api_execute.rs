@@ -20,9 +20,8 @@ use crate::events::EventBus;
 use crate::events::{Event, ExecutionEvent, now_ms};
 use crate::json::AppJson;
 use crate::metrics::Metrics;
-use crate::run::{CancelFlag, CancelOnDrop, ImageFormat, Inline, Job, ProgramInput, Ran, run_inline, run_job};
+use crate::run::{ImageFormat, Inline, Job, ProgramInput, Ran, run_inline, run_job};
 use crate::state::AppState;
-use gvpie_exec::Stop;
 
 /// Run one program.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -219,6 +218,60 @@ fn program_input(
     }
 }
 
+/// Bytes of JSON around each result besides its image (fields, quotes, separators).
+const RESULT_JSON_BYTES: u64 = 512;
+
+/// The bytes of `n` base64 characters for `bytes` bytes.
+fn base64_len(bytes: u64) -> u64 {
+    bytes.div_ceil(3).saturating_mul(4)
+}
+
+/// The most bytes an encoded image of a `width`×`height` canvas can take in an answer: raw RGBA,
+/// or a PNG's worst case (the raw rows with their filter bytes, stored deflate blocks, chunks),
+/// base64-encoded.
+fn image_bytes(width: u32, height: u32, image: ImageFormat) -> u64 {
+    let raw = u64::from(width) * u64::from(height) * 4;
+    match image {
+        ImageFormat::None => 0,
+        ImageFormat::Rgba => base64_len(raw),
+        ImageFormat::Png => {
+            let rows = raw + u64::from(height);
+            base64_len(rows + 5 * (rows / 16_384 + 1) + 1024)
+        }
+    }
+}
+
+/// Refuses (422 `limit_exceeded`), before any work, a request whose results would take more
+/// than [`crate::Limits::max_result_bytes`]: `programs` canvases and their encoded images.
+fn check_result_size(
+    state: &AppState,
+    programs: usize,
+    config: &gvpie_pxl::Config,
+    image: ImageFormat,
+) -> Result<(), AppError> {
+    let limit = state.limits().max_result_bytes;
+    let canvas = u64::from(config.width) * u64::from(config.height) * 4;
+    let encoded = image_bytes(config.width, config.height, image);
+    let each = canvas + encoded + RESULT_JSON_BYTES;
+    let total = each.saturating_mul(programs as u64);
+    if total <= limit {
+        return Ok(());
+    }
+    let format = match image {
+        ImageFormat::None => "no image",
+        ImageFormat::Png => "a png image",
+        ImageFormat::Rgba => "an rgba image",
+    };
+    let mib = |bytes: u64| bytes.div_ceil(1 << 20);
+    Err(AppError::LimitExceeded(format!(
+        "the results would take about {} MiB ({programs} programs × a {}x{} canvas of {canvas} bytes and {format}          of up to {encoded} bytes); this server allows at most {} MiB per request: send fewer programs, a smaller          canvas or image none",
+        mib(total),
+        config.width,
+        config.height,
+        mib(limit)
+    )))
+}
+
 /// Takes a slot, runs the job (small ones on this thread, the rest on a blocking thread),
 /// counts and announces the results.
 async fn execute_job(state: &AppState, job: Job) -> Result<Vec<(Ran, u32, u32)>, AppError> {
@@ -234,8 +287,9 @@ async fn execute_job(state: &AppState, job: Job) -> Result<Vec<(Ran, u32, u32)>,
             vec![ran]
         }
         Inline::Unfinished(run) => {
-            let cancel = CancelOnDrop(CancelFlag::new());
-            let stop = Stop::at(deadline).with_cancel(cancel.0.clone());
+            // Held here: when this request ends for any reason (or the server stops), the run stops.
+            let cancel = state.jobs().start();
+            let stop = cancel.stop(deadline);
             let task = tokio::task::spawn_blocking(move || {
                 let _permit = permit;
                 let ran = run.run_to_end(&stop);
@@ -247,8 +301,8 @@ async fn execute_job(state: &AppState, job: Job) -> Result<Vec<(Ran, u32, u32)>,
             vec![ran]
         }
         Inline::NotSmall(job) => {
-            let cancel = CancelOnDrop(CancelFlag::new());
-            let stop = Stop::at(deadline).with_cancel(cancel.0.clone());
+            let cancel = state.jobs().start();
+            let stop = cancel.stop(deadline);
             let engine = state.engine().clone();
             let task = tokio::task::spawn_blocking(move || {
                 let _permit = permit;
@@ -329,6 +383,7 @@ pub(crate) async fn execute(
     };
     let (config, choice, image) = validate_options(&state, &options)?;
     let program = program_input(&state, request.code, request.cartridge, "")?;
+    check_result_size(&state, 1, &config, image)?;
     let limits = state.limits();
     let job = Job {
         programs: vec![program],
@@ -361,7 +416,8 @@ pub(crate) async fn execute(
         (status = 408, description = "The body arrived too slowly", body = ErrorBody),
         (status = 413, description = "The body or a program is too large", body = ErrorBody),
         (status = 415, description = "The body is not application/json", body = ErrorBody),
-        (status = 422, description = "A field is invalid or above a limit (names the program)", body = ErrorBody),
+        (status = 422, description = "A field is invalid or above a limit (names the program), or the results would \
+            take more memory than the server allows (programs × canvas × image)", body = ErrorBody),
         (status = 429, description = "Too many requests waiting (see Retry-After)", body = ErrorBody),
         (status = 503, description = "No execution slot in time (see Retry-After)", body = ErrorBody),
     )
@@ -389,6 +445,7 @@ pub(crate) async fn execute_batch(
         image: request.image.as_deref(),
     };
     let (config, choice, image) = validate_options(&state, &options)?;
+    check_result_size(&state, request.programs.len(), &config, image)?;
     let mut programs = Vec::with_capacity(request.programs.len());
     for (idx, program) in request.programs.into_iter().enumerate() {
         programs.push(program_input(&state, program.code, program.cartridge, &format!("programs[{idx}]."))?);

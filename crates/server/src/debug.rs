@@ -11,11 +11,11 @@
 //! the store or runs on the GPU.
 
 use std::collections::HashSet;
-use std::time::Instant;
 
 use axum::Json;
 use axum::extract::State;
 use base64::Engine as _;
+use gvpie_exec::Stop;
 use gvpie_pxl::{Config, Diagnostic, NoTrace, Status, StepEvent, Texture, Vm};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -267,16 +267,16 @@ pub struct UnpackResponse {
     responses(
         (status = 200, description = "The diagnostics (an empty list when it compiles)", body = CheckResponse),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
-        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub(crate) async fn check(
     State(state): State<AppState>,
     AppJson(request): AppJson<CheckRequest>,
 ) -> Result<Json<CheckResponse>, AppError> {
     check_code_size(&state, &request.code)?;
-    // Parsing is linear and bounded by the code limit; it is cheap enough for the async thread
-    // only for small programs, so it goes to a blocking thread like every other compile.
-    let response =
-        tokio::task::spawn_blocking(move || check_source(&request.code)).await.map_err(AppError::internal)?;
+    // Parsing is linear and bounded by the code limit, but it is work: it takes a slot and runs
+    // on a blocking thread like every other compile.
+    let response = crate::jobs::gated(&state, move |_stop| Ok(check_source(&request.code))).await?;
     Ok(Json(response))
 }
 
@@ -303,14 +303,12 @@ pub(crate) async fn debug(
             request.cycle, config.budget
         )));
     }
-    let permit = state.gate().acquire().await?;
-    let time_limit = state.limits().execution_time_limit;
-    let task = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
+    let response = crate::jobs::gated(&state, move |stop| {
         let texture = compile_or_422(&request.code)?;
-        Debugger::new(&texture, config, Instant::now() + time_limit).answer(&request)
-    });
-    Ok(Json(task.await.map_err(AppError::internal)??))
+        Debugger::new(&texture, config, stop.clone()).answer(&request)
+    })
+    .await?;
+    Ok(Json(response))
 }
 
 /// Pack a program as a cartridge: a PNG of its screen that carries its source.
@@ -335,22 +333,20 @@ pub(crate) async fn cart_pack(
         return Err(AppError::InvalidRequest("budget must be at least 1".to_string()));
     }
     let config = Config { width, height, budget, max_frames: 0 };
-    let permit = state.gate().acquire().await?;
-    let time_limit = limits.execution_time_limit;
-    let task = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
+    let response = crate::jobs::gated(&state, move |stop| {
         let texture = compile_or_422(&request.code)?;
         let mut vm = Vm::new(&texture, &config).map_err(|err| AppError::LimitExceeded(err.to_string()))?;
         // The screen is whatever the program drew by the end, the trap or the time limit.
-        run_to(&mut vm, u64::MAX, Instant::now() + time_limit);
+        run_to(&mut vm, u64::MAX, stop);
         let png = gvpie_cart::pack(&request.code, vm.canvas())
             .map_err(|err| AppError::InvalidRequest(format!("cannot pack this program: {err}")))?;
         Ok::<_, AppError>(PackResponse {
             bytes: png.len(),
             cartridge: base64::engine::general_purpose::STANDARD.encode(png),
         })
-    });
-    Ok(Json(task.await.map_err(AppError::internal)??))
+    })
+    .await?;
+    Ok(Json(response))
 }
 
 /// Read the source a cartridge PNG carries.
@@ -359,13 +355,15 @@ pub(crate) async fn cart_pack(
         (status = 200, description = "The source", body = UnpackResponse),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
         (status = 415, body = ErrorBody),
-        (status = 422, description = "Not base64, or not a gvpie cartridge", body = ErrorBody)))]
+        (status = 422, description = "Not base64, or not a gvpie cartridge", body = ErrorBody),
+        (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub(crate) async fn cart_unpack(
     State(state): State<AppState>,
     AppJson(request): AppJson<UnpackRequest>,
 ) -> Result<Json<UnpackResponse>, AppError> {
     let max_code_bytes = state.limits().max_code_bytes;
-    let task = tokio::task::spawn_blocking(move || {
+    // Decoding is bounded in memory by gvpie-cart; the gate bounds how many run at once.
+    let response = crate::jobs::gated(&state, move |_stop| {
         let png = base64::engine::general_purpose::STANDARD
             .decode(request.cartridge.trim())
             .map_err(|err| AppError::InvalidRequest(format!("cartridge is not valid base64: {err}")))?;
@@ -378,8 +376,9 @@ pub(crate) async fn cart_unpack(
             )));
         }
         Ok(UnpackResponse { code: cartridge.source })
-    });
-    Ok(Json(task.await.map_err(AppError::internal)??))
+    })
+    .await?;
+    Ok(Json(response))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -458,14 +457,14 @@ fn check_source(code: &str) -> CheckResponse {
     }
 }
 
-/// Runs `vm` silently until it has executed `target` instructions, stopped, or passed
-/// `deadline`. Returns false when the deadline stopped it.
-fn run_to(vm: &mut Vm, target: u64, deadline: Instant) -> bool {
+/// Runs `vm` silently until it has executed `target` instructions, stopped, or reached
+/// `stop` (its deadline, or its request gone). Returns false when `stop` stopped it.
+fn run_to(vm: &mut Vm, target: u64, stop: &Stop) -> bool {
     let pixels = u64::from(vm.canvas().width()) * u64::from(vm.canvas().height());
     let slice = (SLICE_PIXELS / pixels.max(1)).clamp(1, MAX_SLICE);
     while vm.cycles() < target && vm.status() == Status::Running {
         vm.run_traced(slice.min(target - vm.cycles()), &mut NoTrace);
-        if Instant::now() >= deadline {
+        if stop.reached().is_some() {
             return vm.cycles() >= target || vm.status() != Status::Running;
         }
     }
@@ -476,12 +475,12 @@ fn run_to(vm: &mut Vm, target: u64, deadline: Instant) -> bool {
 struct Debugger<'a> {
     texture: &'a Texture,
     config: Config,
-    deadline: Instant,
+    stop: Stop,
 }
 
 impl<'a> Debugger<'a> {
-    fn new(texture: &'a Texture, config: Config, deadline: Instant) -> Debugger<'a> {
-        Debugger { texture, config, deadline }
+    fn new(texture: &'a Texture, config: Config, stop: Stop) -> Debugger<'a> {
+        Debugger { texture, config, stop }
     }
 
     fn vm(&self) -> Result<Vm, AppError> {
@@ -502,7 +501,7 @@ impl<'a> Debugger<'a> {
     /// at and why.
     fn search(&self, request: &DebugRequest) -> Result<(u64, &'static str, Option<PixelBreakpoint>), AppError> {
         let mut vm = self.vm()?;
-        if !run_to(&mut vm, request.cycle, self.deadline) {
+        if !run_to(&mut vm, request.cycle, &self.stop) {
             return Ok((vm.cycles(), "time_limit", None));
         }
         if vm.status() != Status::Running {
@@ -539,7 +538,7 @@ impl<'a> Debugger<'a> {
             if request.mode == DebugMode::Over && vm.call_stack().len() <= depth {
                 return Ok((vm.cycles(), if n_steps == 1 { "step" } else { "returned" }, None));
             }
-            if n_steps.is_multiple_of(4096) && Instant::now() >= self.deadline {
+            if n_steps.is_multiple_of(4096) && self.stop.reached().is_some() {
                 return Ok((vm.cycles(), "time_limit", None));
             }
         }
@@ -557,7 +556,7 @@ impl<'a> Debugger<'a> {
         let mut last_line = 0;
         let mut reason = reason;
         if target > 0 {
-            if !run_to(&mut vm, target - 1, self.deadline) {
+            if !run_to(&mut vm, target - 1, &self.stop) {
                 reason = "time_limit";
             } else if vm.status() == Status::Running {
                 before = Some((vm.canvas().pixels().to_vec(), vm.variables().to_vec()));
@@ -683,8 +682,8 @@ mod tests {
             breakpoints,
             pixel_breakpoints: pixels,
         };
-        let deadline = Instant::now() + std::time::Duration::from_secs(5);
-        Debugger::new(&texture, config, deadline).answer(&request).expect("answers")
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        Debugger::new(&texture, config, Stop::at(deadline)).answer(&request).expect("answers")
     }
 
     const LOOP: &str = "SET i 0\nloop:\nPSET i 0\nADD s s i\nLOOP i 4 loop\nHALT";

@@ -23,7 +23,7 @@ pub struct ErrorDetail {
     /// A stable name: `malformed_json`, `bad_request`, `invalid_request`, `invalid_program`, `limit_exceeded`,
     /// `payload_too_large`, `uri_too_long`, `headers_too_large`, `unsupported_media_type`, `unauthorized`,
     /// `forbidden`, `not_found`, `method_not_allowed`, `request_timeout`, `overloaded`, `unavailable`,
-    /// `backend_unavailable`, `internal`.
+    /// `backend_unavailable`, `time_limit`, `internal`.
     pub kind: String,
     /// A sentence for people.
     pub message: String,
@@ -96,6 +96,9 @@ pub enum AppError {
     },
     /// The backend asked for does not exist on this server (422).
     BackendUnavailable(String),
+    /// Work the request needs before it can be answered (such as running an optimize goal's
+    /// script once) did not finish within the server's time limit (422).
+    TimeLimit(String),
     /// A bug or an IO failure; the detail is logged, never sent (500).
     Internal(String),
 }
@@ -112,7 +115,8 @@ impl AppError {
             AppError::InvalidRequest(_)
             | AppError::InvalidProgram { .. }
             | AppError::LimitExceeded(_)
-            | AppError::BackendUnavailable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            | AppError::BackendUnavailable(_)
+            | AppError::TimeLimit(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
@@ -147,6 +151,7 @@ impl AppError {
             AppError::Overloaded { .. } => "overloaded",
             AppError::Unavailable { .. } => "unavailable",
             AppError::BackendUnavailable(_) => "backend_unavailable",
+            AppError::TimeLimit(_) => "time_limit",
             AppError::Internal(_) => "internal",
         }
     }
@@ -168,6 +173,7 @@ impl AppError {
             | AppError::HeadersTooLarge(message)
             | AppError::RequestTimeout(message)
             | AppError::BackendUnavailable(message)
+            | AppError::TimeLimit(message)
             | AppError::Unavailable { message, .. } => (message.clone(), None, None),
             AppError::Unauthorized => {
                 ("this server needs a token: send the header 'Authorization: Bearer TOKEN'".to_string(), None, None)

@@ -73,7 +73,7 @@ pub use crate::guard::{HYPER_MAX_HEADERS, MAX_HEADER_BYTES, MAX_HEADERS, MAX_URI
 pub use crate::json::AppJson;
 pub use crate::limits::{BindError, Limits, check_bind};
 pub use crate::run::TIME_LIMIT_KIND;
-pub use crate::serve::{serve, shutdown_signal};
+pub use crate::serve::{SHUTDOWN_GRACE, serve, shutdown_signal};
 pub use crate::state::AppState;
 pub use crate::store::StorePool;
 
@@ -87,6 +87,7 @@ mod error;
 mod events;
 mod gate;
 mod guard;
+mod jobs;
 mod json;
 mod limits;
 mod metrics;

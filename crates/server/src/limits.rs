@@ -26,6 +26,10 @@ pub struct Limits {
     pub max_budget: u64,
     /// The most programs in one batch.
     pub max_batch: usize,
+    /// The most memory the results of one request may take: every program's canvas (4 bytes a
+    /// pixel) plus its encoded image (base64 of 4 bytes a pixel for `rgba`, of a PNG's worst
+    /// case for `png`). Checked before any work starts (422 `limit_exceeded`).
+    pub max_result_bytes: u64,
     /// Executions (or batches) running at the same time.
     pub max_concurrent: usize,
     /// Executions waiting for a slot; one more is answered 429.
@@ -54,6 +58,7 @@ impl Default for Limits {
             default_budget: gvpie_pxl::DEFAULT_BUDGET,
             max_budget: 1_000_000_000,
             max_batch: 1024,
+            max_result_bytes: 256 << 20,
             max_concurrent: cores,
             max_queue: 256,
             queue_timeout: Duration::from_secs(10),

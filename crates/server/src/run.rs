@@ -16,7 +16,6 @@ use gvpie_raster::Canvas;
 
 use crate::error::AppError;
 
-pub(crate) use gvpie_exec::CancelFlag;
 /// The error kind of a run stopped by the server's time limit (the engine's).
 pub use gvpie_exec::TIME_LIMIT_KIND;
 
@@ -53,17 +52,6 @@ pub(crate) struct Job {
 pub(crate) struct Ran {
     pub(crate) result: ResultJson,
     pub(crate) image: Option<String>,
-}
-
-/// Sets its flag when dropped: hold it in the request's future, so a request that is gone
-/// (client left, request timed out) stops its run.
-#[derive(Debug)]
-pub(crate) struct CancelOnDrop(pub(crate) CancelFlag);
-
-impl Drop for CancelOnDrop {
-    fn drop(&mut self) {
-        self.0.cancel();
-    }
 }
 
 /// Runs every program of `job`, in order, until `stop`: parse failures are results, the rest

@@ -22,8 +22,11 @@ use tokio::net::{TcpListener, TcpStream};
 use crate::app::app;
 use crate::state::AppState;
 
-/// Serves `state`'s app on `listener` until `shutdown` completes, then finishes the requests
-/// in progress and returns.
+/// Serves `state`'s app on `listener` until `shutdown` completes, then cancels the work in
+/// flight, lets the requests in progress answer (for at most [`SHUTDOWN_GRACE`]) and returns.
+///
+/// Work still running on blocking threads when this returns (a GPU dispatch) is not waited
+/// for here; a caller that owns the runtime should drop it with `Runtime::shutdown_timeout`.
 ///
 /// The request line and headers of each request (and an idle keep-alive connection's next
 /// request) must arrive within the state's [`crate::Limits::body_timeout`]; past it the
@@ -34,6 +37,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let events = state.events().clone();
+    let jobs = state.jobs().clone();
     let header_timeout = state.limits().body_timeout;
     let router = app(state);
 
@@ -58,12 +62,24 @@ pub async fn serve(
         });
     }
 
-    // No new connections; open SSE streams end, the other connections finish their requests.
+    // No new connections; open SSE streams end; the work in flight is cancelled (it stops at its
+    // next check and answers `time_limit`), the connections finish their requests, for at most
+    // SHUTDOWN_GRACE (a GPU dispatch, once started, cannot be stopped).
     drop(listener);
     events.close();
-    graceful.shutdown().await;
+    let cancelled = jobs.cancel_all();
+    if cancelled > 0 {
+        tracing::info!(cancelled, "shutting down: cancelled the work in flight");
+    }
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await.is_err() {
+        tracing::warn!("shutting down: requests still running after {} s were abandoned", SHUTDOWN_GRACE.as_secs());
+    }
     Ok(())
 }
+
+/// How long a shutdown waits for the requests in progress (their work already cancelled) before
+/// it returns anyway.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// The next connection. Errors that concern one connection are skipped; others (such as too
 /// many open files) are logged and retried after a second, as `axum::serve` does.

@@ -10,6 +10,7 @@ use gvpie_exec::Engine;
 
 use crate::events::EventBus;
 use crate::gate::ExecGate;
+use crate::jobs::Jobs;
 use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::store::StorePool;
@@ -21,6 +22,7 @@ pub struct AppState {
     limits: Arc<Limits>,
     token: Option<Arc<str>>,
     gate: Arc<ExecGate>,
+    jobs: Arc<Jobs>,
     metrics: Arc<Metrics>,
     events: EventBus,
     started: Instant,
@@ -45,6 +47,7 @@ impl AppState {
         AppState {
             engine,
             gate: Arc::new(ExecGate::new(&limits)),
+            jobs: Arc::new(Jobs::default()),
             limits: Arc::new(limits),
             token: None,
             metrics: Arc::new(Metrics::default()),
@@ -102,6 +105,11 @@ impl AppState {
 
     pub(crate) fn gate(&self) -> &ExecGate {
         &self.gate
+    }
+
+    /// The cancel flags of the work in flight.
+    pub(crate) fn jobs(&self) -> &Arc<Jobs> {
+        &self.jobs
     }
 
     pub(crate) fn metrics(&self) -> &Arc<Metrics> {

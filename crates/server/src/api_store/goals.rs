@@ -141,14 +141,42 @@ fn image_target(limits: &Limits, base64_png: &str) -> Result<gvpie_raster::Canva
     Ok(canvas)
 }
 
+/// Runs an optimize goal's script on the CPU under `stop` (the server's time limit): refused
+/// with `time_limit` when it does not end in time. A script that does not compile, traps or
+/// runs out of budget is left for [`OptimizeGoalSpec::new`] to report.
+fn check_halts_in_time(
+    engine: &gvpie_exec::Engine,
+    source: &str,
+    params: &OptimizeGoalParams,
+    stop: &gvpie_exec::Stop,
+) -> Result<(), AppError> {
+    let Ok(texture) = gvpie_pxl::compile(source) else { return Ok(()) };
+    let config =
+        gvpie_pxl::Config { width: params.width, height: params.height, budget: params.cycle_budget, max_frames: 0 };
+    let outcome = engine
+        .execute_until(&texture, &config, gvpie_exec::BackendChoice::Cpu, stop)
+        .map_err(|err| AppError::LimitExceeded(err.to_string()))?;
+    match outcome.stopped {
+        None => Ok(()),
+        Some(_) => Err(AppError::TimeLimit(format!(
+            "script '{}' did not finish within this server's time limit ({} cycles ran in {} ms); an optimize \
+             goal's script must run to its end once to be the reference: lower cycle_budget or the canvas size",
+            params.script,
+            outcome.result.cycles,
+            outcome.duration.as_millis()
+        ))),
+    }
+}
+
 /// Add a goal for the daemon's improvement engine (what `gvpie goals add` does).
 #[utoipa::path(post, path = "/api/goals", tag = "map", request_body = NewGoalRequest,
     responses(
         (status = 201, description = "Created", body = Goal),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
         (status = 415, body = ErrorBody),
-        (status = 422, description = "Unknown kind or script, a PNG that does not decode, a bad number", body = ErrorBody),
-        (status = 503, body = ErrorBody)))]
+        (status = 422, description = "Unknown kind or script, a PNG that does not decode, a bad number, or \
+            (time_limit) an optimize goal's script that does not end within the server's time limit", body = ErrorBody),
+        (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub(crate) async fn create_goal(
     State(state): State<AppState>,
     AppJson(request): AppJson<NewGoalRequest>,
@@ -189,9 +217,9 @@ pub(crate) async fn create_goal(
             let png = request
                 .target_png
                 .ok_or_else(|| AppError::InvalidRequest("an image goal needs target_png (a base64 PNG)".into()))?;
-            // Decoding and hashing are work: off the async workers.
+            // Decoding and hashing are work: under the gate, off the async workers.
             let limits = state.limits().clone();
-            let (spec, image) = tokio::task::spawn_blocking(move || {
+            let (spec, image) = crate::jobs::gated(&state, move |_stop| {
                 let target = image_target(&limits, &png)?;
                 let (width, height) = (target.width(), target.height());
                 let hash = gvpie_store::image_hash(width, height, &target.to_rgba8());
@@ -201,8 +229,7 @@ pub(crate) async fn create_goal(
                 let draft = spec.draft(&format!("a {width}x{height} image"), &options);
                 Ok::<_, AppError>((draft, image))
             })
-            .await
-            .map_err(AppError::internal)??;
+            .await?;
             state.store()?.run(move |store| Ok(store.add_goal(&new_goal(spec), Some(&image))?)).await?
         }
         "optimize" => {
@@ -244,13 +271,16 @@ pub(crate) async fn create_goal(
             let params = OptimizeGoalParams { script, width, height, cycle_budget };
             let name = params.script.clone();
             let source = state.store()?.run(move |store| Ok(store.pixel_script_source(&name)?)).await?;
-            // The original runs once to be the reference: outside the store's pool, on a blocking thread.
-            let draft = tokio::task::spawn_blocking(move || {
+            // The original runs once to be the reference: outside the store's pool, under the gate,
+            // and first through the engine under the time limit, so a script that runs too long
+            // (up to the budget ceiling) is refused instead of holding a thread.
+            let engine = state.engine().clone();
+            let draft = crate::jobs::gated(&state, move |stop| {
+                check_halts_in_time(&engine, &source, &params, stop)?;
                 let spec = OptimizeGoalSpec::new(source, &params, &options).map_err(AppError::InvalidRequest)?;
                 Ok::<_, AppError>(spec.draft(&options))
             })
-            .await
-            .map_err(AppError::internal)??;
+            .await?;
             state.store()?.run(move |store| Ok(store.add_goal(&new_goal(draft), None)?)).await?
         }
         other => {

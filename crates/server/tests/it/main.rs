@@ -24,6 +24,10 @@ mod auth;
 /// The execution gate under load: 429 and 503 with Retry-After, time limits.
 mod overload;
 
+/// Issue 17's attacks on a real server: answers too large for memory, abandoned work, a stuck
+/// shutdown, endpoints outside the gate, goal scripts past the time limit.
+mod attack;
+
 /// `/health`, `/metrics`, not-found and method answers.
 mod system;
 
