@@ -140,10 +140,7 @@ impl Remote {
                 .ok()
                 .and_then(|value| serde_json::from_value::<ErrorJson>(value["error"].clone()).ok());
             match error {
-                Some(error) => Executed {
-                    result: ResultJson::failed(error, None, start.elapsed()),
-                    canvas: None,
-                },
+                Some(error) => Executed { result: ResultJson::failed(error, None, start.elapsed()), canvas: None },
                 None => failed(
                     "runtime",
                     format!("the runtime answered {status}: {}", text.chars().take(200).collect::<String>()),
