@@ -6,15 +6,17 @@
 //! ([`gvpie_exec::ResultJson`], the API's shape); this module adds the canvas size, the frame
 //! count, the adapter and the GPU fallback to the JSON, and writes the images.
 //!
-//! Exit status 0 on success, 1 on a run-time error or the time limit (the canvas drawn so far
-//! is still written), 2 on a source or usage error.
+//! Exit status 0 on success, 1 on a run-time error, the time limit or Ctrl-C (the canvas drawn
+//! so far is still written), 2 on a source or usage error. The first Ctrl-C (SIGINT) stops the
+//! run at its next check like `--timeout` does (error kind `time_limit`, message `cancelled
+//! after …`); a second one ends the process at once (status 130).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use gvpie_exec::{BackendChoice, BackendName, Engine, ExecError, Outcome, ResultJson, Stop};
+use gvpie_exec::{BackendChoice, BackendName, CancelFlag, Engine, ExecError, Outcome, ResultJson, Stop};
 use gvpie_pxl::{Config, Diagnostic, StepEvent, Texture};
 use serde_json::{Value, json};
 
@@ -136,13 +138,20 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         Ok(texture) => texture,
         Err(diagnostics) => return report_parse_errors(&args, &diagnostics, start),
     };
-    let stop = args.timeout.map_or_else(Stop::never, Stop::after);
+    // Ctrl-C stops the run like the deadline does, so the canvas so far is still written.
+    let interrupted = CancelFlag::new();
+    cancel_on_ctrl_c(interrupted.clone());
+    let stop = args.timeout.map_or_else(Stop::never, Stop::after).with_cancel(interrupted.clone());
     let outcome = if args.trace {
         run_traced(&engine, &texture, &config, &stop, loaded.source.as_deref(), args.json)?
     } else {
         engine.execute_until(&texture, &config, args.backend, &stop).map_err(|e| usage_error(&args, e))?
     };
     write_outputs(&args, &outcome.result)?;
+    if interrupted.is_cancelled() && outcome.stopped.is_some() {
+        let written = args.output.as_ref().map(|p| format!("; the canvas so far is in {}", p.display()));
+        eprintln!("gvpie: interrupted (Ctrl-C){}", written.unwrap_or_default());
+    }
     let result = ResultJson::from_outcome(&outcome, texture.code_words().len());
     if let Some(reason) = &outcome.gpu_fallback {
         eprintln!("gvpie: the GPU failed ({reason}); the program ran on the CPU");
@@ -171,6 +180,24 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         eprintln!("ok: {} cycles on {} in {:.3} ms", result.cycles, result.backend, result.duration_ms);
     }
     Ok(if result.success { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// Sets `flag` on the first Ctrl-C (SIGINT); a second one exits at once with status 130. The
+/// handler is installed on a thread of its own, which ends with the process.
+fn cancel_on_ctrl_c(flag: CancelFlag) {
+    let watcher = move || {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_io().build() else { return };
+        runtime.block_on(async {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                flag.cancel();
+            }
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        });
+    };
+    // Without the thread, Ctrl-C keeps its default effect (the process ends at once).
+    let _ = std::thread::Builder::new().name("ctrl-c".to_string()).spawn(watcher);
 }
 
 /// The engine for `args`: `--backend cpu`, and `auto` where the engine's rule

@@ -63,14 +63,21 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<std::process::ExitCode> {
     let (listener, token) = prepare(&args)?;
     let state = build_state(&args.db, token.clone())?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start tokio")?;
-    runtime.block_on(async move {
+    let served = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::from_std(listener).context("cannot set up the socket")?;
         announce(&listener, &state, &args.db, token.is_some());
         gvpie_server::serve(listener, state, gvpie_server::shutdown_signal()).await.context("the server failed")
-    })?;
+    });
+    // Work the shutdown cancelled but that has not stopped yet (a GPU dispatch) is not waited for.
+    runtime.shutdown_timeout(RUNTIME_GRACE);
+    served?;
     eprintln!("gvpie serve: stopped");
     Ok(std::process::ExitCode::SUCCESS)
 }
+
+/// How long a stopping server waits for blocking work that its shutdown cancelled, after
+/// [`gvpie_server::SHUTDOWN_GRACE`]: the process exits even if a GPU dispatch is still running.
+const RUNTIME_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The server's state: the engine, the database and the token.
 pub fn build_state(db: &str, token: Option<String>) -> anyhow::Result<gvpie_server::AppState> {
@@ -143,6 +150,7 @@ pub fn start_in_background(bind: &str, db: &std::path::Path) -> anyhow::Result<B
                     eprintln!("gvpie up: the server failed: {err}");
                 }
             });
+            runtime.shutdown_timeout(RUNTIME_GRACE);
         })
         .context("cannot start the server thread")?;
     Ok(BackgroundServer { events, stop: Some(stop), thread: Some(thread) })

@@ -196,6 +196,58 @@ fn timeout_stops_an_endless_program_with_a_time_limit_error() {
     }
 }
 
+/// Issue 17 (finding 9): Ctrl-C ended `gvpie run` without writing anything. Now SIGINT stops the
+/// run like the time limit: the canvas so far is written, the result says `time_limit`
+/// (cancelled), and the exit status is 1.
+#[cfg(target_os = "linux")]
+#[test]
+fn ctrl_c_writes_the_canvas_so_far() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let dir = Dir::new("ctrl-c");
+    let program = dir.write("forever.pxl", "RECT 0 0 2 2\ntop:\nJMP top\n");
+    let png = dir.join("so_far.png");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gvpie"))
+        .args(["run", "--json", "--budget", "1000000000000", "--size", "4x4", "-o"])
+        .arg(&png)
+        .arg(&program)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start gvpie run");
+    let pid = child.id();
+    // Wait until the process catches SIGINT (bit 2 of SigCgt in /proc): an event, not a sleep.
+    let catches_sigint = || {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("SigCgt:"))
+            .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+            .is_some_and(|mask| mask & 0b10 != 0)
+    };
+    let ready = (0..2000).any(|_| {
+        let ready = catches_sigint();
+        if !ready {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        ready
+    });
+    assert!(ready, "gvpie run never installed its Ctrl-C handler");
+    assert!(Command::new("kill").args(["-INT", &pid.to_string()]).status().expect("kill").success());
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    child.stdout.take().expect("stdout").read_to_string(&mut stdout).expect("read stdout");
+    child.stderr.take().expect("stderr").read_to_string(&mut stderr).expect("read stderr");
+    let exit = child.wait().expect("wait");
+    assert_eq!(exit.code(), Some(1), "{stdout}{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).expect("JSON on stdout");
+    assert_eq!(json["error"]["kind"], "time_limit", "{json}");
+    assert!(json["error"]["message"].as_str().is_some_and(|m| m.starts_with("cancelled after")), "{json}");
+    assert!(stderr.contains("interrupted (Ctrl-C); the canvas so far is in"), "{stderr}");
+    // The RECT before the loop is on the canvas written.
+    assert_eq!(decode_png(&png).get(1, 1), Some(Rgba::WHITE));
+}
+
 #[test]
 fn backend_names_are_case_insensitive() {
     let hello = examples_dir().join("hello_gpu.pxl");

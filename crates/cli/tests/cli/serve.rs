@@ -184,6 +184,62 @@ fn sigterm_stops_the_server_cleanly() {
     assert!(stderr.contains("gvpie serve: stopped"), "{stderr}");
 }
 
+/// Issue 17, finding 7: with a billion-cycle run in flight, SIGTERM printed "stopped" but the
+/// process went on until the run ended. Now the shutdown cancels the run (its answer says
+/// so) and the process exits.
+#[cfg(unix)]
+#[test]
+fn sigterm_stops_the_server_with_a_billion_cycle_run_in_flight() {
+    let dir = Dir::new("serve-sigterm-busy");
+    let mut server = Server::start(&dir, None);
+    let body = r#"{"code": "top:\nCLS 1 2 3\nJMP top", "budget": 1000000000, "width": 512, "height": 512}"#;
+    let request = format!(
+        "POST /api/execute HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let addr = server.addr.clone();
+    let in_flight = std::thread::spawn(move || {
+        let mut stream = std::net::TcpStream::connect(&addr).expect("connect");
+        stream.write_all(request.as_bytes()).expect("send");
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        answer
+    });
+    // Wait until the run holds its slot (an event, not a sleep: the gauge says so).
+    let metrics = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    let running = (0..1000).any(|_| {
+        let started = server.raw(metrics).1.lines().any(|l| l == "gvpie_executions_in_flight 1");
+        if !started {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        started
+    });
+    assert!(running, "the run did not start");
+    let pid = server.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
+    // A generous bound, only so that a regression fails instead of hanging: the assertion is the exit.
+    let mut exit = None;
+    for _ in 0..1200 {
+        exit = server.child.try_wait().expect("wait");
+        if exit.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let Some(exit) = exit else {
+        let _ = server.child.kill();
+        panic!("gvpie serve did not exit after SIGTERM");
+    };
+    assert_eq!(exit.code(), Some(0));
+    let answer = in_flight.join().expect("the client");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains(r#""kind":"time_limit""#) && answer.contains("cancelled after"), "{answer}");
+    let mut stderr = String::new();
+    let _ = server.child.stderr.take().map(|mut e| e.read_to_string(&mut stderr));
+    assert!(stderr.contains("gvpie serve: stopped"), "{stderr}");
+}
+
 #[test]
 fn a_goal_has_one_json_shape_in_the_cli_and_the_api() {
     let dir = Dir::new("goal-shape");
