@@ -1,0 +1,6 @@
+//! Integration tests of gvpie-compile: descriptions compiled, run in the CPU VM, checked by pixels.
+
+// Helpers: compile, run, check pixels.
+mod support;
+// The table of descriptions with their pixel checks.
+mod descriptions;
