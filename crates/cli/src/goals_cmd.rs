@@ -1,5 +1,5 @@
 //! `gvpie goals` and `gvpie stats`: add, list, inspect, pause and resume the improvement
-//! engine's goals, and show what it learned.
+//! engine's goals, and show what it learned and how it grew by itself (`gvpie stats`).
 //!
 //! Adding an image goal loads and resizes the target here (the daemon never reads a file named
 //! by a database row) and stores it as a PNG in the database; the goal's spec names it by hash.
@@ -340,9 +340,53 @@ pub struct StatsArgs {
     json: bool,
 }
 
-/// `gvpie stats`: the operator bandit's arms, then the per-script and per-opcode statistics.
+/// Adoptions `gvpie stats` shows, newest first: as many as `GET /api/growth` answers.
+const ADOPTIONS_SHOWN: usize = 20;
+
+/// The growth counters and the newest adoptions, as the dashboard shows them.
+fn print_growth(growth: &gvpie_store::Growth, adoptions: &[gvpie_store::AdoptionRecord]) {
+    println!("growth (what the daemon did by itself)");
+    let rows = [
+        ("self-set goals", growth.self_set_goals),
+        ("goals done", growth.goals_done),
+        ("kinds of pictures in the archive", growth.archive_pictures),
+        ("adopted improvements", growth.adoptions),
+        ("cycles saved per run", growth.cycles_saved_per_run),
+        ("executions with lineage", growth.with_lineage),
+        ("distinct programs", growth.distinct_programs),
+    ];
+    for (label, value) in rows {
+        println!("  {label:<34} {value:>10}");
+    }
+    println!("\nadoptions (newest first)");
+    if adoptions.is_empty() {
+        println!("  (none yet: a self-set optimize goal adopts a program that draws the same in fewer cycles)");
+    }
+    for a in adoptions {
+        let at = a.iteration.map(|i| format!(", #{i}")).unwrap_or_default();
+        println!(
+            "  {} → {}: {} → {} cycles (goal {}{at}, {})",
+            a.original,
+            a.successor,
+            a.original_cycles,
+            a.cycles,
+            a.goal_id,
+            gvpie_store::format_ms(a.created_ms)
+        );
+    }
+    let more = growth.adoptions - adoptions.len() as i64;
+    if more > 0 {
+        println!("  … and {more} older");
+    }
+    println!();
+}
+
+/// `gvpie stats`: what the daemon grew by itself (the counters and newest adoptions of `GET /api/growth`, in the
+/// same JSON objects), the operator bandit's arms, then the per-script and per-opcode statistics.
 pub fn stats(args: StatsArgs) -> anyhow::Result<ExitCode> {
     let store = open_existing(&args.db)?;
+    let growth = store.growth()?;
+    let adoptions = store.adoptions(ADOPTIONS_SHOWN)?;
     let arms = store.stats(Some(ARM_SCOPE))?;
     let scripts = store.stats(Some("script"))?;
     let opcodes = store.stats(Some("opcode"))?;
@@ -351,14 +395,21 @@ pub fn stats(args: StatsArgs) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|s| json!({ "operator": s.key, "pulls": s.runs, "improvements": s.successes, "improvement_rate": s.success_rate }))
             .collect();
-        let value = json!({ "operators": arm_json, "scripts": scripts, "opcodes": opcodes });
+        let value = json!({
+            "growth": growth,
+            "adoptions": adoptions,
+            "operators": arm_json,
+            "scripts": scripts,
+            "opcodes": opcodes,
+        });
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(ExitCode::SUCCESS);
     }
+    print_growth(&growth, &adoptions);
     println!("operators (bandit arms)");
     println!("  {:<28} {:>10} {:>12} {:>8}", "operator", "pulls", "improvements", "rate");
     if arms.is_empty() {
-        println!("  (none yet: add a goal with `gvpie goals add` and run the daemon)");
+        println!("  (none yet: run the daemon, which sets its own goals, or add one with `gvpie goals add`)");
     }
     for arm in &arms {
         println!("  {:<28} {:>10} {:>12} {:>7.2}%", arm.key, arm.runs, arm.successes, 100.0 * arm.success_rate);

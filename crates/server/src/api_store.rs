@@ -1,5 +1,5 @@
 //! The endpoints over the store, one module per resource: improvement scripts, the infinite
-//! map and its lineage, stored images, content-addressed programs and cartridges, goals and a
+//! map and its lineage, stored images, content-addressed programs and cartridges, goals, growth and a
 //! summary.
 //!
 //! The JSON types here are the API's own, converted from `gvpie-store`'s records, so the wire
@@ -16,6 +16,7 @@ use crate::error::AppError;
 
 pub(crate) mod cartridges;
 pub(crate) mod goals;
+pub(crate) mod growth;
 pub(crate) mod images;
 pub(crate) mod map;
 pub(crate) mod programs;

@@ -14,7 +14,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api_store::{cartridges, goals, images, map, programs, scripts, summary};
+use crate::api_store::{cartridges, goals, growth, images, map, programs, scripts, summary};
 use crate::error::{AppError, ErrorLog};
 use crate::state::AppState;
 use crate::{api_execute, api_system, debug, events};
@@ -77,6 +77,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(goals::get_goal, goals::update_goal))
         .routes(routes!(goals::goal_proposals))
         .routes(routes!(summary::summary))
+        .routes(routes!(growth::growth))
         .routes(routes!(debug::check))
         .routes(routes!(debug::debug))
         .routes(routes!(debug::cart_pack))

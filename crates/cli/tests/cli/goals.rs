@@ -116,7 +116,8 @@ fn goals_commands_and_a_killed_daemon_resuming_an_image_goal() {
     // Every committed step counted once: the killed daemon's uncommitted cycle counted nothing.
     assert_eq!(operators[0]["pulls"], 60);
     let text = gvpie(&[&"stats", &"--db", &resumed]);
-    assert!(text.stdout.starts_with("operators (bandit arms)\n"), "{}", text.stdout);
+    assert!(text.stdout.starts_with("growth (what the daemon did by itself)\n"), "{}", text.stdout);
+    assert!(text.stdout.contains("\noperators (bandit arms)\n"), "{}", text.stdout);
 }
 
 #[test]

@@ -311,3 +311,63 @@ fn serve_warns_when_the_database_is_read_only() {
     }
     assert!(stderr.contains("warning: the database") && stderr.contains("is read-only"), "{stderr}");
 }
+
+#[test]
+fn growth_has_the_same_numbers_in_stats_the_api_and_the_database() {
+    let dir = Dir::new("growth");
+    let db = dir.join("db/gvpie.db");
+    std::fs::create_dir_all(dir.join("db")).expect("mkdir");
+    // Left alone for three cycles (bounded by --cycles, not by time): it sets its goals, adopts the seed scripts'
+    // successors and keeps an archive of pictures.
+    let up =
+        crate::util::gvpie(&[&"up", &"--db", &db, &"--bind", &"127.0.0.1:0", &"--cycles", &"3", &"--interval", &"0"]);
+    assert_eq!(up.code, 0, "{}", up.stderr);
+    let stats = crate::util::gvpie(&[&"stats", &"--json", &"--db", &db]);
+    assert_eq!(stats.code, 0, "{}", stats.stderr);
+    let from_cli = stats.json();
+
+    let server = Server::start(&dir, None);
+    let (status, body) = server.raw("GET /api/growth HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    assert_eq!(status, 200, "{body}");
+    let from_api: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    // The same objects, key for key.
+    assert_eq!(from_cli["growth"], from_api["growth"]);
+    assert_eq!(from_cli["adoptions"], from_api["adoptions"]);
+
+    // And the database's own numbers, counted through the seed's tables and views.
+    let raw = rusqlite::Connection::open(&db).expect("open");
+    let count = |sql: &str| -> i64 { raw.query_row(sql, [], |row| row.get(0)).expect(sql) };
+    let growth = &from_api["growth"];
+    assert_eq!(growth["self_set_goals"], count("SELECT COUNT(*) FROM development_goals WHERE origin IS NOT NULL"));
+    assert_eq!(growth["goals_done"], count("SELECT COUNT(*) FROM development_goals WHERE status = 'done'"));
+    assert_eq!(growth["adoptions"], count("SELECT COUNT(*) FROM adoptions"));
+    assert_eq!(growth["with_lineage"], count("SELECT COUNT(*) FROM infinite_map WHERE parent_iteration IS NOT NULL"));
+    assert_eq!(growth["distinct_programs"], count("SELECT COUNT(DISTINCT program_id) FROM executions"));
+    // Both seed scripts end in a HALT the end of the program makes free: each successor saves one cycle a run.
+    assert_eq!((growth["self_set_goals"].as_i64(), growth["adoptions"].as_i64()), (Some(3), Some(2)), "{growth}");
+    assert_eq!(growth["cycles_saved_per_run"], 2, "{growth}");
+    assert!(growth["archive_pictures"].as_i64().is_some_and(|n| n > 0), "{growth}");
+    assert_eq!(
+        from_api["archive"].as_array().map(Vec::len),
+        growth["archive_pictures"].as_u64().map(|n| n.min(48) as usize)
+    );
+
+    // The console says the same.
+    let text = crate::util::gvpie(&[&"stats", &"--db", &db]);
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    for (label, key) in [
+        ("self-set goals", "self_set_goals"),
+        ("kinds of pictures in the archive", "archive_pictures"),
+        ("adopted improvements", "adoptions"),
+        ("cycles saved per run", "cycles_saved_per_run"),
+        ("executions with lineage", "with_lineage"),
+    ] {
+        let line = text
+            .stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(label))
+            .unwrap_or_else(|| panic!("{label}: {}", text.stdout));
+        assert_eq!(line.split_whitespace().last().and_then(|n| n.parse::<i64>().ok()), growth[key].as_i64(), "{line}");
+    }
+    assert!(text.stdout.contains("test_rect → test_rect.optimized: 2 → 1 cycles"), "{}", text.stdout);
+}

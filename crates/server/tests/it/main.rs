@@ -18,6 +18,9 @@ mod store;
 /// Goals: add, inspect, pause and resume over a real database.
 mod goals;
 
+/// `/api/growth` on a real server: the store's growth counters, archive and adoptions.
+mod growth;
+
 /// The token rules.
 mod auth;
 

@@ -37,6 +37,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("patch", "/api/goals/{id}"),
     ("get", "/api/goals/{id}/proposals"),
     ("get", "/api/summary"),
+    ("get", "/api/growth"),
     // The web UI's tools (src/debug.rs).
     ("post", "/api/check"),
     ("post", "/api/debug"),
