@@ -20,16 +20,17 @@ PID=$!
 trap 'kill -TERM $PID 2>/dev/null; wait $PID 2>/dev/null || true' EXIT
 
 q() { sqlite3 -readonly "file:$DB?mode=ro" "$1" 2>/dev/null || echo "?"; }
-printf 'seconds\tcycles\tself_set_goals\tgoals_done\tarchive_pictures\tdistinct_programs\twith_lineage\tadoptions\tcycles_saved_per_run\trss_mib\tdb_mib\n'
+printf 'seconds\tcycles\tself_set_goals\tgoals_done\tarchive_kinds\tarchive_pictures\tdistinct_programs\twith_lineage\tadoptions\tcycles_saved_per_run\trss_mib\tdb_mib\n'
 start=$(date +%s)
 while :; do
   elapsed=$(( $(date +%s) - start ))
   rss=$(awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$PID/status" 2>/dev/null || echo "?")
   db=$(du -m "$DB" 2>/dev/null | cut -f1)
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$elapsed" \
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$elapsed" \
     "$(q "SELECT value FROM counters WHERE name = 'daemon_cycles'")" \
     "$(q "SELECT COUNT(*) FROM development_goals WHERE origin IS NOT NULL")" \
     "$(q "SELECT COUNT(*) FROM development_goals WHERE status = 'done'")" \
+    "$(q "SELECT COALESCE(MAX(json_array_length(spec, '\$.state.archive')), 0) FROM development_goals WHERE kind = 'explore'")" \
     "$(q "SELECT COUNT(DISTINCT e.image_id) FROM executions e JOIN texts g ON g.id = e.generator_id WHERE g.text LIKE 'explore:%' AND e.image_id IS NOT NULL")" \
     "$(q "SELECT COUNT(DISTINCT program_id) FROM executions")" \
     "$(q "SELECT COUNT(*) FROM executions WHERE parent_iteration IS NOT NULL")" \

@@ -197,7 +197,10 @@ pub struct Growth {
     pub self_set_goals: i64,
     /// Goals that are done (converged, or out of budget).
     pub goals_done: i64,
-    /// Distinct pictures in the explore goals' archives (executions of `explore:*` generators).
+    /// Kinds of picture in the largest explore archive (its occupied cells).
+    pub archive_kinds: i64,
+    /// Distinct pictures the explore goals ever kept (executions of `explore:*` generators): each new kind, and
+    /// each clearly better program of a kind.
     pub archive_pictures: i64,
     /// Distinct programs in the infinite map.
     pub distinct_programs: i64,
@@ -232,6 +235,10 @@ impl Store {
         Ok(Growth {
             self_set_goals: count("SELECT COUNT(*) FROM development_goals WHERE origin IS NOT NULL")?,
             goals_done: count("SELECT COUNT(*) FROM development_goals WHERE status = 'done'")?,
+            archive_kinds: count(
+                "SELECT COALESCE(MAX(json_array_length(spec, '$.state.archive')), 0) FROM development_goals \
+                 WHERE kind = 'explore'",
+            )?,
             archive_pictures: count(
                 "SELECT COUNT(DISTINCT e.image_id) FROM executions e JOIN texts g ON g.id = e.generator_id \
                  WHERE g.text LIKE 'explore:%' AND e.image_id IS NOT NULL",

@@ -62,6 +62,7 @@ fn left_alone_it_sets_goals_adopts_successors_and_grows_an_archive() {
 
     // The archive keeps growing in kinds of pictures, every entry an execution with its parent.
     assert!(early.archive_pictures >= 3, "{early:?}");
+    assert!(growth.archive_kinds >= early.archive_kinds && growth.archive_kinds >= 3, "{early:?} -> {growth:?}");
     assert!(growth.archive_pictures > early.archive_pictures, "{early:?} -> {growth:?}");
     assert!(growth.with_lineage >= 10, "{growth:?}");
     let pictures = store.archive_pictures(1000).expect("archive");

@@ -4,8 +4,8 @@
 //! Each step makes a batch of children of archive programs (structural mutations and crossovers, see
 //! [`Variation`]), runs them through the host, and describes every child that halts with a picture that is not a
 //! single colour by its [`PictureFeatures`]: dominant hue, edge density, left-right symmetry and motion across
-//! `FRAME`s. A child that lands in an empty cell of the archive, or beats the cell's elite on detail (distinct
-//! colours and edges; fewer cycles on a tie), is kept; a picture already in the archive is not. The goal's score
+//! `FRAME`s. A child that lands in an empty cell of the archive, or clearly beats the cell's elite on detail
+//! (distinct colours and edges: 10 % more, or as much in 10 % fewer cycles), is kept; a picture already in the archive is not. The goal's score
 //! is the number of empty cells (lower is better), so a full archive is its known optimum.
 
 use gvpie_pxl::{Config, RunResult, Status, Texture};
@@ -167,6 +167,15 @@ pub struct Elite {
     pub picture: u64,
 }
 
+impl Elite {
+    /// Whether this program should take `elite`'s cell: at least 10 % more detail, or as much detail in at least
+    /// 10 % fewer cycles. The margins bound how often a cell changes hands (detail is bounded), so the archive's
+    /// history grows by real steps, not by the smallest differences.
+    fn beats(&self, elite: &Elite) -> bool {
+        self.detail > elite.detail * 1.1 || (self.detail >= elite.detail && self.cycles * 10 < elite.cycles * 9)
+    }
+}
+
 /// The archive and the search's random state, saved in the spec after every slice.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExploreState {
@@ -315,10 +324,7 @@ impl ExploreSession {
                 *cell = Some(candidate);
                 Some(true)
             }
-            Some(elite)
-                if (candidate.detail, std::cmp::Reverse(candidate.cycles))
-                    > (elite.detail, std::cmp::Reverse(elite.cycles)) =>
-            {
+            Some(elite) if candidate.beats(elite) => {
                 *elite = candidate;
                 Some(false)
             }
