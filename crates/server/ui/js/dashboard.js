@@ -3,11 +3,14 @@
  * The Dashboard view: what the system is doing, live. Counters and the recent history come
  * from the store (`/api/summary`, `/api/map`, `/api/goals`) when the view opens; executions
  * and daemon cycles then stream in from `GET /api/events` (success rate, throughput, backend
- * in use, a live log). Goals are charted with their score over time.
+ * in use, a live log). Goals are charted with their score over time. The growth panel
+ * (`/api/growth`) shows what the daemon did by itself: its counters, the archive's newest distinct
+ * pictures and the improvements it adopted; it reloads after each daemon cycle the stream reports,
+ * and every {@link GROWTH_POLL_MS} ms without one (a daemon in another process sends none here).
  * @module dashboard
  */
 
-import { api, streamEvents } from './api.js';
+import { api, imageUrl, streamEvents } from './api.js';
 import { drawChart } from './chart.js';
 import { byId, formatCount, formatMs, formatTime, h } from './dom.js';
 
@@ -15,6 +18,17 @@ import { byId, formatCount, formatMs, formatTime, h } from './dom.js';
 const WINDOW_S = 300;
 /** Log lines kept. */
 const MAX_LOG = 60;
+/** The growth panel reloads at least this often while the dashboard is shown. */
+const GROWTH_POLL_MS = 10_000;
+
+/**
+ * The growth counters the panel shows (`Growth` of `GET /api/growth`).
+ * @typedef {{self_set_goals: number, goals_done: number, archive_pictures: number, distinct_programs: number,
+ *   with_lineage: number, adoptions: number, cycles_saved_per_run: number}} Growth
+ * @typedef {{iteration: number, generator: string, parent_iteration: number|null, cycles: number}} ArchivePicture
+ * @typedef {{id: number, created_ms: number, goal_id: number, original: string, successor: string,
+ *   original_cycles: number, cycles: number, iteration: number|null}} AdoptionRecord
+ */
 
 export class DashboardView {
   /** @param {{backends: string[], version: string}} server what `/health` said */
@@ -29,6 +43,12 @@ export class DashboardView {
     /** @type {any} */
     this.summary = null;
     this.goalTimer = 0;
+    this.growthTimer = 0;
+    /** When the growth panel last loaded (ms), so that polling waits while cycles reload it. */
+    this.growthAt = 0;
+    this.growthBusy = false;
+    /** @type {Map<number, HTMLElement>} archive iteration → its thumbnail link (pictures never change) */
+    this.thumbs = new Map();
     this.started = false;
   }
 
@@ -41,6 +61,9 @@ export class DashboardView {
         (state, detail) => this.onStreamState(state, detail),
       );
       window.setInterval(() => this.renderThroughput(), 2000);
+      window.setInterval(() => {
+        if (!byId('view-dashboard').hidden && Date.now() - this.growthAt >= GROWTH_POLL_MS) this.loadGrowth();
+      }, 2000);
     }
     this.refresh();
   }
@@ -59,6 +82,7 @@ export class DashboardView {
       byId('dash-store').textContent = `History unavailable: ${/** @type {Error} */ (err).message}`;
     }
     this.loadGoals();
+    this.loadGrowth();
   }
 
   renderCounters() {
@@ -137,6 +161,8 @@ export class DashboardView {
         this.renderCounters();
         clearTimeout(this.goalTimer);
         this.goalTimer = window.setTimeout(() => this.loadGoals(), 1500);
+        clearTimeout(this.growthTimer);
+        this.growthTimer = window.setTimeout(() => this.loadGrowth(), 1500);
       }
       byId('dash-daemon').textContent = `${data.event.replaceAll('_', ' ')} · ${formatTime(data.at_ms)}`;
       log.prepend(logLine(data.at_ms, true, `daemon: ${data.event.replaceAll('_', ' ')}`, 'daemon'));
@@ -198,6 +224,101 @@ export class DashboardView {
       drawChart(canvas, [], { empty: 'Goals unavailable.' });
     }
   }
+
+  /** Loads `/api/growth` into the growth panel (one request at a time). */
+  async loadGrowth() {
+    if (this.growthBusy) return;
+    this.growthBusy = true;
+    this.growthAt = Date.now();
+    const panel = byId('growth-panel');
+    try {
+      /** @type {{growth: Growth, archive: ArchivePicture[], adoptions: AdoptionRecord[]}} */
+      const answer = await api('/api/growth');
+      this.renderGrowth(answer.growth, answer.archive, answer.adoptions);
+      panel.dataset.loaded = 'true';
+    } catch (err) {
+      byId('growth-note').textContent = `Growth unavailable: ${/** @type {Error} */ (err).message}`;
+    } finally {
+      this.growthAt = Date.now();
+      this.growthBusy = false;
+    }
+  }
+
+  /**
+   * @param {Growth} growth
+   * @param {ArchivePicture[]} archive newest first
+   * @param {AdoptionRecord[]} adoptions newest first
+   */
+  renderGrowth(growth, archive, adoptions) {
+    for (const cell of document.querySelectorAll('#growth-panel [data-growth]')) {
+      const key = /** @type {keyof Growth} */ (/** @type {HTMLElement} */ (cell).dataset.growth);
+      cell.textContent = formatCount(growth[key] ?? 0);
+    }
+    byId('growth-note').textContent = `${formatCount(growth.goals_done)} goals done · ${formatCount(growth.distinct_programs)} distinct programs`
+      + (growth.archive_pictures > archive.length ? ` · the newest ${archive.length} of ${formatCount(growth.archive_pictures)} pictures` : '');
+
+    const grid = byId('growth-archive');
+    if (!archive.length) {
+      grid.replaceChildren(h('p', { class: 'empty', text: 'No pictures yet. Left alone, the daemon (gvpie up) explores new kinds of pictures; the distinct ones appear here.' }));
+    } else {
+      const shown = new Set(archive.map((picture) => picture.iteration));
+      for (const [iteration, link] of this.thumbs) {
+        if (shown.has(iteration)) continue;
+        const src = link.querySelector('img')?.src;
+        if (src?.startsWith('blob:')) URL.revokeObjectURL(src);
+        this.thumbs.delete(iteration);
+      }
+      grid.replaceChildren(...archive.map((picture) => this.archiveThumb(picture)));
+    }
+
+    const list = byId('growth-adopted');
+    list.replaceChildren(
+      ...(adoptions.length
+        ? adoptions.map(adoptionLine)
+        : [h('li', { class: 'empty', text: 'None yet. A self-set goal adopts a program that draws the same pixels in fewer cycles; the original is kept.' })]),
+    );
+  }
+
+  /**
+   * The thumbnail of an archive picture, linked to the explorer (made once per picture).
+   * @param {ArchivePicture} picture
+   * @returns {HTMLElement}
+   */
+  archiveThumb(picture) {
+    const known = this.thumbs.get(picture.iteration);
+    if (known) return known;
+    const from = picture.parent_iteration === null ? '' : ` · from #${picture.parent_iteration}`;
+    const image = /** @type {HTMLImageElement} */ (h('img', { class: 'thumb', alt: `Picture #${picture.iteration}` }));
+    const link = h('a', { href: `#/explorer/${picture.iteration}`, title: `#${picture.iteration} · ${picture.generator} · ${formatCount(picture.cycles)} cycles${from}` }, [image]);
+    this.thumbs.set(picture.iteration, link);
+    imageUrl(`/api/map/${picture.iteration}/image`).then((url) => {
+      if (url) image.src = url;
+      else {
+        image.classList.add('missing');
+        image.alt = 'no image kept';
+      }
+    });
+    return link;
+  }
+}
+
+/**
+ * @param {AdoptionRecord} adoption
+ * @returns {HTMLElement} "test_rect → test_rect.optimized: 2 → 1 cycles", linked to the successor's execution
+ */
+function adoptionLine(adoption) {
+  const saved = adoption.original_cycles - adoption.cycles;
+  const text = `${adoption.original} → ${adoption.successor}: ${formatCount(adoption.original_cycles)} → ${formatCount(adoption.cycles)} cycles`;
+  return h('li', { 'data-id': adoption.id }, [
+    adoption.iteration === null
+      ? h('span', { text })
+      : h('a', { href: `#/explorer/${adoption.iteration}`, text, title: `The successor's program, #${adoption.iteration}` }),
+    h('small', {}, [
+      h('span', { class: 'saved', text: `−${formatCount(saved)} ${saved === 1 ? 'cycle' : 'cycles'} a run` }),
+      ` · goal ${adoption.goal_id} · `,
+      h('time', { text: formatTime(adoption.created_ms), datetime: new Date(adoption.created_ms).toISOString() }),
+    ]),
+  ]);
 }
 
 /**

@@ -6,7 +6,7 @@
 //   GVPIE_URL                 the server, e.g. http://127.0.0.1:41234 (required)
 //   GVPIE_LINEAGE_ITERATION   an iteration with a parent and a child in the database (required)
 //   GVPIE_SCREENSHOTS         a folder for dashboard.png, editor.png, blocks.png, debugger.png,
-//                             explorer.png (optional)
+//                             explorer.png, growth.png (optional)
 //   GVPIE_FAILURE_SCREENSHOT  where to save the page when a check fails (optional; default
 //                             failure.png in GVPIE_SCREENSHOTS)
 //   GVPIE_CHROMIUM            the browser (default /usr/bin/chromium)
@@ -285,8 +285,34 @@ async function main() {
     await page.waitForFunction(() => document.querySelectorAll('#dash-goals tr td').length >= 4);
     if ((await page.locator('#dash-executions').textContent()) === '—') fail('no execution count');
     console.log('ok   the dashboard streams a live execution and lists the goals');
+
+    // The database grew by itself (ui.rs ran `gvpie up --cycles`): the growth panel shows what /api/growth says.
+    step = 'dashboard: growth';
+    await page.waitForSelector('#growth-panel[data-loaded="true"]');
+    const growth = await page.evaluate(() => fetch('/api/growth').then((r) => r.json()));
+    const counters = await page.$$eval('#growth-panel [data-growth]', (cells) =>
+      Object.fromEntries(cells.map((cell) => [cell.dataset.growth, Number(cell.textContent.replaceAll(',', ''))])),
+    );
+    same(Object.keys(counters).sort(), ['adoptions', 'archive_pictures', 'cycles_saved_per_run', 'self_set_goals', 'with_lineage'], 'the counters shown');
+    for (const [key, value] of Object.entries(counters)) same(value, growth.growth[key], `the counter ${key}`);
+    if (!growth.archive.length || !growth.adoptions.length) fail(`the daemon left no archive or adoption: ${JSON.stringify(growth.growth)}`);
+    const links = await page.$$eval('#growth-archive a', (anchors) => anchors.map((a) => a.getAttribute('href')));
+    same(links, growth.archive.map((p) => `#/explorer/${p.iteration}`), 'the archive thumbnails, newest first, linked to the explorer');
+    await page.waitForFunction(() => [...document.querySelectorAll('#growth-archive img')].every((img) => img.complete));
+    const widths = await page.$$eval('#growth-archive img', (images) => images.map((img) => img.naturalWidth));
+    const loaded = widths.filter((w) => w > 0).length;
+    if (!loaded) fail(`no archive thumbnail loaded: ${widths}`);
+    const rendering = await page.$eval('#growth-archive img', (img) => getComputedStyle(img).imageRendering);
+    same(rendering, 'pixelated', 'the thumbnails scale pixelated');
+    const adopted = await page.locator('#growth-adopted li').allTextContents();
+    same(adopted.length, growth.adoptions.length, 'the adoptions listed');
+    const first = growth.adoptions[0];
+    const line = `${first.original} → ${first.successor}: ${first.original_cycles} → ${first.cycles} cycles`;
+    if (!adopted[0].includes(line)) fail(`the newest adoption shows as ${adopted[0]}, not ${line}`);
+    console.log(`ok   the growth panel: counters equal /api/growth, ${loaded} of ${widths.length} archive thumbnails loaded, ${adopted.length} adoption(s) ("${line}")`);
     await page.waitForTimeout(2100);
     await shot(page, 'dashboard');
+    if (shots) await page.locator('#growth-panel').screenshot({ path: join(shots, 'growth.png') });
 
     if (problems.length) {
       step = 'console';
