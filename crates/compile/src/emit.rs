@@ -20,8 +20,8 @@ pub(crate) fn emit(description: &str, scene: &Scene, layout: &Layout) -> String 
     let background = scene
         .objects
         .iter()
-        .filter(|o| o.kind == Kind::Background)
-        .last()
+        .rev()
+        .find(|o| o.kind == Kind::Background)
         .map_or(Rgba::BLACK, |o| o.color.unwrap_or(Kind::Background.default_color()));
     for item in &layout.items {
         let object = &scene.objects[item.object];

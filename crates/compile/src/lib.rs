@@ -27,7 +27,7 @@
 //! assert!(compiled.source.contains("CIRCF"));
 //! assert!(compiled.source.contains("# red circle"));
 //!
-//! let error = compile("a red circel", &Options::default()).unwrap_err();
+//! let error = compile("a red circel", &Options::default()).expect_err("a typo");
 //! assert_eq!(error.to_string(), "unknown word 'circel' at 3 (did you mean circle?)");
 //! # Ok::<(), gvpie_compile::CompileError>(())
 //! ```

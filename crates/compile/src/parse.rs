@@ -36,31 +36,31 @@ pub(crate) fn parse(description: &str) -> (Scene, Vec<CompileError>) {
         parser.run();
     }
     let mut scene = Scene::default();
-    for index in 0..drafts.len() {
-        let kind = match drafts[index].kind {
+    for (index, draft) in drafts.iter().enumerate() {
+        let kind = match draft.kind {
             Some(kind) => kind,
-            None if drafts[index].object.text.is_some() => Kind::Text,
-            None if drafts[index].object.line.is_some() => Kind::Line,
+            None if draft.object.text.is_some() => Kind::Text,
+            None if draft.object.line.is_some() => Kind::Line,
             // "a red circle and a blue one": a kindless object repeats the previous kind.
             None if index > 0 => scene.objects[index - 1].kind,
             None => {
-                let (word, position) = drafts[index].first_word.clone();
+                let (word, position) = draft.first_word.clone();
                 errors.push(CompileError::Misplaced {
                     word,
-                    sentence: drafts[index].sentence,
+                    sentence: draft.sentence,
                     position,
                     reason: "it describes no object; add a noun such as circle, square or house".into(),
                 });
                 Kind::Circle
             }
         };
-        let mut object = drafts[index].object.clone();
+        let mut object = draft.object.clone();
         object.kind = kind;
         if kind == Kind::Text && object.text.is_none() {
-            let (word, position) = drafts[index].first_word.clone();
+            let (word, position) = draft.first_word.clone();
             errors.push(CompileError::Misplaced {
                 word,
-                sentence: drafts[index].sentence,
+                sentence: draft.sentence,
                 position,
                 reason: "say which text to write, e.g. write \"HELLO\"".into(),
             });
@@ -68,7 +68,6 @@ pub(crate) fn parse(description: &str) -> (Scene, Vec<CompileError>) {
         }
         scene.objects.push(object);
     }
-    // Relations to the whole canvas (on a blue background, in the sky) are no relations.
     for object in &mut scene.objects {
         // Counted horizontal lines stack up; they cannot stand side by side.
         if object.kind == Kind::Line
@@ -80,6 +79,7 @@ pub(crate) fn parse(description: &str) -> (Scene, Vec<CompileError>) {
             object.line = object.line.or(Some(LineSpec::Horizontal));
         }
     }
+    // Relations to the whole canvas (on a blue background, in the sky) are no relations.
     let kinds: Vec<Kind> = scene.objects.iter().map(|o| o.kind).collect();
     for object in &mut scene.objects {
         if let Some((_, target)) = object.relation
@@ -235,7 +235,7 @@ impl SentenceParser<'_> {
     /// object before its subject.
     fn close_bare_relation(&mut self) -> bool {
         let Some((subject, relation, token_index)) = self.pending.take() else { return true };
-        match (0..subject).rev().next() {
+        match subject.checked_sub(1) {
             Some(target) => {
                 self.relate(subject, relation, target);
                 true
@@ -975,14 +975,14 @@ impl SentenceParser<'_> {
                 return true;
             }
         }
-        if preposition || n > 0 {
-            if let Some((x, y, used)) = self.coordinates(n) {
-                let index = self.attribute_target(|d| d.object.placement.is_some());
-                self.note(index, n + used);
-                self.drafts[index].object.placement = Some(Placement::At { x, y });
-                self.i += n + used;
-                return true;
-            }
+        if (preposition || n > 0)
+            && let Some((x, y, used)) = self.coordinates(n)
+        {
+            let index = self.attribute_target(|d| d.object.placement.is_some());
+            self.note(index, n + used);
+            self.drafts[index].object.placement = Some(Placement::At { x, y });
+            self.i += n + used;
+            return true;
         }
         if matches!(self.word(n), "the" | "a") {
             n += 1;

@@ -4,3 +4,7 @@
 mod support;
 // The table of descriptions with their pixel checks.
 mod descriptions;
+// Error messages.
+mod errors;
+// Nothing panics; output is deterministic and on the canvas.
+mod properties;
