@@ -59,6 +59,12 @@ async fn what_hyper_answers_itself() {
     assert_eq!((status, body.as_str()), (431, ""));
     let (status, _, body) = server.raw("NOT HTTP AT ALL", "").await;
     assert_eq!((status, body.as_str()), (400, ""));
+    // Raw bytes that are not ASCII in the target (percent-encoded ones reach the app: see above).
+    let request =
+        [&b"GET /api/scripts/\xff\xfe HTTP/1.1\r\nHost: "[..], host.as_bytes(), b"\r\nConnection: close\r\n\r\n"]
+            .concat();
+    let (status, _, body) = server.raw_bytes(&request).await;
+    assert_eq!((status, body.as_str()), (400, ""));
     // And the server is still fine.
     let (status, _) = server.json(&format!("GET /health HTTP/1.1\r\nHost: {host}"), "").await;
     assert_eq!(status, 200);

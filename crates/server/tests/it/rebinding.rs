@@ -52,14 +52,20 @@ impl RealServer {
     /// Sends `head` (request line and headers, without the final blank line) and `body`; returns
     /// the status, the raw head and the body.
     pub(crate) async fn raw(&self, head: &str, body: &str) -> (u16, String, String) {
-        let mut stream = tokio::net::TcpStream::connect(self.addr).await.expect("connect");
         let mut request = format!("{head}\r\nConnection: close\r\n");
         if !body.is_empty() {
             request.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", body.len()));
         }
         request.push_str("\r\n");
         request.push_str(body);
-        stream.write_all(request.as_bytes()).await.expect("write");
+        self.raw_bytes(request.as_bytes()).await
+    }
+
+    /// Sends `request` as it is (any bytes); returns the status, the raw head and the body.
+    pub(crate) async fn raw_bytes(&self, request: &[u8]) -> (u16, String, String) {
+        let head = String::from_utf8_lossy(&request[..request.len().min(60)]).into_owned();
+        let mut stream = tokio::net::TcpStream::connect(self.addr).await.expect("connect");
+        stream.write_all(request).await.expect("write");
         let mut answer = Vec::new();
         let read = tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut answer)).await;
         assert!(read.is_ok(), "no answer within 30 s to {head:?}");
