@@ -37,7 +37,7 @@ pub use crate::texture::{
     Texture, TextureError, decode_record, slot_count,
 };
 pub use crate::vm::{
-    CALL_DEPTH, Config, DEFAULT_BUDGET, DEFAULT_MAX_FRAMES, DEFAULT_SEED, NoTrace, RunResult, Status, StepEvent,
+    CALL_DEPTH, Config, DEFAULT_BUDGET, DEFAULT_MAX_FRAMES, DEFAULT_SEED, MachineState, NoTrace, RunResult, Status, StepEvent,
     Tracer, Trap, TrapKind, VarWrite, Vm, run,
 };
 

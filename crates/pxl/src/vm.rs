@@ -209,6 +209,40 @@ pub struct RunResult {
     pub n_frames: u64,
 }
 
+/// The machine state between two instructions, lent to a compiled tier (`gvpie-jit`).
+///
+/// A compiled tier runs a stretch of the program itself and writes its effects here, then lets
+/// [`Vm::step`] run whatever it does not run itself (a trap, `PEEK`, `POKE`, the end). It must
+/// keep the VM's rules: `pc` at most the number of records, `cycles` at most the budget, at most
+/// [`CALL_DEPTH`] return addresses on the call stack, and every effect exactly as the interpreter
+/// would have had it. The code (and so `POKE`) is not lent. Whatever is written, the VM stays
+/// memory-safe: a broken rule gives wrong results, never undefined behaviour.
+#[derive(Debug)]
+pub struct MachineState<'a> {
+    /// Index of the next record to run.
+    pub pc: &'a mut u32,
+    /// Instructions executed so far.
+    pub cycles: &'a mut u64,
+    /// Variable values by index.
+    pub variables: &'a mut [i32],
+    /// Return addresses, innermost last.
+    pub call_stack: &'a mut Vec<u32>,
+    /// The drawing colour.
+    pub color: &'a mut Rgba,
+    /// The random generator's state.
+    pub rng: &'a mut u32,
+    /// The canvas.
+    pub canvas: &'a mut Canvas,
+    /// Kept `FRAME` snapshots.
+    pub frames: &'a mut Vec<Canvas>,
+    /// `FRAME` instructions executed.
+    pub n_frames: &'a mut u64,
+    /// How many `FRAME` snapshots to keep.
+    pub max_frames: usize,
+    /// The data section's bytes as they are now (what `TXT` draws).
+    pub data: &'a [u8],
+}
+
 /// Runs `texture` to the end under `config`.
 pub fn run(texture: &Texture, config: &Config) -> Result<RunResult, CanvasError> {
     let mut vm = Vm::new(texture, config)?;
@@ -594,6 +628,27 @@ impl Vm {
         status
     }
 
+    /// Lends the machine state to a compiled tier while the run is [`Status::Running`] (see
+    /// [`MachineState`]); `None` once it has halted or trapped.
+    pub fn machine_state(&mut self) -> Option<MachineState<'_>> {
+        if self.status != Status::Running {
+            return None;
+        }
+        Some(MachineState {
+            pc: &mut self.pc,
+            cycles: &mut self.cycles,
+            variables: &mut self.regs[..self.n_vars],
+            call_stack: &mut self.stack,
+            color: &mut self.color,
+            rng: &mut self.rng,
+            canvas: &mut self.canvas,
+            frames: &mut self.frames,
+            n_frames: &mut self.n_frames,
+            max_frames: self.max_frames,
+            data: &self.data,
+        })
+    }
+
     /// The run's state so far.
     pub fn status(&self) -> Status {
         self.status
@@ -644,6 +699,12 @@ impl Vm {
         &self.canvas
     }
 
+    /// Instruction records in the program (the code words are `RECORD_WORDS` times this, then
+    /// the data section's).
+    pub fn n_records(&self) -> usize {
+        self.n_records
+    }
+
     /// Words in the code address space (`PEEK`/`POKE` addresses are below this).
     pub fn code_len(&self) -> usize {
         self.words.len()
@@ -652,6 +713,11 @@ impl Vm {
     /// The current code address space (after any `POKE`).
     pub fn code_words(&self) -> &[u32] {
         &self.words
+    }
+
+    /// The data section's length in bytes.
+    pub fn data_len(&self) -> usize {
+        self.data.len()
     }
 
     /// The current data section bytes.

@@ -81,8 +81,17 @@ const IO_CRATES: &[&str] = &[
 ];
 
 /// The crates the rules name: each must exist, or its rule would pass by accident.
-const NAMED_CRATES: &[&str] =
-    &["gvpie-raster", "gvpie-pxl", "gvpie-store", "gvpie-evolve", "gvpie", "gvpie-gpu", "gvpie-server", "gvpie-daemon"];
+const NAMED_CRATES: &[&str] = &[
+    "gvpie-raster",
+    "gvpie-pxl",
+    "gvpie-store",
+    "gvpie-evolve",
+    "gvpie",
+    "gvpie-gpu",
+    "gvpie-server",
+    "gvpie-daemon",
+    "gvpie-jit",
+];
 
 /// What kind of dependency an arrow is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,6 +170,11 @@ fn forbidden_arrows(metadata: &Value) -> Vec<String> {
         if counts && arrow.from == "gvpie" && arrow.to == "gvpie-gpu" {
             broken.push("the CLI runs programs through gvpie-exec and does not depend on gvpie-gpu");
         }
+        if arrow.to == "gvpie-jit" && matches!(arrow.from, "gvpie-raster" | "gvpie-pxl") {
+            broken.push("the compiling tier sits above the VM: gvpie-raster and gvpie-pxl never depend on gvpie-jit");
+        } else if counts && arrow.to == "gvpie-jit" && !matches!(arrow.from, "gvpie-exec" | "gvpie") {
+            broken.push("only gvpie-exec (the engine's tier option) and the CLI's benchmarks depend on gvpie-jit");
+        }
         if counts && arrow.from == "gvpie-server" && arrow.to == "gvpie-daemon" {
             broken.push("the server does not depend on gvpie-daemon");
         }
@@ -219,9 +233,10 @@ fn document(packages: Vec<Value>) -> Value {
 #[test]
 fn forbidden_arrows_are_reported_one_line_each() {
     let metadata = document(vec![
-        package("gvpie-raster", &[("gvpie-pxl", None), ("proptest", Some("dev"))]),
+        package("gvpie-raster", &[("gvpie-pxl", None), ("proptest", Some("dev")), ("gvpie-jit", Some("dev"))]),
         package("gvpie-pxl", &[("gvpie-raster", None), ("gvpie-cart", Some("build")), ("gvpie-cart", Some("dev"))]),
-        package("gvpie-cart", &[("gvpie-raster", None)]),
+        package("gvpie-cart", &[("gvpie-raster", None), ("gvpie-jit", None)]),
+        package("gvpie-jit", &[("gvpie-pxl", None)]),
         package("gvpie-store", &[("rusqlite", None)]),
         package("gvpie-evolve", &[("gvpie-pxl", None), ("gvpie-cart", Some("dev")), ("tokio", Some("dev"))]),
         package("gvpie-daemon", &[("gvpie-store", None), ("tokio-postgres", None), ("rusqlite", Some("dev"))]),
@@ -234,10 +249,14 @@ fn forbidden_arrows_are_reported_one_line_each() {
         forbidden_arrows(&metadata),
         [
             "gvpie -> gvpie-gpu: the CLI runs programs through gvpie-exec and does not depend on gvpie-gpu",
+            "gvpie-cart -> gvpie-jit: only gvpie-exec (the engine's tier option) and the CLI's benchmarks depend on \
+             gvpie-jit",
             "gvpie-daemon -> tokio-postgres: only gvpie-store depends on a database driver",
             "gvpie-evolve -> tokio (dev): gvpie-evolve does no IO, in its tests neither (the clock and the data come \
              from the caller)",
             "gvpie-pxl -> gvpie-cart (build): gvpie-pxl depends on no workspace crate but gvpie-raster",
+            "gvpie-raster -> gvpie-jit (dev): the compiling tier sits above the VM: gvpie-raster and gvpie-pxl never \
+             depend on gvpie-jit",
             "gvpie-raster -> gvpie-pxl: gvpie-raster depends on no workspace crate",
             "gvpie-server -> gvpie-daemon: the server does not depend on gvpie-daemon",
         ]
@@ -251,7 +270,9 @@ fn a_workspace_that_keeps_the_rules_has_no_forbidden_arrows() {
         package("gvpie-pxl", &[("gvpie-raster", None), ("gvpie-cart", Some("dev"))]),
         package("gvpie-store", &[("rusqlite", None)]),
         package("gvpie-evolve", &[("gvpie-pxl", None), ("gvpie-cart", Some("dev"))]),
-        package("gvpie", &[("gvpie-exec", None), ("rusqlite", Some("dev"))]),
+        package("gvpie", &[("gvpie-exec", None), ("gvpie-jit", None), ("rusqlite", Some("dev"))]),
+        package("gvpie-exec", &[("gvpie-jit", None), ("gvpie-pxl", None)]),
+        package("gvpie-jit", &[("gvpie-pxl", None), ("gvpie-raster", None)]),
         package("gvpie-server", &[("gvpie-exec", None), ("gvpie-store", None), ("tokio", None)]),
     ]);
     assert_eq!(forbidden_arrows(&metadata), Vec::<String>::new());
