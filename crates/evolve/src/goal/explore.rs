@@ -15,29 +15,35 @@ use serde::{Deserialize, Serialize};
 use super::{ArmDelta, Clock, GoalHost, GoalProgress, Kept, Lineage, SliceLimits, SliceReport, StopRules};
 use crate::{Operator, Rng, Variation};
 
-/// Hue buckets: achromatic, then six hue sextants (red, yellow, green, cyan, blue, magenta).
-const HUES: u8 = 7;
+/// Hue buckets: achromatic, then twelve 30° sectors centred on red, orange, yellow, ... (red first).
+const HUES: u8 = 13;
 /// Edge density buckets.
-const EDGES: u8 = 4;
-/// Symmetry buckets.
-const SYMMETRY: u8 = 3;
-/// Motion buckets (still, moving).
-const MOTION: u8 = 2;
+const EDGES: u8 = 6;
+/// Symmetry buckets: none, left-right, top-bottom, both.
+const SYMMETRY: u8 = 4;
+/// Colour-count buckets.
+const COLOURS: u8 = 5;
+/// Motion buckets: still, a little, a lot.
+const MOTION: u8 = 3;
 /// Cells in the archive.
-pub const EXPLORE_CELLS: usize = (HUES as usize) * (EDGES as usize) * (SYMMETRY as usize) * (MOTION as usize);
+pub const EXPLORE_CELLS: usize =
+    HUES as usize * EDGES as usize * SYMMETRY as usize * COLOURS as usize * MOTION as usize;
 /// Frames kept per child to see motion.
 const FRAMES_SEEN: usize = 4;
 
-/// Where a picture falls in the archive.
+/// Where a picture falls in the archive: five visual features, each in a few buckets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct PictureFeatures {
-    /// 0: achromatic; 1..=6: the dominant hue sextant (red, yellow, green, cyan, blue, magenta).
+    /// 0: achromatic (under a tenth of the pixels saturated); 1..=12: the dominant 30° hue sector, red first.
     pub hue: u8,
-    /// 0..=3: share of pixels that differ from their right or lower neighbour (<2 %, <10 %, <30 %, more).
+    /// 0..=5: share of pixels that differ from their right or lower neighbour (<1, <3, <10, <20, <40 %, more).
     pub edges: u8,
-    /// 0..=2: share of pixels equal to their left-right mirror (<60 %, <95 %, more).
+    /// 0..=3: bit 0 when at least 95 % of the pixels equal their left-right mirror, bit 1 top-bottom.
     pub symmetry: u8,
-    /// 0: still; 1: the program's FRAMEs differ.
+    /// 0..=4: distinct colours (2, 3–4, 5–8, 9–16, more).
+    #[serde(default)]
+    pub colours: u8,
+    /// 0: still; 1: the FRAMEs change under 10 % of the pixels; 2: more.
     pub motion: u8,
 }
 
@@ -51,22 +57,23 @@ impl PictureFeatures {
             return None;
         }
         let (width, height) = (canvas.width() as usize, canvas.height() as usize);
-        let mut sextants = [0u64; 6];
+        let mut sectors = [0u64; 12];
         let mut chromatic = 0u64;
         let mut edges = 0u64;
-        let mut mirrored = 0u64;
+        let (mut left_right, mut top_bottom) = (0u64, 0u64);
         for y in 0..height {
             for x in 0..width {
                 let p = pixels[y * width + x];
                 let [r, g, b, _] = p.to_le_bytes();
-                if let Some(sextant) = hue_sextant(r, g, b) {
+                if let Some(sector) = hue_sector(r, g, b) {
                     chromatic += 1;
-                    sextants[sextant] += 1;
+                    sectors[sector] += 1;
                 }
                 let right = x + 1 < width && pixels[y * width + x + 1] != p;
                 let below = y + 1 < height && pixels[(y + 1) * width + x] != p;
                 edges += u64::from(right || below);
-                mirrored += u64::from(pixels[y * width + (width - 1 - x)] == p);
+                left_right += u64::from(pixels[y * width + (width - 1 - x)] == p);
+                top_bottom += u64::from(pixels[(height - 1 - y) * width + x] == p);
             }
         }
         let total = (width * height) as u64;
@@ -74,38 +81,49 @@ impl PictureFeatures {
             0
         } else {
             let (best, _) =
-                sextants.iter().enumerate().max_by_key(|&(i, n)| (*n, std::cmp::Reverse(i))).unwrap_or((0, &0));
+                sectors.iter().enumerate().max_by_key(|&(i, n)| (*n, std::cmp::Reverse(i))).unwrap_or((0, &0));
             1 + best as u8
         };
-        let edge_share = edges as f64 / total as f64;
-        let edges = match edge_share {
-            s if s < 0.02 => 0,
-            s if s < 0.10 => 1,
-            s if s < 0.30 => 2,
-            _ => 3,
-        };
-        let mirror_share = mirrored as f64 / total as f64;
-        let symmetry = match mirror_share {
-            s if s < 0.60 => 0,
-            s if s < 0.95 => 1,
+        let share = |n: u64| n as f64 / total as f64;
+        let edges = [0.01, 0.03, 0.10, 0.20, 0.40].iter().take_while(|&&limit| share(edges) >= limit).count() as u8;
+        let symmetry = u8::from(share(left_right) >= 0.95) | (u8::from(share(top_bottom) >= 0.95) << 1);
+        let mut distinct = pixels.to_vec();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let colours = [3, 5, 9, 17].iter().take_while(|&&limit| distinct.len() >= limit).count() as u8;
+        let changed = run
+            .frames
+            .windows(2)
+            .map(|pair| pair[0].pixels().iter().zip(pair[1].pixels()).filter(|(a, b)| a != b).count() as u64)
+            .max()
+            .unwrap_or(0);
+        let motion = match changed {
+            0 => 0,
+            n if n * 10 < total => 1,
             _ => 2,
         };
-        let motion = u8::from(run.frames.windows(2).any(|pair| pair[0] != pair[1]));
-        Some(PictureFeatures { hue, edges, symmetry, motion })
+        Some(PictureFeatures { hue, edges, symmetry, colours, motion })
     }
 
     /// The cell's index in `0..EXPLORE_CELLS`.
     pub fn cell(self) -> usize {
-        let index = ((usize::from(self.hue) * usize::from(EDGES) + usize::from(self.edges)) * usize::from(SYMMETRY)
-            + usize::from(self.symmetry))
-            * usize::from(MOTION)
-            + usize::from(self.motion);
-        index.min(EXPLORE_CELLS - 1)
+        let mut index = 0usize;
+        for (value, size) in [
+            (self.hue, HUES),
+            (self.edges, EDGES),
+            (self.symmetry, SYMMETRY),
+            (self.colours, COLOURS),
+            (self.motion, MOTION),
+        ] {
+            index = index * usize::from(size) + usize::from(value.min(size - 1));
+        }
+        index
     }
 }
 
-/// The hue sextant of a saturated, not too dark colour; `None` for greys, black and near-white.
-fn hue_sextant(r: u8, g: u8, b: u8) -> Option<usize> {
+/// The 30° hue sector (0: red, 1: orange, ..., 11) of a saturated, not too dark colour; `None` for greys, black
+/// and near-white.
+fn hue_sector(r: u8, g: u8, b: u8) -> Option<usize> {
     let (r, g, b) = (i32::from(r), i32::from(g), i32::from(b));
     let max = r.max(g).max(b);
     let min = r.min(g).min(b);
@@ -122,9 +140,9 @@ fn hue_sextant(r: u8, g: u8, b: u8) -> Option<usize> {
     } else {
         (r - g) + 4 * chroma
     };
-    // Centre the sextants on the primaries and secondaries (red covers -30°..30°).
-    let shifted = (2 * h + chroma).rem_euclid(12 * chroma);
-    Some((shifted / (2 * chroma)) as usize % 6)
+    // Twelfths of the circle, centred on red (which covers -15°..15°): 2h/chroma in 0..12.
+    let shifted = (2 * h + chroma / 2).rem_euclid(12 * chroma);
+    Some((shifted / chroma) as usize % 12)
 }
 
 /// How much there is to see in a picture: distinct colours (up to 64) and the share of edge pixels.
@@ -466,14 +484,16 @@ mod tests {
 
     #[test]
     fn primaries_and_greys_fall_in_their_hue_buckets() {
-        assert_eq!(hue_sextant(255, 0, 0), Some(0));
-        assert_eq!(hue_sextant(255, 255, 0), Some(1));
-        assert_eq!(hue_sextant(0, 255, 0), Some(2));
-        assert_eq!(hue_sextant(0, 255, 255), Some(3));
-        assert_eq!(hue_sextant(0, 0, 255), Some(4));
-        assert_eq!(hue_sextant(255, 0, 255), Some(5));
-        assert_eq!(hue_sextant(128, 128, 128), None);
-        assert_eq!(hue_sextant(10, 0, 0), None);
+        assert_eq!(hue_sector(255, 0, 0), Some(0));
+        assert_eq!(hue_sector(255, 128, 0), Some(1));
+        assert_eq!(hue_sector(255, 255, 0), Some(2));
+        assert_eq!(hue_sector(0, 255, 0), Some(4));
+        assert_eq!(hue_sector(0, 255, 255), Some(6));
+        assert_eq!(hue_sector(0, 0, 255), Some(8));
+        assert_eq!(hue_sector(255, 0, 255), Some(10));
+        assert_eq!(hue_sector(255, 0, 40), Some(0));
+        assert_eq!(hue_sector(128, 128, 128), None);
+        assert_eq!(hue_sector(10, 0, 0), None);
     }
 
     #[test]
@@ -482,13 +502,31 @@ mod tests {
         for hue in 0..HUES {
             for edges in 0..EDGES {
                 for symmetry in 0..SYMMETRY {
-                    for motion in 0..MOTION {
-                        seen.insert(PictureFeatures { hue, edges, symmetry, motion }.cell());
+                    for colours in 0..COLOURS {
+                        for motion in 0..MOTION {
+                            seen.insert(PictureFeatures { hue, edges, symmetry, colours, motion }.cell());
+                        }
                     }
                 }
             }
         }
         assert_eq!(seen.len(), EXPLORE_CELLS);
         assert_eq!(seen.last().copied(), Some(EXPLORE_CELLS - 1));
+    }
+
+    #[test]
+    fn a_picture_is_described_by_what_it_shows() {
+        let program = "CLS 0 0 0\nCOLOR 255 0 0\nRECT 0 0 64 64\nCOLOR 0 0 255\nRECT 64 0 64 64\nHALT\n";
+        let texture = gvpie_pxl::compile(program).unwrap_or_else(|d| panic!("{}", d[0].headline()));
+        let config = Config { max_frames: FRAMES_SEEN, ..Config::default() };
+        let run = gvpie_pxl::run(&texture, &config).unwrap_or_else(|e| panic!("{e}"));
+        // Half red, half blue: red wins the tie by sector order; one column of edges (0.8 %), symmetric top to
+        // bottom, two colours, no frames.
+        let features = PictureFeatures::of(&run).unwrap_or_else(|| panic!("not blank"));
+        assert_eq!(features, PictureFeatures { hue: 1, edges: 0, symmetry: 2, colours: 0, motion: 0 });
+        let blank =
+            gvpie_pxl::run(&gvpie_pxl::compile("HALT").unwrap_or_else(|d| panic!("{}", d[0].headline())), &config)
+                .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(PictureFeatures::of(&blank), None);
     }
 }
