@@ -70,6 +70,7 @@ pub use crate::image_goal::{
 };
 pub use crate::optimize::{Accepted, Edit, OptimizeCheckpoint, OptimizeConfig, OptimizeError, OptimizeSearch};
 pub use crate::pixel_reference::PixelReference;
+pub use crate::refine::{CpuSoftRenderer, RefineConfig, Refinement, SoftRenderer, refine};
 pub use crate::rng::Rng;
 pub use crate::shape::{Shape, ShapeKinds};
 pub use crate::variation::{
@@ -86,6 +87,7 @@ pub mod goal;
 mod image_goal;
 mod optimize;
 mod pixel_reference;
+pub mod refine;
 mod rng;
 mod shape;
 mod variation;

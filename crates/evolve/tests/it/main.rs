@@ -5,3 +5,6 @@ mod image_goal;
 
 /// Structural variation, the program database and the population search.
 mod program_database;
+
+/// Differentiable refinement: gradient check, soft vs exact render, refined programs rerun in the VM.
+mod refine;
