@@ -273,9 +273,15 @@ class GVPIEBridge:
 
     # -- memory -------------------------------------------------------------------------------
 
-    async def scripts(self) -> List[Dict[str, Any]]:
-        """Every improvement script (without code)."""
-        return (await self.request("GET", "/api/scripts"))["scripts"]
+    async def scripts(self, archived: bool = False) -> List[Dict[str, Any]]:
+        """Every improvement script (without code); archived ones only with ``archived=True``."""
+        path = "/api/scripts?archived=true" if archived else "/api/scripts"
+        return (await self.request("GET", path))["scripts"]
+
+    async def archive_script(self, script_id: int) -> Dict[str, Any]:
+        """Archives a script (a soft delete): disabled for good and hidden from ``scripts()``; its
+        executions stay in the infinite map, replayable. Returns the archived script."""
+        return await self.request("DELETE", f"/api/scripts/{int(script_id)}")
 
     async def add_script(self, name: str, code: str, purpose: Optional[str] = None, lang: str = "pixel",
                          enabled: bool = True) -> Dict[str, Any]:

@@ -136,11 +136,18 @@ async def test_scripts_and_map():
     async with GVPIEBridge() as bridge:
         name = f"bridge_test_{os.getpid()}"
         script = await bridge.add_script(name, "RECT 10 10 50 30\nHALT", purpose="Test rectangle rendering")
-        expect(script["name"] == name and script["enabled"] is True, script)
-        expect(any(s["name"] == name for s in await bridge.scripts()))
-        page = await bridge.infinite_map(limit=5)
-        expect("entries" in page and "next_before" in page, page)
-        await expect_error(bridge.add_script(name, "HALT"), 422, "invalid_request")
+        try:
+            expect(script["name"] == name and script["enabled"] is True, script)
+            expect(any(s["name"] == name for s in await bridge.scripts()))
+            page = await bridge.infinite_map(limit=5)
+            expect("entries" in page and "next_before" in page, page)
+            await expect_error(bridge.add_script(name, "HALT"), 422, "invalid_request")
+        finally:
+            # Leave nothing enabled behind in whatever database this server uses.
+            archived = await bridge.archive_script(script["id"])
+        expect(archived["enabled"] is False and archived.get("archived_at"), archived)
+        expect(all(s["name"] != name for s in await bridge.scripts()))
+        expect(any(s["name"] == name for s in await bridge.scripts(archived=True)))
 
 
 # -- hostile stand-in servers on loopback (port 0): redirects, Retry-After, oversized answers ---------

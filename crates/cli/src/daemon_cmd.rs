@@ -122,7 +122,9 @@ impl DaemonArgs {
 
 /// Opens the daemon, mapping a held lease to its message and [`EXIT_HELD`]; `llm` adds the local-LLM generator to
 /// the goal engine.
+/// `command` (`gvpie daemon`, `gvpie up`) prefixes the messages.
 pub fn open_daemon(
+    command: &str,
     config: DaemonConfig,
     llm: Option<gvpie_llm::Proposer>,
     self_set_goals: bool,
@@ -143,7 +145,7 @@ pub fn open_daemon(
         Ok(daemon) => Ok(Ok(daemon.with_generator(Box::new(goals)))),
         Err(err) => match err.downcast_ref::<StoreError>() {
             Some(StoreError::LeaseHeld(_)) => {
-                eprintln!("gvpie daemon: {err}");
+                eprintln!("{command}: {err}");
                 Ok(Err(ExitCode::from(EXIT_HELD)))
             }
             _ => Err(err),
@@ -151,13 +153,13 @@ pub fn open_daemon(
     }
 }
 
-/// Runs an opened daemon until a signal, `--cycles` or a lost lease.
-pub fn run_daemon(mut daemon: Daemon) -> anyhow::Result<ExitCode> {
+/// Runs an opened daemon until a signal, `--cycles` or a lost lease; `command` prefixes the messages.
+pub fn run_daemon(command: &str, mut daemon: Daemon) -> anyhow::Result<ExitCode> {
     let stop = gvpie_daemon::stop_on_signals().context("cannot install the signal handlers")?;
     match daemon.run(&stop) {
         Ok(_) => Ok(ExitCode::SUCCESS),
         Err(err) if matches!(err.downcast_ref::<StoreError>(), Some(StoreError::LeaseLost)) => {
-            eprintln!("gvpie daemon: {err:#}");
+            eprintln!("{command}: {err:#}");
             Ok(ExitCode::from(EXIT_HELD))
         }
         Err(err) => Err(err),
@@ -167,8 +169,8 @@ pub fn run_daemon(mut daemon: Daemon) -> anyhow::Result<ExitCode> {
 /// `gvpie daemon`.
 pub fn daemon(args: DaemonArgs) -> anyhow::Result<ExitCode> {
     let config = args.config()?;
-    match open_daemon(config, args.llm.proposer()?, !args.no_self_goals)? {
-        Ok(daemon) => run_daemon(daemon),
+    match open_daemon("gvpie daemon", config, args.llm.proposer()?, !args.no_self_goals)? {
+        Ok(daemon) => run_daemon("gvpie daemon", daemon),
         Err(code) => Ok(code),
     }
 }
@@ -227,6 +229,9 @@ pub enum ScriptsCommand {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Show archived scripts too.
+        #[arg(long)]
+        all: bool,
     },
     /// Add a script from a file (PXL source, or a cartridge PNG with --lang cartridge).
     Add {
@@ -263,14 +268,24 @@ pub enum ScriptsCommand {
         #[arg(long, value_name = "PATH", default_value = gvpie_store::DEFAULT_DB_PATH)]
         db: PathBuf,
     },
+    /// Archive a script: a soft delete. Disabled for good and hidden from `scripts list`; its
+    /// executions stay in the infinite map, replayable.
+    Archive {
+        /// The script's name.
+        name: String,
+        /// The database.
+        #[arg(long, value_name = "PATH", default_value = gvpie_store::DEFAULT_DB_PATH)]
+        db: PathBuf,
+    },
 }
 
 /// `gvpie scripts`.
 pub fn scripts(command: ScriptsCommand) -> anyhow::Result<ExitCode> {
     match command {
-        ScriptsCommand::List { db, json } => {
+        ScriptsCommand::List { db, json, all } => {
             let store = open_existing(&db)?;
-            let scripts = store.list_scripts()?;
+            let scripts: Vec<_> =
+                store.list_scripts()?.into_iter().filter(|s| all || s.archived_at.is_none()).collect();
             if json {
                 println!("{}", serde_json::to_string_pretty(&scripts)?);
                 return Ok(ExitCode::SUCCESS);
@@ -318,6 +333,13 @@ pub fn scripts(command: ScriptsCommand) -> anyhow::Result<ExitCode> {
         }
         ScriptsCommand::Enable { name, db } => set_enabled(&db, &name, true)?,
         ScriptsCommand::Disable { name, db } => set_enabled(&db, &name, false)?,
+        ScriptsCommand::Archive { name, db } => {
+            let store = open_existing(&db)?;
+            let script =
+                store.script_by_name(&name)?.ok_or_else(|| UsageError::new(format!("no script named '{name}'")))?;
+            store.archive_script(script.id)?;
+            println!("archived '{name}' (its executions stay in the infinite map)");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -195,9 +195,9 @@ enum CartCommand {
         /// Where to write the cartridge PNG.
         #[arg(short, long)]
         output: PathBuf,
-        /// Canvas size of the screen shown, WxH.
-        #[arg(long, value_parser = run::parse_size, default_value = "128x64")]
-        size: (u32, u32),
+        /// Canvas size of the screen shown, WxH; default: the program's `SIZE`, else 128x64.
+        #[arg(long, value_parser = run::parse_size)]
+        size: Option<(u32, u32)>,
         /// Cycle budget for rendering the screen.
         #[arg(long, default_value_t = gvpie_pxl::DEFAULT_BUDGET)]
         budget: u64,
@@ -392,7 +392,7 @@ fn disasm(file: &std::path::Path, words: bool, no_names: bool) -> anyhow::Result
 fn cart_pack(
     file: &std::path::Path,
     output: &std::path::Path,
-    size: (u32, u32),
+    size: Option<(u32, u32)>,
     budget: u64,
 ) -> anyhow::Result<ExitCode> {
     let source = source_or_exit(file)?;
@@ -403,7 +403,7 @@ fn cart_pack(
             return Ok(ExitCode::from(2));
         }
     };
-    let config = gvpie_pxl::Config { width: size.0, height: size.1, budget, max_frames: 0 };
+    let config = gvpie_pxl::Config { budget, ..gvpie_pxl::Config::default() }.sized_for(&texture, size);
     // The screen is whatever the program drew, also when it stopped with a run-time error.
     let outcome = gvpie_exec::Engine::cpu_only()
         .execute(&texture, &config, gvpie_exec::BackendChoice::Cpu)

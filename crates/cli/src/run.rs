@@ -42,9 +42,10 @@ pub struct RunArgs {
     #[arg(long, value_parser = crate::evolve_cmd::named::<BackendChoice>(BackendChoice::NAMES), ignore_case = true,
           default_value = "auto")]
     backend: BackendChoice,
-    /// Canvas size, WxH (1x1 to 4096x4096).
-    #[arg(long, value_parser = parse_size, default_value = "128x64")]
-    size: (u32, u32),
+    /// Canvas size, WxH (1x1 to 4096x4096); default: the size the program declares (`SIZE`), else 128x64.
+    /// A size other than the declared one wins, with a warning.
+    #[arg(long, value_parser = parse_size)]
+    size: Option<(u32, u32)>,
     /// Instructions the program may execute.
     #[arg(long, default_value_t = gvpie_pxl::DEFAULT_BUDGET)]
     budget: u64,
@@ -124,12 +125,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         return Err(UsageError::new(format!("--scale {} is out of range (1 to {MAX_SCALE})", args.scale)).into());
     }
     let wants_frames = args.frames.is_some() || args.anim.is_some();
-    let config = Config {
-        width: args.size.0,
-        height: args.size.1,
-        budget: args.budget,
-        max_frames: if wants_frames { frames_that_fit(args.max_frames, args.size) } else { 0 },
-    };
+    let mut config = Config { budget: args.budget, max_frames: usize::from(wants_frames), ..Config::default() };
     // Open the GPU before loading, so a missing adapter is reported first (exit 2).
     let engine = open_engine(&args, &config)?;
     let start = Instant::now();
@@ -138,6 +134,18 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         Ok(texture) => texture,
         Err(diagnostics) => return report_parse_errors(&args, &diagnostics, start),
     };
+    // The program's own size (`SIZE`) unless --size asks for another, which wins with a warning.
+    config = config.sized_for(&texture, args.size);
+    if let (Some((w, h)), Some((dw, dh))) = (args.size, texture.canvas_size())
+        && (w, h) != (dw, dh)
+    {
+        eprintln!(
+            "gvpie: warning: {} declares SIZE {dw} {dh}; running at --size {w}x{h}{}",
+            args.file.display(),
+            if w < dw || h < dh { " (the picture is cropped)" } else { "" }
+        );
+    }
+    config.max_frames = if wants_frames { frames_that_fit(args.max_frames, (config.width, config.height)) } else { 0 };
     // Ctrl-C stops the run like the deadline does, so the canvas so far is still written.
     let interrupted = CancelFlag::new();
     cancel_on_ctrl_c(interrupted.clone());
@@ -241,7 +249,10 @@ fn report_parse_errors(args: &RunArgs, diagnostics: &[Diagnostic], start: Instan
         let result = ResultJson::from_diagnostics(diagnostics, BackendName::Cpu, start.elapsed());
         print_json(&serde_json::to_value(&result)?)?;
     } else {
-        eprintln!("{}", gvpie_pxl::render_all(diagnostics));
+        // Named like `gvpie check` names them: FILE:LINE:COLUMN: message.
+        for diagnostic in diagnostics {
+            eprintln!("{}:{}", args.file.display(), diagnostic.render());
+        }
     }
     Ok(ExitCode::from(2))
 }

@@ -52,7 +52,19 @@ pub fn prepare(args: &ServeArgs) -> anyhow::Result<(std::net::TcpListener, Optio
     let addr = resolve_bind(&args.bind)?;
     let token = resolve_token(args.token.clone());
     gvpie_server::check_bind(addr, token.as_deref()).map_err(|err| UsageError::new(err.to_string()))?;
-    let listener = std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
+    let listener = match std::net::TcpListener::bind(addr) {
+        Ok(listener) => listener,
+        Err(err) if err.kind() == std::io::ErrorKind::AddrInUse => {
+            let other = SocketAddr::new(addr.ip(), addr.port().wrapping_add(1).max(1));
+            let any = SocketAddr::new(addr.ip(), 0);
+            return Err(UsageError::new(format!(
+                "cannot listen on {addr}: the port is in use (another gvpie serve or gvpie up?); choose another \
+                 with --bind {other}, or --bind {any} for any free port"
+            ))
+            .into());
+        }
+        Err(err) => return Err(anyhow::Error::new(err).context(format!("cannot listen on {addr}"))),
+    };
     listener.set_nonblocking(true).context("cannot set up the socket")?;
     Ok((listener, token))
 }
@@ -66,6 +78,9 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<std::process::ExitCode> {
     let served = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::from_std(listener).context("cannot set up the socket")?;
         announce(&listener, &state, &args.db, token.is_some());
+        // A daemon in another process shares only the database: its executions and cycles reach
+        // /api/events and /metrics through it. (`gvpie up` publishes its daemon's events in-process.)
+        tokio::spawn(gvpie_server::watch_store(state.clone()));
         gvpie_server::serve(listener, state, gvpie_server::shutdown_signal()).await.context("the server failed")
     });
     // Work the shutdown cancelled but that has not stopped yet (a GPU dispatch) is not waited for.
@@ -99,6 +114,8 @@ pub fn build_state(db: &str, token: Option<String>) -> anyhow::Result<gvpie_serv
 pub struct BackgroundServer {
     /// Its event bus: publish the daemon's events here.
     pub events: gvpie_server::EventBus,
+    /// Where it listens (the port the system chose for `:0`).
+    pub addr: SocketAddr,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -122,6 +139,7 @@ pub fn start_in_background(bind: &str, db: &std::path::Path) -> anyhow::Result<B
     let db = db.to_str().ok_or_else(|| UsageError::new(format!("--db {}: not valid UTF-8", db.display())))?;
     let args = ServeArgs { bind: bind.to_string(), db: db.to_string(), token: None };
     let (listener, token) = prepare(&args)?;
+    let addr = listener.local_addr().context("cannot set up the socket")?;
     let state = build_state(&args.db, token.clone())?;
     let events = state.events().clone();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -153,7 +171,7 @@ pub fn start_in_background(bind: &str, db: &std::path::Path) -> anyhow::Result<B
             runtime.shutdown_timeout(RUNTIME_GRACE);
         })
         .context("cannot start the server thread")?;
-    Ok(BackgroundServer { events, stop: Some(stop), thread: Some(thread) })
+    Ok(BackgroundServer { events, addr, stop: Some(stop), thread: Some(thread) })
 }
 
 /// Prints where the server listens (tests read the port from this line).

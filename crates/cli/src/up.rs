@@ -68,7 +68,8 @@ pub fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
         llm: args.llm.clone(),
         no_self_goals: args.no_self_goals,
     };
-    let daemon = match open_daemon(daemon_args.config()?, daemon_args.llm.proposer()?, !args.no_self_goals)? {
+    let llm = daemon_args.llm.proposer()?;
+    let daemon = match open_daemon("gvpie up", daemon_args.config()?, llm, !args.no_self_goals)? {
         Ok(daemon) => daemon,
         Err(code) => return Ok(code),
     };
@@ -78,6 +79,8 @@ pub fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
     // sharing the database; the daemon's events go to its event stream. It stops when the
     // daemon does.
     let server = crate::serve_cmd::start_in_background(&args.bind, &args.db)?;
+    // The address first, before the daemon's banner and cycles scroll by.
+    println!("🌐 Web UI: http://{}/ (the HTTP API is under /api; docs/api.md)", server.addr);
     let events = server.events.clone();
     let daemon = daemon.with_events(std::sync::Arc::new(move |event: &gvpie_daemon::DaemonEvent| {
         // Serialize only when someone listens: the daemon's loop must stay fast.
@@ -89,7 +92,7 @@ pub fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
     }));
     // ===============================================================================
 
-    let code = run_daemon(daemon);
+    let code = run_daemon("gvpie up", daemon);
     server.stop();
     code
 }

@@ -170,7 +170,13 @@ impl Daemon {
             ),
             None => None,
         };
-        let reporter = Reporter { format: config.log_format, console: config.console, file, file_failed: false };
+        let reporter = Reporter {
+            format: config.log_format,
+            console: config.console,
+            file,
+            file_failed: false,
+            shown_programs: Default::default(),
+        };
         let folder = config.scripts_dir.as_ref().map(ScriptFolder::new);
         Ok(Daemon {
             config,
@@ -447,12 +453,16 @@ impl Daemon {
     fn run_script(&mut self, script: Script) -> (NewExecution, Pending) {
         let started_ms = gvpie_store::now_ms();
         let prepared = self.cache.prepare(&self.store, &script, self.config.max_code_bytes);
-        let config = gvpie_pxl::Config {
+        let mut config = gvpie_pxl::Config {
             width: self.config.width,
             height: self.config.height,
             budget: self.config.budget,
             max_frames: 0,
         };
+        // A script that declares its canvas size (`SIZE`) runs at that size; the daemon's is the default.
+        if let Prepared::Ready(program) = &prepared {
+            config = config.sized_for(&program.texture, None);
+        }
         let task = TextRef::new(format!("{}: {}", script.name, script.purpose.as_deref().unwrap_or("N/A")));
         let mut execution = NewExecution {
             started_ms,

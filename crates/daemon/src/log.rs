@@ -124,13 +124,24 @@ pub(crate) struct Reporter {
     pub console: bool,
     pub file: Option<RotatingFile>,
     pub file_failed: bool,
+    /// The programs (script, preview) already printed: the text console shows a script's
+    /// program on its first run and when it changes, not every cycle.
+    pub shown_programs: std::collections::HashSet<(Option<String>, Vec<String>)>,
 }
 
 impl Reporter {
     pub(crate) fn emit(&mut self, event: &DaemonEvent) {
         let text = match self.format {
             LogFormat::Json => serde_json::to_string(event).map(|line| line + "\n").unwrap_or_default(),
-            LogFormat::Text => render_text(event),
+            LogFormat::Text => match event {
+                DaemonEvent::ExecutionRecorded { script: Some(script), program_preview, .. }
+                    if !program_preview.is_empty()
+                        && !self.shown_programs.insert((Some(script.clone()), program_preview.clone())) =>
+                {
+                    render_text(&without_program(event))
+                }
+                _ => render_text(event),
+            },
         };
         if text.is_empty() {
             return;
@@ -156,6 +167,16 @@ impl Reporter {
             }
         }
     }
+}
+
+/// `event` without its program (a script's program already printed).
+fn without_program(event: &DaemonEvent) -> DaemonEvent {
+    let mut event = event.clone();
+    if let DaemonEvent::ExecutionRecorded { program_preview, program_more_lines, .. } = &mut event {
+        program_preview.clear();
+        *program_more_lines = 0;
+    }
+    event
 }
 
 const RULE: &str = "================================================================";

@@ -486,12 +486,14 @@ impl Best {
     }
 }
 
-/// The PXL text of an image program: a header comment, `CLS` with the background, then a `COLOR` line before every
-/// shape whose colour differs from the previous one, then `HALT`.
+/// The PXL text of an image program: a header comment, the canvas size it was made for (`SIZE`, so that a plain
+/// `gvpie run` draws it at that size), `CLS` with the background, then a `COLOR` line before every shape whose
+/// colour differs from the previous one, then `HALT`.
 pub fn program_text(width: u32, height: u32, background: [u8; 3], placed: &[Placed]) -> String {
     use std::fmt::Write as _;
     let mut out = String::with_capacity(64 + placed.len() * 48);
-    let _ = writeln!(out, "# gvpie evolve: {} shapes; run with --size {width}x{height}", placed.len());
+    let _ = writeln!(out, "# gvpie evolve: {} shapes", placed.len());
+    let _ = writeln!(out, "SIZE {width} {height}");
     let _ = writeln!(out, "CLS {} {} {}", background[0], background[1], background[2]);
     let mut color: Option<Rgba> = None;
     for p in placed {
@@ -541,6 +543,8 @@ pub fn parse_program(text: &str) -> Result<([u8; 3], Vec<Placed>), String> {
                 placed.push(Placed { shape: Shape::Rectangle([x, y, x1, y1]), color });
             }
             ("HALT", &[]) => break,
+            // The canvas size the program declares: the caller knows its size already.
+            ("SIZE", &[_, _]) if background.is_none() => {}
             _ => return Err(bad()),
         }
     }

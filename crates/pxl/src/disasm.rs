@@ -38,6 +38,9 @@ pub fn disassemble(texture: &Texture, options: DisasmOptions) -> String {
         texture.words()[1] & 0xFF,
         texture.data_len()
     );
+    if let Some((width, height)) = texture.canvas_size() {
+        let _ = writeln!(out, "{} {width} {height}", crate::syntax::SIZE_DIRECTIVE);
+    }
     for index in 0..=n_records {
         if let Some(names) = labels.get(&(index as u32)) {
             for name in names {

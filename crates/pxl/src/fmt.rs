@@ -40,6 +40,9 @@ pub fn format_line(line: &SourceLine) -> String {
         parts.push(format!("{label}:"));
     }
     let mut body = line.instr.as_ref().map(format_instr).unwrap_or_default();
+    if let Some((width, height)) = line.size {
+        body = format!("{} {width} {height}", crate::syntax::SIZE_DIRECTIVE);
+    }
     if let Some(comment) = &line.comment {
         if body.is_empty() {
             body = comment.clone();

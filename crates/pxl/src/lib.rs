@@ -31,10 +31,13 @@ pub use crate::diagnostic::{Diagnostic, render_all};
 pub use crate::disasm::{DisasmOptions, disassemble};
 pub use crate::fmt::{format, format_instr};
 pub use crate::op::{Cmp, OPS, Op, OpInfo, OperandKind};
-pub use crate::syntax::{Instr, MAX_SOURCE_BYTES, MAX_TEXT_BYTES, Operand, Parsed, SourceLine, parse, parse_literal};
+pub use crate::syntax::{
+    Instr, MAX_SOURCE_BYTES, MAX_TEXT_BYTES, Operand, Parsed, SIZE_DIRECTIVE, SourceLine, declared_size, parse,
+    parse_literal,
+};
 pub use crate::texture::{
     Decoded, MAGIC, MAX_RECORDS, MAX_VARS, Names, OPERANDS_PER_RECORD, RECORD_WORDS, RecordError, TEXTURE_VERSION,
-    Texture, TextureError, decode_record, slot_count,
+    TEXTURE_VERSION_PLAIN, Texture, TextureError, decode_record, slot_count,
 };
 pub use crate::vm::{
     CALL_DEPTH, Config, DEFAULT_BUDGET, DEFAULT_MAX_FRAMES, DEFAULT_SEED, MachineState, NoTrace, RunResult, Status, StepEvent,

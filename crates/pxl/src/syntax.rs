@@ -34,7 +34,22 @@ pub struct SourceLine {
     pub instr: Option<Instr>,
     /// A trailing or whole-line comment, starting with its `#` or `;`.
     pub comment: Option<String>,
+    /// A `SIZE width height` directive: the canvas size the program declares (no instruction,
+    /// 0 cycles).
+    pub size: Option<(u32, u32)>,
 }
+
+impl Parsed {
+    /// The canvas size the program declares with `SIZE`, if it does.
+    pub fn canvas_size(&self) -> Option<(u32, u32)> {
+        self.lines.iter().find_map(|line| line.size)
+    }
+}
+
+/// The directive that declares a program's canvas size: `SIZE width height`.
+pub const SIZE_DIRECTIVE: &str = "SIZE";
+/// The largest canvas side a program may declare (the canvas limit).
+pub const MAX_DECLARED_SIDE: u32 = 4096;
 
 /// One instruction as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +96,30 @@ pub fn parse(source: &str) -> (Parsed, Vec<Diagnostic>) {
     (parsed, diagnostics)
 }
 
+/// The canvas size `source` declares with `SIZE`, found without parsing the other lines: one
+/// scan, the same answer as `parse(source).0.canvas_size()` for every program that compiles.
+/// For a caller that must know the size before it compiles (the HTTP API sizing a batch).
+pub fn declared_size(source: &str) -> Option<(u32, u32)> {
+    if source.len() > MAX_SOURCE_BYTES {
+        return None;
+    }
+    for (index, raw) in source.split('\n').enumerate() {
+        let text = raw.strip_suffix('\r').unwrap_or(raw);
+        let mut rest = text.trim_start();
+        let word_end = rest.find(|c: char| c.is_whitespace() || c == '#' || c == ';').unwrap_or(rest.len());
+        if let Some(colon) = rest[..word_end].find(':') {
+            rest = rest[colon + 1..].trim_start();
+        }
+        let is_size = rest.get(..SIZE_DIRECTIVE.len()).is_some_and(|w| w.eq_ignore_ascii_case(SIZE_DIRECTIVE))
+            && rest[SIZE_DIRECTIVE.len()..].chars().next().is_none_or(|c| c.is_whitespace() || c == '#' || c == ';');
+        if is_size {
+            let line_no = u32::try_from(index + 1).unwrap_or(u32::MAX);
+            return Parser::default().line(line_no, text).size;
+        }
+    }
+    None
+}
+
 /// [`parse`], also returning the edit-distance cells its label hints cost.
 fn parse_counting(source: &str) -> (Parsed, Vec<Diagnostic>, u64) {
     let mut parser = Parser::default();
@@ -109,6 +148,7 @@ fn parse_counting(source: &str) -> (Parsed, Vec<Diagnostic>, u64) {
         && last.label.is_none()
         && last.instr.is_none()
         && last.comment.is_none()
+        && last.size.is_none()
     {
         parser.lines.pop();
     }
@@ -129,6 +169,8 @@ struct Parser {
     label_uses: Vec<(String, u32, u32, u32)>,
     variables: std::collections::HashSet<String>,
     n_instructions: usize,
+    /// Where the `SIZE` directive is, once one was seen: (line, column).
+    size_at: Option<(u32, u32)>,
     /// Edit-distance cells spent on "did you mean" hints for undefined labels.
     hint_cells: u64,
 }
@@ -230,6 +272,15 @@ impl Parser {
         let mnemonic_end =
             text[pos..].find(|c: char| c.is_whitespace() || c == '#' || c == ';').map_or(text.len(), |i| pos + i);
         let mnemonic = Token { text: &text[pos..mnemonic_end], start: pos };
+        if mnemonic.text.eq_ignore_ascii_case(SIZE_DIRECTIVE) {
+            let body_end = text[mnemonic_end..].find(['#', ';']).map_or(text.len(), |i| mnemonic_end + i);
+            if body_end < text.len() {
+                out.comment = Some(text[body_end..].trim_end().to_string());
+            }
+            let tokens = tokenize(text, mnemonic_end, body_end);
+            out.size = self.size_directive(line_no, text, &mnemonic, &tokens);
+            return out;
+        }
         let Some(op) = Op::from_mnemonic(mnemonic.text) else {
             let message = unknown_mnemonic_message(mnemonic.text);
             self.error_token(line_no, text, &mnemonic, message);
@@ -261,6 +312,49 @@ impl Parser {
         } else {
             self.labels.insert(token.text.to_string(), (line_no, column));
         }
+    }
+
+    /// `SIZE width height`: two decimal literals from 1 to 4096, at most once a program.
+    fn size_directive(
+        &mut self,
+        line_no: u32,
+        text: &str,
+        mnemonic: &Token<'_>,
+        tokens: &[Token<'_>],
+    ) -> Option<(u32, u32)> {
+        if tokens.len() != 2 {
+            let message = format!("SIZE expects 2 operands (width height), found {}", tokens.len());
+            match tokens.get(2) {
+                Some(extra) => self.error_token(line_no, text, extra, message),
+                None => self.error_token(line_no, text, mnemonic, message),
+            }
+            return None;
+        }
+        let mut sides = [0u32; 2];
+        for ((token, side), what) in tokens.iter().zip(&mut sides).zip(["width", "height"]) {
+            match token.text.parse::<u32>() {
+                Ok(value)
+                    if (1..=MAX_DECLARED_SIDE).contains(&value) && token.text.bytes().all(|b| b.is_ascii_digit()) =>
+                {
+                    *side = value
+                }
+                _ => {
+                    let shown: String = token.text.chars().take(40).collect();
+                    let message =
+                        format!("SIZE {what} must be an integer from 1 to {MAX_DECLARED_SIDE}, found '{shown}'");
+                    self.error_token(line_no, text, token, message);
+                    return None;
+                }
+            }
+        }
+        let column = column_of(text, mnemonic.start);
+        if let Some((first_line, first_column)) = self.size_at {
+            let message = format!("duplicate SIZE (first declared at {first_line}:{first_column})");
+            self.error_token(line_no, text, mnemonic, message);
+            return None;
+        }
+        self.size_at = Some((line_no, column));
+        Some((sides[0], sides[1]))
     }
 
     fn count_instruction(&mut self, line_no: u32, text: &str, mnemonic: &Token<'_>) -> bool {
@@ -517,7 +611,7 @@ pub fn parse_literal(word: &str) -> Result<i32, String> {
 
 fn unknown_mnemonic_message(word: &str) -> String {
     let upper = word.to_ascii_uppercase();
-    let hint = closest(&upper, crate::op::OPS.iter().map(|info| info.mnemonic))
+    let hint = closest(&upper, crate::op::OPS.iter().map(|info| info.mnemonic).chain([SIZE_DIRECTIVE]))
         .map(|near| format!(" (did you mean {near}?)"))
         .unwrap_or_default();
     let shown: String = word.chars().take(40).collect();

@@ -25,8 +25,18 @@ pub const RECORD_WORDS: usize = 8;
 pub const OPERANDS_PER_RECORD: usize = 6;
 /// `PXLT` as a little-endian word.
 pub const MAGIC: u32 = u32::from_le_bytes(*b"PXLT");
-/// The texture format version this build writes and the newest it reads.
-pub const TEXTURE_VERSION: u8 = 1;
+/// The newest texture format version this build reads, and the one it writes for a program
+/// that declares its canvas size (`SIZE`). A program without the declaration is written as
+/// version 1 ([`TEXTURE_VERSION_PLAIN`]), byte for byte as before, so its hash is unchanged.
+///
+/// Version 2 adds one thing: header word 6 holds the declared canvas size (`width | height << 16`,
+/// each 1..=4096; 0 = none). A version-1 reader would ignore the word and run the program at
+/// the wrong size, hence the bump.
+pub const TEXTURE_VERSION: u8 = 2;
+/// The version written for a program that declares no canvas size.
+pub const TEXTURE_VERSION_PLAIN: u8 = 1;
+/// The header word holding the declared canvas size (version 2).
+const SIZE_WORD: usize = 6;
 /// At most this many instructions in one program.
 pub const MAX_RECORDS: usize = 1 << 20;
 /// At most this many distinct variables in one program.
@@ -105,19 +115,26 @@ fn rows_for(words: usize) -> usize {
 
 impl Texture {
     /// Builds a texture from its parts; the assembler's only way in.
-    pub(crate) fn build(records: &[[u32; RECORD_WORDS]], n_vars: u32, data: &[u8], names: Option<&Names>) -> Texture {
+    pub(crate) fn build(
+        records: &[[u32; RECORD_WORDS]],
+        n_vars: u32,
+        data: &[u8],
+        names: Option<&Names>,
+        canvas_size: Option<(u32, u32)>,
+    ) -> Texture {
         let meta = names.map(encode_names).unwrap_or_default();
         let data_rows = rows_for(data.len().div_ceil(4));
         let meta_rows = rows_for(meta.len().div_ceil(4));
         let mut words = Vec::with_capacity((1 + records.len() + data_rows + meta_rows) * RECORD_WORDS);
         words.extend_from_slice(&[
             MAGIC,
-            u32::from(TEXTURE_VERSION) | if names.is_some() { FLAG_METADATA << 8 } else { 0 },
+            u32::from(if canvas_size.is_some() { TEXTURE_VERSION } else { TEXTURE_VERSION_PLAIN })
+                | if names.is_some() { FLAG_METADATA << 8 } else { 0 },
             records.len() as u32,
             data.len() as u32,
             n_vars,
             meta.len() as u32,
-            0,
+            canvas_size.map_or(0, |(w, h)| w | h << 16),
             0,
         ]);
         for record in records {
@@ -153,6 +170,9 @@ impl Texture {
             return Err(TextureError::BadHeader("version 0"));
         }
         let texture = Texture { words };
+        if version >= 2 && texture.words[SIZE_WORD] != 0 && texture.canvas_size().is_none() {
+            return Err(TextureError::BadHeader("declared canvas size out of range (1x1 to 4096x4096)"));
+        }
         let (n_records, n_vars) = (texture.n_records(), texture.n_vars());
         if n_records > MAX_RECORDS {
             return Err(TextureError::BadHeader("too many records"));
@@ -184,6 +204,20 @@ impl Texture {
     /// Image height in texels when shown 8 texels wide.
     pub fn height(&self) -> usize {
         self.words.len() / RECORD_WORDS
+    }
+
+    /// The format version in the header.
+    pub fn version(&self) -> u8 {
+        (self.words[1] & 0xFF) as u8
+    }
+
+    /// The canvas size the program declares (`SIZE width height`), if it does: header word 6 of
+    /// a version-2 texture. Version 1 has no declaration (the word was reserved).
+    pub fn canvas_size(&self) -> Option<(u32, u32)> {
+        let word = self.words[SIZE_WORD];
+        let (width, height) = (word & 0xFFFF, word >> 16);
+        let in_range = |side: u32| (1..=crate::syntax::MAX_DECLARED_SIDE).contains(&side);
+        (self.version() >= 2 && in_range(width) && in_range(height)).then_some((width, height))
     }
 
     /// Number of instruction records.
@@ -240,7 +274,7 @@ impl Texture {
     /// The same texture without names (what a stripped program looks like).
     pub fn without_names(&self) -> Texture {
         let records: Vec<_> = (0..self.n_records()).map(|i| self.record(i)).collect();
-        Texture::build(&records, self.n_vars() as u32, &self.data(), None)
+        Texture::build(&records, self.n_vars() as u32, &self.data(), None, self.canvas_size())
     }
 }
 

@@ -36,6 +36,22 @@ pub struct Config {
     pub max_frames: usize,
 }
 
+impl Config {
+    /// The default configuration at the canvas size `texture` declares (`SIZE`), if it does.
+    pub fn for_texture(texture: &crate::Texture) -> Config {
+        Config::default().sized_for(texture, None)
+    }
+
+    /// This configuration at the canvas size to run `texture` at: `requested` when the caller
+    /// asked for one (it wins), else the size the program declares, else this one's.
+    pub fn sized_for(self, texture: &crate::Texture, requested: Option<(u32, u32)>) -> Config {
+        match requested.or_else(|| texture.canvas_size()) {
+            Some((width, height)) => Config { width, height, ..self },
+            None => self,
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Config {
         Config { width: 128, height: 64, budget: DEFAULT_BUDGET, max_frames: 0 }

@@ -38,11 +38,11 @@ pub struct ExecuteRequest {
     #[serde(default)]
     #[schema(example = "auto")]
     pub backend: Option<String>,
-    /// Canvas width in pixels (default 128).
+    /// Canvas width in pixels (default: the program's `SIZE` when neither width nor height is given, else 128).
     #[serde(default)]
     #[schema(value_type = Option<u32>, minimum = 1, maximum = 4096)]
     pub width: Option<Number>,
-    /// Canvas height in pixels (default 64).
+    /// Canvas height in pixels (default: the program's `SIZE` when neither width nor height is given, else 64).
     #[serde(default)]
     #[schema(value_type = Option<u32>, minimum = 1, maximum = 4096)]
     pub height: Option<Number>,
@@ -78,11 +78,11 @@ pub struct BatchRequest {
     /// has at least 64 programs, else the CPU).
     #[serde(default)]
     pub backend: Option<String>,
-    /// Canvas width in pixels (default 128).
+    /// Canvas width in pixels (default: the program's `SIZE` when neither width nor height is given, else 128).
     #[serde(default)]
     #[schema(value_type = Option<u32>, minimum = 1, maximum = 4096)]
     pub width: Option<Number>,
-    /// Canvas height in pixels (default 64).
+    /// Canvas height in pixels (default: the program's `SIZE` when neither width nor height is given, else 64).
     #[serde(default)]
     #[schema(value_type = Option<u32>, minimum = 1, maximum = 4096)]
     pub height: Option<Number>,
@@ -189,6 +189,58 @@ fn validate_options(
     // Both sides were checked against max_side (at most 4096), so they fit u32.
     let config = gvpie_pxl::Config { width: width as u32, height: height as u32, budget, max_frames: 0 };
     Ok((config, choice, image))
+}
+
+/// The canvas size a program declares (`SIZE`), read before it runs; `None` when it declares
+/// none or cannot be read (compiling it reports why).
+fn declared_size(program: &ProgramInput) -> Option<(u32, u32)> {
+    match program {
+        ProgramInput::Code(code) => gvpie_pxl::declared_size(code),
+        ProgramInput::Cartridge { base64, .. } => {
+            use base64::Engine as _;
+            let png = base64::engine::general_purpose::STANDARD.decode(base64.trim()).ok()?;
+            gvpie_pxl::declared_size(&gvpie_cart::unpack(&png).ok()?.source)
+        }
+    }
+}
+
+/// `config` at the size the programs declare, when the request gives neither width nor height:
+/// the declared size is checked against this server's limits like a requested one. A batch
+/// runs at one size, so its programs' declarations must agree (programs without one run at it).
+fn sized_as_declared(
+    state: &AppState,
+    options: &Options<'_>,
+    config: gvpie_pxl::Config,
+    programs: &[ProgramInput],
+) -> Result<gvpie_pxl::Config, AppError> {
+    if options.width.is_some() || options.height.is_some() {
+        return Ok(config);
+    }
+    let mut declared: Option<(usize, (u32, u32))> = None;
+    for (idx, program) in programs.iter().enumerate() {
+        let Some(size) = declared_size(program) else { continue };
+        match declared {
+            None => declared = Some((idx, size)),
+            Some((first, seen)) if seen != size => {
+                return Err(AppError::InvalidRequest(format!(
+                    "programs[{first}] declares SIZE {} {} and programs[{idx}] SIZE {} {}; a batch runs at one size: \
+                     give width and height",
+                    seen.0, seen.1, size.0, size.1
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    let Some((_, (width, height))) = declared else { return Ok(config) };
+    let limits = state.limits();
+    let pixels = u64::from(width) * u64::from(height);
+    if width > limits.max_side || height > limits.max_side || pixels > limits.max_pixels {
+        return Err(AppError::LimitExceeded(format!(
+            "the program declares SIZE {width} {height}; this server allows at most {} pixels and {} a side",
+            limits.max_pixels, limits.max_side
+        )));
+    }
+    Ok(gvpie_pxl::Config { width, height, ..config })
 }
 
 /// The program of a request; `field` is `""` or `"programs[N]."`, to name it in messages.
@@ -383,6 +435,7 @@ pub(crate) async fn execute(
     };
     let (config, choice, image) = validate_options(&state, &options)?;
     let program = program_input(&state, request.code, request.cartridge, "")?;
+    let config = sized_as_declared(&state, &options, config, std::slice::from_ref(&program))?;
     check_result_size(&state, 1, &config, image)?;
     let limits = state.limits();
     let job = Job {
@@ -450,6 +503,8 @@ pub(crate) async fn execute_batch(
     for (idx, program) in request.programs.into_iter().enumerate() {
         programs.push(program_input(&state, program.code, program.cartridge, &format!("programs[{idx}]."))?);
     }
+    let config = sized_as_declared(&state, &options, config, &programs)?;
+    check_result_size(&state, programs.len(), &config, image)?;
     let job = Job {
         programs,
         config,

@@ -62,7 +62,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(api_execute::execute_batch))
         .routes(routes!(events::events))
         .routes(routes!(scripts::list_scripts, scripts::create_script))
-        .routes(routes!(scripts::get_script, scripts::update_script))
+        .routes(routes!(scripts::get_script, scripts::update_script, scripts::archive_script))
         .routes(routes!(map::map_page))
         .routes(routes!(map::map_entry))
         .routes(routes!(map::lineage))

@@ -174,6 +174,11 @@ impl EventBus {
         self.sender.receiver_count()
     }
 
+    /// Becomes true when [`EventBus::close`] is called (for publishers that run until then).
+    pub(crate) fn closing(&self) -> watch::Receiver<bool> {
+        self.closing.clone()
+    }
+
     /// Ends every open stream (at shutdown, so that graceful shutdown does not wait on them).
     pub fn close(&self) {
         let _ = self.close.send(true);

@@ -76,6 +76,7 @@ pub use crate::run::TIME_LIMIT_KIND;
 pub use crate::serve::{SHUTDOWN_GRACE, serve, shutdown_signal};
 pub use crate::state::AppState;
 pub use crate::store::StorePool;
+pub use crate::store_events::{POLL_INTERVAL, watch_store};
 
 mod api_execute;
 mod api_store;
@@ -96,4 +97,5 @@ mod run;
 mod serve;
 mod state;
 mod store;
+mod store_events;
 mod ui;

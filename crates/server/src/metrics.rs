@@ -81,7 +81,10 @@ impl Metrics {
         let mut out = String::with_capacity(4096);
         let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
 
-        out.push_str("# HELP gvpie_executions_total Programs executed, by backend and outcome.\n");
+        out.push_str(
+            "# HELP gvpie_executions_total Programs executed through this server or recorded by a daemon on its \
+             database since it started, by backend and outcome.\n",
+        );
         out.push_str("# TYPE gvpie_executions_total counter\n");
         for (backend_idx, backend) in BACKENDS.iter().enumerate() {
             for (outcome_idx, outcome) in ["success", "error"].iter().enumerate() {

@@ -28,6 +28,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, description: "seed tables, executions, programs, images, leases", sqlite: V1 },
     Migration { version: 2, description: "llm_proposals: every LLM proposal of the goal engine", sqlite: V2 },
     Migration { version: 3, description: "self-set goals (development_goals.origin) and adoptions", sqlite: V3 },
+    Migration { version: 4, description: "archived scripts (improvement_scripts.archived_at)", sqlite: V4 },
 ];
 
 /// The newest schema version this build knows.
@@ -353,6 +354,12 @@ CREATE TRIGGER llm_proposals_append_only_update BEFORE UPDATE ON llm_proposals
 BEGIN SELECT RAISE(ABORT, 'llm_proposals is append-only: a proposal cannot be changed'); END;
 CREATE TRIGGER llm_proposals_append_only_delete BEFORE DELETE ON llm_proposals
 BEGIN SELECT RAISE(ABORT, 'llm_proposals is append-only: a proposal cannot be deleted'); END;
+"#;
+
+const V4: &str = r#"
+-- An archived script is a soft delete: hidden from lists, never run, never enabled again; its
+-- executions stay in the infinite map and replayable. NULL for a live script.
+ALTER TABLE improvement_scripts ADD COLUMN archived_at TEXT;
 "#;
 
 const V3: &str = r#"

@@ -45,6 +45,10 @@ pub struct Script {
     pub parent_script_id: Option<i64>,
     /// Its latest execution.
     pub last_iteration: Option<i64>,
+    /// When it was archived ([`Store::archive_script`]: hidden, never run, its executions kept);
+    /// `None` for a live script.
+    #[serde(default)]
+    pub archived_at: Option<String>,
 }
 
 /// A script to add.
@@ -116,7 +120,7 @@ pub struct SqlScriptFile {
 }
 
 const SCRIPT_COLUMNS: &str = "id, name, lang, purpose, code, enabled, created_at, last_run_at, run_count, \
-     success_count, updated_at, source_file, parent_script_id, last_iteration, length(CAST(code AS BLOB))";
+     success_count, updated_at, source_file, parent_script_id, last_iteration, length(CAST(code AS BLOB)), archived_at";
 
 fn script_from_row(row: &rusqlite::Row<'_>, max_code: Option<i64>) -> rusqlite::Result<Script> {
     let code_len = int_of(row.get_ref(14)?).unwrap_or(0);
@@ -137,6 +141,7 @@ fn script_from_row(row: &rusqlite::Row<'_>, max_code: Option<i64>) -> rusqlite::
         source_file: text_of(row.get_ref(11)?),
         parent_script_id: int_of(row.get_ref(12)?),
         last_iteration: int_of(row.get_ref(13)?),
+        archived_at: text_of(row.get_ref(15)?),
     })
 }
 
@@ -209,7 +214,7 @@ impl Store {
     /// length in `code_len`) so a huge row costs no memory.
     pub fn scripts_due(&self, limit: usize, max_code_bytes: i64) -> Result<Vec<Script>> {
         let sql = format!(
-            "SELECT {SCRIPT_COLUMNS} FROM improvement_scripts WHERE enabled = 1 \
+            "SELECT {SCRIPT_COLUMNS} FROM improvement_scripts WHERE enabled = 1 AND archived_at IS NULL \
              ORDER BY last_run_at ASC NULLS FIRST, id ASC LIMIT ?1"
         );
         let mut statement = self.conn().prepare_cached(&sql)?;
@@ -245,6 +250,15 @@ impl Store {
         if let Some(name) = &update.name {
             check_name(name)?;
         }
+        if update.enabled == Some(true)
+            && let Some(script) = self.script(id)?
+            && script.archived_at.is_some()
+        {
+            return Err(StoreError::Invalid(format!(
+                "script {id} ('{}') is archived; it cannot be enabled again (add it anew under another name)",
+                script.name
+            )));
+        }
         let purpose_given = update.purpose.is_some();
         let purpose = update.purpose.clone().flatten();
         let changed = self
@@ -279,6 +293,22 @@ impl Store {
     /// Adds or updates a derived script by name (see [`DerivedScript`]); returns whether a row was written.
     pub fn upsert_derived_script(&self, script: &DerivedScript) -> Result<bool> {
         upsert_derived_in(self.conn(), script)
+    }
+
+    /// Archives a script: a soft delete. It is disabled for good (enabling it again is refused),
+    /// hidden from the API's and the CLI's lists, and its row stays, so every execution that
+    /// names it stays replayable (the infinite map is append-only). Archiving twice keeps the
+    /// first time.
+    pub fn archive_script(&self, id: i64) -> Result<Script> {
+        let changed = self.conn().execute(
+            "UPDATE improvement_scripts SET enabled = 0, archived_at = COALESCE(archived_at, datetime('now')), \
+             updated_at = datetime('now') WHERE id = ?1",
+            [id],
+        )?;
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!("script {id}")));
+        }
+        self.script(id)?.ok_or_else(|| StoreError::NotFound(format!("script {id}")))
     }
 
     /// Enables or disables a script.

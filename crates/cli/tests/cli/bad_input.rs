@@ -81,11 +81,11 @@ fn texture_from_a_newer_version() {
     let texture = dir.join("p.pxt");
     assert_eq!(gvpie(&[&"asm", &source, &"-o", &texture]).code, 0);
     let mut bytes = std::fs::read(&texture).expect("texture");
-    bytes[4] = 2;
+    bytes[4] = 3;
     let newer = dir.write("newer.pxt", bytes);
     assert_usage_error(
         &[&"run", &newer],
-        "machine texture version 2 is newer than this gvpie supports (1); upgrade gvpie",
+        "machine texture version 3 is newer than this gvpie supports (2); upgrade gvpie",
     );
 }
 

@@ -213,3 +213,103 @@ fn bench_store_reports_its_numbers() {
     assert!(json["bytes_per_execution"].as_f64().is_some_and(|b| b > 0.0 && b <= 200.0), "{json}");
     assert!(json["recorded_per_s"].as_f64().is_some_and(|r| r > 0.0), "{json}");
 }
+
+/// `gvpie up` for a newcomer: the web UI's address before the first cycle, each script's
+/// program printed on its first run only, a busy port that says how to choose another, and a
+/// lease error named `gvpie up`.
+#[test]
+fn up_shows_its_address_first_prints_programs_once_and_names_itself() {
+    let dir = Dir::new("up-newcomer");
+    let db = dir.join("gvpie.db");
+    let up = gvpie(&[&"up", &"--db", &db, &"--bind", &"127.0.0.1:0", &"--cycles", &"3", &"--interval", &"0"]);
+    assert_eq!(up.code, 0, "{}", up.stderr);
+    let out = &up.stdout;
+    let address = out.find("🌐 Web UI: http://127.0.0.1:").unwrap_or_else(|| panic!("no address: {out}"));
+    let first_cycle = out.find("AUTONOMOUS CYCLE #1").unwrap_or_else(|| panic!("no cycle: {out}"));
+    assert!(address < first_cycle, "{out}");
+    // Each script's block: its name, and whether its program was printed.
+    let mut runs: std::collections::HashMap<&str, (usize, usize)> = std::collections::HashMap::new();
+    for block in out.split("📐 Script: ").skip(1) {
+        let name = block.lines().next().unwrap_or("");
+        let entry = runs.entry(name).or_default();
+        entry.0 += 1;
+        let body = block.split("💾 Saved").next().unwrap_or("");
+        entry.1 += usize::from(body.contains("   Program:"));
+    }
+    assert!(runs.get("hello_gpu").is_some_and(|&(ran, _)| ran >= 2), "{runs:?}\n{out}");
+    for (name, (ran, printed)) in &runs {
+        assert_eq!(*printed, 1, "{name} ran {ran} times; its program was printed {printed} times\n{out}");
+    }
+
+    // A busy port: the message says how to choose another.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port();
+    let bind = format!("127.0.0.1:{port}");
+    for command in ["up", "serve"] {
+        let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![&command, &"--db", &db, &"--bind", &bind];
+        if command == "up" {
+            args.extend([&"--cycles" as &dyn AsRef<std::ffi::OsStr>, &"1"]);
+        }
+        let busy = gvpie(&args);
+        assert_eq!(busy.code, 2, "{command}: {}", busy.stderr);
+        assert!(busy.stderr.contains(&format!("cannot listen on {bind}: the port is in use")), "{}", busy.stderr);
+        assert!(busy.stderr.contains("--bind 127.0.0.1:0 for any free port"), "{}", busy.stderr);
+    }
+    drop(taken);
+
+    // Another daemon holds the database: `gvpie up` says so in its own name.
+    let holder = spawn_daemon(&db, &["--interval", "0.05", "--quiet"]);
+    let before = last_iteration(&db);
+    wait_until("the other daemon's cycle", || last_iteration(&db) > before);
+    let refused = gvpie(&[&"up", &"--db", &db, &"--bind", &"127.0.0.1:0", &"--cycles", &"1"]);
+    let _ = Command::new("kill").args(["-TERM", &holder.id().to_string()]).status();
+    let _ = holder.wait_with_output();
+    assert_eq!(refused.code, 3, "{}", refused.stderr);
+    assert!(refused.stderr.starts_with("gvpie up: "), "{}", refused.stderr);
+    assert!(!refused.stderr.contains("gvpie daemon:"), "{}", refused.stderr);
+}
+
+/// `gvpie serve` and `gvpie daemon` as two processes on one database: the server's event stream
+/// carries the daemon's cycles and executions, and its metrics count them, through the store.
+#[test]
+fn a_separate_serve_shows_the_daemon_s_events_and_counts_its_executions() {
+    use std::io::{Read, Write};
+    let dir = Dir::new("serve-beside-daemon");
+    let db = dir.join("db/gvpie.db");
+    std::fs::create_dir_all(dir.join("db")).expect("mkdir");
+    seed_scripts(&db);
+    let server = crate::serve::Server::start(&dir, None);
+    let addr = server.url().trim_start_matches("http://").to_string();
+    let mut stream = std::net::TcpStream::connect(&addr).expect("connect");
+    stream.write_all(b"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").expect("subscribe");
+    stream.set_read_timeout(Some(Duration::from_millis(500))).expect("timeout");
+    let mut daemon = spawn_daemon(&db, &["--interval", "0.2", "--quiet"]);
+
+    let mut seen = String::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut buffer = [0u8; 8192];
+    while Instant::now() < deadline
+        && !(seen.contains("\"event\":\"cycle_started\"") && seen.contains("\"origin\":\"daemon\""))
+    {
+        if let Ok(n) = stream.read(&mut buffer) {
+            seen.push_str(&String::from_utf8_lossy(&buffer[..n]));
+        }
+    }
+    let _ = Command::new("kill").args(["-TERM", &daemon.id().to_string()]).status();
+    let _ = daemon.wait();
+    assert!(seen.contains("event: daemon") && seen.contains("\"event\":\"cycle_started\""), "{seen}");
+    assert!(seen.contains("event: execution") && seen.contains("\"origin\":\"daemon\""), "{seen}");
+    assert!(seen.contains("\"script\":\"hello_gpu\"") || seen.contains("\"script\":\"circle\""), "{seen}");
+
+    // The metrics count the daemon's executions (the API ran none).
+    let mut metrics = std::net::TcpStream::connect(&addr).expect("connect");
+    metrics.write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").expect("send");
+    let mut text = String::new();
+    metrics.read_to_string(&mut text).expect("read");
+    let counted: u64 = text
+        .lines()
+        .filter(|line| line.starts_with("gvpie_executions_total{"))
+        .filter_map(|line| line.rsplit(' ').next().and_then(|n| n.parse::<u64>().ok()))
+        .sum();
+    assert!(counted >= 1, "{text}");
+}

@@ -45,6 +45,24 @@ fn program_reproduces_the_output_exactly() {
     let run = gvpie(&[&"run", &program, &"--size", &"64x43", &"--backend", &"cpu", &"-o", &rerun]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(decode_png(&rerun), evolved);
+    // The program declares its size (`SIZE 64 43`): a plain `gvpie run` draws the same picture.
+    let source = std::fs::read_to_string(&program).expect("program written");
+    assert!(source.lines().any(|line| line == "SIZE 64 43"), "{source}");
+    let plain = dir.join("plain.png");
+    let run = gvpie(&[&"run", &program, &"-o", &plain]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+    assert_eq!(decode_png(&plain), evolved);
+    // A smaller --size wins, and says that it crops.
+    let cropped = dir.join("cropped.png");
+    let run = gvpie(&[&"run", &program, &"--size", &"32x20", &"-o", &cropped, &"--json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!((run.json()["width"].as_u64(), run.json()["height"].as_u64()), (Some(32), Some(20)));
+    assert!(
+        run.stderr.contains("declares SIZE 64 43; running at --size 32x20 (the picture is cropped)"),
+        "{}",
+        run.stderr
+    );
 
     // The score mode measures the output like the search does.
     let scored = gvpie(&[&"evolve", &image("chelsea.png"), &"--resize", &"64", &"--score", &out, &"--json"]);

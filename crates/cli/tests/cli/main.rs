@@ -2,10 +2,12 @@
 
 mod bad_input;
 mod commands;
+mod compile;
 mod daemon;
 mod evolve;
 mod goals;
 mod optimize;
+mod readme;
 mod run;
 mod serve;
 mod ui;

@@ -71,20 +71,21 @@ fn parse_errors_exit_2_with_every_diagnostic() {
         ]
     );
 
+    // Each diagnostic names the file, as `gvpie check` does.
     let text = gvpie(&[&"run", &program]);
     assert_eq!(text.code, 2);
     expect_test::expect![[r#"
-        1:1: unknown mnemonic 'RECTT' (did you mean RECT?)
+        bad.pxl:1:1: unknown mnemonic 'RECTT' (did you mean RECT?)
             RECTT 1 2 3 4
             ^^^^^
-        3:1: RECT expects 4 operands (x y w h), found 3
+        bad.pxl:3:1: RECT expects 4 operands (x y w h), found 3
             RECT 1 2 3
             ^^^^
-        4:5: undefined label 'nowhere'
+        bad.pxl:4:5: undefined label 'nowhere'
             JMP nowhere
                 ^^^^^^^
     "#]]
-    .assert_eq(&text.stderr);
+    .assert_eq(&text.stderr.replace(&format!("{}", dir.join("bad.pxl").display()), "bad.pxl"));
 }
 
 #[test]

@@ -8,13 +8,13 @@ use std::process::{Child, Command, Stdio};
 use crate::util::Dir;
 
 /// A running `gvpie serve`, stopped when dropped.
-struct Server {
+pub(crate) struct Server {
     child: Child,
     addr: String,
 }
 
 impl Server {
-    fn start(dir: &Dir, token: Option<&str>) -> Server {
+    pub(crate) fn start(dir: &Dir, token: Option<&str>) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_gvpie"));
         command
             .args(["serve", "--bind", "127.0.0.1:0", "--db"])
@@ -38,7 +38,7 @@ impl Server {
         Server { addr: addr.to_string(), child }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
@@ -67,7 +67,7 @@ fn python_dir() -> PathBuf {
 
 /// `pip install`s the bridge into `dir/site` (no network, no build isolation) and returns it.
 /// It installs from a copy, since setuptools writes `build/` and `*.egg-info` beside the source.
-fn install_bridge(dir: &Dir) -> PathBuf {
+pub(crate) fn install_bridge(dir: &Dir) -> PathBuf {
     let source = dir.join("pixel_os_src");
     std::fs::create_dir_all(source.join("pixel_os")).expect("create the copy");
     for file in ["pyproject.toml", "README.md", "pixel_os/__init__.py", "pixel_os/gvpie_bridge.py"] {
@@ -90,7 +90,7 @@ fn install_bridge(dir: &Dir) -> PathBuf {
 }
 
 /// Runs a Python script with the installed bridge, from the scratch directory.
-fn python(dir: &Dir, site: &Path, url: &str, token: Option<&str>, script: &Path) -> (i32, String, String) {
+pub(crate) fn python(dir: &Dir, site: &Path, url: &str, token: Option<&str>, script: &Path) -> (i32, String, String) {
     let mut command = Command::new("python3");
     command.arg(script).current_dir(&dir.path).env("PYTHONPATH", site).env("GVPIE_URL", url).env_remove("GVPIE_TOKEN");
     if let Some(token) = token {
@@ -129,6 +129,12 @@ fn the_python_bridge_against_a_real_server() {
     let (code, stdout, stderr) = python(&dir, &site, &server.url(), None, &python_dir().join("tests/run_tests.py"));
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(stdout.lines().last().is_some_and(|l| l.ends_with(" passed, 0 failed")), "{stdout}");
+    // The Python tests leave no live script behind: theirs is archived (kept, disabled, hidden).
+    let store = gvpie_store::Store::open(dir.join("db/gvpie.db")).expect("open the database");
+    let theirs: Vec<_> =
+        store.list_scripts().expect("scripts").into_iter().filter(|s| s.name.starts_with("bridge_test_")).collect();
+    assert_eq!(theirs.len(), 1, "{theirs:?}");
+    assert!(theirs.iter().all(|s| !s.enabled && s.archived_at.is_some()), "{theirs:?}");
 }
 
 #[test]

@@ -161,6 +161,28 @@ fn self_modifying_code() {
     check_sources(&sources, &small(3_000));
 }
 
+/// Programs that declare their canvas size (`SIZE`, a version-2 texture) run at that size on the
+/// GPU exactly as on the CPU, whether the size is the declared one or another the caller asks for.
+#[test]
+fn declared_canvas_sizes() {
+    let sources = [
+        "SIZE 61 23\nCLS 9 9 9\nCOLOR 200 10 10 180\nRECT 50 10 40 40\nCIRC 30 11 12\nTXT 1 1 HI\nHALT",
+        "size 61 23 ; the same size, spelt otherwise\nSET i 0\nl: COLOR i 90 200\nLINE 0 i 60 22\nLOOP i 23 l",
+        "SIZE 61 23\nTRI 0 0 60 0 30 22\nSIZEX: HALT",
+    ];
+    let programs: Vec<Texture> = sources.iter().map(|s| compile(s)).collect();
+    assert!(programs.iter().all(|t| t.canvas_size() == Some((61, 23))));
+    let labels: Vec<String> = sources.iter().map(|s| s.to_string()).collect();
+    let declared = Config { budget: 5_000, ..Config::for_texture(&programs[0]) };
+    assert_eq!((declared.width, declared.height), (61, 23));
+    check_textures(&labels, &programs, &declared);
+    check_textures(
+        &labels,
+        &programs,
+        &Config { budget: 5_000, ..Config::default().sized_for(&programs[0], Some((17, 9))) },
+    );
+}
+
 #[test]
 fn many_programs_and_canvas_sizes() {
     // More programs than a workgroup holds, different sizes in one group, odd canvas sizes.

@@ -195,8 +195,8 @@ fn header_fields() {
     assert_eq!(MAGIC, 0x544C_5850);
     assert_eq!(&texture.to_bytes()[..4], b"PXLT");
     assert_eq!(words[0], MAGIC);
-    assert_eq!(TEXTURE_VERSION, 1);
-    assert_eq!(words[1], 1 | 1 << 8, "version 1, metadata present");
+    assert_eq!(TEXTURE_VERSION, 2);
+    assert_eq!(words[1], 1 | 1 << 8, "version 1 (no SIZE), metadata present");
     assert_eq!(words[2], 5, "records");
     assert_eq!(words[3], 11, "data bytes: the two identical texts are stored once");
     assert_eq!(words[4], 2, "variables");
@@ -325,8 +325,8 @@ fn reading_refuses_bad_textures() {
         Err("not a gvpie machine texture (magic PXLT missing)".to_string())
     );
     assert_eq!(
-        with(&|b| set_word(b, 1, 2 | 1 << 8)),
-        Err("machine texture version 2 is newer than this gvpie supports (1); upgrade gvpie".to_string())
+        with(&|b| set_word(b, 1, 3 | 1 << 8)),
+        Err("machine texture version 3 is newer than this gvpie supports (2); upgrade gvpie".to_string())
     );
     assert_eq!(
         Texture::from_bytes(&{
@@ -374,4 +374,76 @@ fn a_texture_with_zero_variables_but_a_variable_operand_traps_when_run() {
     let texture = Texture::from_words(words).expect("the header is fine");
     let result = run(&texture, &config()).expect("valid size");
     assert_eq!(crate::util::outcome(&result), "invalid_instruction at line 7 (record 0) after 1 cycles");
+}
+
+// ## The canvas-size declaration (`SIZE`, texture version 2)
+
+#[test]
+fn size_directive_is_a_version_2_header_word_and_costs_nothing() {
+    let texture = compile_ok("# a cat\nSIZE 256 170\nRECT 0 0 300 300\nHALT");
+    let words = texture.words();
+    assert_eq!(words[1] & 0xFF, 2, "a declared size makes a version-2 texture");
+    assert_eq!(words[6], 256 | 170 << 16);
+    assert_eq!(texture.canvas_size(), Some((256, 170)));
+    assert_eq!(texture.n_records(), 2, "SIZE is no instruction");
+    assert_eq!(texture.without_names().canvas_size(), Some((256, 170)));
+    // Round trips: bytes, disassembly, the formatter.
+    let back = Texture::from_bytes(&texture.to_bytes()).expect("reads back");
+    assert_eq!(back.canvas_size(), Some((256, 170)));
+    let source = disassemble(&texture, DisasmOptions::default());
+    assert!(source.lines().any(|l| l == "SIZE 256 170"), "{source}");
+    assert_eq!(compile_ok(&source).words(), texture.words());
+    assert_eq!(gvpie_pxl::format("size 4 2 ; small\nHALT").expect("formats"), "SIZE 4 2 ; small\nHALT\n");
+    // The run: the declared size, through Config::for_texture; 2 cycles, like without SIZE.
+    let config = Config::for_texture(&texture);
+    assert_eq!((config.width, config.height), (256, 170));
+    let result = gvpie_pxl::run(&texture, &config).expect("runs");
+    assert_eq!((result.cycles, result.canvas.width(), result.canvas.height()), (2, 256, 170));
+    // The caller's size wins.
+    let asked = Config::default().sized_for(&texture, Some((8, 4)));
+    assert_eq!((asked.width, asked.height), (8, 4));
+    // Without SIZE: version 1, word 6 zero, the default size.
+    let plain = compile_ok("HALT");
+    assert_eq!((plain.words()[1] & 0xFF, plain.words()[6], plain.canvas_size()), (1, 0, None));
+    assert_eq!((Config::for_texture(&plain).width, Config::for_texture(&plain).height), (128, 64));
+}
+
+#[test]
+fn size_directive_errors() {
+    let messages = |source: &str| -> Vec<String> {
+        gvpie_pxl::compile(source).err().unwrap_or_default().iter().map(|d| d.headline()).collect()
+    };
+    assert_eq!(messages("SIZE 0 10"), ["1:6: SIZE width must be an integer from 1 to 4096, found '0'"]);
+    assert_eq!(messages("SIZE 10 4097"), ["1:9: SIZE height must be an integer from 1 to 4096, found '4097'"]);
+    assert_eq!(messages("SIZE w 10"), ["1:6: SIZE width must be an integer from 1 to 4096, found 'w'"]);
+    assert_eq!(messages("SIZE 10"), ["1:1: SIZE expects 2 operands (width height), found 1"]);
+    assert_eq!(messages("SIZE 1 2 3"), ["1:10: SIZE expects 2 operands (width height), found 3"]);
+    assert_eq!(messages("SIZE 1 2\nSIZE 1 2"), ["2:1: duplicate SIZE (first declared at 1:1)"]);
+    assert_eq!(messages("SIZ 1 2"), ["1:1: unknown mnemonic 'SIZ' (did you mean SIZE?)"]);
+    // A version-2 header with an impossible size is refused.
+    let mut words = compile_ok("SIZE 5 5").words().to_vec();
+    words[6] = 5000 | 5 << 16;
+    assert_eq!(
+        Texture::from_words(words).map(|_| ()).map_err(|e| e.to_string()),
+        Err("machine texture header is invalid: declared canvas size out of range (1x1 to 4096x4096)".to_string())
+    );
+}
+
+#[test]
+fn declared_size_scans_like_the_parser() {
+    for (source, want) in [
+        ("SIZE 3 4\nHALT", Some((3, 4))),
+        ("# c\nstart: size 5 6 ; x\nHALT", Some((5, 6))),
+        ("a:SIZE 7 8", Some((7, 8))),
+        ("TXT 0 0 SIZE 1 1\nHALT", None),
+        ("SIZEX 1 1", None),
+        ("SIZE 0 1", None),
+        ("HALT", None),
+        ("\u{e9}\u{e9}\u{e9}\nSIZE 2 2", Some((2, 2))),
+    ] {
+        assert_eq!(gvpie_pxl::declared_size(source), want, "{source:?}");
+        if let Ok(texture) = gvpie_pxl::compile(source) {
+            assert_eq!(texture.canvas_size(), want, "{source:?}");
+        }
+    }
 }

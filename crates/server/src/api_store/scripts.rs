@@ -1,7 +1,7 @@
 //! `/api/scripts`: the improvement scripts the daemon runs (the seed's `improvement_scripts`).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use gvpie_store::{NewScript, ScriptUpdate};
 use serde::{Deserialize, Serialize};
@@ -42,6 +42,10 @@ pub struct ScriptJson {
     pub parent_script_id: Option<i64>,
     /// Its latest execution (an infinite-map iteration).
     pub last_iteration: Option<i64>,
+    /// When it was archived (`DELETE /api/scripts/{id}`): hidden from the list, never run, its
+    /// executions kept. Absent for a live script.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub archived_at: Option<String>,
 }
 
 impl ScriptJson {
@@ -60,6 +64,7 @@ impl ScriptJson {
             success_count: script.success_count,
             parent_script_id: script.parent_script_id,
             last_iteration: script.last_iteration,
+            archived_at: script.archived_at,
         }
     }
 }
@@ -143,12 +148,54 @@ pub(super) fn check_script_fields(
     Ok(())
 }
 
-/// Every improvement script.
-#[utoipa::path(get, path = "/api/scripts", tag = "scripts",
-    responses((status = 200, body = ScriptList), (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)))]
-pub(crate) async fn list_scripts(State(state): State<AppState>) -> Result<Json<ScriptList>, AppError> {
+/// Which scripts the list shows.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ScriptListQuery {
+    /// `true` includes archived scripts (default `false`: they are hidden).
+    pub archived: Option<String>,
+}
+
+/// Every improvement script (archived ones only with `archived=true`).
+#[utoipa::path(get, path = "/api/scripts", tag = "scripts", params(ScriptListQuery),
+    responses((status = 200, body = ScriptList), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
+pub(crate) async fn list_scripts(
+    State(state): State<AppState>,
+    Query(query): Query<ScriptListQuery>,
+) -> Result<Json<ScriptList>, AppError> {
+    let with_archived = match query.archived.as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => return Err(AppError::InvalidRequest(format!("archived must be true or false, not '{other}'"))),
+    };
     let scripts = state.store()?.run(|store| Ok(store.list_scripts()?)).await?;
-    Ok(Json(ScriptList { scripts: scripts.into_iter().map(|s| ScriptJson::from_store(s, false)).collect() }))
+    let scripts = scripts.into_iter().filter(|s| with_archived || s.archived_at.is_none());
+    Ok(Json(ScriptList { scripts: scripts.map(|s| ScriptJson::from_store(s, false)).collect() }))
+}
+
+/// Archive a script: a soft delete. It is disabled for good, hidden from `GET /api/scripts`, and
+/// its row stays, so every execution it made stays in the infinite map and replayable. Archiving
+/// an archived script changes nothing.
+#[utoipa::path(delete, path = "/api/scripts/{id}", tag = "scripts", params(("id" = i64, Path, description = "Script id")),
+    responses((status = 200, description = "Archived", body = ScriptJson), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
+pub(crate) async fn archive_script(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ScriptJson>, AppError> {
+    let id = parse_id("script id", &id)?;
+    let script = state
+        .store()?
+        .run(move |store| {
+            if store.script(id)?.is_none() {
+                return Err(AppError::NotFound(format!("no script with id {id}")));
+            }
+            Ok(store.archive_script(id)?)
+        })
+        .await?;
+    Ok(Json(ScriptJson::from_store(script, true)))
 }
 
 /// Add an improvement script; the daemon runs it in its next cycle when enabled.

@@ -160,3 +160,37 @@ async fn small_auto_batches_follow_the_engine_and_its_deadline() {
         assert_eq!(result["error"]["kind"], "time_limit", "{result}");
     }
 }
+
+/// A program that declares its canvas size (`SIZE`) runs at it unless the request gives a size;
+/// a batch's declarations must agree; a cartridge carries its declaration in its source.
+#[tokio::test]
+async fn a_declared_canvas_size_is_the_default() {
+    let router = test_app();
+    let sized = "SIZE 40 30\nRECT 0 0 100 100\nHALT";
+    let size_of = |body: &Value| (body["width"].as_u64(), body["height"].as_u64());
+    let answer = execute(&router, &json!({"code": sized}).to_string()).await.json();
+    assert_eq!((size_of(&answer), answer["cycles"].as_u64()), ((Some(40), Some(30)), Some(2)));
+    let asked = execute(&router, &json!({"code": sized, "width": 8, "height": 4}).to_string()).await.json();
+    assert_eq!(size_of(&asked), (Some(8), Some(4)), "the request's size wins");
+    let plain = execute(&router, &json!({"code": "HALT"}).to_string()).await.json();
+    assert_eq!(size_of(&plain), (Some(128), Some(64)));
+
+    let batch = json!({"programs": [{"code": sized}, {"code": "HALT"}]});
+    let answer = send(&router, post_json("/api/execute/batch", batch.to_string())).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let results = answer.json()["results"].as_array().cloned().unwrap_or_default();
+    assert!(results.iter().all(|r| size_of(r) == (Some(40), Some(30))), "{results:?}");
+    let disagree = json!({"programs": [{"code": sized}, {"code": "SIZE 2 2\nHALT"}]});
+    let error =
+        send(&router, post_json("/api/execute/batch", disagree.to_string())).await.assert_error(422, "invalid_request");
+    assert!(error["message"].as_str().is_some_and(|m| m.contains("give width and height")), "{error}");
+
+    let too_big = json!({"code": "SIZE 4096 4096\nHALT"});
+    execute(&router, &too_big.to_string()).await.assert_error(422, "limit_exceeded");
+
+    let screen = gvpie_raster::Canvas::new(40, 30).expect("canvas");
+    let cartridge = gvpie_cart::pack(sized, &screen).expect("pack");
+    let base64 = base64::engine::general_purpose::STANDARD.encode(cartridge);
+    let answer = execute(&router, &json!({"cartridge": base64}).to_string()).await.json();
+    assert_eq!(size_of(&answer), (Some(40), Some(30)), "{answer}");
+}

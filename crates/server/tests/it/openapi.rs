@@ -20,6 +20,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/scripts"),
     ("get", "/api/scripts/{id}"),
     ("patch", "/api/scripts/{id}"),
+    ("delete", "/api/scripts/{id}"),
     ("get", "/api/map"),
     ("get", "/api/map/{iteration}"),
     ("get", "/api/map/{iteration}/lineage"),

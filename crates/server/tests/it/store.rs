@@ -272,3 +272,99 @@ async fn without_a_database_the_store_endpoints_are_503() {
         assert!(answer.headers.get("retry-after").is_some());
     }
 }
+
+/// An image goal's lineage as the daemon records it: every generation's program and image hash,
+/// but a PNG only for the last (each cycle's best). Every ancestor's picture is drawn again on
+/// demand by replaying it, equals what the program draws, and is kept for the next request.
+#[tokio::test]
+async fn every_ancestor_picture_is_drawn_on_demand() {
+    let fx = fixture();
+    let mut store = Store::open(&fx.db).expect("open");
+    let generations = [
+        "SIZE 12 7\nCLS 10 20 30\nHALT",
+        "SIZE 12 7\nCLS 10 20 30\nCOLOR 200 0 0 128\nTRI 0 0 11 0 5 6\nHALT",
+        "SIZE 12 7\nCLS 10 20 30\nCOLOR 200 0 0 128\nTRI 0 0 11 0 5 6\nCOLOR 0 250 0 90\nRECT 3 2 5 4\nHALT",
+    ];
+    let mut batch = Vec::new();
+    let mut screens = Vec::new();
+    for (index, source) in generations.iter().enumerate() {
+        let texture = gvpie_pxl::compile(source).expect("compiles");
+        let config = gvpie_pxl::Config::for_texture(&texture);
+        let screen = gvpie_pxl::run(&texture, &config).expect("runs").canvas;
+        let hash = gvpie_store::image_hash(screen.width(), screen.height(), &screen.to_rgba8());
+        let last = index + 1 == generations.len();
+        let png = last.then(|| gvpie_cart::encode_png(&screen, 1));
+        let program = gvpie_store::ProgramInput::new(texture.to_bytes(), Some(TextRef::new(*source)), 0, Vec::new());
+        batch.push(NewExecution {
+            started_ms: 1_000 + index as i64,
+            success: true,
+            backend: Some(gvpie_store::BackendUsed::Cpu),
+            program: Some(Arc::new(program)),
+            code: Some(TextRef::new(*source)),
+            image: Some(NewImage { hash, width: 12, height: 7, png }),
+            config: Some(RunConfig { width: 12, height: 7, budget: 1_000 }),
+            parent: if index == 0 { ParentRef::None } else { ParentRef::Pending(index - 1) },
+            ..NewExecution::default()
+        });
+        screens.push((hash, screen));
+    }
+    let its = store.record_cycle(&batch, None).expect("record").iterations;
+    assert_eq!(store.image_of_iteration(its[0]).expect("read").and_then(|i| i.png), None, "not kept at first");
+
+    let lineage = send(&fx.router, get(&format!("/api/map/{}/lineage", its[2]))).await.json();
+    let ancestors: Vec<i64> = lineage["ancestors"]
+        .as_array()
+        .expect("ancestors")
+        .iter()
+        .filter_map(|a| a["entry"]["iteration"].as_i64())
+        .collect();
+    assert_eq!(ancestors, [its[1], its[0]]);
+    for (iteration, (hash, screen)) in its.iter().zip(&screens) {
+        let image = send(&fx.router, get(&format!("/api/map/{iteration}/image"))).await;
+        assert_eq!(image.status, 200, "iteration {iteration}: {}", image.text());
+        let drawn = gvpie_cart::decode_png(&image.bytes).expect("a PNG");
+        assert_eq!(drawn.to_rgba8(), screen.to_rgba8(), "iteration {iteration}");
+        // Kept now, under the image's hash.
+        let kept = store.image_by_hash(hash).expect("read").and_then(|i| i.png);
+        assert_eq!(kept.as_deref(), Some(&image.bytes[..]), "iteration {iteration}");
+        let by_hash = send(&fx.router, get(&format!("/api/images/{}", hash.to_hex()))).await;
+        assert_eq!(by_hash.status, 200);
+    }
+}
+
+/// `DELETE /api/scripts/{id}` archives: the script is disabled for good and hidden from the list,
+/// its row and executions stay (replayable), and it cannot be enabled again.
+#[tokio::test]
+async fn a_script_can_be_archived_and_its_executions_stay() {
+    let fx = fixture();
+    let its = record_history(&fx.db);
+    let store = Store::open(&fx.db).expect("open");
+    let alpha = store.script_by_name("alpha").expect("read").expect("alpha");
+    let delete = |id: i64| Request::delete(format!("/api/scripts/{id}")).body(Body::empty()).expect("request");
+    let archived = send(&fx.router, delete(alpha.id)).await;
+    assert_eq!(archived.status, 200, "{}", archived.text());
+    let archived = archived.json();
+    assert_eq!(archived["enabled"], false);
+    let when = archived["archived_at"].as_str().map(str::to_string).expect("archived_at");
+    let names = |list: serde_json::Value| -> Vec<String> {
+        list["scripts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s["name"].as_str().map(str::to_string))
+            .collect()
+    };
+    assert_eq!(names(send(&fx.router, get("/api/scripts")).await.json()), ["beta"]);
+    assert_eq!(names(send(&fx.router, get("/api/scripts?archived=true")).await.json()), ["alpha", "beta"]);
+    send(&fx.router, get("/api/scripts?archived=maybe")).await.assert_error(422, "invalid_request");
+    // Again: nothing changes.
+    assert_eq!(send(&fx.router, delete(alpha.id)).await.json()["archived_at"].as_str(), Some(when.as_str()));
+    let enable = patch_json(&format!("/api/scripts/{}", alpha.id), json!({"enabled": true}));
+    let error = send(&fx.router, enable).await.assert_error(422, "invalid_request");
+    assert!(error["message"].as_str().is_some_and(|m| m.contains("is archived")), "{error}");
+    // Its executions are still there, with their pictures; the daemon never picks it.
+    assert_eq!(send(&fx.router, get(&format!("/api/map/{}", its[0]))).await.json()["script_name"], "alpha");
+    assert_eq!(send(&fx.router, get(&format!("/api/map/{}/image", its[0]))).await.status, 200);
+    assert!(store.scripts_due(10, 1 << 20).expect("due").iter().all(|s| s.name != "alpha"));
+    send(&fx.router, delete(999)).await.assert_error(404, "not_found");
+}

@@ -57,11 +57,16 @@ fn operand_kind(expression: &str) -> String {
 
 /// Every row of the `OPS` array of `pxl_js`, in the UI's order.
 fn ui_ops(pxl_js: &str) -> Vec<UiOp> {
+    ui_table(pxl_js, "OPS")
+}
+
+/// Every row of the array `name` of `pxl_js` (`OPS`, `DIRECTIVES`), in the UI's order.
+fn ui_table(pxl_js: &str, name: &str) -> Vec<UiOp> {
     let table = pxl_js
-        .split("export const OPS = [")
+        .split(&format!("export const {name} = ["))
         .nth(1)
         .and_then(|rest| rest.split("\n];").next())
-        .unwrap_or_else(|| panic!("pxl.js has no `export const OPS = [...];`"));
+        .unwrap_or_else(|| panic!("pxl.js has no `export const {name} = [...];`"));
     table
         .lines()
         .map(str::trim)
@@ -146,6 +151,21 @@ fn a_ui_table_that_drifted_is_caught() {
         let caught = std::panic::catch_unwind(|| assert_agrees_with_gvpie_pxl(&pxl_js)).is_err();
         assert!(caught, "not caught: {drifted}");
     }
+}
+
+/// The directives: `SIZE width height`, two values, both required (gvpie-pxl's `SIZE_DIRECTIVE`).
+#[test]
+fn the_ui_directives_are_gvpie_pxl_s() {
+    let directives = ui_table(PXL_JS, "DIRECTIVES");
+    assert_eq!(directives.len(), 1, "{directives:?}");
+    let size = &directives[0];
+    assert_eq!(size.mnemonic, gvpie_pxl::SIZE_DIRECTIVE);
+    assert_eq!(
+        (size.operands.as_slice(), size.min, size.synopsis.as_str()),
+        (["value", "value"].map(String::from).as_slice(), 2, "width height")
+    );
+    let compiled = gvpie_pxl::compile("size 40 30\nHALT").expect("SIZE compiles");
+    assert_eq!(compiled.canvas_size(), Some((40, 30)));
 }
 
 #[test]

@@ -13,6 +13,7 @@ import { BlockView } from './blocks.js';
 import { CanvasView } from './canvasview.js';
 import { byId, download, formatMs, fromBase64, h, toBase64, toast } from './dom.js';
 import { persist, program, subscribe, update } from './program.js';
+import { declaredSize } from './pxl.js';
 import { TextEditor } from './textedit.js';
 
 export class EditorView {
@@ -37,6 +38,7 @@ export class EditorView {
     byId('canvas-width').value = String(state.width);
     byId('canvas-height').value = String(state.height);
     subscribe((current, origin) => {
+      if (origin !== 'size' && origin !== 'meta') this.followDeclaredSize();
       if (origin !== 'text') this.text.setValue(current.source);
       if (origin !== 'blocks' && this.mode === 'blocks') this.blocks.setValue(current.source);
       if (origin !== 'size' && origin !== 'meta') this.scheduleCheck();
@@ -69,7 +71,18 @@ export class EditorView {
       });
     }
     this.installDrop();
+    this.followDeclaredSize();
     this.scheduleCheck(0);
+  }
+
+  /** A program that declares its size (`SIZE width height`) is run and debugged at that size. */
+  followDeclaredSize() {
+    const current = program();
+    const declared = declaredSize(current.source);
+    if (!declared || (declared.width === current.width && declared.height === current.height)) return;
+    byId('canvas-width').value = String(declared.width);
+    byId('canvas-height').value = String(declared.height);
+    update(declared, 'size');
   }
 
   /** @param {'text'|'blocks'} mode */

@@ -74,8 +74,37 @@ function op(mnemonic, operands, min, synopsis, group, help) {
   return { mnemonic, operands, min, synopsis, group, help };
 }
 
-/** Mnemonic (upper case) → info. */
-export const OP_BY_NAME = new Map(OPS.map((info) => [info.mnemonic, info]));
+/**
+ * Directives: lines that are no instruction and cost no cycle (gvpie-pxl's `SIZE_DIRECTIVE`).
+ * @type {OpInfo[]}
+ */
+export const DIRECTIVES = [
+  op('SIZE', [VALUE, VALUE], 2, 'width height', 'directive', 'the canvas size this program is drawn at (0 cycles)'),
+];
+
+/** Mnemonic or directive (upper case) → info. */
+export const OP_BY_NAME = new Map([...OPS, ...DIRECTIVES].map((info) => [info.mnemonic, info]));
+
+/** The largest canvas side a program may declare. */
+export const MAX_SIDE = 4096;
+
+/**
+ * The canvas size a program declares with `SIZE width height` (1 to 4096 each), or null.
+ * @param {string} source
+ * @returns {{width: number, height: number} | null}
+ */
+export function declaredSize(source) {
+  for (const raw of source.split('\n')) {
+    const line = raw.replace(/\r$/, '');
+    if (!/^\s*(?:[^\s:#;]+:\s*)?size(?:[\s#;]|$)/i.test(line)) continue;
+    const m = /^\s*(?:[A-Za-z_][A-Za-z0-9_]*:\s*)?size[ \t]+([0-9]+)[ \t]+([0-9]+)[ \t]*(?:[#;].*)?$/i.exec(line);
+    if (!m) return null;
+    const [width, height] = [Number(m[1]), Number(m[2])];
+    const fits = (/** @type {number} */ side) => side >= 1 && side <= MAX_SIDE;
+    return fits(width) && fits(height) ? { width, height } : null;
+  }
+  return null;
+}
 
 /** The comparisons of IF. */
 export const COMPARISONS = ['==', '!=', '<', '<=', '>', '>='];
