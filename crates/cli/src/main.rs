@@ -15,6 +15,7 @@
 
 mod bench;
 mod bench_store;
+mod compile_cmd;
 mod daemon_cmd;
 mod evolve_cmd;
 mod goals_cmd;
@@ -108,6 +109,8 @@ struct Cli {
 enum Command {
     /// Run a program (PXL source, cartridge PNG or machine texture) and report the result.
     Run(run::RunArgs),
+    /// Compile a plain-English description into a PXL program ("a red circle above a blue square").
+    Compile(Box<compile_cmd::CompileArgs>),
     /// Check programs for errors without running them.
     Check {
         /// Programs to check.
@@ -260,6 +263,7 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Run(args) => run::run(args),
+        Command::Compile(args) => compile_cmd::compile(*args),
         Command::Check { files } => check(&files),
         Command::Fmt { file, write, check } => fmt(&file, write, check),
         Command::Asm { file, output, strip } => asm(&file, &output, strip),

@@ -17,7 +17,7 @@ use utoipa_axum::routes;
 use crate::api_store::{cartridges, goals, growth, images, map, programs, scripts, summary};
 use crate::error::{AppError, ErrorLog};
 use crate::state::AppState;
-use crate::{api_execute, api_system, debug, events};
+use crate::{api_compile, api_execute, api_system, debug, events};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -79,6 +79,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(summary::summary))
         .routes(routes!(growth::growth))
         .routes(routes!(debug::check))
+        .routes(routes!(api_compile::compile))
         .routes(routes!(debug::debug))
         .routes(routes!(debug::cart_pack))
         .routes(routes!(debug::cart_unpack))

@@ -78,6 +78,7 @@ pub use crate::state::AppState;
 pub use crate::store::StorePool;
 pub use crate::store_events::{POLL_INTERVAL, watch_store};
 
+mod api_compile;
 mod api_execute;
 mod api_store;
 mod api_system;

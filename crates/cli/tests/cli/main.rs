@@ -3,6 +3,7 @@
 mod bad_input;
 mod commands;
 mod compile;
+mod compile;
 mod daemon;
 mod evolve;
 mod goals;

@@ -49,6 +49,9 @@ mod slow_headers;
 /// The web UI's embedded files and its tools: check, debugger, cartridges.
 mod ui_tools;
 
+/// `POST /api/compile`: plain English to PXL.
+mod compile;
+
 /// DNS rebinding and cross-site requests against a real server: Host and Origin rules.
 mod rebinding;
 

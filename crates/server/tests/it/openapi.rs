@@ -44,6 +44,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/debug"),
     ("post", "/api/cart/pack"),
     ("post", "/api/cart/unpack"),
+    // Plain English to PXL (src/api_compile.rs).
+    ("post", "/api/compile"),
 ];
 
 fn documented_operations(document: &Value) -> Vec<(String, String)> {
