@@ -349,7 +349,8 @@ fn print_growth(growth: &gvpie_store::Growth, adoptions: &[gvpie_store::Adoption
     let rows = [
         ("self-set goals", growth.self_set_goals),
         ("goals done", growth.goals_done),
-        ("kinds of pictures in the archive", growth.archive_pictures),
+        ("kinds of pictures in the archive", growth.archive_kinds),
+        ("distinct pictures kept", growth.archive_pictures),
         ("adopted improvements", growth.adoptions),
         ("cycles saved per run", growth.cycles_saved_per_run),
         ("executions with lineage", growth.with_lineage),

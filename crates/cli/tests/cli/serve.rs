@@ -323,11 +323,8 @@ fn growth_has_the_same_numbers_in_stats_the_api_and_the_database() {
     let dir = Dir::new("growth");
     let db = dir.join("db/gvpie.db");
     std::fs::create_dir_all(dir.join("db")).expect("mkdir");
-    // Left alone for three cycles (bounded by --cycles, not by time): it sets its goals, adopts the seed scripts'
-    // successors and keeps an archive of pictures.
-    let up =
-        crate::util::gvpie(&[&"up", &"--db", &db, &"--bind", &"127.0.0.1:0", &"--cycles", &"3", &"--interval", &"0"]);
-    assert_eq!(up.code, 0, "{}", up.stderr);
+    // Left alone a few cycles: it sets its goals, adopts both seed scripts' successors, keeps pictures.
+    crate::util::grow(&db, 2);
     let stats = crate::util::gvpie(&[&"stats", &"--json", &"--db", &db]);
     assert_eq!(stats.code, 0, "{}", stats.stderr);
     let from_cli = stats.json();
@@ -350,9 +347,11 @@ fn growth_has_the_same_numbers_in_stats_the_api_and_the_database() {
     assert_eq!(growth["with_lineage"], count("SELECT COUNT(*) FROM infinite_map WHERE parent_iteration IS NOT NULL"));
     assert_eq!(growth["distinct_programs"], count("SELECT COUNT(DISTINCT program_id) FROM executions"));
     // Both seed scripts end in a HALT the end of the program makes free: each successor saves one cycle a run.
-    assert_eq!((growth["self_set_goals"].as_i64(), growth["adoptions"].as_i64()), (Some(3), Some(2)), "{growth}");
+    assert!(growth["self_set_goals"].as_i64().is_some_and(|n| n >= 3), "{growth}");
+    assert_eq!(growth["adoptions"], 2, "{growth}");
     assert_eq!(growth["cycles_saved_per_run"], 2, "{growth}");
-    assert!(growth["archive_pictures"].as_i64().is_some_and(|n| n > 0), "{growth}");
+    assert!(growth["archive_kinds"].as_i64().is_some_and(|n| n > 0), "{growth}");
+    assert!(growth["archive_pictures"].as_i64() >= growth["archive_kinds"].as_i64(), "{growth}");
     assert_eq!(
         from_api["archive"].as_array().map(Vec::len),
         growth["archive_pictures"].as_u64().map(|n| n.min(48) as usize)
@@ -363,7 +362,8 @@ fn growth_has_the_same_numbers_in_stats_the_api_and_the_database() {
     assert_eq!(text.code, 0, "{}", text.stderr);
     for (label, key) in [
         ("self-set goals", "self_set_goals"),
-        ("kinds of pictures in the archive", "archive_pictures"),
+        ("kinds of pictures in the archive", "archive_kinds"),
+        ("distinct pictures kept", "archive_pictures"),
         ("adopted improvements", "adoptions"),
         ("cycles saved per run", "cycles_saved_per_run"),
         ("executions with lineage", "with_lineage"),

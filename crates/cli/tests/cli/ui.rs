@@ -1,5 +1,5 @@
 //! The web UI end to end: a real `gvpie serve` on loopback, its database grown by the daemon
-//! for a few cycles (`gvpie up --cycles 3`) and seeded with a lineage the way the daemon
+//! for a few cycles (`gvpie up`, until it adopted a successor) and seeded with a lineage the way the daemon
 //! records one (`Store::record_cycle`), and headless Chromium
 //! driven by `crates/server/ui/tests/e2e.mjs` (playwright-core, Debian's chromium).
 //!
@@ -48,7 +48,7 @@ fn web_ui_in_headless_chromium() {
 
     let dir = Dir::new("web-ui");
     let db = dir.join("gvpie.db");
-    grow(&db);
+    crate::util::grow(&db, 1);
     let child_iteration = seed_lineage(&db);
     let server = Server::start(&db);
 
@@ -105,18 +105,6 @@ fn missing_prerequisite(ui_tests: &Path, chromium: &str) -> Option<String> {
         return Some(format!("playwright-core is not installed in {}", ui_tests.display()));
     }
     None
-}
-
-/// Lets the daemon grow the database by itself for a few cycles (`gvpie up`, bounded by `--cycles`, not by time):
-/// self-set goals, the seed scripts' adopted successors and an archive of pictures, for the growth panel.
-fn grow(db: &Path) {
-    let up = Command::new(env!("CARGO_BIN_EXE_gvpie"))
-        .args(["up", "--bind", "127.0.0.1:0", "--cycles", "3", "--interval", "0", "--db"])
-        .arg(db)
-        .env_remove("GVPIE_TOKEN")
-        .output()
-        .expect("run gvpie up");
-    assert!(up.status.success(), "gvpie up failed:\n{}", String::from_utf8_lossy(&up.stderr));
 }
 
 /// Records three generations as one daemon cycle would (a script run, then two generated

@@ -63,3 +63,19 @@ pub fn examples_dir() -> PathBuf {
 pub fn decode_png(path: &Path) -> gvpie_raster::Canvas {
     gvpie_cart::decode_png(&std::fs::read(path).expect("read png")).expect("decode png")
 }
+
+/// Lets `gvpie up` grow the database at `db` by itself, one cycle at a time (bounded by cycles, never by time),
+/// until it adopted at least `adoptions` successors: self-set goals, adopted successors of the seed scripts and an
+/// archive of pictures. Panics after 12 cycles.
+pub fn grow(db: &Path, adoptions: i64) {
+    for _ in 0..12 {
+        let up = gvpie(&[&"up", &"--db", &db, &"--bind", &"127.0.0.1:0", &"--cycles", &"1", &"--interval", &"0"]);
+        assert_eq!(up.code, 0, "gvpie up: {}", up.stderr);
+        let connection = rusqlite::Connection::open(db).expect("open the database");
+        let adopted: i64 = connection.query_row("SELECT COUNT(*) FROM adoptions", [], |row| row.get(0)).expect("count");
+        if adopted >= adoptions {
+            return;
+        }
+    }
+    panic!("12 cycles of gvpie up adopted fewer than {adoptions} successors");
+}

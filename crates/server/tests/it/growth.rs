@@ -75,15 +75,20 @@ fn seed(db: &Path) {
     let mut run = execution(ORIGINAL, ParentRef::None, None);
     run.script_id = Some(script.id);
     run.script_name = Some(script.name.clone());
-    let goal = |origin: &str| SelfSetGoal {
+    // The explore goal's checkpoint holds its archive: three cells, three kinds of picture.
+    let goal = |origin: &str, kind: &str, spec: Option<Value>| SelfSetGoal {
         origin: origin.into(),
-        goal: NewGoal { goal: format!("{origin} (self-set)"), priority: 3, kind: String::new(), spec: None },
+        goal: NewGoal { goal: format!("{origin} (self-set)"), priority: 3, kind: kind.into(), spec },
     };
+    let explore_spec = serde_json::json!({"state": {"archive": [{}, {}, {}]}});
     let first = store
         .record_cycle_with(
             &[run],
             None,
-            &CycleExtras { self_set_goals: vec![goal("optimize:rect"), goal("explore:1")], ..Default::default() },
+            &CycleExtras {
+                self_set_goals: vec![goal("optimize:rect", "", None), goal("explore:1", "explore", Some(explore_spec))],
+                ..Default::default()
+            },
         )
         .expect("cycle 1");
     let original_iteration = first.iterations[0];
@@ -180,6 +185,7 @@ async fn growth_is_the_stores_counters_archive_and_adoptions() {
         (2, 1, PICTURES as i64 + 1, 1)
     );
     assert_eq!((growth.cycles_saved_per_run, growth.with_lineage), (1, PICTURES as i64 + 2));
+    assert_eq!(growth.archive_kinds, 3);
     let archive = body["archive"].as_array().expect("archive");
     assert_eq!(archive.len(), 48, "the newest 48 of {} pictures", growth.archive_pictures);
     let iterations: Vec<i64> = archive.iter().map(|p| p["iteration"].as_i64().expect("iteration")).collect();

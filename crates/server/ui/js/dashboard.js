@@ -12,7 +12,7 @@
 
 import { api, imageUrl, streamEvents } from './api.js';
 import { drawChart } from './chart.js';
-import { byId, formatCount, formatMs, formatTime, h } from './dom.js';
+import { byId, formatCount, formatMs, formatScore, formatTime, h } from './dom.js';
 
 /** Seconds of history the throughput chart shows. */
 const WINDOW_S = 300;
@@ -23,7 +23,7 @@ const GROWTH_POLL_MS = 10_000;
 
 /**
  * The growth counters the panel shows (`Growth` of `GET /api/growth`).
- * @typedef {{self_set_goals: number, goals_done: number, archive_pictures: number, distinct_programs: number,
+ * @typedef {{self_set_goals: number, goals_done: number, archive_kinds: number, archive_pictures: number, distinct_programs: number,
  *   with_lineage: number, adoptions: number, cycles_saved_per_run: number}} Growth
  * @typedef {{iteration: number, generator: string, parent_iteration: number|null, cycles: number}} ArchivePicture
  * @typedef {{id: number, created_ms: number, goal_id: number, original: string, successor: string,
@@ -207,7 +207,7 @@ export class DashboardView {
           h('tr', {}, [
             h('td', { text: goal.goal }),
             h('td', { text: goal.status }),
-            h('td', { class: 'num', text: goal.best_score === null ? '—' : goal.best_score.toFixed(3) }),
+            h('td', { class: 'num', text: goal.best_score === null ? '—' : formatScore(goal.best_score) }),
             h('td', {}, [goal.best_iteration === null ? '—' : h('a', { href: `#/explorer/${goal.best_iteration}`, text: `#${goal.best_iteration}` })]),
           ]),
         ),

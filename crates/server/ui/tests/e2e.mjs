@@ -293,7 +293,7 @@ async function main() {
     const counters = await page.$$eval('#growth-panel [data-growth]', (cells) =>
       Object.fromEntries(cells.map((cell) => [cell.dataset.growth, Number(cell.textContent.replaceAll(',', ''))])),
     );
-    same(Object.keys(counters).sort(), ['adoptions', 'archive_pictures', 'cycles_saved_per_run', 'self_set_goals', 'with_lineage'], 'the counters shown');
+    same(Object.keys(counters).sort(), ['adoptions', 'archive_kinds', 'archive_pictures', 'cycles_saved_per_run', 'self_set_goals', 'with_lineage'], 'the counters shown');
     for (const [key, value] of Object.entries(counters)) same(value, growth.growth[key], `the counter ${key}`);
     if (!growth.archive.length || !growth.adoptions.length) fail(`the daemon left no archive or adoption: ${JSON.stringify(growth.growth)}`);
     const links = await page.$$eval('#growth-archive a', (anchors) => anchors.map((a) => a.getAttribute('href')));
