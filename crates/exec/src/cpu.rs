@@ -4,11 +4,16 @@
 //! A slice is at most [`MAX_SLICE`] instructions and at most [`SLICE_PIXELS`] pixels of drawing
 //! (each instruction may touch every pixel once), so the time between two checks is bounded
 //! whatever the budget and the canvas. With [`Stop::never`] a run is one slice.
+//!
+//! Every run goes through the execution tiers (`gvpie_jit::TieredRun`): interpreted, or
+//! compiled to native code when its [`Tier`] says so, with identical results. A traced run is
+//! always interpreted (the tracer sees every instruction).
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use gvpie_jit::{Tier, TieredRun};
 use gvpie_pxl::{Config, NoTrace, Status, Texture, Tracer, Vm};
 
 use crate::stop::{Stop, StopReason};
@@ -25,7 +30,7 @@ pub const MAX_SLICE: u64 = 1 << 16;
 /// thread).
 #[derive(Debug)]
 pub struct CpuRun {
-    vm: Vm,
+    run: TieredRun,
     budget: u64,
     start: Instant,
     backend: BackendName,
@@ -39,9 +44,19 @@ impl CpuRun {
     ///
     /// [`ExecError::Canvas`] for a canvas size outside 1..=4096.
     pub fn new(texture: &Texture, config: &Config) -> Result<CpuRun, ExecError> {
+        CpuRun::with_tier(texture, config, Tier::Auto)
+    }
+
+    /// [`CpuRun::new`] under an execution `tier`.
+    ///
+    /// # Errors
+    ///
+    /// [`ExecError::Canvas`] for a canvas size outside 1..=4096.
+    pub fn with_tier(texture: &Texture, config: &Config, tier: Tier) -> Result<CpuRun, ExecError> {
         let start = Instant::now();
         let vm = Vm::new(texture, config).map_err(ExecError::Canvas)?;
-        Ok(CpuRun { vm, budget: config.budget, start, backend: BackendName::Cpu, gpu_fallback: None })
+        let run = TieredRun::new(vm, tier);
+        Ok(CpuRun { run, budget: config.budget, start, backend: BackendName::Cpu, gpu_fallback: None })
     }
 
     /// Instructions per slice for a canvas of `pixels` pixels and `slice_pixels` pixel work.
@@ -52,7 +67,7 @@ impl CpuRun {
     /// Runs at most `max_steps` more instructions; true when the program has finished (halted,
     /// trapped or out of budget).
     pub fn step(&mut self, max_steps: u64) -> bool {
-        self.vm.run_traced(max_steps, &mut NoTrace) != Status::Running
+        self.run.run(max_steps) != Status::Running
     }
 
     /// Wall time since [`CpuRun::new`].
@@ -68,29 +83,39 @@ impl CpuRun {
     /// [`CpuRun::run_until`], reporting every instruction to `tracer`.
     pub fn run_traced_until<T: Tracer>(mut self, stop: &Stop, tracer: &mut T) -> Outcome {
         if stop.is_never() {
-            self.vm.run_traced(u64::MAX, tracer);
+            self.run_slice(u64::MAX, tracer);
             return self.finish(None);
         }
-        let canvas = self.vm.canvas();
+        let canvas = self.run.vm().canvas();
         let slice = CpuRun::slice_for(u64::from(canvas.width()) * u64::from(canvas.height()), SLICE_PIXELS);
         loop {
             if let Some(reason) = stop.reached() {
                 return self.finish(Some(reason));
             }
-            if self.vm.run_traced(slice, tracer) != Status::Running {
+            if self.run_slice(slice, tracer) != Status::Running {
                 return self.finish(None);
             }
         }
     }
 
+    /// One slice: through the tiers, or interpreted when a tracer listens.
+    fn run_slice<T: Tracer>(&mut self, max_steps: u64, tracer: &mut T) -> Status {
+        if T::ENABLED { self.run.vm_mut().run_traced(max_steps, tracer) } else { self.run.run(max_steps) }
+    }
+
     /// The outcome so far; `stopped` when a [`Stop`] ended the run before the program did.
     pub fn finish(self, stopped: Option<StopReason>) -> Outcome {
+        let vm = self.run.vm();
         let stopped = match stopped {
-            Some(reason) if self.vm.status() == Status::Running => Some(Stopped { reason, line: self.vm.next_line() }),
+            Some(reason) if vm.status() == Status::Running => Some(Stopped { reason, line: vm.next_line() }),
             _ => None,
         };
+        let tier = Some(self.run.tier_used());
+        let jit_fallback = self.run.fallback().map(str::to_string);
         Outcome {
-            result: self.vm.into_result(),
+            tier,
+            jit_fallback,
+            result: self.run.into_vm().into_result(),
             backend: self.backend,
             duration: self.start.elapsed(),
             budget: self.budget,
@@ -102,8 +127,13 @@ impl CpuRun {
 
 /// Runs every program one after the other, each until its end or `stop`. Once `stop` is reached
 /// the programs not yet started stop before their first instruction.
-pub(crate) fn run_each(textures: &[Texture], config: &Config, stop: &Stop) -> Result<Vec<Outcome>, ExecError> {
-    textures.iter().map(|texture| Ok(CpuRun::new(texture, config)?.run_until(stop))).collect()
+pub(crate) fn run_each(
+    textures: &[Texture],
+    config: &Config,
+    tier: Tier,
+    stop: &Stop,
+) -> Result<Vec<Outcome>, ExecError> {
+    textures.iter().map(|texture| Ok(CpuRun::with_tier(texture, config, tier)?.run_until(stop))).collect()
 }
 
 /// Runs every program on all cores (the GPU's fallback), each until its end or `stop`; every

@@ -50,6 +50,8 @@ use gvpie_pxl::{Config, Diagnostic, RunResult, Status, Texture, Tracer};
 use serde::{Deserialize, Serialize};
 
 pub use crate::cpu::{CpuRun, MAX_SLICE, SLICE_PIXELS};
+/// The CPU's execution tier (`interp`, `jit`, `auto`; see `gvpie_jit`), an engine option.
+pub use gvpie_jit::Tier;
 pub use crate::shapes::ScorerChoice;
 pub use crate::stop::{CancelFlag, Stop, StopReason, TIME_LIMIT_KIND};
 #[cfg(feature = "gpu")]
@@ -133,6 +135,10 @@ pub struct Outcome {
     pub stopped: Option<Stopped>,
     /// Why the GPU failed, when the program was meant for the GPU and ran on the CPU instead.
     pub gpu_fallback: Option<String>,
+    /// The CPU tier that ran it (`interp`, or `jit` when compiled code ran); `None` on the GPU.
+    pub tier: Option<Tier>,
+    /// Why the compiled tier was not used (or was given up) when it was wanted.
+    pub jit_fallback: Option<String>,
 }
 
 /// Where and why a [`Stop`] ended a run.
@@ -151,6 +157,8 @@ pub struct Engine {
     gpu: Option<gvpie_gpu::GpuBackend>,
     /// Why there is no GPU (for error messages), when there is none.
     no_gpu: Option<String>,
+    /// The CPU's execution tier.
+    tier: Tier,
 }
 
 impl Engine {
@@ -160,7 +168,21 @@ impl Engine {
             #[cfg(feature = "gpu")]
             gpu: None,
             no_gpu: Some("this engine was started without a GPU".to_string()),
+            tier: Tier::Auto,
         }
+    }
+
+    /// The same engine running CPU programs under `tier` (the default is [`Tier::Auto`]:
+    /// interpret first, compile programs that run long enough). Results are identical in every
+    /// tier; only the time differs.
+    pub fn with_tier(mut self, tier: Tier) -> Engine {
+        self.tier = tier;
+        self
+    }
+
+    /// The CPU's execution tier.
+    pub fn tier(&self) -> Tier {
+        self.tier
     }
 
     /// An engine with the CPU and, when an adapter can be opened (`GVPIE_ADAPTER` picks one),
@@ -168,11 +190,11 @@ impl Engine {
     pub fn detect() -> Engine {
         #[cfg(feature = "gpu")]
         return match gvpie_gpu::GpuBackend::new() {
-            Ok(gpu) => Engine { gpu: Some(gpu), no_gpu: None },
-            Err(err) => Engine { gpu: None, no_gpu: Some(err.to_string()) },
+            Ok(gpu) => Engine { gpu: Some(gpu), no_gpu: None, tier: Tier::Auto },
+            Err(err) => Engine { gpu: None, no_gpu: Some(err.to_string()), tier: Tier::Auto },
         };
         #[cfg(not(feature = "gpu"))]
-        Engine { no_gpu: Some("this gvpie was built without the `gpu` feature".to_string()) }
+        Engine { no_gpu: Some("this gvpie was built without the `gpu` feature".to_string()), tier: Tier::Auto }
     }
 
     /// Names of the backends this engine can run (`["cpu"]` or `["cpu", "gpu"]`).
@@ -311,7 +333,7 @@ impl Engine {
         stop: &Stop,
     ) -> Result<Vec<Outcome>, ExecError> {
         match self.backend_for(choice, textures.len(), config)? {
-            BackendName::Cpu => cpu::run_each(textures, config, stop),
+            BackendName::Cpu => cpu::run_each(textures, config, self.tier, stop),
             BackendName::Gpu => self.run_gpu(textures, config, stop),
         }
     }
@@ -345,6 +367,8 @@ impl Engine {
                 budget: config.budget,
                 stopped: None,
                 gpu_fallback: None,
+                tier: None,
+                jit_fallback: None,
             })
             .collect())
     }
@@ -415,6 +439,14 @@ pub struct ResultJson {
     pub duration_ms: f64,
     /// The error, when not successful.
     pub error: Option<ErrorJson>,
+    /// `interp` or `jit`: the CPU tier that ran (`jit` when compiled code ran); present for
+    /// every CPU run, absent for the GPU and for results without a run.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub tier: Option<String>,
+    /// Why the compiled tier was not used when it was wanted (no code generator for this
+    /// machine, a program too large, code rewritten too often); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub jit_fallback: Option<String>,
 }
 
 /// The `backend` of a result that no backend ran (see [`ResultJson::failed`]).
@@ -440,6 +472,8 @@ impl ResultJson {
             backend: outcome.backend.as_str().to_string(),
             duration_ms: outcome.duration.as_secs_f64() * 1000.0,
             error,
+            tier: outcome.tier.map(|tier| tier.as_str().to_string()),
+            jit_fallback: outcome.jit_fallback.clone(),
         }
     }
 
@@ -453,6 +487,8 @@ impl ResultJson {
             backend: backend.map_or(NO_BACKEND, BackendName::as_str).to_string(),
             duration_ms: duration.as_secs_f64() * 1000.0,
             error: Some(error),
+            tier: None,
+            jit_fallback: None,
         }
     }
 

@@ -278,9 +278,13 @@ impl TieredRun {
         &self.vm
     }
 
-    /// The VM, for a caller that steps it itself (a tracer); compiled code resumes from
-    /// whatever state it leaves.
+    /// The VM, for a caller that steps it itself (a tracer). The caller may run a `POKE` that
+    /// changes the code, so the compiled program is let go; the next [`TieredRun::run`] takes it
+    /// from the cache again only if it still matches the code word for word.
     pub fn vm_mut(&mut self) -> &mut Vm {
+        if self.compiled.take().is_some() {
+            self.checked_cache = false;
+        }
         &mut self.vm
     }
 

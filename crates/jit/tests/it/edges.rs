@@ -114,6 +114,23 @@ fn the_tiers_and_what_they_report() {
 }
 
 #[test]
+fn code_changed_by_hand_stepping_is_not_run_stale() {
+    // The program's first pass is stepped by hand up to and through its POKE (which turns the
+    // ADD into a SUB); the compiled code must not run the old ADD afterwards.
+    let source = "SET n 0\nloop:\nADD x x 3\nADD n n 1\nPOKE 8 8\nIF n < 10 loop\nHALT\n";
+    let texture = compile(source).expect("compile");
+    let mut run = TieredRun::new(Vm::new(&texture, &small()).expect("vm"), Tier::Jit);
+    run.run(1);
+    for _ in 0..3 {
+        run.vm_mut().step();
+    }
+    assert_eq!(run.run_to_end(), Status::Halted);
+    let expected = crate::util::interpreted(&texture, &small());
+    assert_eq!(run.vm().variables(), &expected.variables[..]);
+    assert_eq!(run.vm().cycles(), expected.cycles);
+}
+
+#[test]
 fn a_run_can_switch_between_tracing_and_compiled_code() {
     let texture = compile("loop:\nADD i i 1\nPSET i 0\nIF i < 40 loop\nHALT\n").expect("compile");
     let mut run = TieredRun::new(Vm::new(&texture, &small()).expect("vm"), Tier::Jit);

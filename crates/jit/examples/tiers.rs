@@ -1,0 +1,44 @@
+//! Times a PXL file in each tier, in process: `cargo run --release -p gvpie-jit --example tiers -- FILE [WxH] [BUDGET]`.
+//!
+//! Prints the interpreter's and the compiled tier's time, the compile time and the cycles; the
+//! two runs must agree on everything (the example checks it).
+
+use std::time::Instant;
+
+use gvpie_jit::{Tier, TieredRun, clear_cache};
+use gvpie_pxl::{Config, Vm, compile};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let path = args.get(1).ok_or("usage: tiers FILE [WxH] [BUDGET]")?;
+    let source = std::fs::read_to_string(path)?;
+    let texture = compile(&source).map_err(|d| d[0].headline())?;
+    let mut config = Config { budget: 2_000_000_000, ..Config::default() };
+    if let Some((w, h)) = args.get(2).and_then(|s| s.split_once('x')) {
+        (config.width, config.height) = (w.parse()?, h.parse()?);
+    }
+    if let Some(budget) = args.get(3) {
+        config.budget = budget.parse()?;
+    }
+    let mut results = Vec::new();
+    for tier in [Tier::Interp, Tier::Jit, Tier::Auto] {
+        clear_cache();
+        let start = Instant::now();
+        let mut run = TieredRun::new(Vm::new(&texture, &config)?, tier);
+        let status = run.run_to_end();
+        let elapsed = start.elapsed();
+        println!(
+            "{tier:>6}: {:>9.1} ms  ran {}  compile {:.3} ms  cycles {}  {status:?}",
+            elapsed.as_secs_f64() * 1000.0,
+            run.tier_used(),
+            run.compile_time().as_secs_f64() * 1000.0,
+            run.vm().cycles()
+        );
+        let vm = run.into_vm();
+        results.push((vm.cycles(), vm.variables().to_vec(), vm.into_result().canvas.pixels().to_vec()));
+    }
+    if results.windows(2).any(|w| w[0] != w[1]) {
+        return Err("the tiers disagree".into());
+    }
+    Ok(())
+}
