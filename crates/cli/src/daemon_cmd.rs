@@ -294,17 +294,19 @@ pub fn scripts(command: ScriptsCommand) -> anyhow::Result<ExitCode> {
                 "{:>4}  {:<24} {:<9} {:<3} {:>8} {:>8}  {:<23}  purpose",
                 "id", "name", "lang", "on", "runs", "ok", "last run"
             );
+            // Names and purposes come from anyone who could add a script: no escape sequences reach the terminal.
+            let clean = gvpie_daemon::sanitize_for_terminal;
             for s in scripts {
                 println!(
                     "{:>4}  {:<24} {:<9} {:<3} {:>8} {:>8}  {:<23}  {}",
                     s.id,
-                    s.name,
-                    s.lang,
+                    clean(&s.name),
+                    clean(&s.lang),
                     if s.enabled { "yes" } else { "no" },
                     s.run_count,
                     s.success_count,
-                    s.last_run_at.as_deref().unwrap_or("never"),
-                    s.purpose.as_deref().unwrap_or("")
+                    clean(s.last_run_at.as_deref().unwrap_or("never")),
+                    clean(s.purpose.as_deref().unwrap_or(""))
                 );
             }
         }
@@ -329,7 +331,7 @@ pub fn scripts(command: ScriptsCommand) -> anyhow::Result<ExitCode> {
             let script = store
                 .create_script(&NewScript { name, lang, purpose, code, enabled: !disabled, parent_script_id: None })
                 .map_err(|e| UsageError::new(e.to_string()))?;
-            println!("added script {} '{}'", script.id, script.name);
+            println!("added script {} '{}'", script.id, gvpie_daemon::sanitize_for_terminal(&script.name));
         }
         ScriptsCommand::Enable { name, db } => set_enabled(&db, &name, true)?,
         ScriptsCommand::Disable { name, db } => set_enabled(&db, &name, false)?,
@@ -348,6 +350,6 @@ fn set_enabled(db: &std::path::Path, name: &str, enabled: bool) -> anyhow::Resul
     let store = open_existing(db)?;
     let script = store.script_by_name(name)?.ok_or_else(|| UsageError::new(format!("no script named '{name}'")))?;
     store.set_script_enabled(script.id, enabled)?;
-    println!("{} '{name}'", if enabled { "enabled" } else { "disabled" });
+    println!("{} '{}'", if enabled { "enabled" } else { "disabled" }, gvpie_daemon::sanitize_for_terminal(&name));
     Ok(())
 }

@@ -313,3 +313,31 @@ fn a_separate_serve_shows_the_daemon_s_events_and_counts_its_executions() {
         .sum();
     assert!(counted >= 1, "{text}");
 }
+
+#[test]
+fn script_names_and_purposes_reach_the_terminal_without_escape_sequences() {
+    let dir = Dir::new("daemon-escapes");
+    let db = dir.join("gvpie.db");
+    let store = Store::open(&db).expect("open");
+    store
+        .create_script(&gvpie_store::NewScript {
+            name: "evil\u{1b}[2J\u{1b}]0;pwned\u{7}".to_string(),
+            lang: "pixel".to_string(),
+            purpose: Some("line\nfake line \u{1b}[31mred".to_string()),
+            code: "TXT 1 1 \u{1b}[5mblink\nHALT\n".to_string(),
+            enabled: true,
+            parent_script_id: None,
+        })
+        .expect("script");
+    drop(store);
+    let list = gvpie(&[&"scripts", &"list", &"--db", &db]);
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    let run = gvpie(&[&"daemon", &"--db", &db, &"--cycles", &"1", &"--interval", &"0"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let log = std::fs::read_to_string(dir.join("logs/daemon.log")).expect("the log file");
+    for (what, text) in [("scripts list", &list.stdout), ("daemon console", &run.stdout), ("daemon log", &log)] {
+        assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'), "{what}: {text:?}");
+        assert!(text.contains("evil\\u{1b}[2J"), "{what}: {text}");
+    }
+    assert_eq!(list.stdout.lines().count(), 2, "one header, one script: {}", list.stdout);
+}
