@@ -121,12 +121,71 @@ fn the_gpu_fallback_honours_the_deadline() {
         eprintln!("NOTE: not llvmpipe; this test needs a GPU that cuts long shaders short");
         return;
     }
-    let stop = Stop::after(Duration::from_millis(500));
-    let outcomes =
-        engine.execute_batch_until(&vec![forever(); 2], &endless(), BackendChoice::Gpu, &stop).expect("batch");
+    // Long enough for the GPU's attempt (over a second on a busy machine: the fallback must have time left).
+    let stop = Stop::after(Duration::from_secs(5));
+    // 8x8: the first dispatch's budget (GPU_FIRST_SLICE_PIXELS / 64) is already past the loop limit.
+    let config = Config { width: 8, height: 8, ..endless() };
+    let outcomes = engine.execute_batch_until(&vec![forever(); 2], &config, BackendChoice::Gpu, &stop).expect("batch");
     for outcome in &outcomes {
         assert_eq!(kind_and_backend(outcome), (TIME_LIMIT_KIND.to_string(), "cpu".to_string()));
         assert!(outcome.gpu_fallback.is_some(), "the outcome says why the GPU did not run it");
         assert!(outcome.result.cycles > 0, "the fallback ran until the deadline");
+    }
+}
+
+/// Issue 17, finding 2 (the rest): a GPU dispatch cannot be interrupted, so a runaway GPU batch
+/// ran to its budget (or, on llvmpipe, to the shader's loop limit, then on the CPU). Under a
+/// `Stop` the batch now runs in dispatches of growing budgets and stops between them: the
+/// answer is `time_limit` from the GPU, with the cycles of its last dispatch.
+#[test]
+fn a_runaway_gpu_batch_stops_between_dispatches() {
+    let Some(engine) = gpu_engine() else { return };
+    // llvmpipe ends a shader after 65535 loop iterations (every CLS is a loop over the pixels), so
+    // there a long dispatch falls back to the CPU (the next test); a real GPU runs it.
+    if engine.gpu_adapter().is_some_and(|name| name.contains("llvmpipe")) {
+        eprintln!("NOTE: llvmpipe; this test needs a GPU that runs long shaders");
+        return;
+    }
+    let heavy = compile("top:\nCLS 1 2 3\nJMP top\n").expect("compile");
+    let config = Config { width: 1024, height: 1024, budget: 1_000_000_000, max_frames: 0 };
+    let stop = Stop::after(Duration::from_millis(300));
+    let outcomes = engine.execute_batch_until(&vec![heavy; 2], &config, BackendChoice::Gpu, &stop).expect("batch");
+    for outcome in &outcomes {
+        assert_eq!(kind_and_backend(outcome), (TIME_LIMIT_KIND.to_string(), "gpu".to_string()));
+        assert!(outcome.gpu_fallback.is_none());
+        let cycles = outcome.result.cycles;
+        assert!(cycles >= gvpie_exec::GPU_MIN_SLICE && cycles < config.budget, "{cycles}");
+        assert_eq!(ResultJson::from_outcome(outcome, 0).error.and_then(|e| e.line), Some(2));
+    }
+}
+
+/// A batch run in several dispatches (a small first budget on a large canvas) gives exactly the
+/// answers of one dispatch and of the CPU.
+#[test]
+fn gpu_dispatches_of_growing_budgets_give_the_same_answers() {
+    let Some(engine) = gpu_engine() else { return };
+    let textures: Vec<_> = (0..8)
+        .map(|i| {
+            let source =
+                format!("SET i 0\nloop:\nCOLOR i {i} 9\nPSET i {i}\nADD i i 1\nIF i < {} loop\nHALT\n", 100 * i);
+            compile(&source).unwrap_or_else(|d| panic!("{}", d[0].headline()))
+        })
+        .collect();
+    // 512x512: the first dispatch has GPU_MIN_SLICE instructions, fewer than these programs need.
+    let config = Config { width: 512, height: 512, ..Config::default() };
+    let sliced = engine
+        .execute_batch_until(&textures, &config, BackendChoice::Gpu, &Stop::after(Duration::from_secs(3600)))
+        .expect("sliced");
+    let whole = engine.execute_batch(&textures, &config, BackendChoice::Gpu).expect("one dispatch");
+    let on_cpu = engine.execute_batch(&textures, &config, BackendChoice::Cpu).expect("cpu");
+    assert!(on_cpu.iter().any(|o| o.result.cycles > gvpie_exec::GPU_MIN_SLICE), "some program needs a second dispatch");
+    for (index, ((sliced, whole), cpu)) in sliced.iter().zip(&whole).zip(&on_cpu).enumerate() {
+        assert_eq!(sliced.backend, BackendName::Gpu, "program {index}");
+        assert!(sliced.stopped.is_none(), "program {index}");
+        for other in [whole, cpu] {
+            assert_eq!(sliced.result.status, other.result.status, "program {index}");
+            assert_eq!(sliced.result.cycles, other.result.cycles, "program {index}");
+            assert_eq!(sliced.result.canvas, other.result.canvas, "program {index}");
+        }
     }
 }
