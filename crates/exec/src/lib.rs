@@ -16,11 +16,11 @@
 //!
 //! **Deadlines.** [`Engine::execute_until`] and [`Engine::execute_batch_until`] take a
 //! [`Stop`] (a deadline and a [`CancelFlag`]) and honour it on every path: the CPU checks it
-//! between slices of each program ([`CpuRun`]); the GPU checks it before the dispatch, and the
-//! GPU's CPU fallback (run here, on every core, not inside `gvpie-gpu`) between slices. A run
-//! it stops has error kind [`TIME_LIMIT_KIND`] and names the backend that was running. A GPU
-//! dispatch itself cannot be interrupted yet: once started, a batch runs to the end of its
-//! budget (bounded by the budget, not by the deadline). [`Engine::execute`] and
+//! between slices of each program ([`CpuRun`]); the GPU runs a batch in dispatches of growing
+//! budgets and checks it before each, and the GPU's CPU fallback (run here, on every core, not
+//! inside `gvpie-gpu`) between slices. A run it stops has error kind [`TIME_LIMIT_KIND`] and
+//! names the backend that was running. A GPU dispatch itself cannot be interrupted: the
+//! deadline can be overrun by at most one dispatch. [`Engine::execute`] and
 //! [`Engine::execute_batch`] are the same with [`Stop::never`].
 //!
 //! This crate does no file or network IO; it reads the clock only to time executions and to
@@ -316,7 +316,8 @@ impl Engine {
     ///
     /// On the CPU the programs run one after the other, each in slices that check `stop`. On
     /// the GPU they go in one submission (the duration of each outcome is then the batch's time
-    /// divided evenly); `stop` is checked before the dispatch, not during it. If the GPU fails
+    /// divided evenly), or, under a `stop` that can be reached, in submissions of growing
+    /// budgets with `stop` checked before each, not during one. If the GPU fails
     /// (device lost, out of memory, a software device's loop limit) the whole batch runs again
     /// on the CPU, on every core, in slices that check `stop`; those outcomes say `cpu` and
     /// carry [`Outcome::gpu_fallback`].

@@ -456,7 +456,7 @@ pub(crate) async fn execute(
 /// With `backend` `gpu` (or `auto` on a server with a GPU and at least 64 programs: the
 /// engine's rule) the programs run as one GPU batch. Each program's result is as in
 /// `/api/execute`; the batch shares one time limit, checked on the CPU between slices and on
-/// the GPU before the dispatch (a dispatch, once started, runs to its end).
+/// the GPU before each of its dispatches of growing budgets (a dispatch, once started, runs to its end).
 #[utoipa::path(
     post,
     path = "/api/execute/batch",
