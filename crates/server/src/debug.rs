@@ -105,7 +105,8 @@ pub enum DebugMode {
     Back,
 }
 
-/// A breakpoint on writes to one pixel: the run stops after the step that changed it.
+/// A breakpoint on writes to one pixel: the run stops after the step that drew on it, also when
+/// it drew the colour the pixel already had (only a fully transparent colour draws nothing).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PixelBreakpoint {
@@ -392,6 +393,38 @@ fn check_code_size(state: &AppState, code: &str) -> Result<(), AppError> {
     Ok(())
 }
 
+/// The watched pixels that the next instruction draws on, whatever colour they have now: it is
+/// run first on two copies of the machine whose pixel is made black and white (a drawing with
+/// any visible colour changes at least one of them). Only drawing instructions are tried.
+fn pixels_drawn_on(vm: &Vm, watched: &[(PixelBreakpoint, Option<gvpie_raster::Rgba>)]) -> Vec<PixelBreakpoint> {
+    use gvpie_pxl::Op;
+    let opcode = vm.code_words().get(vm.pc() as usize * gvpie_pxl::RECORD_WORDS).map(|word| (word & 0xFF) as u8);
+    let draws = matches!(
+        opcode.and_then(Op::from_code),
+        Some(Op::Txt | Op::Rect | Op::Pset | Op::Line | Op::Circ | Op::Circf | Op::Tri | Op::Cls | Op::Num)
+    );
+    if !draws {
+        return Vec::new();
+    }
+    let probe = |sentinel: gvpie_raster::Rgba| {
+        let mut copy = vm.clone();
+        if let Some(state) = copy.machine_state() {
+            for (pixel, _) in watched {
+                state.canvas.pset(pixel.x as i32, pixel.y as i32, sentinel);
+            }
+        }
+        copy.step();
+        watched
+            .iter()
+            .filter(|(pixel, _)| copy.canvas().get(pixel.x as i32, pixel.y as i32) != Some(sentinel))
+            .map(|(pixel, _)| *pixel)
+            .collect::<Vec<_>>()
+    };
+    let mut drawn = probe(gvpie_raster::Rgba::new(0, 0, 0, 255));
+    drawn.extend(probe(gvpie_raster::Rgba::new(255, 255, 255, 255)));
+    drawn
+}
+
 fn check_canvas(width: u32, height: u32, max_side: u32, max_pixels: u64) -> Result<(), AppError> {
     if width == 0 || height == 0 {
         return Err(AppError::InvalidRequest(format!("the canvas must be at least 1x1, not {width}x{height}")));
@@ -518,6 +551,7 @@ impl<'a> Debugger<'a> {
         let depth = vm.call_stack().len();
         let mut n_steps: u64 = 0;
         loop {
+            let drawn_on = if watched.is_empty() { Vec::new() } else { pixels_drawn_on(&vm, &watched) };
             vm.step();
             n_steps += 1;
             if vm.status() != Status::Running {
@@ -528,7 +562,7 @@ impl<'a> Debugger<'a> {
             }
             for (pixel, color) in &mut watched {
                 let now = vm.canvas().get(pixel.x as i32, pixel.y as i32);
-                if now != *color {
+                if now != *color || drawn_on.contains(pixel) {
                     return Ok((vm.cycles(), "pixel_breakpoint", Some(*pixel)));
                 }
             }
@@ -712,6 +746,18 @@ mod tests {
             (8, "pixel_breakpoint", &[[2, 0]][..])
         );
         assert_eq!(pixel.hit_pixel, Some(PixelBreakpoint { x: 2, y: 0 }));
+        // A write of the colour already there is a write: each PSET stops the run, and so does a
+        // shape covering the pixel; drawing elsewhere and a transparent colour do not.
+        let same = "COLOR 255 255 255\nPSET 1 0\nPSET 1 0\nPSET 3 3\nRECT 0 0 4 1\nCOLOR 0 0 0 0\nPSET 1 0\nHALT";
+        let watch = || vec![PixelBreakpoint { x: 1, y: 0 }];
+        let stops: Vec<u64> = [0, 2, 3]
+            .iter()
+            .map(|&from| run_with(same, DebugMode::Continue, from, Vec::new(), watch()))
+            .map(|hit| if hit.reason == "pixel_breakpoint" { hit.cycle } else { 0 })
+            .collect();
+        assert_eq!(stops, [2, 3, 5]);
+        let last = run_with(same, DebugMode::Continue, 5, Vec::new(), watch());
+        assert_eq!((last.reason.as_str(), last.cycle), ("end", 8));
         let end = run("SET a 1\nHALT", DebugMode::Continue, 0);
         assert_eq!((end.status.as_str(), end.reason.as_str(), end.cycle), ("halted", "end", 2));
     }

@@ -156,7 +156,9 @@ fn seed_lineage(db: &Path) -> i64 {
                     hash: gvpie_store::image_hash(config.width, config.height, &rgba),
                     width: config.width,
                     height: config.height,
-                    png: Some(gvpie_cart::encode_png(&result.canvas, 1)),
+                    // As the daemon keeps them: only the cycle's best picture (the last generation's); the
+                    // explorer's other thumbnails are drawn on demand by replaying their executions.
+                    png: (idx + 1 == GENERATIONS.len()).then(|| gvpie_cart::encode_png(&result.canvas, 1)),
                 }),
                 config: Some(RunConfig { width: config.width, height: config.height, budget: config.budget }),
                 parent: if idx == 0 { ParentRef::None } else { ParentRef::Pending(idx - 1) },

@@ -140,14 +140,27 @@ export class CanvasView {
       for (let x = 0; x < this.width; x += 1) context.fillRect(x * zoom, 0, 1, this.height * zoom);
       for (let y = 0; y < this.height; y += 1) context.fillRect(0, y * zoom, this.width * zoom, 1);
     }
-    const outline = (/** @type {number} */ x, /** @type {number} */ y, /** @type {string} */ colour) => {
-      context.strokeStyle = colour;
-      context.lineWidth = zoom >= 4 ? 2 : 1;
-      const inset = zoom >= 4 ? 1 : 0.5;
-      context.strokeRect(x * zoom + inset, y * zoom + inset, Math.max(1, zoom - 2 * inset), Math.max(1, zoom - 2 * inset));
+    // Highlights are drawn around pixels, never over them: the colour a step drew stays visible.
+    // Changed pixels get one outline around each region they form (edges next to an unchanged
+    // pixel), drawn on the outside of the region.
+    const width = zoom >= 4 ? 2 : 1;
+    /**
+     * @param {Set<string>} cells `x,y` of the pixels to outline together
+     * @param {string} colour
+     */
+    const outline = (cells, colour) => {
+      context.fillStyle = colour;
+      for (const cell of cells) {
+        const [x, y] = cell.split(',').map(Number);
+        const [left, top] = [x * zoom, y * zoom];
+        if (!cells.has(`${x - 1},${y}`)) context.fillRect(left - width, top - width, width, zoom + 2 * width);
+        if (!cells.has(`${x + 1},${y}`)) context.fillRect(left + zoom, top - width, width, zoom + 2 * width);
+        if (!cells.has(`${x},${y - 1}`)) context.fillRect(left, top - width, zoom, width);
+        if (!cells.has(`${x},${y + 1}`)) context.fillRect(left, top + zoom, zoom, width);
+      }
     };
-    for (const [x, y] of this.changed) outline(x, y, '#ff3df2');
-    for (const { x, y } of this.watched) outline(x, y, '#ffd400');
+    outline(new Set(this.changed.map(([x, y]) => `${x},${y}`)), '#ff3df2');
+    for (const { x, y } of this.watched) outline(new Set([`${x},${y}`]), '#ffd400');
   }
 
   /**

@@ -61,6 +61,16 @@ export function formatMs(ms) {
   return `${(ms / 1000).toFixed(1)} s`;
 }
 
+/**
+ * A score as people read it: a whole number (an optimize goal's cycles) without decimals,
+ * anything else (an image goal's RMSE) with `digits` of them.
+ * @param {number} score
+ * @param {number} [digits]
+ */
+export function formatScore(score, digits = 3) {
+  return Number.isInteger(score) ? String(score) : score.toFixed(digits);
+}
+
 /** @param {number} n */
 export function formatCount(n) {
   return n.toLocaleString('en-US');

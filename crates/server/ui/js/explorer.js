@@ -9,7 +9,7 @@
 
 import { api, imageUrl } from './api.js';
 import { diffLines } from './diff.js';
-import { byId, formatCount, formatMs, formatTime, h } from './dom.js';
+import { byId, formatCount, formatMs, formatScore, formatTime, h } from './dom.js';
 import { update } from './program.js';
 import { renderLine } from './textedit.js';
 
@@ -87,24 +87,33 @@ export class ExplorerView {
         );
         return;
       }
-      body.replaceChildren(...page.entries.map((/** @type {any} */ entry) => this.row(entry)));
+      body.replaceChildren(...groupReruns(page.entries).map(({ entry, runs }) => this.row(entry, runs)));
     } catch (err) {
       body.replaceChildren(h('tr', {}, [h('td', { colspan: '6', class: 'error', text: `Cannot load the map: ${/** @type {Error} */ (err).message}` })]));
     }
   }
 
-  /** @param {any} entry */
-  row(entry) {
+  /**
+   * @param {any} entry the newest of its identical runs
+   * @param {any[]} runs every identical run on the page, newest first
+   */
+  row(entry, runs) {
     const open = () => {
       location.hash = `#/explorer/${entry.iteration}`;
     };
-    const row = h('tr', { class: entry.iteration === this.selected ? 'selected' : '', 'data-iteration': String(entry.iteration), tabindex: '0', onclick: open }, [
+    const name = entry.script_name ?? entry.generator ?? '—';
+    const reruns = runs.length > 1
+      ? [h('span', { class: 'reruns', title: `${runs.length} identical runs on this page: ${runs.map((/** @type {any} */ r) => `#${r.iteration}`).join(', ')}`, text: ` ×${runs.length}` })]
+      : [];
+    const attributes = { class: entry.iteration === this.selected ? 'selected' : '', 'data-iteration': String(entry.iteration), tabindex: '0', onclick: open };
+    if (runs.length > 1) Object.assign(attributes, { 'data-reruns': String(runs.length) });
+    const row = h('tr', attributes, [
       h('td', { class: 'num' }, [h('a', { href: `#/explorer/${entry.iteration}`, text: `#${entry.iteration}` })]),
       h('td', { text: formatTime(entry.started_ms) }),
-      h('td', { text: entry.script_name ?? entry.generator ?? '—' }),
+      h('td', {}, [name, ...reruns]),
       h('td', { class: entry.success ? 'ok' : 'error', text: entry.success ? '✓' : `✗ ${entry.error?.kind ?? ''}` }),
       h('td', { class: 'num', text: formatCount(entry.cycles) }),
-      h('td', { class: 'num', text: entry.score === null ? '—' : entry.score.toFixed(3) }),
+      h('td', { class: 'num', text: entry.score === null ? '—' : formatScore(entry.score) }),
     ]);
     row.addEventListener('keydown', (event) => {
       if (event.key === 'Enter') open();
@@ -137,7 +146,7 @@ export class ExplorerView {
       ['script', entry.script_name ?? '—'],
       ['generator', entry.generator ?? '—'],
       ['parent', entry.parent_iteration === null ? '—' : `#${entry.parent_iteration}`],
-      ['score', entry.score === null ? '—' : entry.score.toFixed(4)],
+      ['score', entry.score === null ? '—' : formatScore(entry.score, 4)],
       ['result', entry.success ? `halted, ${formatCount(entry.cycles)} cycles` : `${entry.error?.kind ?? 'failed'}: ${entry.error?.message ?? ''}`],
       ['backend', `${entry.backend} · ${formatMs(entry.duration_ms)}`],
       ['when', formatTime(entry.started_ms)],
@@ -173,7 +182,7 @@ export class ExplorerView {
         [
           image,
           h('span', { class: 'node-title', text: `#${entry.iteration}` }),
-          h('span', { class: 'node-score', text: entry.score === null ? 'no score' : `score ${entry.score.toFixed(3)}` }),
+          h('span', { class: 'node-score', text: entry.score === null ? 'no score' : `score ${formatScore(entry.score)}` }),
           h('span', { class: 'node-gen', text: entry.generator ?? entry.script_name ?? '—' }),
           h('span', { class: entry.success ? 'ok' : 'error', text: entry.success ? '✓' : '✗' }),
         ],
@@ -230,6 +239,27 @@ export class ExplorerView {
     }
     return section;
   }
+}
+
+/**
+ * A page of the map with identical reruns folded: runs of one script (or generator) with the same
+ * program, outcome, cycles and picture are one row, at the newest run, counting them all. So the
+ * explorer opens on the distinct programs, not on rows of the same rerun.
+ * @param {any[]} entries newest first
+ * @returns {{entry: any, runs: any[]}[]}
+ */
+export function groupReruns(entries) {
+  /** @type {Map<string, {entry: any, runs: any[]}>} */
+  const groups = new Map();
+  for (const entry of entries) {
+    const key = entry.program_hash
+      ? [entry.script_name ?? entry.generator ?? '', entry.program_hash, entry.success, entry.cycles, entry.image_hash ?? ''].join('|')
+      : `#${entry.iteration}`;
+    const group = groups.get(key);
+    if (group) group.runs.push(entry);
+    else groups.set(key, { entry, runs: [entry] });
+  }
+  return [...groups.values()];
 }
 
 /**

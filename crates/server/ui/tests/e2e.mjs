@@ -60,6 +60,25 @@ async function typeProgram(page, text) {
   await area.pressSequentially(text, { delay: 0 });
 }
 
+/**
+ * The distinct colours shown inside canvas pixel (x, y)'s square (leaving out the grid line on its
+ * top and left edges): one colour when nothing is drawn over the pixel.
+ */
+async function displayedCell(page, selector, x, y) {
+  return page.$eval(
+    selector,
+    (canvas, [px, py]) => {
+      const zoom = Number(canvas.dataset.zoom);
+      const skip = zoom >= 4 ? 1 : 0;
+      const data = canvas.getContext('2d').getImageData(px * zoom + skip, py * zoom + skip, zoom - skip, zoom - skip).data;
+      const colours = new Set();
+      for (let i = 0; i < data.length; i += 4) colours.add(`${data[i]},${data[i + 1]},${data[i + 2]},${data[i + 3]}`);
+      return [...colours];
+    },
+    [x, y],
+  );
+}
+
 /** The colour of canvas pixel (x, y) as displayed, read back from the on-screen canvas. */
 async function displayedPixel(page, selector, x, y) {
   return page.$eval(
@@ -143,6 +162,39 @@ async function main() {
     same(await displayedPixel(page, canvas, 10, 5), [0, 128, 255, 255], 'pixel (10,5) zoomed');
     console.log('ok   F5 runs on the CPU and the canvas pixels read back exactly, zoomed too');
     await shot(page, 'editor');
+
+    step = 'editor: SIZE';
+    await typeProgram(page, 'SIZE 20 10\nCLS 0 0 0\nCOLOR 255 0 0\nPSET 19 9\nHALT\n');
+    await page.waitForSelector('#diagnostics .ok');
+    same([await page.getByLabel('Canvas width').inputValue(), await page.getByLabel('Canvas height').inputValue()], ['20', '10'], 'the size fields follow SIZE');
+    await page.keyboard.press('F5');
+    await page.waitForFunction(() => document.querySelector('#run-result')?.textContent.includes('4 cycles on CPU'));
+    same(await page.$eval(canvas, (c) => [c.width / Number(c.dataset.zoom), c.height / Number(c.dataset.zoom)]), [20, 10], 'the canvas drawn at the declared size');
+    same(await displayedPixel(page, canvas, 19, 9), [255, 0, 0, 255], 'pixel (19,9) of the 20x10 canvas');
+    await typeProgram(page, drawing);
+    await page.getByLabel('Canvas width').fill('16');
+    await page.getByLabel('Canvas width').press('Tab');
+    await page.getByLabel('Canvas height').fill('8');
+    await page.getByLabel('Canvas height').press('Tab');
+    await page.waitForSelector('#diagnostics .ok');
+    console.log('ok   a program that declares SIZE runs at its size (0 cycles for the directive), the size fields follow it');
+
+    // ---- Describe: plain English fills the editor and runs (POST /api/compile) -------------
+    step = 'editor: describe';
+    await page.getByLabel('Describe a picture in plain English').fill('a red circle');
+    await page.getByRole('button', { name: 'Draw it' }).click();
+    await page.waitForFunction(() => document.querySelector('textarea').value.includes('# red circle'));
+    await page.waitForSelector('#run-result.ok');
+    const described = await page.getByLabel('PXL program').inputValue();
+    if (!described.includes('COLOR 255 0 0') || !described.includes('CIRCF')) fail(`unexpected program: ${described}`);
+    same(await displayedPixel(page, canvas, 7, 3), [255, 0, 0, 255], 'the circle drawn at the centre of the 16x8 canvas');
+    await page.getByLabel('Describe a picture in plain English').fill('draw a circel');
+    await page.getByRole('button', { name: 'Draw it' }).click();
+    await page.waitForSelector('#run-result.error');
+    if (!(await page.locator('#run-result').textContent()).includes("unknown word 'circel' at 3 (did you mean circle?)")) fail('no compile error shown');
+    await typeProgram(page, drawing);
+    await page.waitForSelector('#diagnostics .ok');
+    console.log('ok   a description compiles into the editor and runs; an unknown word is named');
 
     // ---- Blocks: drag from the palette, reorder, edit in place -----------------------------
     step = 'blocks';
@@ -234,6 +286,16 @@ async function main() {
     await page.keyboard.press('F8');
     await page.waitForFunction(() => document.querySelector('#dbg-cycle').textContent === '7');
     same(await page.locator('#dbg-changed').textContent(), 'Last step: 1 pixel changed.', 'changed pixels after PSET (step back)');
+    // The highlight goes around the changed pixel, never over it: its whole square shows the colour drawn,
+    // at every zoom.
+    const debugCanvas = '#dbg-canvas canvas.pixels';
+    const zoomOf = () => page.$eval(debugCanvas, (canvas) => Number(canvas.dataset.zoom));
+    while ((await zoomOf()) > 1) await page.locator('#dbg-canvas').getByRole('button', { name: 'Zoom out' }).click();
+    for (const zoom of [1, 2, 4, 8]) {
+      while ((await zoomOf()) < zoom) await page.locator('#dbg-canvas').getByRole('button', { name: 'Zoom in' }).click();
+      same(await displayedCell(page, debugCanvas, 1, 0), ['255,255,255,255'], `the changed pixel (1,0) at zoom ${zoom}`);
+    }
+    await page.locator('#dbg-canvas').getByRole('button', { name: 'Fit' }).click();
     console.log('ok   F10 steps through the loop; variables, current line, changed pixels and step back agree');
 
     step = 'debugger: breakpoints';
@@ -267,9 +329,18 @@ async function main() {
     if (!generator.startsWith('mutation:')) fail(`generator shown as ${generator}`);
     await page.waitForSelector('.diff-lines .add');
     await page.waitForFunction(() => [...document.querySelectorAll('.lineage img.thumb')].every((img) => img.complete));
+    // Only the newest generation's picture was kept; every other thumbnail is drawn by replay.
     const thumbs = await page.$$eval('.lineage img.thumb', (images) => images.map((img) => img.naturalWidth));
-    if (!thumbs.every((w) => w > 0)) fail(`thumbnails did not load: ${thumbs}`);
+    if (thumbs.length < 3 || !thumbs.every((w) => w > 0)) fail(`thumbnails did not load (no broken image): ${thumbs}`);
     if ((await page.locator('#map-rows tr[data-iteration]').count()) < 3) fail('the map list is short');
+    // Identical reruns (one script, one program, one outcome) are one row, at the newest run, counting them.
+    const grouped = await page.evaluate(async () => {
+      const { groupReruns } = await import('/ui/js/explorer.js');
+      const run = (iteration, script, program, cycles) => ({ iteration, script_name: script, program_hash: program, success: true, cycles, image_hash: 'i' });
+      const page = [run(9, 'a', 'p', 2), run(8, 'b', 'q', 5), run(7, 'a', 'p', 2), run(6, 'a', 'p2', 1), run(5, 'a', 'p', 2)];
+      return groupReruns(page).map(({ entry, runs }) => `${entry.iteration}x${runs.length}`);
+    });
+    same(grouped, ['9x3', '8x1', '6x1'], 'identical reruns folded into their newest row');
     console.log(`ok   the lineage of #${lineageIteration}: ${ancestors.length} ancestor(s), ${descendants.length} descendant(s), thumbnails, generator, diff`);
     await shot(page, 'explorer');
 
