@@ -271,6 +271,21 @@ class GVPIEBridge:
         answer = await self.request("POST", "/api/execute/batch", body)
         return [ExecutionResult.from_json(item) for item in answer["results"]]
 
+    async def compile(self, description: str, *, width: Optional[int] = None,
+                      height: Optional[int] = None) -> Dict[str, Any]:
+        """Compiles a plain-English description into a PXL program (``POST /api/compile``).
+
+        Returns ``{"path", "description", "source", "width", "height", "objects", "cycles",
+        "image" (base64 PNG), "iteration"}``; a description the compiler cannot read raises
+        ``GVPIEError`` 422 ``invalid_request`` naming the word (see docs/compile.md).
+        """
+        body: Dict[str, Any] = {"description": description}
+        if width is not None:
+            body["width"] = width
+        if height is not None:
+            body["height"] = height
+        return await self.request("POST", "/api/compile", body)
+
     # -- memory -------------------------------------------------------------------------------
 
     async def scripts(self, archived: bool = False) -> List[Dict[str, Any]]:

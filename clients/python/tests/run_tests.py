@@ -117,6 +117,19 @@ async def test_images():
         expect(rgba.image[(1 * 4 + 1) * 4:(1 * 4 + 1) * 4 + 4] == bytes([255, 0, 0, 255]))
 
 
+async def test_compile():
+    async with GVPIEBridge() as bridge:
+        compiled = await bridge.compile("a red circle above a blue square", width=64, height=64)
+        expect(compiled["path"] == "grammar", compiled)
+        expect("CIRCF" in compiled["source"] and compiled["source"].endswith("HALT\n"), compiled["source"])
+        expect([o["kind"] for o in compiled["objects"]] == ["circle", "square"], compiled["objects"])
+        expect(base64.b64decode(compiled["image"]).startswith(b"\x89PNG"), "a PNG")
+        ran = await bridge.execute_program(compiled["source"], width=64, height=64)
+        expect(ran.success, ran)
+        error = await expect_error(bridge.compile("draw a circel"), 422, "invalid_request")
+        expect("circel" in error.message and "did you mean circle" in error.message, error)
+
+
 async def test_batch():
     async with GVPIEBridge() as bridge:
         results = await bridge.execute_batch([HELLO, "NOPE", "SET a 1\nHALT"])

@@ -300,6 +300,37 @@ fn record(
     Ok(iteration)
 }
 
+/// The name a describe goal's program goes by: `describe: ` and the description (at most 150
+/// characters, so that the goal's `.optimized` script name stays within the store's limit).
+pub fn describe_script_name(description: &str) -> String {
+    let short: String = description.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(150).collect();
+    format!("describe: {short}")
+}
+
+/// Runs `source` on the CPU and records it in `db`'s infinite map with `description` as task.
+pub fn record_source(
+    db: &std::path::Path,
+    description: &str,
+    source: &str,
+    (width, height): (u32, u32),
+    generator: &'static str,
+) -> anyhow::Result<i64> {
+    let config = Config { width, height, budget: COMPILE_BUDGET, max_frames: 0 };
+    let texture = gvpie_pxl::compile(source)
+        .map_err(|d| anyhow::anyhow!("the compiled program does not assemble: {}", gvpie_pxl::render_all(&d)))?;
+    let outcome =
+        Engine::cpu_only().execute(&texture, &config, BackendChoice::Cpu).map_err(|e| UsageError::new(e.to_string()))?;
+    let path = generator.strip_prefix("compile:").unwrap_or("grammar");
+    let produced = Produced {
+        source: source.to_string(),
+        path: if path == "llm" { "llm" } else { "grammar" },
+        grammar_errors: Vec::new(),
+        llm_attempts: 0,
+        compiled: None,
+    };
+    record(db, description, &produced, &texture, &config, &outcome)
+}
+
 /// The distinct mnemonics of a texture's records, for per-opcode statistics.
 fn opcodes(texture: &Texture) -> Vec<String> {
     let mut set = std::collections::BTreeSet::new();

@@ -169,6 +169,17 @@ pub enum AddCommand {
         #[command(flatten)]
         common: BudgetArgs,
     },
+    /// A describe goal: compile DESCRIPTION (plain English, docs/compile.md) and improve the program
+    /// like an optimize goal (same pixels, fewer cycles); the compiled program is recorded in the map.
+    Describe {
+        /// What to draw, e.g. "three yellow stars above a green house".
+        description: String,
+        /// Canvas size the program is laid out for and its pixels compared at, WxH.
+        #[arg(long, value_parser = crate::run::parse_size, default_value = "128x64")]
+        size: (u32, u32),
+        #[command(flatten)]
+        common: BudgetArgs,
+    },
 }
 
 /// `gvpie goals`.
@@ -322,6 +333,23 @@ fn add_goal(add: AddCommand) -> anyhow::Result<ExitCode> {
             let params =
                 OptimizeGoalParams { script: script_name, width: size.0, height: size.1, cycle_budget: budget };
             let spec = OptimizeGoalSpec::new(source, &params, &options).map_err(UsageError::new)?;
+            store.add_goal(&new_goal(spec.draft(&options)), None).map_err(goal_error)?
+        }
+        AddCommand::Describe { description, size, common } => {
+            let options = gvpie_compile::Options { width: size.0, height: size.1 };
+            let compiled = gvpie_compile::compile(&description, &options)
+                .map_err(|e| UsageError::new(format!("the description cannot be compiled: {e}")))?;
+            let mut store = open_existing(&common.db)?;
+            // The recorded start of the goal: the compiled program, with the description as its task.
+            crate::compile_cmd::record_source(&common.db, &description, &compiled.source, size, "compile:grammar")?;
+            let options = common.options();
+            let params = OptimizeGoalParams {
+                script: crate::compile_cmd::describe_script_name(&description),
+                width: size.0,
+                height: size.1,
+                cycle_budget: crate::compile_cmd::COMPILE_BUDGET,
+            };
+            let spec = OptimizeGoalSpec::new(compiled.source, &params, &options).map_err(UsageError::new)?;
             store.add_goal(&new_goal(spec.draft(&options)), None).map_err(goal_error)?
         }
     };

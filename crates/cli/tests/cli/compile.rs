@@ -179,3 +179,28 @@ fn the_llm_fallback_gives_up_after_its_attempts_with_exit_2() {
     assert!(run.stderr.contains("unknown word 'elephant' at 3"), "{}", run.stderr);
     assert!(run.stderr.contains("2 replies refused"), "{}", run.stderr);
 }
+
+#[test]
+fn goals_add_describe_starts_an_optimize_goal_from_the_compiled_program() {
+    let dir = Dir::new("compile_goal");
+    let db = dir.join("gvpie.db");
+    gvpie_store::Store::open(&db).expect("create the database");
+    let description = "three yellow stars above a green house";
+    let run = gvpie(&[&"goals", &"add", &"describe", &description, &"--db", &db]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("(optimize): describe: three yellow stars above a green house in fewer cycles"), "{}", run.stdout);
+    let store = gvpie_store::Store::open(&db).expect("open");
+    let goals = store.list_goals().expect("goals");
+    assert_eq!(goals.len(), 1);
+    let spec = goals[0].spec.clone().expect("a spec");
+    assert_eq!(spec["script"], "describe: three yellow stars above a green house");
+    assert!(spec["source"].as_str().is_some_and(|s| s.contains("# three yellow stars")), "{spec}");
+    let conn = rusqlite::Connection::open(&db).expect("open");
+    let task: String = conn
+        .query_row("SELECT task_description FROM infinite_map ORDER BY iteration DESC LIMIT 1", [], |row| row.get(0))
+        .expect("the compiled program is recorded");
+    assert_eq!(task, description);
+    let refused = gvpie(&[&"goals", &"add", &"describe", &"a purple elephant", &"--db", &db]);
+    assert_eq!(refused.code, 2);
+    assert!(refused.stderr.contains("unknown word 'elephant' at 3"), "{}", refused.stderr);
+}

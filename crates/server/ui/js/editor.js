@@ -3,8 +3,9 @@
  * The Editor view: the text editor and the block view over one program, live diagnostics
  * from the server's parser (`POST /api/check`), Run on the CPU or GPU (`POST /api/execute`)
  * with the canvas shown, save as an improvement script (`/api/scripts`) or as a cartridge
- * (`POST /api/cart/pack`), and open a cartridge by dropping its PNG on the page
- * (`POST /api/cart/unpack`).
+ * (`POST /api/cart/pack`), open a cartridge by dropping its PNG on the page
+ * (`POST /api/cart/unpack`), and describe a picture in plain English: the description is
+ * compiled (`POST /api/compile`) into the editor and run.
  * @module editor
  */
 
@@ -53,6 +54,10 @@ export class EditorView {
       gpu.disabled = true;
       gpu.title = `This server has no GPU backend (it has: ${server.backends.join(', ') || 'none'}).`;
     }
+    byId('describe-form').addEventListener('submit', (/** @type {Event} */ event) => {
+      event.preventDefault();
+      this.describe();
+    });
     byId('save-script').addEventListener('click', () => this.saveScript());
     byId('save-cart').addEventListener('click', () => this.saveCartridge());
     byId('open-cart').addEventListener('change', (/** @type {Event} */ event) => {
@@ -73,6 +78,27 @@ export class EditorView {
     this.installDrop();
     this.followDeclaredSize();
     this.scheduleCheck(0);
+  }
+
+  /** Compiles the description box into a program, puts it in the editor and runs it on the CPU. */
+  async describe() {
+    const input = /** @type {HTMLInputElement} */ (byId('describe-input'));
+    const description = input.value.trim();
+    if (!description) {
+      input.focus();
+      return;
+    }
+    const { width, height } = program();
+    this.result.className = 'result busy';
+    this.result.textContent = 'Compiling the description…';
+    try {
+      const answer = await api('/api/compile', { body: { description, width, height } });
+      update({ source: answer.source }, 'describe');
+      await this.run('cpu');
+    } catch (err) {
+      this.result.className = 'result error';
+      this.result.textContent = `✗ ${/** @type {Error} */ (err).message}`;
+    }
   }
 
   /** A program that declares its size (`SIZE width height`) is run and debugged at that size. */
