@@ -297,7 +297,8 @@ pub(crate) async fn debug(
     AppJson(request): AppJson<DebugRequest>,
 ) -> Result<Json<DebugResponse>, AppError> {
     check_code_size(&state, &request.code)?;
-    let config = debug_config(&state, request.width, request.height, request.budget)?;
+    let (width, height) = size_or_declared(request.width, request.height, &request.code);
+    let config = debug_config(&state, Some(width), Some(height), request.budget)?;
     if request.cycle > config.budget {
         return Err(AppError::InvalidRequest(format!(
             "cycle {} is past the budget of {}",
@@ -326,8 +327,7 @@ pub(crate) async fn cart_pack(
 ) -> Result<Json<PackResponse>, AppError> {
     check_code_size(&state, &request.code)?;
     let limits = state.limits();
-    let width = request.width.unwrap_or(128);
-    let height = request.height.unwrap_or(64);
+    let (width, height) = size_or_declared(request.width, request.height, &request.code);
     check_canvas(width, height, limits.max_side, limits.max_pixels)?;
     let budget = request.budget.unwrap_or(limits.default_budget).min(limits.max_budget);
     if budget == 0 {
@@ -435,6 +435,15 @@ fn check_canvas(width: u32, height: u32, max_side: u32, max_pixels: u64) -> Resu
         )));
     }
     Ok(())
+}
+
+/// The canvas size of a request: the one it gives, else (neither width nor height given) the
+/// size the program declares with `SIZE`, else 128×64.
+fn size_or_declared(width: Option<u32>, height: Option<u32>, code: &str) -> (u32, u32) {
+    match (width, height) {
+        (None, None) => gvpie_pxl::declared_size(code).unwrap_or((128, 64)),
+        (width, height) => (width.unwrap_or(128), height.unwrap_or(64)),
+    }
 }
 
 fn debug_config(

@@ -128,3 +128,22 @@ fn base64_decode(text: &str) -> Vec<u8> {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.decode(text).expect("base64")
 }
+
+/// The debugger and the cartridge packer use the size a program declares (`SIZE`) when the
+/// request gives neither width nor height.
+#[tokio::test]
+async fn the_tools_use_the_declared_size() {
+    let router = test_app();
+    let code = "SIZE 12 5\nPSET 11 4\nHALT\n";
+    let stepped = send(&router, post("/api/debug", json!({"code": code, "mode": "continue"}))).await.json();
+    assert_eq!((stepped["width"].as_u64(), stepped["height"].as_u64()), (Some(12), Some(5)), "{stepped}");
+    let asked = send(&router, post("/api/debug", json!({"code": code, "width": 3, "height": 2}))).await.json();
+    assert_eq!((asked["width"].as_u64(), asked["height"].as_u64()), (Some(3), Some(2)));
+    let packed = send(&router, post("/api/cart/pack", json!({"code": code}))).await;
+    assert_eq!(packed.status, 200, "{}", packed.text());
+    let png = base64_decode(packed.json()["cartridge"].as_str().unwrap_or(""));
+    let cartridge = gvpie_cart::unpack(&png).expect("a cartridge");
+    assert_eq!(cartridge.source, code);
+    let screen = gvpie_cart::decode_png(&png).expect("a PNG");
+    assert_eq!(screen.width() * 5, screen.height() * 12, "the screen keeps the declared 12x5 shape");
+}
