@@ -46,7 +46,8 @@ fn spawn_daemon(db: &Path, extra: &[&str]) -> Child {
         .arg("daemon")
         .arg("--db")
         .arg(db)
-        .args(["--no-log-file", "--metrics-interval", "1"])
+        // These tests count the scripts' runs: no self-set goals (their executions are the growth tests' business).
+        .args(["--no-log-file", "--metrics-interval", "1", "--no-self-goals"])
         .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -90,7 +91,18 @@ fn kill_9_mid_run_loses_nothing_committed_and_iterations_continue() {
     assert!(before >= 300);
 
     // The dead daemon's lease does not block: same host, its process is gone.
-    let run = gvpie(&[&"daemon", &"--db", &db, &"--cycles", &"3", &"--interval", &"0", &"--no-log-file", &"--quiet"]);
+    let run = gvpie(&[
+        &"daemon",
+        &"--no-self-goals",
+        &"--db",
+        &db,
+        &"--cycles",
+        &"3",
+        &"--interval",
+        &"0",
+        &"--no-log-file",
+        &"--quiet",
+    ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let after = assert_consistent(&db);
     assert_eq!(after, before + 6);
@@ -107,7 +119,7 @@ fn a_second_daemon_is_refused_and_sigterm_stops_cleanly() {
     let first = spawn_daemon(&db, &["--interval", "0.05"]);
     wait_until("the first cycle", || last_iteration(&db) >= 2);
 
-    let second = gvpie(&[&"daemon", &"--db", &db, &"--cycles", &"1", &"--no-log-file"]);
+    let second = gvpie(&[&"daemon", &"--no-self-goals", &"--db", &db, &"--cycles", &"1", &"--no-log-file"]);
     assert_eq!(second.code, 3, "{}", second.stderr);
     let holder = format!("pid {} on host", first.id());
     assert!(second.stderr.contains(&holder), "{}", second.stderr);
@@ -123,7 +135,18 @@ fn a_second_daemon_is_refused_and_sigterm_stops_cleanly() {
     let store = Store::open(&db).expect("open");
     assert!(store.lease_info(gvpie_store::DAEMON_LEASE).expect("q").is_none(), "lease released");
     // Now a new daemon starts at once.
-    let again = gvpie(&[&"daemon", &"--db", &db, &"--cycles", &"1", &"--interval", &"0", &"--no-log-file", &"--quiet"]);
+    let again = gvpie(&[
+        &"daemon",
+        &"--no-self-goals",
+        &"--db",
+        &db,
+        &"--cycles",
+        &"1",
+        &"--interval",
+        &"0",
+        &"--no-log-file",
+        &"--quiet",
+    ]);
     assert_eq!(again.code, 0, "{}", again.stderr);
 }
 
@@ -132,14 +155,36 @@ fn the_seeds_sql_works_against_a_database_the_daemon_wrote() {
     let dir = Dir::new("daemon-seed-sql");
     let db = dir.join("gvpie.db");
     // Port 0: a fixed port (the default 8081) may be taken on a busy machine.
-    let up = gvpie(&[&"up", &"--db", &db, &"--bind", &"127.0.0.1:0", &"--cycles", &"1", &"--interval", &"0"]);
+    let up = gvpie(&[
+        &"up",
+        &"--no-self-goals",
+        &"--db",
+        &db,
+        &"--bind",
+        &"127.0.0.1:0",
+        &"--cycles",
+        &"1",
+        &"--interval",
+        &"0",
+    ]);
     assert_eq!(up.code, 0, "{}", up.stderr);
     assert!(up.stdout.contains("Seeded 2 example scripts"), "{}", up.stdout);
     assert!(up.stdout.contains("💾 Saved to infinite map (iteration 2)"), "{}", up.stdout);
     let raw = rusqlite::Connection::open(&db).expect("open");
     // test_rect is already seeded by `up`; the seed's INSERT of another name works verbatim.
     raw.execute_batch(&SEED_INSERT.replace("'test_rect'", "'test_rect_2'")).expect("the seed's INSERT");
-    let run = gvpie(&[&"daemon", &"--db", &db, &"--cycles", &"1", &"--interval", &"0", &"--no-log-file", &"--quiet"]);
+    let run = gvpie(&[
+        &"daemon",
+        &"--no-self-goals",
+        &"--db",
+        &db,
+        &"--cycles",
+        &"1",
+        &"--interval",
+        &"0",
+        &"--no-log-file",
+        &"--quiet",
+    ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
 
     let mut statement = raw
@@ -180,7 +225,18 @@ fn json_log_format_and_scripts_commands() {
     let program = dir.write("box.pxl", "RECT 1 1 5 5\nHALT\n");
     let add = gvpie(&[&"scripts", &"add", &"box", &program, &"--purpose", &"a box", &"--db", &db]);
     assert_eq!(add.code, 0, "{}", add.stderr);
-    let run = gvpie(&[&"daemon", &"--db", &db, &"--cycles", &"2", &"--interval", &"0", &"--log-format", &"json"]);
+    let run = gvpie(&[
+        &"daemon",
+        &"--no-self-goals",
+        &"--db",
+        &db,
+        &"--cycles",
+        &"2",
+        &"--interval",
+        &"0",
+        &"--log-format",
+        &"json",
+    ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let events: Vec<serde_json::Value> =
         run.stdout.lines().map(|line| serde_json::from_str(line).expect("a JSON line")).collect();
