@@ -81,8 +81,11 @@ fn self_modifying_code_goes_on_with_identical_results() {
     let hot = "loop:\nADD s s 1\nADD k k 1\nPOKE 2 k\nIF k < 2000 loop\nNUM 0 0 s\nHALT\n";
     check(hot, &small());
     // Turning an instruction into another (ADD → SUB) and a jump target.
-    let rewrite = "SET n 0\nloop:\nADD x x 3\nADD n n 1\nIF n != 5 skip\nPOKE 8 8\nskip:\nIF n < 10 loop\nHALT\n";
-    check(rewrite, &small());
+    // (0x308 is SUB with the same mode bits; a bare 8 would lack them and trap as invalid.)
+    let rewrite = "SET n 0\nloop:\nADD x x 3\nADD n n 1\nIF n != 5 skip\nPOKE 8 0x308\nskip:\nIF n < 10 loop\nHALT\n";
+    assert_eq!(check(rewrite, &small()).status, Status::Halted);
+    let broken = rewrite.replace("0x308", "8");
+    assert!(matches!(check(&broken, &small()).status, Status::Trapped(t) if t.line == 3));
     // POKE into the data section changes what TXT draws; the code is unchanged.
     let data = "loop:\nTXT 0 0 AB\nPOKE 32 0x43434343\nFRAME\nLOOP i 3 loop\n";
     check(data, &small());
@@ -117,7 +120,7 @@ fn the_tiers_and_what_they_report() {
 fn code_changed_by_hand_stepping_is_not_run_stale() {
     // The program's first pass is stepped by hand up to and through its POKE (which turns the
     // ADD into a SUB); the compiled code must not run the old ADD afterwards.
-    let source = "SET n 0\nloop:\nADD x x 3\nADD n n 1\nPOKE 8 8\nIF n < 10 loop\nHALT\n";
+    let source = "SET n 0\nloop:\nADD x x 3\nADD n n 1\nPOKE 8 776\nIF n < 10 loop\nHALT\n";
     let texture = compile(source).expect("compile");
     let mut run = TieredRun::new(Vm::new(&texture, &small()).expect("vm"), Tier::Jit);
     run.run(1);
