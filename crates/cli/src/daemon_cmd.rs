@@ -14,7 +14,7 @@ use gvpie_store::{NewScript, Store, StoreError};
 use crate::UsageError;
 
 /// Exit status when another daemon holds the database.
-pub const EXIT_HELD: u8 = 3;
+pub const EXIT_HELD: u8 = 2;
 
 /// Arguments of `gvpie daemon` (also used by `gvpie up`).
 #[derive(Args, Debug, Clone)]

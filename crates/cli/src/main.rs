@@ -10,8 +10,8 @@
 //! | 2 | a source, usage or configuration error: a bad file, flag or program source, an unreachable or wrong database, an address that cannot be bound, a GPU that cannot start | clap's errors, every error carrying a [`UsageError`], and every other error (see [`exit_status`]) |
 //!
 //! Two checks use 1 for "the check failed", as their tools' conventions go: `gvpie fmt --check`
-//! (not formatted) and `gvpie replay` (different pixels). `gvpie daemon` and `gvpie up` exit 3
-//! when another daemon holds the database.
+//! (not formatted) and `gvpie replay` (different pixels). `gvpie daemon` and `gvpie up` exit 2
+//! when another daemon holds the database: a configuration the caller must fix.
 
 mod bench;
 mod bench_store;
