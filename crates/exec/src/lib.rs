@@ -9,6 +9,8 @@
 //! that the CLI prints and the API returns, so client and server cannot drift apart.
 //! [`Engine::shape_scorer`] gives the image goal's evaluator cascade its batch scorer (the
 //! GPU's shape scorer, or the CPU's), falling back to the CPU if the GPU fails mid-search.
+//! [`Engine::soft_renderer`] gives `gvpie refine` its soft renderer and gradient (the GPU's
+//! `refine.wgsl`, or `gvpie_evolve`'s CPU twin; `auto` never picks a software adapter).
 //!
 //! **The `auto` rule** is [`Engine::auto_prefers_gpu`], the only place it is written: the GPU
 //! for batches of at least [`AUTO_MIN_PROGRAMS`] programs without frame capture, when the
@@ -58,6 +60,7 @@ pub use crate::stop::{CancelFlag, Stop, StopReason, TIME_LIMIT_KIND};
 pub use gvpie_gpu::{ADAPTER_ENV, AdapterInfo};
 
 mod cpu;
+mod refine;
 mod shapes;
 mod stop;
 

@@ -16,6 +16,9 @@
 //! stage: it scores batches of candidate triangles and rectangles against a small canvas's
 //! error table, exactly as `gvpie_evolve::ErrorTable::score` does on the CPU, and runs
 //! whole hill climbs (one workgroup per climber) exactly as `gvpie_evolve::climb_one` does.
+//! [`GpuBackend::soft_renderer`] makes a [`SoftRenderer`] for differentiable refinement: the
+//! soft render of a program's drawing calls and the loss's gradient by every call's numbers,
+//! one thread per pixel (`shaders/refine.wgsl`, the `f32` twin of `gvpie_evolve::refine::soft`).
 //! [`GpuBackend::run_batch_tuned`] and [`GpuBackend::score_batch_tuned`] take a [`Tuning`]
 //! (schedule, memory placement, packing threads) for benchmarks and tests; results never
 //! depend on it.
@@ -129,6 +132,7 @@
 pub use crate::backend::{ADAPTER_ENV, AdapterInfo, GpuBackend, list_adapters, measure_copy_bandwidth};
 pub use crate::batch::{Batch, INLINE_MAX_PIXELS, RanOn, Schedule, Scored, Timings, Tuning};
 pub use crate::error::GpuError;
+pub use crate::refine::{REFINE_WGSL, SOFT_SLOTS, SoftCall, SoftRenderer};
 pub use crate::shader::{BATCH_WGSL, WORKGROUP_SIZE, batch_source};
 pub use crate::shapes::{
     CLIMB_WGSL, ClimbParams, ClimbResult, ENTRY_WORDS, MAX_TABLE_PIXELS, SHAPES_WGSL, ShapeCandidate, ShapeScore,
@@ -142,6 +146,7 @@ pub mod cpu;
 mod error;
 mod pack;
 mod readback;
+mod refine;
 mod shader;
 mod shapes;
 

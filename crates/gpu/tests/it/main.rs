@@ -20,3 +20,6 @@ mod api;
 
 /// The image goal's shape scorer against the CPU error table.
 mod shapes;
+
+/// The soft renderer of differentiable refinement against its CPU twin.
+mod refine;

@@ -45,13 +45,17 @@ fn every_wgsl_file_is_used_and_validates() {
                     assert_eq!(text, gvpie_gpu::CLIMB_WGSL, "{} is not the shader the crate embeds", path.display());
                     validate(&name, &gvpie_gpu::climb_source());
                 }
+                "refine.wgsl" => {
+                    assert_eq!(text, gvpie_gpu::REFINE_WGSL, "{} is not the shader the crate embeds", path.display());
+                    validate(&name, &text);
+                }
                 other => panic!("{other} is not used by the crate"),
             }
             seen.push(name);
         }
     }
     seen.sort();
-    assert_eq!(seen, ["batch.wgsl", "climb.wgsl", "shapes.wgsl"]);
+    assert_eq!(seen, ["batch.wgsl", "climb.wgsl", "refine.wgsl", "shapes.wgsl"]);
 }
 
 /// Every `u32` constant of the generated batch shader, by name, as naga reads it.
