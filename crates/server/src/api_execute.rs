@@ -316,7 +316,9 @@ fn check_result_size(
     };
     let mib = |bytes: u64| bytes.div_ceil(1 << 20);
     Err(AppError::LimitExceeded(format!(
-        "the results would take about {} MiB ({programs} programs × a {}x{} canvas of {canvas} bytes and {format}          of up to {encoded} bytes); this server allows at most {} MiB per request: send fewer programs, a smaller          canvas or image none",
+        "the results would take about {} MiB ({programs} programs × a {}x{} canvas of {canvas} bytes and {format} \
+         of up to {encoded} bytes); this server allows at most {} MiB per request: send fewer programs, a \
+         smaller canvas or image none",
         mib(total),
         config.width,
         config.height,
