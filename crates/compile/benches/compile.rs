@@ -1,5 +1,7 @@
 //! Compile time per sentence: short, medium and long descriptions (`cargo bench -p gvpie-compile`).
 
+#![allow(missing_docs, reason = "criterion's macros generate undocumented functions")]
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use gvpie_compile::{Options, compile};
 

@@ -35,6 +35,28 @@ pub(crate) fn parse(description: &str) -> (Scene, Vec<CompileError>) {
         };
         parser.run();
     }
+    // `red, green and blue circles`: colours listed before one plural noun are one object each.
+    for index in 0..drafts.len() {
+        let listed = drafts[index].kind.is_none()
+            && drafts[index].object.text.is_none()
+            && drafts[index].object.color.is_some()
+            && (index == 0 || drafts[index - 1].sentence != drafts[index].sentence || drafts[index - 1].kind.is_none());
+        if !listed {
+            continue;
+        }
+        let next = (index + 1..drafts.len())
+            .take_while(|&j| drafts[j].sentence == drafts[index].sentence)
+            .find(|&j| drafts[j].kind.is_some());
+        if let Some(next) = next {
+            drafts[index].kind = drafts[next].kind;
+            drafts[index].object.count =
+                drafts[next].object.count.min(if drafts[next].plural_count { 1 } else { u32::MAX });
+            if drafts[next].plural_count {
+                drafts[next].object.count = 1;
+                drafts[next].plural_count = false;
+            }
+        }
+    }
     let mut scene = Scene::default();
     for (index, draft) in drafts.iter().enumerate() {
         let kind = match draft.kind {
@@ -121,6 +143,8 @@ struct Draft {
     object: Object,
     sentence: usize,
     first_word: (String, usize),
+    /// The count came from a plural alone (`stars` = three), not from a number.
+    plural_count: bool,
 }
 
 struct SentenceParser<'a> {
@@ -207,6 +231,7 @@ impl SentenceParser<'_> {
             object: Object::new(kind.unwrap_or(Kind::Circle)),
             sentence: self.sentence.number,
             first_word: first,
+            plural_count: false,
         });
         if let Some((subject, relation, _)) = self.pending.take() {
             self.relate(subject, relation, index);
@@ -253,7 +278,7 @@ impl SentenceParser<'_> {
     /// and its noun (then a new one starts: `a red circle blue square`).
     fn attribute_target(&mut self, already_set: impl Fn(&Draft) -> bool) -> usize {
         match self.current {
-            Some(index) if !(self.drafts[index].kind.is_some() && already_set(&self.drafts[index])) => index,
+            Some(index) if !already_set(&self.drafts[index]) => index,
             _ => self.start_object(None),
         }
     }
@@ -353,9 +378,14 @@ impl SentenceParser<'_> {
         ) {
             // `with red`, `with a radius of 5`: an attribute of the current object, not a new one.
             let next = if matches!(self.word(1), "a" | "an" | "the") { self.word(2) } else { self.word(1) };
-            let attribute = color_word(next).is_some()
-                || colors::LIGHTNESS_WORDS.contains(&next)
-                || matches!(next, "radius" | "diameter" | "size" | "width" | "height" | "outline" | "thick");
+            // After `and`, a colour starts the next object (`red and blue circles`).
+            let joins = matches!(word, "and" | "plus" | "then" | "also");
+            let skip = usize::from(matches!(self.word(1), "a" | "an" | "the"));
+            // `with a pink background` names an object; `with red` colours this one.
+            let names_object = (1..=3).any(|k| vocab::noun(self.word(1 + skip + k)).is_some());
+            let attribute =
+                (!joins && !names_object && (color_word(next).is_some() || colors::LIGHTNESS_WORDS.contains(&next)))
+                    || matches!(next, "radius" | "diameter" | "size" | "width" | "height" | "outline" | "thick");
             if !attribute {
                 self.close_bare_relation();
                 if matches!(word, "with" | "having" | "has" | "have" | "featuring" | "containing") {
@@ -402,6 +432,29 @@ impl SentenceParser<'_> {
     }
 
     fn noun(&mut self, kind: Kind, plural: bool, word: &str, n_tokens: usize) {
+        // `write HELLO in big letters`: the letters are the text already described.
+        if kind == Kind::Text
+            && matches!(word, "letters" | "writing" | "words")
+            && let Some(last) = self.drafts.len().checked_sub(1)
+            && self.drafts[last].kind == Some(Kind::Text)
+            && self.drafts[last].object.text.is_some()
+        {
+            self.current = Some(last);
+            self.i += n_tokens;
+            return;
+        }
+        // The sky is sky blue unless said otherwise; a night sky is dark.
+        if word == "sky" {
+            let night = self.i > 0 && matches!(self.tokens()[self.i - 1].word.as_str(), "night" | "starry" | "dark");
+            let index = match self.current {
+                Some(index) if self.drafts[index].kind.is_none() => index,
+                _ => self.start_object(None),
+            };
+            if self.drafts[index].object.color.is_none() {
+                self.drafts[index].object.color =
+                    Some(if night { Rgba::new(25, 25, 112, 255) } else { Rgba::new(135, 206, 235, 255) });
+            }
+        }
         let index = match self.current {
             Some(index) if self.drafts[index].kind.is_none() => {
                 self.drafts[index].kind = Some(kind);
@@ -425,6 +478,7 @@ impl SentenceParser<'_> {
             let object = &mut self.drafts[index].object;
             if object.arrangement == Arrangement::Row {
                 object.count = 3;
+                self.drafts[index].plural_count = true;
             }
         }
         self.i += n_tokens;
@@ -503,7 +557,8 @@ impl SentenceParser<'_> {
                 && (color_word(after_the).is_some()
                     || colors::LIGHTNESS_WORDS.contains(&after_the)
                     || vocab::POSITION_WORDS.contains(&after_the)
-                    || matches!(after_the, "a" | "an" | "row" | "column")
+                    || vocab::size_word(after_the).is_some()
+                    || matches!(after_the, "a" | "an" | "row" | "column" | "capitals" | "capital")
                     || self.number(offset + 1).is_some()))
     }
 
@@ -717,6 +772,9 @@ impl SentenceParser<'_> {
             ("in" | "on", "a" | "one", "column" | "stack", _) => (Arrangement::Column, 3),
             ("in" | "on", "a", "grid", _) => (Arrangement::Grid { columns: 0, rows: 0 }, 3),
             ("side", "by", "side", _) => (Arrangement::Row, 3),
+            ("next" | "close", "to", "each", "other") => (Arrangement::Row, 4),
+            ("beside", "each", "other", _) => (Arrangement::Row, 3),
+            ("on" | "above", "top", "of", "each") if self.word(4) == "other" => (Arrangement::Column, 5),
             ("in" | "at" | "on", "each" | "every" | "all", "corner" | "corners", _) => (Arrangement::Corners, 3),
             ("in" | "at" | "on", "all" | "the", "four" | "4", "corners") => (Arrangement::Corners, 4),
             ("in" | "at" | "on", "the", "corners", _) => (Arrangement::Corners, 3),
@@ -870,6 +928,8 @@ impl SentenceParser<'_> {
         let w = |k| self.word(k);
         let (relation, n) = match (w(0), w(1), w(2), w(3)) {
             ("on", "top", "of", _) => (Relation::Above, 3),
+            ("behind", _, _, _) => (Relation::Above, 1),
+            ("in", "front", "of", _) => (Relation::Below, 3),
             ("above" | "atop", _, _, _) => (Relation::Above, 1),
             ("over", _, _, _) => (Relation::Above, 1),
             ("below" | "under" | "beneath" | "underneath", _, _, _) => (Relation::Below, 1),
@@ -891,6 +951,14 @@ impl SentenceParser<'_> {
         };
         if w(0) == "over" && matches!(self.word(1), "the") && vocab::POSITION_WORDS.contains(&self.word(2)) {
             return false;
+        }
+        // `a border around the canvas`: the canvas is no object.
+        let after = if matches!(w(1), "the" | "a") { w(2) } else { w(1) };
+        if matches!(w(0), "around" | "round" | "surrounding")
+            && (is_canvas_word(after) || matches!(after, "edge" | "edges" | "outside"))
+        {
+            self.i += if matches!(w(1), "the" | "a") { 3 } else { 2 };
+            return true;
         }
         let token_index = self.i;
         let subject = match self.current {
@@ -1129,6 +1197,15 @@ impl SentenceParser<'_> {
         }
         let Some((color, used)) = self.color_at(n) else { return false };
         n += used;
+        // `with a pink background`, `in a red box`: the colour belongs to the object that follows.
+        let introduces_object =
+            |k: usize| vocab::noun(self.word(k)).is_some() || vocab::size_word(self.word(k)).is_some();
+        if matches!(self.word(0), "with" | "in" | "of")
+            && n > used
+            && (introduces_object(n) || introduces_object(n + 1) && vocab::OUTLINE_WORDS.contains(&self.word(n)))
+        {
+            return false;
+        }
         if matches!(self.word(n), "color" | "colour" | "colored" | "coloured" | "fill" | "paint") {
             n += 1;
         }
@@ -1141,6 +1218,9 @@ impl SentenceParser<'_> {
 
     fn color_at(&self, offset: usize) -> Option<(Rgba, usize)> {
         let first = self.word(offset);
+        if let Some(color) = ish_color(first) {
+            return Some((color, 1));
+        }
         let second = self.word(offset + 1);
         // Two-word CSS names come first: `sky blue`, `hot pink`, `sea green`.
         if !second.is_empty()
@@ -1200,7 +1280,7 @@ impl SentenceParser<'_> {
             n += 1;
         }
         let keyword = self.word(n).to_string();
-        if !matches!(keyword.as_str(), "radius" | "diameter" | "size" | "width" | "height") {
+        if !matches!(keyword.as_str(), "radius" | "diameter" | "size" | "width" | "height" | "side") {
             return false;
         }
         n += 1;
@@ -1250,6 +1330,13 @@ impl SentenceParser<'_> {
             _ => None,
         }
     }
+}
+
+/// `reddish`, `bluish`, `greenish`: the colour the word comes from.
+fn ish_color(word: &str) -> Option<Rgba> {
+    let stem = word.strip_suffix("ish")?;
+    let candidates = [stem.to_string(), format!("{stem}e"), stem[..stem.len().saturating_sub(1)].to_string()];
+    candidates.iter().find_map(|c| colors::named(c))
 }
 
 /// Colour words that name a family of colours rather than one shade.

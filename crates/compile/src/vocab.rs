@@ -23,10 +23,9 @@ pub(crate) fn noun(word: &str) -> Option<(Kind, bool)> {
         "lines" | "stripes" => (Kind::Line, true),
         "border" | "frame" => (Kind::Border, false),
         "background" | "backdrop" | "sky" => (Kind::Background, false),
-        "text" | "word" | "words" | "title" | "label" | "caption" | "message" | "heading" | "sign" | "letters" => {
-            (Kind::Text, false)
-        }
-        "sun" => (Kind::Sun, false),
+        "text" | "word" | "words" | "title" | "label" | "caption" | "message" | "heading" | "sign" | "letters"
+        | "number" | "writing" => (Kind::Text, false),
+        "sun" | "sunset" | "sunrise" => (Kind::Sun, false),
         "suns" => (Kind::Sun, true),
         "moon" => (Kind::Moon, false),
         "moons" => (Kind::Moon, true),
@@ -87,6 +86,7 @@ pub(crate) fn number_word(word: &str) -> Option<i64> {
         "single" | "lone" => Some(1),
         "pair" | "couple" | "both" | "twin" => Some(2),
         "few" | "several" | "some" => Some(3),
+        "many" | "lots" | "lot" => Some(5),
         "dozen" => Some(12),
         _ => None,
     }
@@ -216,6 +216,20 @@ pub(crate) const FILLERS: &[&str] = &[
     "thank",
     "cool",
     "awesome",
+    "night",
+    "setting",
+    "rising",
+    "pointing",
+    "up",
+    "down",
+    "upwards",
+    "downwards",
+    "capitals",
+    "capital",
+    "starry",
+    "sunny",
+    "cloudy",
+    "snowy",
     "glowing",
     "bright",
     "shiny",
@@ -344,6 +358,10 @@ pub(crate) const STRUCTURE_WORDS: &[&str] = &[
     "x",
     "y",
     "everywhere",
+    "behind",
+    "front",
+    "each",
+    "other",
     "corners",
     "four",
 ];
