@@ -16,7 +16,8 @@ pub(crate) fn emit(description: &str, scene: &Scene, layout: &Layout) -> String 
     let mut out = Emitter { source: String::new(), color: None, width: layout.width, height: layout.height };
     let one_line: String = description.chars().map(|c| if c.is_control() { ' ' } else { c }).take(200).collect();
     out.line(&format!("# gvpie compile: {}", one_line.trim()));
-    out.line(&format!("# canvas {}x{}", layout.width, layout.height));
+    // The canvas it was laid out for, so `gvpie run` and the API draw it at that size.
+    out.line(&format!("SIZE {} {}", layout.width, layout.height));
     let background = scene
         .objects
         .iter()

@@ -32,7 +32,9 @@ fn compile_writes_a_file_that_gvpie_run_draws_at_the_size() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.is_empty(), "{}", run.stdout);
     let png = dir.join("three.png");
-    let ran = gvpie(&[&"run", &program, &"--size", &"200x100", &"-o", &png]);
+    // The program declares the size it was laid out for (`SIZE 200 100`), so no --size is needed.
+    assert!(std::fs::read_to_string(&program).expect("written").contains("\nSIZE 200 100\n"));
+    let ran = gvpie(&[&"run", &program, &"-o", &png]);
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     let canvas = decode_png(&png);
     assert_eq!(gvpie_compile::check::blobs(&canvas, Rgba::new(255, 255, 0, 255), 0).len(), 3);

@@ -8,3 +8,5 @@ mod descriptions;
 mod errors;
 // Nothing panics; output is deterministic and on the canvas.
 mod properties;
+// docs/compile/ holds what the compiler writes.
+mod gallery;
