@@ -318,8 +318,9 @@ pub fn record_source(
     let config = Config { width, height, budget: COMPILE_BUDGET, max_frames: 0 };
     let texture = gvpie_pxl::compile(source)
         .map_err(|d| anyhow::anyhow!("the compiled program does not assemble: {}", gvpie_pxl::render_all(&d)))?;
-    let outcome =
-        Engine::cpu_only().execute(&texture, &config, BackendChoice::Cpu).map_err(|e| UsageError::new(e.to_string()))?;
+    let outcome = Engine::cpu_only()
+        .execute(&texture, &config, BackendChoice::Cpu)
+        .map_err(|e| UsageError::new(e.to_string()))?;
     let path = generator.strip_prefix("compile:").unwrap_or("grammar");
     let produced = Produced {
         source: source.to_string(),

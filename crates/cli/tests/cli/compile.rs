@@ -190,7 +190,11 @@ fn goals_add_describe_starts_an_optimize_goal_from_the_compiled_program() {
     let description = "three yellow stars above a green house";
     let run = gvpie(&[&"goals", &"add", &"describe", &description, &"--db", &db]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stdout.contains("(optimize): describe: three yellow stars above a green house in fewer cycles"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("(optimize): describe: three yellow stars above a green house in fewer cycles"),
+        "{}",
+        run.stdout
+    );
     let store = gvpie_store::Store::open(&db).expect("open");
     let goals = store.list_goals().expect("goals");
     assert_eq!(goals.len(), 1);
