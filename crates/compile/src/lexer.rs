@@ -28,6 +28,8 @@ pub(crate) enum TokenKind {
     Pixels(i64),
     /// Two numbers joined by `x` (`20x10`).
     Dims(i64, i64),
+    /// A percentage (`50%`).
+    Percent(i64),
     /// Text in quotes.
     Quoted,
     /// A comma (separates objects, or the two numbers of `at 10, 20`).
@@ -137,6 +139,9 @@ fn is_close(c: char, close: char, next: Option<char>) -> bool {
 fn classify(word: &str) -> TokenKind {
     if let Some(number) = parse_number(word) {
         return TokenKind::Number(number);
+    }
+    if let Some(number) = word.strip_suffix('%').and_then(parse_number) {
+        return TokenKind::Percent(number);
     }
     for unit in ["px", "pixels", "pixel", "pix"] {
         if let Some(number) = word.strip_suffix(unit).and_then(parse_number) {

@@ -318,6 +318,23 @@ impl SentenceParser<'_> {
                 return true;
             }
             TokenKind::Number(_) | TokenKind::Pixels(_) | TokenKind::Dims(_, _) => return self.numbers(),
+            TokenKind::Percent(percent) => {
+                // `50% transparent`, `75% opaque`.
+                let opacity = match self.word(1) {
+                    "transparent" | "translucent" => 100 - percent.clamp(0, 100),
+                    "opaque" | "visible" => percent.clamp(0, 100),
+                    _ => {
+                        self.misplaced(&token, "a percentage says how transparent, e.g. 50% transparent");
+                        self.i += 1;
+                        return true;
+                    }
+                };
+                let index = self.attribute_target(|d| d.object.alpha != 255);
+                self.note(index, 2);
+                self.drafts[index].object.alpha = ((opacity * 255 + 50) / 100).clamp(0, 255) as u8;
+                self.i += 2;
+                return true;
+            }
             TokenKind::Word => {}
         }
         let word = token.word.as_str();
@@ -772,6 +789,28 @@ impl SentenceParser<'_> {
             ("in" | "on", "a" | "one", "column" | "stack", _) => (Arrangement::Column, 3),
             ("in" | "on", "a", "grid", _) => (Arrangement::Grid { columns: 0, rows: 0 }, 3),
             ("side", "by", "side", _) => (Arrangement::Row, 3),
+            ("in" | "on", "a" | "one", "horizontal" | "straight", "row" | "line") => (Arrangement::Row, 4),
+            ("in" | "on", "a" | "one", "vertical", "row" | "line" | "column") => (Arrangement::Column, 4),
+            ("in", _, "rows" | "row", _) | ("in", _, "columns" | "column", _) if self.count_at(1).is_some() => {
+                // `in two rows`, `in 3 columns`, `in 2 rows of 3`: a grid.
+                let lines = self.count_at(1).unwrap_or(1).clamp(1, 20) as u32;
+                let per_line = if self.word(3) == "of" { self.count_at(4) } else { None };
+                let index = match self.current.or(self.drafts.len().checked_sub(1)) {
+                    Some(index) => index,
+                    None => return false,
+                };
+                let count =
+                    per_line.map_or(self.drafts[index].object.count.max(1), |p| (p.clamp(1, 20) as u32) * lines);
+                let across = count.div_ceil(lines).max(1);
+                let (columns, rows) = if self.word(2).starts_with("row") { (across, lines) } else { (lines, across) };
+                let object = &mut self.drafts[index].object;
+                object.count = count.min(columns * rows);
+                object.arrangement = Arrangement::Grid { columns, rows };
+                let n = if per_line.is_some() { 5 } else { 3 };
+                self.note(index, n);
+                self.i += n;
+                return true;
+            }
             ("next" | "close", "to", "each", "other") => (Arrangement::Row, 4),
             ("beside", "each", "other", _) => (Arrangement::Row, 3),
             ("on" | "above", "top", "of", "each") if self.word(4) == "other" => (Arrangement::Column, 5),
