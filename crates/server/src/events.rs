@@ -39,7 +39,8 @@ pub enum Event {
 /// A finished execution.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ExecutionEvent {
-    /// Who ran it: `api` or `daemon`.
+    /// Who ran it: `api`, `daemon`, or `store` (recorded in the database by another process, seen
+    /// by polling it: see `watch_store`).
     pub origin: String,
     /// True when the program halted without error.
     pub success: bool,

@@ -48,8 +48,11 @@ fn look(store: &Store, after: Option<i64>) -> Result<Seen, AppError> {
 }
 
 fn execution_event(entry: &MapEntry) -> Event {
+    // A script's run or a goal's candidate is the daemon's; anything else was recorded by another
+    // writer of the database (the plain-English compiler of a server, for one).
+    let origin = if entry.script_id.is_some() || entry.goal_id.is_some() { "daemon" } else { "store" };
     Event::Execution(ExecutionEvent {
-        origin: "daemon".to_string(),
+        origin: origin.to_string(),
         success: entry.success,
         cycles: entry.cycles,
         backend: entry.backend.as_str().to_string(),
