@@ -40,8 +40,8 @@ pub use crate::texture::{
     TEXTURE_VERSION_PLAIN, Texture, TextureError, decode_record, slot_count,
 };
 pub use crate::vm::{
-    CALL_DEPTH, Config, DEFAULT_BUDGET, DEFAULT_MAX_FRAMES, DEFAULT_SEED, MachineState, NoTrace, RunResult, Status, StepEvent,
-    Tracer, Trap, TrapKind, VarWrite, Vm, run,
+    CALL_DEPTH, Config, DEFAULT_BUDGET, DEFAULT_MAX_FRAMES, DEFAULT_SEED, MachineState, NoTrace, RunResult, Status,
+    StepEvent, Tracer, Trap, TrapKind, VarWrite, Vm, run,
 };
 
 mod asm;
