@@ -306,7 +306,7 @@ impl Emitter {
             Kind::Tree => {
                 let trunk_w = (r.w / 5).max(1);
                 let trunk_h = (r.h * 2 / 5).max(1);
-                self.set_color(Rgba::new(139, 69, 19, color.a));
+                self.set_color(part(object, &["trunk"], Rgba::new(139, 69, 19, 255), color.a));
                 self.rect(r.x + (r.w - trunk_w) / 2, r.y + r.h - trunk_h, trunk_w, trunk_h);
                 self.set_color(color);
                 let crown = (r.w.min(r.h * 7 / 10) - 1) / 2;
@@ -316,19 +316,20 @@ impl Emitter {
                 let roof_h = (r.h * 2 / 5).max(1);
                 self.set_color(color);
                 self.rect(r.x, r.y + roof_h, r.w, r.h - roof_h);
-                let roof = if distance(color, Rgba::new(178, 34, 34, 255)) < 80 {
-                    Rgba::new(101, 67, 33, color.a)
+                let default_roof = if distance(color, Rgba::new(178, 34, 34, 255)) < 80 {
+                    Rgba::new(101, 67, 33, 255)
                 } else {
-                    Rgba::new(178, 34, 34, color.a)
+                    Rgba::new(178, 34, 34, 255)
                 };
+                let roof = part(object, &["roof"], default_roof, color.a);
                 self.set_color(roof);
                 self.tri([(cx, r.y), (r.x, r.y + roof_h - 1), (r.x + r.w - 1, r.y + roof_h - 1)]);
                 let (door_w, door_h) = ((r.w / 4).max(1), ((r.h - roof_h) / 2).max(1));
-                self.set_color(Rgba::new(101, 67, 33, color.a));
+                self.set_color(part(object, &["door"], Rgba::new(101, 67, 33, 255), color.a));
                 self.rect(cx - door_w / 2, r.y + r.h - door_h, door_w, door_h);
                 let window = (r.w / 5).max(1);
                 if r.w >= 10 {
-                    self.set_color(Rgba::new(173, 216, 230, color.a));
+                    self.set_color(part(object, &["window", "windows"], Rgba::new(173, 216, 230, 255), color.a));
                     self.rect(r.x + r.w / 8, r.y + roof_h + (r.h - roof_h) / 5, window, window);
                 }
             }
@@ -409,7 +410,7 @@ impl Emitter {
             Kind::Flower => {
                 let head = ((r.w - 1) / 2).max(2);
                 let head_cy = r.y + head;
-                self.set_color(Rgba::new(34, 139, 34, color.a));
+                self.set_color(part(object, &["stem"], Rgba::new(34, 139, 34, 255), color.a));
                 self.segment(cx, head_cy, cx, r.y + r.h - 1);
                 if r.w >= 9 {
                     self.segment(cx + 1, head_cy, cx + 1, r.y + r.h - 1);
@@ -439,15 +440,20 @@ impl Emitter {
                     (r.x + r.w - 1 - slant, hull_top),
                     (r.x + r.w - 1 - slant, bottom),
                 ]);
-                self.set_color(Rgba::new(90, 60, 30, color.a));
+                self.set_color(part(object, &["mast"], Rgba::new(90, 60, 30, 255), color.a));
                 self.segment(cx, r.y, cx, hull_top - 1);
                 if hull_top - r.y >= 4 {
-                    self.set_color(Rgba::new(255, 255, 255, color.a));
+                    self.set_color(part(object, &["sail"], Rgba::new(255, 255, 255, 255), color.a));
                     self.tri([(cx + 1, r.y), (cx + 1, hull_top - 2), (cx + r.w / 3, hull_top - 2)]);
                 }
             }
         }
     }
+}
+
+/// The colour the description gave a part, else `default`, at the object's opacity.
+fn part(object: &Object, names: &[&str], default: Rgba, alpha: u8) -> Rgba {
+    Rgba { a: alpha, ..object.part(names).unwrap_or(default) }
 }
 
 fn lighter(color: Rgba) -> Rgba {

@@ -382,6 +382,9 @@ impl SentenceParser<'_> {
         if let Some(count) = vocab::number_word(word) {
             return self.count(count, 1);
         }
+        if crate::scene::PART_WORDS.contains(&word) && self.part(&token) {
+            return true;
+        }
         let next = self.word(1).to_string();
         if let Some((kind, plural, n_tokens)) =
             two_word_noun(word, &next).or_else(|| vocab::noun(word).map(|(k, p)| (k, p, 1)))
@@ -446,6 +449,30 @@ impl SentenceParser<'_> {
             return true;
         }
         false
+    }
+
+    /// `a house with a red roof`: the colour just read goes to a part of the object before it.
+    fn part(&mut self, token: &Token) -> bool {
+        let Some(index) = self.current else { return false };
+        let draft = &self.drafts[index];
+        let (Some(color), None, true) = (draft.object.color, draft.kind, index + 1 == self.drafts.len()) else {
+            return false;
+        };
+        let Some(owner) = index.checked_sub(1).filter(|&o| self.drafts[o].sentence == self.sentence.number) else {
+            return false;
+        };
+        if self.drafts[index].object.relation.is_some()
+            || self.drafts.iter().any(|d| d.object.relation.is_some_and(|(_, t)| t == index))
+        {
+            return false;
+        }
+        self.drafts.pop();
+        let object = &mut self.drafts[owner].object;
+        object.parts.push((token.word.clone(), color));
+        object.words.push_str(&format!(" with {} {}", crate::colors::describe(color), token.text));
+        self.current = Some(owner);
+        self.i += 1;
+        true
     }
 
     fn noun(&mut self, kind: Kind, plural: bool, word: &str, n_tokens: usize) {
@@ -1236,6 +1263,10 @@ impl SentenceParser<'_> {
         }
         let Some((color, used)) = self.color_at(n) else { return false };
         n += used;
+        // `with a red roof`: the colour is the part's.
+        if crate::scene::PART_WORDS.contains(&self.word(n)) && n > used {
+            return false;
+        }
         // `with a pink background`, `in a red box`: the colour belongs to the object that follows.
         let introduces_object =
             |k: usize| vocab::noun(self.word(k)).is_some() || vocab::size_word(self.word(k)).is_some();

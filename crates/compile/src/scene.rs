@@ -41,6 +41,8 @@ pub struct Object {
     pub line: Option<LineSpec>,
     /// The words that described it, for the program's comment.
     pub words: String,
+    /// Colours given to parts of a composed object (`a house with a red roof`): part name, colour.
+    pub parts: Vec<(String, Rgba)>,
 }
 
 impl Object {
@@ -59,6 +61,7 @@ impl Object {
             text: None,
             line: None,
             words: String::new(),
+            parts: Vec::new(),
         }
     }
 }
@@ -137,6 +140,19 @@ impl Kind {
             Kind::Background => rgb(0, 0, 0),
             _ => rgb(255, 255, 255),
         }
+    }
+}
+
+/// The parts of composed objects that can be given a colour.
+pub const PART_WORDS: &[&str] = &[
+    "roof", "door", "window", "windows", "walls", "wall", "trunk", "leaves", "crown", "stem", "petals", "center",
+    "centre", "sail", "hull", "mast", "rays", "eyes", "mouth", "snow", "cap",
+];
+
+impl Object {
+    /// The colour given to a part (`roof`, `door`, ...), if any.
+    pub fn part(&self, names: &[&str]) -> Option<Rgba> {
+        self.parts.iter().rev().find(|(name, _)| names.contains(&name.as_str())).map(|(_, color)| *color)
     }
 }
 

@@ -282,6 +282,9 @@ const CASES: &[Case] = &[
     ),
     ("a circle in each corner and a square in the middle", 128, 64, &[Blobs(WHITE, 5)]),
     ("a blue frame around a yellow circle", 128, 64, &[Border(BLUE), Blobs(YELLOW, 1), Apart(YELLOW, BLUE)]),
+    ("a house with a red roof", 128, 64, &[Blobs(RED, 1), Above(RED, BURLYWOOD)]),
+    ("a yellow house with a blue door", 128, 64, &[Blobs(YELLOW, 1), Blobs(BLUE, 1), Within(BLUE, YELLOW)]),
+    ("a boat with a red sail on the sea", 128, 64, &[Blobs(RED, 1), Above(RED, SEA)]),
     // Other canvas sizes.
     ("a red circle", 64, 64, &[In(RED, Middle, Middle), Clear(RED)]),
     ("three stars in a row", 256, 64, &[Blobs(YELLOW, 3), Even(YELLOW)]),
