@@ -91,6 +91,7 @@ const NAMED_CRATES: &[&str] = &[
     "gvpie-server",
     "gvpie-daemon",
     "gvpie-jit",
+    "gvpie-compile",
 ];
 
 /// What kind of dependency an arrow is.
@@ -174,6 +175,14 @@ fn forbidden_arrows(metadata: &Value) -> Vec<String> {
             broken.push("the compiling tier sits above the VM: gvpie-raster and gvpie-pxl never depend on gvpie-jit");
         } else if counts && arrow.to == "gvpie-jit" && !matches!(arrow.from, "gvpie-exec" | "gvpie") {
             broken.push("only gvpie-exec (the engine's tier option) and the CLI's benchmarks depend on gvpie-jit");
+        }
+        if counts
+            && arrow.from == "gvpie-compile"
+            && (IO_CRATES.contains(&arrow.to)
+                || DATABASE_DRIVERS.contains(&arrow.to)
+                || (to_workspace && !matches!(arrow.to, "gvpie-raster" | "gvpie-pxl")))
+        {
+            broken.push("gvpie-compile is pure: no IO, and no workspace crate but gvpie-raster and gvpie-pxl");
         }
         if counts && arrow.from == "gvpie-server" && arrow.to == "gvpie-daemon" {
             broken.push("the server does not depend on gvpie-daemon");
