@@ -160,9 +160,10 @@ pub enum AddCommand {
     Optimize {
         /// The script's name (`gvpie scripts list`).
         script_name: String,
-        /// Canvas size the pixels are compared at, WxH.
-        #[arg(long, value_parser = crate::run::parse_size, default_value = "128x64")]
-        size: (u32, u32),
+        /// Canvas size the pixels are compared at, WxH (default: the size the script declares with `SIZE`, else
+        /// 128x64).
+        #[arg(long, value_parser = crate::run::parse_size)]
+        size: Option<(u32, u32)>,
         /// Cycle budget of the original.
         #[arg(long, default_value_t = gvpie_pxl::DEFAULT_BUDGET)]
         budget: u64,
@@ -330,8 +331,9 @@ fn add_goal(add: AddCommand) -> anyhow::Result<ExitCode> {
             let mut store = open_existing(&common.db)?;
             let options = common.options();
             let source = store.pixel_script_source(&script_name).map_err(goal_error)?;
-            let params =
-                OptimizeGoalParams { script: script_name, width: size.0, height: size.1, cycle_budget: budget };
+            let declared = gvpie_pxl::compile(&source).ok().and_then(|t| t.canvas_size());
+            let (width, height) = size.or(declared).unwrap_or((128, 64));
+            let params = OptimizeGoalParams { script: script_name, width, height, cycle_budget: budget };
             let spec = OptimizeGoalSpec::new(source, &params, &options).map_err(UsageError::new)?;
             store.add_goal(&new_goal(spec.draft(&options)), None).map_err(goal_error)?
         }

@@ -203,7 +203,7 @@ pub fn optimize(args: OptimizeArgs) -> anyhow::Result<ExitCode> {
     for (by, cycles) in &host.lineage {
         text.push_str(&format!("# lineage: {by} -> {cycles} cycles\n"));
     }
-    text.push_str(&search.source());
+    text.push_str(&session.best_source());
     write_atomically(&args.output, text.as_bytes())?;
     let lineage = &host.lineage;
     let from_database = lineage.iter().filter(|(by, _)| by.starts_with("evolve:")).count();

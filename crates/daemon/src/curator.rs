@@ -59,13 +59,12 @@ pub fn self_set_goals(store: &Store, refused: &mut HashSet<String>) -> anyhow::R
             continue;
         }
         let options = GoalOptions { priority: SELF_SET_PRIORITY, ..GoalOptions::default() };
-        let params = OptimizeGoalParams {
-            script: script.name.clone(),
-            width: 128,
-            height: 64,
-            cycle_budget: gvpie_pxl::DEFAULT_BUDGET,
-        };
-        match OptimizeGoalSpec::new(script.code.clone().unwrap_or_default(), &params, &options) {
+        let source = script.code.clone().unwrap_or_default();
+        // Compared at the size the script declares (`SIZE`), else the runner's default.
+        let (width, height) = gvpie_pxl::compile(&source).ok().and_then(|t| t.canvas_size()).unwrap_or((128, 64));
+        let params =
+            OptimizeGoalParams { script: script.name.clone(), width, height, cycle_budget: gvpie_pxl::DEFAULT_BUDGET };
+        match OptimizeGoalSpec::new(source, &params, &options) {
             Ok(spec) => {
                 let draft = spec.draft(&GoalOptions {
                     name: Some(format!("{} in fewer cycles (self-set)", script.name)),

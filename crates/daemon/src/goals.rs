@@ -507,7 +507,7 @@ impl GoalGenerator {
         let parent = goal.best_iteration.map_or(ParentRef::None, ParentRef::Iteration);
         let mut host = StoreHost { ctx, goal, parent, kept: Vec::new() };
         let report = session.run_slice(limits, &clock, &mut host, proposer).map_err(|e| anyhow!("{e}"))?;
-        let best_source = session.search().source();
+        let best_source = session.best_source();
         let original_cycles = session.search().original_cycles();
         let spec = session.into_spec();
         if report.improved || report.stop_reason.is_some() {

@@ -27,6 +27,8 @@ pub struct OptimizeSession {
     no_database: Option<String>,
     /// Whether the original must still be kept as the root of the lineage.
     needs_root: bool,
+    /// The canvas size the original declares (`SIZE`), which every kept program declares too.
+    declared: Option<(u32, u32)>,
     stats: SessionStats,
 }
 
@@ -35,6 +37,7 @@ impl OptimizeSession {
     /// false for a goal that kept nothing yet: its first slice keeps the original as the root of the lineage.
     pub fn resume(goal_id: i64, words: &str, mut spec: OptimizeGoalSpec, has_lineage: bool) -> Result<Self, String> {
         let config = spec.search_config();
+        let spec_source_for_size = spec.source.clone();
         let search = match &spec.state {
             Some(saved) => OptimizeSearch::resume(&spec.source, config, &saved.to_checkpoint()),
             None => OptimizeSearch::new(&spec.source, config),
@@ -76,6 +79,7 @@ impl OptimizeSession {
             database,
             no_database,
             needs_root: !has_lineage,
+            declared: gvpie_pxl::compile(&spec_source_for_size).ok().and_then(|t| t.canvas_size()),
             stats: SessionStats::default(),
         })
     }
@@ -90,6 +94,22 @@ impl OptimizeSession {
         let evolution = self.database.map(|(evolution, _)| evolution);
         self.spec.state = Some(SavedOptimize::from_checkpoint(&self.search.checkpoint(), evolution));
         self.spec
+    }
+
+    /// The best program so far, declaring the original's canvas size when the original does (a line edit or the
+    /// program database may have dropped the `SIZE` line: the goal compares at its own size, so the pixels are the
+    /// same, but a successor must still run at that size on its own).
+    pub fn best_source(&self) -> String {
+        self.with_declared_size(self.search.source())
+    }
+
+    fn with_declared_size(&self, source: String) -> String {
+        match self.declared {
+            Some((width, height)) if gvpie_pxl::compile(&source).is_ok_and(|t| t.canvas_size().is_none()) => {
+                format!("SIZE {width} {height}\n{source}")
+            }
+            _ => source,
+        }
     }
 
     /// The line-edit search: the best program, its cycles, the accepted edits.
@@ -130,6 +150,7 @@ impl OptimizeSession {
         detail: Option<&str>,
     ) -> Result<(), String> {
         let vm = self.spec.vm();
+        let source = &self.with_declared_size(source.to_string());
         host.keep(&Kept {
             source,
             generator,
@@ -360,5 +381,47 @@ impl OptimizeSession {
             proposal.map(|p| format!(", {}", p.note)).unwrap_or_default(),
             stop.map(|r| format!(", done: {r}")).unwrap_or_default()
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::goal::{GoalOptions, OptimizeGoalParams, SliceLimits};
+
+    struct Keeper(Vec<String>);
+
+    impl GoalHost for Keeper {
+        fn keep(&mut self, kept: &Kept<'_>) -> Result<(), String> {
+            self.0.push(kept.source.to_string());
+            Ok(())
+        }
+    }
+
+    struct NoClock;
+
+    impl Clock for NoClock {
+        fn seconds(&self) -> f64 {
+            0.0
+        }
+    }
+
+    #[test]
+    fn every_kept_program_declares_the_originals_size() {
+        // A redundant CLS (the canvas starts black) and HALT (the end halts for free) to remove.
+        let source = "SIZE 32 16\nCLS 0 0 0\nCOLOR 255 0 0\nRECT 1 1 8 8\nHALT\n";
+        let params = OptimizeGoalParams { script: "box".into(), width: 32, height: 16, cycle_budget: 1000 };
+        let spec =
+            OptimizeGoalSpec::new(source.into(), &params, &GoalOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+        let mut session = OptimizeSession::resume(1, "box", spec, false).unwrap_or_else(|e| panic!("{e}"));
+        let mut host = Keeper(Vec::new());
+        let limits = SliceLimits { until: f64::INFINITY, max_steps: Some(300) };
+        session.run_slice(limits, &NoClock, &mut host, None).unwrap_or_else(|e| panic!("{e}"));
+        assert!(session.search().cycles() < session.search().original_cycles());
+        assert!(host.0.len() >= 2, "the original and at least one better program");
+        for kept in host.0.iter().chain(std::iter::once(&session.best_source())) {
+            let texture = gvpie_pxl::compile(kept).unwrap_or_else(|d| panic!("{}", d[0].headline()));
+            assert_eq!(texture.canvas_size(), Some((32, 16)), "{kept}");
+        }
     }
 }

@@ -43,11 +43,12 @@ pub struct NewGoalRequest {
     /// Optimize: the pixel script's name.
     #[serde(default)]
     pub script: Option<String>,
-    /// Optimize: canvas width the pixels are compared at (default 128).
+    /// Optimize: canvas width the pixels are compared at (default: the width the script declares with `SIZE`, else
+    /// 128).
     #[serde(default)]
     #[schema(value_type = Option<u32>, minimum = 1, maximum = 4096)]
     pub width: Option<u32>,
-    /// Optimize: canvas height (default 64).
+    /// Optimize: canvas height (default: the height the script declares, else 64).
     #[serde(default)]
     #[schema(value_type = Option<u32>, minimum = 1, maximum = 4096)]
     pub height: Option<u32>,
@@ -248,7 +249,11 @@ pub(crate) async fn create_goal(
                 .script
                 .ok_or_else(|| AppError::InvalidRequest("an optimize goal needs script (a script's name)".into()))?;
             let limits = state.limits();
-            let (width, height) = (request.width.unwrap_or(128), request.height.unwrap_or(64));
+            let name = script.clone();
+            let source = state.store()?.run(move |store| Ok(store.pixel_script_source(&name)?)).await?;
+            // Compared at the size asked for, else the size the script declares (`SIZE`), else 128x64.
+            let declared = gvpie_pxl::compile(&source).ok().and_then(|t| t.canvas_size()).unwrap_or((128, 64));
+            let (width, height) = (request.width.unwrap_or(declared.0), request.height.unwrap_or(declared.1));
             if width == 0 || height == 0 {
                 return Err(AppError::InvalidRequest(format!("size {width}x{height}: both sides must be at least 1")));
             }
@@ -269,8 +274,6 @@ pub(crate) async fn create_goal(
                 )));
             }
             let params = OptimizeGoalParams { script, width, height, cycle_budget };
-            let name = params.script.clone();
-            let source = state.store()?.run(move |store| Ok(store.pixel_script_source(&name)?)).await?;
             // The original runs once to be the reference: outside the store's pool, under the gate,
             // and first through the engine under the time limit, so a script that runs too long
             // (up to the budget ceiling) is refused instead of holding a thread.
