@@ -133,6 +133,17 @@ enum Anchor {
 /// Lays `scene` out on a `width` x `height` canvas.
 pub fn layout(scene: &Scene, width: u32, height: u32) -> Layout {
     let (width, height) = (width.clamp(1, 4096) as i32, height.clamp(1, 4096) as i32);
+    // Many copies with no arrangement said fill a grid shaped like the canvas, not one thin row.
+    let mut scene = scene.clone();
+    for object in &mut scene.objects {
+        if !object.arranged && object.count > 6 && object.arrangement == Arrangement::Row && object.kind != Kind::Line {
+            let n = f64::from(object.count);
+            let columns = ((n * f64::from(width) / f64::from(height)).sqrt().ceil() as u32).clamp(1, object.count);
+            let rows = object.count.div_ceil(columns);
+            object.arrangement = Arrangement::Grid { columns, rows };
+        }
+    }
+    let scene = &scene;
     let canvas = Frame { x: 0.0, y: 0.0, w: f64::from(width), h: f64::from(height) };
     let objects = &scene.objects;
     let landscape = is_landscape(scene);

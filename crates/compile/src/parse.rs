@@ -444,6 +444,16 @@ impl SentenceParser<'_> {
             self.i += 1;
             return true;
         }
+        // `paint the canvas white`, `a white canvas`: the canvas is the background.
+        if matches!(word, "canvas" | "screen" | "page" | "everything" | "whole") {
+            let colored_before =
+                self.current.is_some_and(|c| self.drafts[c].kind.is_none() && self.drafts[c].object.color.is_some());
+            let colored_after = self.color_at(1).is_some() || (self.word(1) == "in" && self.color_at(2).is_some());
+            if colored_before || colored_after {
+                self.noun(Kind::Background, false, word, 1);
+                return true;
+            }
+        }
         if vocab::FILLERS.contains(&word) {
             self.i += 1;
             return true;
@@ -803,6 +813,7 @@ impl SentenceParser<'_> {
         let (columns, rows) = (columns.clamp(1, 20) as u32, rows.clamp(1, 20) as u32);
         let object = &mut self.drafts[index].object;
         object.arrangement = Arrangement::Grid { columns, rows };
+        object.arranged = true;
         object.count = columns * rows;
     }
 
@@ -833,6 +844,7 @@ impl SentenceParser<'_> {
                 let object = &mut self.drafts[index].object;
                 object.count = count.min(columns * rows);
                 object.arrangement = Arrangement::Grid { columns, rows };
+                object.arranged = true;
                 let n = if per_line.is_some() { 5 } else { 3 };
                 self.note(index, n);
                 self.i += n;
@@ -897,13 +909,16 @@ impl SentenceParser<'_> {
                 let columns = (1..=count).find(|c| c * c >= count).unwrap_or(1);
                 let rows = count.div_ceil(columns);
                 self.drafts[index].object.arrangement = Arrangement::Grid { columns, rows };
+                self.drafts[index].object.arranged = true;
             }
             Arrangement::Corners => {
                 self.drafts[index].object.arrangement = arrangement;
+                self.drafts[index].object.arranged = true;
                 self.drafts[index].object.count = 4;
             }
             _ => {
                 self.drafts[index].object.arrangement = arrangement;
+                self.drafts[index].object.arranged = true;
                 if before_noun && let Some(count) = self.count_at(n) {
                     let count_token = self.tokens()[self.i + n].clone();
                     if count > i64::from(MAX_COPIES) {

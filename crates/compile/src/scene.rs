@@ -31,6 +31,8 @@ pub struct Object {
     pub count: u32,
     /// How the copies are arranged (a row unless said otherwise).
     pub arrangement: Arrangement,
+    /// Whether the description chose the arrangement (else many copies fill a grid).
+    pub arranged: bool,
     /// Where on the canvas, if said.
     pub placement: Option<Placement>,
     /// Where relative to another object (index into [`Scene::objects`]), if said.
@@ -56,6 +58,7 @@ impl Object {
             thick: false,
             count: 1,
             arrangement: Arrangement::Row,
+            arranged: false,
             placement: None,
             relation: None,
             text: None,

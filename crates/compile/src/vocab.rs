@@ -220,6 +220,8 @@ pub(crate) const FILLERS: &[&str] = &[
     "setting",
     "rising",
     "pointing",
+    "everything",
+    "whole",
     "scattered",
     "random",
     "randomly",

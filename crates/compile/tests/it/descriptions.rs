@@ -285,6 +285,12 @@ const CASES: &[Case] = &[
     ("a house with a red roof", 128, 64, &[Blobs(RED, 1), Above(RED, BURLYWOOD)]),
     ("a yellow house with a blue door", 128, 64, &[Blobs(YELLOW, 1), Blobs(BLUE, 1), Within(BLUE, YELLOW)]),
     ("a boat with a red sail on the sea", 128, 64, &[Blobs(RED, 1), Above(RED, SEA)]),
+    ("fifteen stars", 128, 64, &[Blobs(YELLOW, 15)]),
+    ("paint the canvas white", 128, 64, &[Covers(WHITE, 100)]),
+    ("a white canvas with a black circle", 128, 64, &[Blobs(BLACK, 1), In(BLACK, Middle, Middle), Covers(WHITE, 80)]),
+    ("a circle at (30, 40)", 128, 64, &[At(WHITE, 30, 40), Blobs(WHITE, 1)]),
+    ("a red square 20 pixels wide", 128, 64, &[Covers(RED, 4), CoversAtMost(RED, 5)]),
+    ("a blue square bottom-right corner", 128, 64, &[In(BLUE, End, End)]),
     // Other canvas sizes.
     ("a red circle", 64, 64, &[In(RED, Middle, Middle), Clear(RED)]),
     ("three stars in a row", 256, 64, &[Blobs(YELLOW, 3), Even(YELLOW)]),
