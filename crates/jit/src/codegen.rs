@@ -143,6 +143,36 @@ pub(crate) fn leaders(recs: &[Rec]) -> Vec<bool> {
     leader
 }
 
+/// The records where compiled code may be entered (from the caller or by `RET`): record 0,
+/// every target of a backward jump or call (so every loop has one), every return address and
+/// the record after each record the interpreter runs. Fewer entries mean fewer merge points
+/// for every variable, which is most of the compile time. From any other record the caller
+/// interprets until it reaches one, which takes at most a straight run of the program.
+pub(crate) fn entries(recs: &[Rec]) -> Vec<bool> {
+    let n = recs.len();
+    let mut entry = vec![false; n + 1];
+    if n > 0 {
+        entry[0] = true;
+    }
+    for (index, rec) in recs.iter().enumerate() {
+        let target = match rec.op {
+            Some(Op::Jmp | Op::Call) => Some(rec.raw[0] as usize),
+            Some(Op::If | Op::Loop) => Some(rec.raw[2] as usize),
+            _ => None,
+        };
+        if let Some(target) = target
+            && target <= index
+        {
+            entry[target] = true;
+        }
+        if rec.op == Some(Op::Call) || interpreted(rec) {
+            entry[index + 1] = true;
+        }
+    }
+    entry.truncate(n);
+    entry
+}
+
 /// A compiled program: its machine code and the module that owns it.
 pub(crate) struct Native {
     pub module: JITModule,
@@ -368,9 +398,9 @@ impl<'a, 'b> Gen<'a, 'b> {
         generator.b.switch_to_block(dispatch);
         let pc = generator.b.use_var(pcv);
         let mut switch = Switch::new();
-        for (index, head) in generator.heads.iter().enumerate() {
-            if let Some(head) = head {
-                switch.set_entry(index as u128, *head);
+        for (index, is_entry) in entries(recs).iter().enumerate() {
+            if let (true, Some(head)) = (is_entry, generator.heads[index]) {
+                switch.set_entry(index as u128, head);
             }
         }
         let leave = generator.b.create_block();

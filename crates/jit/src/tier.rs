@@ -138,7 +138,7 @@ impl Compiled {
         let data_len = data_len(vm);
         let recs = codegen::decode_all(&words, n_records, n_vars, data_len);
         let native = codegen::compile(&recs, n_vars)?;
-        let entries = codegen::leaders(&recs);
+        let entries = codegen::entries(&recs);
         Ok(Compiled {
             module: Mutex::new(Some(native.module)),
             entry: native.entry,
@@ -335,9 +335,8 @@ impl TieredRun {
                 self.interpret_or_compile(stop_at);
                 continue;
             };
-            let pc = self.vm.pc();
-            if !compiled.is_entry(pc) {
-                self.vm.step();
+            if !compiled.is_entry(self.vm.pc()) {
+                self.step_checked(&compiled);
                 continue;
             }
             let Some(state) = self.vm.machine_state() else { continue };
@@ -352,14 +351,19 @@ impl TieredRun {
                 self.vm.run_traced(left, &mut NoTrace);
                 continue;
             }
-            let pc = self.vm.pc();
-            let poke = compiled.poke_address(pc, self.vm.variables());
-            self.vm.step();
-            if let Some(address) = poke
-                && compiled.changed(address, self.vm.code_words())
-            {
-                self.invalidate();
-            }
+            self.step_checked(&compiled);
+        }
+    }
+
+    /// One interpreted step while `compiled` is current; a `POKE` that changes a code word
+    /// lets go of it.
+    fn step_checked(&mut self, compiled: &Compiled) {
+        let poke = compiled.poke_address(self.vm.pc(), self.vm.variables());
+        self.vm.step();
+        if let Some(address) = poke
+            && compiled.changed(address, self.vm.code_words())
+        {
+            self.invalidate();
         }
     }
 
