@@ -23,6 +23,7 @@ mod gpu;
 mod input;
 mod llm_args;
 mod optimize_cmd;
+mod refine_cmd;
 mod run;
 mod serve_cmd;
 mod up;
@@ -157,6 +158,8 @@ enum Command {
     Evolve(Box<evolve_cmd::EvolveArgs>),
     /// Find a program that draws exactly the same pixels in fewer cycles (written beside the original).
     Optimize(optimize_cmd::OptimizeArgs),
+    /// Tune the numbers (positions, sizes, colours, alpha) of a program's shapes towards a picture with gradients.
+    Refine(Box<refine_cmd::RefineArgs>),
     /// Measure performance side by side with reference systems.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -273,6 +276,7 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Bench(BenchCommand::Cpu(args)) => bench::cpu(args),
         Command::Evolve(args) => evolve_cmd::evolve(*args),
         Command::Optimize(args) => optimize_cmd::optimize(args),
+        Command::Refine(args) => refine_cmd::refine(*args),
         Command::Serve(args) => serve_cmd::serve(args),
         Command::Gpu(command) => gpu::gpu(command),
         Command::Daemon(args) => daemon_cmd::daemon(*args),

@@ -9,6 +9,7 @@ mod evolve;
 mod goals;
 mod optimize;
 mod readme;
+mod refine;
 mod run;
 mod serve;
 mod ui;
