@@ -42,6 +42,10 @@ pub struct RunArgs {
     #[arg(long, value_parser = crate::evolve_cmd::named::<BackendChoice>(BackendChoice::NAMES), ignore_case = true,
           default_value = "auto")]
     backend: BackendChoice,
+    /// CPU execution tier: interp, jit or auto (any case; auto: interpret first, compile to native code once the
+    /// program has run long enough). Every tier gives the same results; the JSON's `tier` says which ran.
+    #[arg(long, default_value = "auto")]
+    tier: gvpie_exec::Tier,
     /// Canvas size, WxH (1x1 to 4096x4096); default: the size the program declares (`SIZE`), else 128x64.
     /// A size other than the declared one wins, with a warning.
     #[arg(long, value_parser = parse_size)]
@@ -127,7 +131,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let wants_frames = args.frames.is_some() || args.anim.is_some();
     let mut config = Config { budget: args.budget, max_frames: usize::from(wants_frames), ..Config::default() };
     // Open the GPU before loading, so a missing adapter is reported first (exit 2).
-    let engine = open_engine(&args, &config)?;
+    let engine = open_engine(&args, &config)?.with_tier(args.tier);
     let start = Instant::now();
     let loaded = input::load(&args.file)?;
     let texture = match loaded.program {
@@ -163,6 +167,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let result = ResultJson::from_outcome(&outcome, texture.code_words().len());
     if let Some(reason) = &outcome.gpu_fallback {
         eprintln!("gvpie: the GPU failed ({reason}); the program ran on the CPU");
+    }
+    if let (Some(reason), gvpie_exec::Tier::Jit) = (&outcome.jit_fallback, args.tier) {
+        eprintln!("gvpie: --tier jit: {reason}; the program ran interpreted");
     }
     if args.json {
         let mut object = serde_json::to_value(&result)?;

@@ -201,7 +201,7 @@ mod tests {
 
     use crate::{
         AUTO_MIN_PROGRAMS, BackendChoice, BackendName, CancelFlag, Engine, ErrorJson, NO_BACKEND, ResultJson, Stop,
-        TIME_LIMIT_KIND,
+        TIME_LIMIT_KIND, Tier,
     };
 
     const FOREVER: &str = "top:\nRECT 0 0 4 4\nJMP top\n";
@@ -277,6 +277,27 @@ mod tests {
         let outcome = outcome.expect("run");
         assert_eq!(outcome.result.cycles, 0);
         assert_eq!(outcome.stopped.map(|s| s.line), Some(1));
+    }
+
+    #[test]
+    fn the_engine_runs_every_tier_alike_and_the_result_says_which_ran() {
+        let texture = compile("loop:\nADD i i 1\nPSET i 1\nIF i < 100 loop\nDIV z i 0\n").expect("compile");
+        let mut results = Vec::new();
+        for (tier, ran) in [(Tier::Interp, "interp"), (Tier::Jit, "jit")] {
+            let engine = Engine::cpu_only().with_tier(tier);
+            assert_eq!(engine.tier(), tier);
+            let stop = Stop::after(Duration::from_secs(3600));
+            let outcome = engine.execute_until(&texture, &Config::default(), BackendChoice::Cpu, &stop).expect("run");
+            let json = ResultJson::from_outcome(&outcome, texture.code_words().len());
+            assert_eq!((json.tier.as_deref(), json.jit_fallback.as_deref()), (Some(ran), None));
+            let value = serde_json::to_value(&json).expect("json");
+            assert_eq!(value["tier"], ran);
+            results.push((outcome.result.cycles, outcome.result.status, outcome.result.canvas));
+        }
+        assert_eq!(results[0], results[1]);
+        // Results without a run name no tier.
+        let failed = ResultJson::failed(ErrorJson::new("x", "y"), None, Duration::ZERO);
+        assert!(serde_json::to_value(&failed).expect("json").get("tier").is_none());
     }
 
     #[test]

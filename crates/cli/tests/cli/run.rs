@@ -287,3 +287,43 @@ fn cartridges_keep_the_declared_size() {
     let back = gvpie(&[&"disasm", &dir.join("dot.pxt")]);
     assert!(back.stdout.lines().any(|line| line == "SIZE 12 5"), "{}", back.stdout);
 }
+
+#[test]
+fn every_tier_gives_the_same_result_and_says_which_ran() {
+    let dir = Dir::new("tiers");
+    // 2.4M cycles: past the auto threshold, so auto compiles too.
+    let program = dir.write("tiers.pxl", "loop:\nADD i i 1\nXOR s s i\nPSET s i\nIF i < 800000 loop\nDIV z s 0\n");
+    let mut results = Vec::new();
+    for (tier, ran) in [("interp", "interp"), ("JIT", "jit"), ("auto", "jit")] {
+        let png = dir.join(&format!("{tier}.png"));
+        let run = gvpie(&[&"run", &program, &"--json", &"--tier", &tier, &"-o", &png, &"--size", &"16x8"]);
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        let json = run.json();
+        assert_eq!(json["tier"], ran, "{tier}");
+        assert!(json.get("jit_fallback").is_none(), "{json}");
+        assert_eq!((json["error"]["kind"].as_str(), json["error"]["line"].as_u64()), (Some("division_by_zero"), Some(6)));
+        results.push((json["cycles"].clone(), std::fs::read(&png).expect("png")));
+    }
+    assert!(results.windows(2).all(|w| w[0] == w[1]));
+    let run = gvpie(&[&"run", &program, &"--tier", &"fast"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("expected interp, jit or auto"), "{}", run.stderr);
+}
+
+/// A cartridge carries its program's `SIZE`: `cart pack` draws its screen at that size and `run`
+/// runs it at that size, both without flags.
+#[test]
+fn cartridges_keep_the_declared_size() {
+    let dir = Dir::new("cart-size");
+    let program = dir.write("dot.pxl", "SIZE 12 5\nPSET 11 4\nHALT\n");
+    let cart = dir.join("dot.png");
+    let pack = gvpie(&[&"cart", &"pack", &program, &"-o", &cart]);
+    assert_eq!(pack.code, 0, "{}", pack.stderr);
+    let run = gvpie(&[&"run", &cart, &"--json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!((run.json()["width"].as_u64(), run.json()["height"].as_u64()), (Some(12), Some(5)));
+    let disasm = gvpie(&[&"asm", &program, &"-o", &dir.join("dot.pxt")]);
+    assert_eq!(disasm.code, 0, "{}", disasm.stderr);
+    let back = gvpie(&[&"disasm", &dir.join("dot.pxt")]);
+    assert!(back.stdout.lines().any(|line| line == "SIZE 12 5"), "{}", back.stdout);
+}
