@@ -209,11 +209,11 @@ fn declared_size(program: &ProgramInput) -> Option<(u32, u32)> {
 /// runs at one size, so its programs' declarations must agree (programs without one run at it).
 fn sized_as_declared(
     state: &AppState,
-    options: &Options<'_>,
+    explicit: bool,
     config: gvpie_pxl::Config,
     programs: &[ProgramInput],
 ) -> Result<gvpie_pxl::Config, AppError> {
-    if options.width.is_some() || options.height.is_some() {
+    if explicit {
         return Ok(config);
     }
     let mut declared: Option<(usize, (u32, u32))> = None;
@@ -241,6 +241,24 @@ fn sized_as_declared(
         )));
     }
     Ok(gvpie_pxl::Config { width, height, ..config })
+}
+
+/// [`sized_as_declared`], where reading a cartridge's declaration decodes its PNG: that is
+/// work, so it takes a slot and runs on a blocking thread like every other decode (a batch of
+/// PNG bombs must not hold the async workers).
+async fn sized(
+    state: &AppState,
+    explicit: bool,
+    config: gvpie_pxl::Config,
+    programs: Vec<ProgramInput>,
+) -> Result<(gvpie_pxl::Config, Vec<ProgramInput>), AppError> {
+    let decodes = !explicit && programs.iter().any(|p| matches!(p, ProgramInput::Cartridge { .. }));
+    if !decodes {
+        return Ok((sized_as_declared(state, explicit, config, &programs)?, programs));
+    }
+    let shared = state.clone();
+    crate::jobs::gated(state, move |_stop| Ok((sized_as_declared(&shared, explicit, config, &programs)?, programs)))
+        .await
 }
 
 /// The program of a request; `field` is `""` or `"programs[N]."`, to name it in messages.
@@ -437,8 +455,10 @@ pub(crate) async fn execute(
     };
     let (config, choice, image) = validate_options(&state, &options)?;
     let program = program_input(&state, request.code, request.cartridge, "")?;
-    let config = sized_as_declared(&state, &options, config, std::slice::from_ref(&program))?;
+    let explicit = options.width.is_some() || options.height.is_some();
+    let (config, mut programs) = sized(&state, explicit, config, vec![program]).await?;
     check_result_size(&state, 1, &config, image)?;
+    let program = programs.pop().ok_or_else(|| AppError::internal("the program is missing"))?;
     let limits = state.limits();
     let job = Job {
         programs: vec![program],
@@ -505,7 +525,8 @@ pub(crate) async fn execute_batch(
     for (idx, program) in request.programs.into_iter().enumerate() {
         programs.push(program_input(&state, program.code, program.cartridge, &format!("programs[{idx}]."))?);
     }
-    let config = sized_as_declared(&state, &options, config, &programs)?;
+    let explicit = options.width.is_some() || options.height.is_some();
+    let (config, programs) = sized(&state, explicit, config, programs).await?;
     check_result_size(&state, programs.len(), &config, image)?;
     let job = Job {
         programs,

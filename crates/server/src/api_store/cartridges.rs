@@ -84,7 +84,7 @@ pub(crate) async fn list_cartridges(State(state): State<AppState>) -> Result<Jso
     responses((status = 201, body = CartridgeJson), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
         (status = 422, description = "Not base64, not a gvpie cartridge, or the path is taken by other bytes", body = ErrorBody),
-        (status = 503, body = ErrorBody)))]
+        (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub(crate) async fn create_cartridge(
     State(state): State<AppState>,
     AppJson(request): AppJson<NewCartridgeRequest>,
@@ -98,20 +98,26 @@ pub(crate) async fn create_cartridge(
         }
     }
     let max_code_bytes = state.limits().max_code_bytes;
+    // Decoding is work (a PNG bomb costs about 100 MiB): under the gate, not in the store's pool.
+    let cartridge = request.cartridge;
+    let (png, cartridge) = crate::jobs::gated(&state, move |_stop| {
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(cartridge.trim())
+            .map_err(|err| AppError::InvalidRequest(format!("cartridge is not valid base64: {err}")))?;
+        let cartridge = gvpie_cart::unpack(&png)
+            .map_err(|err| AppError::InvalidRequest(format!("cartridge is not a gvpie cartridge: {err}")))?;
+        if cartridge.source.len() > max_code_bytes {
+            return Err(AppError::PayloadTooLarge(format!(
+                "the cartridge's program is {} bytes; this server's limit is {max_code_bytes}",
+                cartridge.source.len()
+            )));
+        }
+        Ok((png, cartridge))
+    })
+    .await?;
     let entry = state
         .store()?
         .run(move |store| {
-            let png = base64::engine::general_purpose::STANDARD
-                .decode(request.cartridge.trim())
-                .map_err(|err| AppError::InvalidRequest(format!("cartridge is not valid base64: {err}")))?;
-            let cartridge = gvpie_cart::unpack(&png)
-                .map_err(|err| AppError::InvalidRequest(format!("cartridge is not a gvpie cartridge: {err}")))?;
-            if cartridge.source.len() > max_code_bytes {
-                return Err(AppError::PayloadTooLarge(format!(
-                    "the cartridge's program is {} bytes; this server's limit is {max_code_bytes}",
-                    cartridge.source.len()
-                )));
-            }
             let new = NewCartridge {
                 path: request.path.as_deref(),
                 png: &png,

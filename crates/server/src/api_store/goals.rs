@@ -252,7 +252,8 @@ pub(crate) async fn create_goal(
             let name = script.clone();
             let source = state.store()?.run(move |store| Ok(store.pixel_script_source(&name)?)).await?;
             // Compared at the size asked for, else the size the script declares (`SIZE`), else 128x64.
-            let declared = gvpie_pxl::compile(&source).ok().and_then(|t| t.canvas_size()).unwrap_or((128, 64));
+            // One scan for the SIZE line (the same answer as compiling; compiling is work, done under the gate below).
+            let declared = gvpie_pxl::declared_size(&source).unwrap_or((128, 64));
             let (width, height) = (request.width.unwrap_or(declared.0), request.height.unwrap_or(declared.1));
             if width == 0 || height == 0 {
                 return Err(AppError::InvalidRequest(format!("size {width}x{height}: both sides must be at least 1")));

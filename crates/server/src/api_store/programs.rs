@@ -57,17 +57,24 @@ impl From<gvpie_store::ProgramRecord> for ProgramJson {
     responses((status = 201, body = ProgramJson), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
         (status = 422, description = "The program does not compile (line and column of the first error)", body = ErrorBody),
-        (status = 503, body = ErrorBody)))]
+        (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub(crate) async fn create_program(
     State(state): State<AppState>,
     AppJson(request): AppJson<NewProgramRequest>,
 ) -> Result<(StatusCode, Json<ProgramJson>), AppError> {
     check_script_fields(&state, None, Some(&request.code), None)?;
+    // Compiling is work: under the gate, not in the store's pool.
+    let code = request.code;
+    let (code, texture, opcodes) = crate::jobs::gated(&state, move |_stop| {
+        let texture = gvpie_pxl::compile(&code).map_err(|diagnostics| invalid_program(&diagnostics))?;
+        let opcodes = opcodes_of(&code);
+        Ok((code, texture, opcodes))
+    })
+    .await?;
     let program = state
         .store()?
         .run(move |store| {
-            let texture = gvpie_pxl::compile(&request.code).map_err(|diagnostics| invalid_program(&diagnostics))?;
-            let opcodes = opcodes_of(&request.code);
+            let request = NewProgramRequest { code };
             let input = ProgramInput::new(
                 texture.to_bytes(),
                 Some(TextRef::new(request.code.as_str())),

@@ -213,7 +213,8 @@ fn store_state(limits: Limits, dir: &tempfile::TempDir) -> AppState {
     state(limits).with_store(pool)
 }
 
-/// Findings 3, 4 and 5: check, debug, cartridge pack and unpack and goal creation all compute;
+/// Findings 3, 4 and 5: check, debug, cartridge pack and unpack, goal creation, storing a program
+/// or a cartridge and reading a batch's cartridges all compute;
 /// they took no execution slot (up to 512 blocking threads, 100 MiB a PNG bomb). Now, with
 /// the only slot busy and no queue, each is refused at once with 429.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -236,6 +237,10 @@ async fn every_endpoint_that_computes_takes_a_slot() {
         ("/api/cart/unpack", json!({"cartridge": cartridge})),
         ("/api/goals", json!({"kind": "image", "target_png": png})),
         ("/api/goals", json!({"kind": "optimize", "script": "square"})),
+        ("/api/programs", json!({"code": "HALT"})),
+        ("/api/cartridges", json!({"cartridge": cartridge})),
+        // Reading a cartridge's SIZE decodes its PNG: that takes a slot too.
+        ("/api/execute/batch", json!({"programs": [{"cartridge": cartridge}, {"code": "HALT"}]})),
     ];
     for (path, body) in &requests {
         let (status, answer) = server.request("POST", path, Some(body)).await;
