@@ -350,6 +350,6 @@ fn set_enabled(db: &std::path::Path, name: &str, enabled: bool) -> anyhow::Resul
     let store = open_existing(db)?;
     let script = store.script_by_name(name)?.ok_or_else(|| UsageError::new(format!("no script named '{name}'")))?;
     store.set_script_enabled(script.id, enabled)?;
-    println!("{} '{}'", if enabled { "enabled" } else { "disabled" }, gvpie_daemon::sanitize_for_terminal(&name));
+    println!("{} '{}'", if enabled { "enabled" } else { "disabled" }, gvpie_daemon::sanitize_for_terminal(name));
     Ok(())
 }
