@@ -510,15 +510,17 @@ impl GoalGenerator {
         let best_source = session.best_source();
         let original_cycles = session.search().original_cycles();
         let spec = session.into_spec();
-        if report.improved || report.stop_reason.is_some() {
-            // The best program beside the original, never over it: `<original>.optimized`, disabled.
-            let original = host.ctx.store.script_by_name(&spec.script)?;
+        // The best program beside the original, never over it: `<original>.optimized`, disabled. A goal whose
+        // program is no script (`gvpie goals add describe`) keeps its best in the map only.
+        if (report.improved || report.stop_reason.is_some())
+            && let Some(original) = host.ctx.store.script_by_name(&spec.script)?
+        {
             host.ctx.extras().scripts.push(DerivedScript {
                 name: format!("{}.optimized", spec.script),
                 lang: "pixel".to_string(),
                 purpose: Some(format!("optimized by goal {} from {}", goal.id, spec.script)),
                 code: best_source,
-                parent_script_id: original.map(|s| s.id),
+                parent_script_id: Some(original.id),
             });
         }
         // A self-set goal adopts its successor (the rule in `crate::curator`): it then runs in the original's place.

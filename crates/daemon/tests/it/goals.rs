@@ -452,3 +452,40 @@ fn an_optimize_goal_improves_through_the_program_database_and_resumes_exactly() 
     let resumed_script = store.script_by_name("gradient.optimized").expect("read").expect("optimized script");
     assert_eq!(resumed_script.code, optimized.code);
 }
+
+/// An optimize goal whose program is no script (a described picture, `gvpie goals add describe`), with a name far
+/// longer than a script name may be: it runs, improves and finishes, its best kept in the map only.
+#[test]
+fn an_optimize_goal_without_a_script_keeps_its_best_in_the_map() {
+    let setup = Setup::new();
+    let store = setup.store();
+    let description = format!("describe: {}", "a red circle above a blue square ".repeat(12));
+    let spec = OptimizeGoalSpec {
+        script: description.clone(),
+        source: OPTIMIZE_SOURCE.into(),
+        width: 32,
+        height: 16,
+        cycle_budget: gvpie_pxl::DEFAULT_BUDGET,
+        seed: 5,
+        evolve: gvpie_evolve::EvolveSettings::off(),
+        stop: GoalBudget { evaluations: Some(100), ..GoalBudget::default() },
+        progress: GoalProgress::default(),
+        state: None,
+    };
+    let goal = NewGoal {
+        goal: description.clone(),
+        priority: 5,
+        kind: "optimize".into(),
+        spec: Some(serde_json::to_value(&spec).expect("json")),
+    };
+    let id = store.create_goal(&goal).expect("goal").id;
+    run_goals(&setup, 2, 100);
+    let done = store.goal(id).expect("read").expect("goal");
+    assert_eq!(done.status, "done");
+    let texture = gvpie_pxl::compile(OPTIMIZE_SOURCE).expect("compile");
+    let config = gvpie_pxl::Config { width: 32, height: 16, ..gvpie_pxl::Config::default() };
+    let original = gvpie_pxl::run(&texture, &config).expect("run").cycles as f64;
+    let best = done.best_score.expect("a best");
+    assert!(best < original, "{best} vs {original}");
+    assert!(store.list_scripts().expect("scripts").is_empty(), "no script row is made for it");
+}
