@@ -98,6 +98,10 @@ pub struct RefineConfig {
     pub polish_share: f64,
     /// The VM's cycle budget for every exact run.
     pub budget: u64,
+    /// The Adam phase works on the target reduced by the smallest integer factor that brings it to at most this
+    /// many pixels (block averages; coordinates mapped to the blocks' centres). Programs with text always work at
+    /// full size. The polish is always at full size.
+    pub soft_max_pixels: u32,
 }
 
 impl Default for RefineConfig {
@@ -113,6 +117,7 @@ impl Default for RefineConfig {
             polish_sweeps: 8,
             polish_share: 0.3,
             budget: gvpie_pxl::DEFAULT_BUDGET,
+            soft_max_pixels: 65_536,
         }
     }
 }
@@ -218,6 +223,22 @@ impl Exact<'_> {
     }
 }
 
+/// Maps a call's geometry onto a canvas reduced by `scale` (pixel blocks of `scale` × `scale`): a position `u`
+/// becomes `(u - (scale - 1) / 2) / scale` (the block centres), a size (`RECT`'s w and h, a radius) `u / scale`.
+fn reduce(call: &mut Call, scale: u32) {
+    let k = f64::from(scale);
+    let (kind, _, v) = call;
+    let sizes: &[usize] = match kind {
+        DrawKind::Cls | DrawKind::Mask => return,
+        DrawKind::Rect => &[2, 3],
+        DrawKind::Circ | DrawKind::Circf => &[2],
+        _ => &[],
+    };
+    for (slot, value) in v.iter_mut().enumerate().take(COLOR_SLOT) {
+        *value = if sizes.contains(&slot) { *value / k } else { (*value - (k - 1.0) / 2.0) / k };
+    }
+}
+
 fn round_values(values: &[f64], params: &Params) -> Vec<i32> {
     values
         .iter()
@@ -265,7 +286,15 @@ pub fn refine(
     let now = || budget.clock.seconds();
     let t0 = now();
     let adam_end = budget.deadline.map(|d| t0 + (d - t0).max(0.0) * (1.0 - config.polish_share));
-    let soft_target = SoftTarget::new(target, config.edge_weight);
+    // The Adam phase's canvas: the target reduced by an integer factor when it is large (not with text masks).
+    let mut scale = 1u32;
+    while scene.masks.is_empty()
+        && u64::from(width.div_ceil(scale)) * u64::from(height.div_ceil(scale))
+            > u64::from(config.soft_max_pixels.max(1))
+    {
+        scale += 1;
+    }
+    let soft_target = SoftTarget::new(&crate::downscale(target, scale), config.edge_weight);
 
     // Adam.
     let n = params.len();
@@ -289,7 +318,12 @@ pub fn refine(
             break;
         }
         let sigma = config.sigma_start * (config.sigma_end / config.sigma_start).powf(frac);
-        let draws = soft::resolve(&scene.draws, &x);
+        let mut draws = soft::resolve(&scene.draws, &x);
+        if scale > 1 {
+            for call in &mut draws {
+                reduce(call, scale);
+            }
+        }
         let result = match fallback {
             None => match renderer.evaluate(&soft_target, &scene.masks, &draws, sigma) {
                 Ok(r) => r,
@@ -305,7 +339,8 @@ pub fn refine(
         for (draw, g) in scene.draws.iter().zip(&result.grads) {
             for (slot, param) in draw.params.iter().enumerate() {
                 if let Some(p) = param {
-                    grad[*p as usize] += g[slot];
+                    // Geometry on the reduced canvas is the full-size value divided by the factor.
+                    grad[*p as usize] += if slot < COLOR_SLOT { g[slot] / f64::from(scale) } else { g[slot] };
                 }
             }
         }

@@ -192,3 +192,33 @@ fn refine_never_makes_a_program_worse() {
     assert_eq!(result.rmse_after, 0.0);
     assert_eq!(result.source, program);
 }
+
+/// A large target: the Adam phase works on a reduced canvas, the polish at full size; the result still reruns
+/// exactly and improves.
+#[test]
+fn large_targets_are_refined_on_a_reduced_canvas() {
+    let truth =
+        "CLS 30 30 40\nCOLOR 220 120 40 160\nTRI 40 40 360 80 120 280\nCOLOR 40 180 220 200\nRECT 200 140 140 100\n";
+    let start =
+        "CLS 60 40 40\nCOLOR 180 150 80 128\nTRI 60 70 330 50 150 250\nCOLOR 80 150 200 128\nRECT 170 160 120 90\n";
+    let (width, height) = (400, 300);
+    let config = gvpie_pxl::Config { width, height, ..Default::default() };
+    let target = gvpie_pxl::run(&gvpie_pxl::compile(truth).expect("compiles"), &config).expect("runs").canvas;
+    let refine_config =
+        RefineConfig { steps: 150, polish_sweeps: 2, soft_max_pixels: 10_000, ..RefineConfig::default() };
+    let mut renderer = CpuSoftRenderer { threads: 2 };
+    let result = refine(
+        start,
+        &target,
+        &refine_config,
+        &mut renderer,
+        2,
+        &Budget { clock: &Steps, deadline: None },
+        &mut |_| {},
+    )
+    .expect("refines");
+    assert!(result.rmse_rounded < 0.5 * result.rmse_before, "{} -> {}", result.rmse_before, result.rmse_rounded);
+    assert!(result.rmse_after <= result.rmse_rounded);
+    let rerun = gvpie_pxl::run(&gvpie_pxl::compile(&result.source).expect("compiles"), &config).expect("runs");
+    assert_eq!(rerun.canvas, result.canvas);
+}
