@@ -208,7 +208,8 @@ fn with_size(program: &str, declared: Option<(u32, u32)>, width: u32, height: u3
     let mut inserted = false;
     for line in program.split_inclusive('\n') {
         let trimmed = line.trim_start();
-        if !inserted && !(trimmed.starts_with('#') || trimmed.starts_with(';')) {
+        let comment = trimmed.starts_with('#') || trimmed.starts_with(';');
+        if !inserted && !comment {
             out.push_str(&format!("{} {width} {height}\n", gvpie_pxl::SIZE_DIRECTIVE));
             inserted = true;
         }
