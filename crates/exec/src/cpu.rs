@@ -2,8 +2,9 @@
 //! at a time or (for the GPU's fallback) on every core.
 //!
 //! A slice is at most [`MAX_SLICE`] instructions and at most [`SLICE_PIXELS`] pixels of drawing
-//! (each instruction may touch every pixel once), so the time between two checks is bounded
-//! whatever the budget and the canvas. With [`Stop::never`] a run is one slice.
+//! (each instruction counted at the most pixels its opcode can touch, see `pixel_work`), so the
+//! time between two checks is bounded whatever the budget and the canvas. With [`Stop::never`]
+//! a run is one slice.
 //!
 //! Every run goes through the execution tiers (`gvpie_jit::TieredRun`): interpreted, or
 //! compiled to native code when its [`Tier`] says so, with identical results. A traced run is
@@ -31,6 +32,8 @@ pub const MAX_SLICE: u64 = 1 << 16;
 #[derive(Debug)]
 pub struct CpuRun {
     run: TieredRun,
+    /// The most pixels one instruction of this program can touch ([`pixel_work`]).
+    work: u64,
     budget: u64,
     start: Instant,
     backend: BackendName,
@@ -56,7 +59,8 @@ impl CpuRun {
         let start = Instant::now();
         let vm = Vm::new(texture, config).map_err(ExecError::Canvas)?;
         let run = TieredRun::new(vm, tier);
-        Ok(CpuRun { run, budget: config.budget, start, backend: BackendName::Cpu, gpu_fallback: None })
+        let work = pixel_work(texture, config);
+        Ok(CpuRun { run, work, budget: config.budget, start, backend: BackendName::Cpu, gpu_fallback: None })
     }
 
     /// Instructions per slice for a canvas of `pixels` pixels and `slice_pixels` pixel work.
@@ -86,8 +90,7 @@ impl CpuRun {
             self.run_slice(u64::MAX, tracer);
             return self.finish(None);
         }
-        let canvas = self.run.vm().canvas();
-        let slice = CpuRun::slice_for(u64::from(canvas.width()) * u64::from(canvas.height()), SLICE_PIXELS);
+        let slice = CpuRun::slice_for(self.work, SLICE_PIXELS);
         loop {
             if let Some(reason) = stop.reached() {
                 return self.finish(Some(reason));
@@ -123,6 +126,34 @@ impl CpuRun {
             gpu_fallback: self.gpu_fallback,
         }
     }
+}
+
+/// The most pixels one instruction of `texture` can touch on `config`'s canvas, so that a slice
+/// of `SLICE_PIXELS / work` instructions bounds the drawing between two checks: the whole canvas
+/// for `RECT`, `CIRC`, `CIRCF`, `TRI`, `CLS` and a kept `FRAME` (and for any program with `POKE`,
+/// which can write any instruction), a row and a column for `LINE`, a line of glyphs for `TXT`
+/// and `NUM`, one pixel for `PSET` and `PGET`, none for the rest. A program that draws little
+/// per instruction (a pixel fill with `PSET`) gets long slices, which the compiled tier needs.
+fn pixel_work(texture: &Texture, config: &Config) -> u64 {
+    use gvpie_pxl::Op;
+    let (width, height) = (u64::from(config.width), u64::from(config.height));
+    let canvas = width * height;
+    let mut work = 1;
+    for index in 0..texture.n_records() {
+        let record_work = match Op::from_code((texture.record(index)[0] & 0xFF) as u8) {
+            Some(Op::Rect | Op::Circ | Op::Circf | Op::Tri | Op::Cls | Op::Poke) => canvas,
+            Some(Op::Frame) if config.max_frames > 0 => canvas,
+            Some(Op::Line) => width + height,
+            Some(Op::Txt) => (width / 6 + 2) * 35,
+            Some(Op::Num) => 11 * 35,
+            _ => 1,
+        };
+        work = work.max(record_work);
+        if work >= canvas {
+            return canvas;
+        }
+    }
+    work
 }
 
 /// Runs every program one after the other, each until its end or `stop`. Once `stop` is reached
@@ -298,6 +329,21 @@ mod tests {
         // Results without a run name no tier.
         let failed = ResultJson::failed(ErrorJson::new("x", "y"), None, Duration::ZERO);
         assert!(serde_json::to_value(&failed).expect("json").get("tier").is_none());
+    }
+
+    #[test]
+    fn slices_are_sized_by_the_most_pixels_one_instruction_can_draw() {
+        let work = |source: &str, max_frames| {
+            let config = Config { width: 64, height: 32, budget: 1000, max_frames };
+            super::pixel_work(&compile(source).expect("compile"), &config)
+        };
+        assert_eq!(work("ADD a a 1\nPSET a a\nFRAME\n", 0), 1);
+        assert_eq!(work("FRAME\n", 1), 64 * 32);
+        assert_eq!(work("NUM 0 0 a\n", 0), 11 * 35);
+        assert_eq!(work("LINE 0 0 a a\n", 0), 64 + 32);
+        assert_eq!(work("PSET 0 0\nRECT 0 0 a a\n", 0), 64 * 32);
+        // POKE can write any instruction, a RECT too.
+        assert_eq!(work("POKE 0 3\n", 0), 64 * 32);
     }
 
     #[test]

@@ -50,13 +50,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// Compile time per 1,000 instructions for programs of several sizes (arithmetic, drawing,
 /// branches and calls mixed like real programs).
 fn compile_time() -> Result<(), Box<dyn std::error::Error>> {
-    for n_blocks in [20, 200, 2000, 4000] {
+    for (n_blocks, n_vars) in [(20, 4), (200, 4), (2000, 4), (20, 50), (200, 50), (2000, 50)] {
         let mut source = String::new();
         for i in 0..n_blocks {
-            source.push_str(&format!("l{i}:\nADD x{} x{} {i}\n", i % 50, (i + 1) % 50));
+            source.push_str(&format!("l{i}:\nADD x{} x{} {i}\n", i % n_vars, (i + 1) % n_vars));
             source.push_str(&format!("RECT {} {} 10 x{}\n", i % 128, i % 64, i % 7));
-            source.push_str(&format!("MUL y y x{}\n", i % 50));
-            source.push_str(&format!("IF x{} < {} l{}\n", i % 50, i * 7, i / 2));
+            source.push_str(&format!("MUL y y x{}\n", i % n_vars));
+            source.push_str(&format!("IF x{} < {} l{}\n", i % n_vars, i * 7, i / 2));
             source.push_str("PSET x0 y\n");
         }
         let texture = compile(&source).map_err(|d| d[0].headline())?;
@@ -68,7 +68,12 @@ fn compile_time() -> Result<(), Box<dyn std::error::Error>> {
         }
         times.sort_by(f64::total_cmp);
         let n = texture.n_records();
-        println!("{n:>6} instructions: {:>8.2} ms ({:.3} ms per 1,000)", times[1], times[1] * 1000.0 / n as f64);
+        println!(
+            "{n:>6} instructions, {:>2} variables: {:>8.2} ms ({:.3} ms per 1,000)",
+            n_vars + 1,
+            times[1],
+            times[1] * 1000.0 / n as f64
+        );
     }
     Ok(())
 }

@@ -28,13 +28,14 @@ pub const CACHE_CAPACITY: usize = 32;
 pub const MAX_RECOMPILES: u32 = 4;
 /// Under `auto`, a program is compiled once it has run this many instructions interpreted,
 /// plus [`THRESHOLD_PER_RECORD`] per instruction of its code (compile time grows with the
-/// code). Measured in BENCHMARKS.md ("JIT compile time and threshold"): compiling costs about
-/// 10–20 µs per instruction of code, the interpreter about 3 ns per executed instruction, so a
-/// program pays for its compilation after a few thousand executed instructions per instruction
-/// of code; below a fixed floor nothing is worth compiling.
+/// code). Measured (BENCHMARKS.md, "Compiled tier"; docs/jit.md): about 1 ms to compile a
+/// small program, 0.02–0.2 ms per instruction of code for larger ones (more with many
+/// variables), against 2–7 ns per instruction saved by compiled code; so a small program pays
+/// for its compilation after a few hundred thousand executed instructions, a large one after
+/// some 10,000 per instruction of its code.
 pub const THRESHOLD_BASE: u64 = 200_000;
 /// See [`THRESHOLD_BASE`].
-pub const THRESHOLD_PER_RECORD: u64 = 2_000;
+pub const THRESHOLD_PER_RECORD: u64 = 20_000;
 
 /// Which execution tier to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
