@@ -52,12 +52,12 @@ use gvpie_pxl::{Config, Diagnostic, RunResult, Status, Texture, Tracer};
 use serde::{Deserialize, Serialize};
 
 pub use crate::cpu::{CpuRun, MAX_SLICE, SLICE_PIXELS};
-/// The CPU's execution tier (`interp`, `jit`, `auto`; see `gvpie_jit`), an engine option.
-pub use gvpie_jit::Tier;
 pub use crate::shapes::ScorerChoice;
 pub use crate::stop::{CancelFlag, Stop, StopReason, TIME_LIMIT_KIND};
 #[cfg(feature = "gpu")]
 pub use gvpie_gpu::{ADAPTER_ENV, AdapterInfo};
+/// The CPU's execution tier (`interp`, `jit`, `auto`; see `gvpie_jit`), an engine option.
+pub use gvpie_jit::Tier;
 
 mod cpu;
 mod refine;
