@@ -120,3 +120,49 @@ fn bad_input_is_refused_with_exit_2() {
     assert_eq!(help.code, 0);
     assert!(help.stdout.contains("operands computed at run time (variables) stay as they are"), "{}", help.stdout);
 }
+
+/// `--backend gpu` computes the gradients on the GPU (lavapipe in CI) or is refused with exit 2 where there is none;
+/// `auto` never takes a software adapter. The program written is the same kind of exact result either way.
+#[test]
+fn gpu_gradients_and_auto_never_on_a_software_adapter() {
+    let dir = Dir::new("refine-gpu");
+    let program = dir.write("p.pxl", "CLS 100 100 100\nCOLOR 200 80 40 128\nTRI 2 2 40 8 10 30\nRECT 20 10 12 12\n");
+    for backend in ["gpu", "auto"] {
+        let (out, png) = (dir.join(&format!("{backend}.pxl")), dir.join(&format!("{backend}.png")));
+        let args: [&dyn AsRef<std::ffi::OsStr>; 14] = [
+            &"refine",
+            &program,
+            &image("coffee.png"),
+            &"--resize",
+            &"48",
+            &"-o",
+            &out,
+            &"--png",
+            &png,
+            &"--seconds",
+            &"3",
+            &"--backend",
+            &backend,
+            &"--json",
+        ];
+        let run = gvpie(&args);
+        if backend == "gpu" && run.code == 2 {
+            assert!(run.stderr.contains("--backend gpu"), "{}", run.stderr);
+            continue;
+        }
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let summary = run.json();
+        let on = summary["gradients_on"].as_str().unwrap_or_default().to_string();
+        if backend == "gpu" {
+            assert!(on.starts_with("gpu") || on.starts_with("cpu (the GPU failed"), "{on}");
+        } else {
+            assert!(!on.contains(", cpu)"), "auto picked a software adapter: {on}");
+        }
+        let (before, after) = (summary["rmse_before"].as_f64(), summary["rmse_after"].as_f64());
+        assert!(after.is_some() && after <= before, "{after:?} {before:?}");
+        let rerun = dir.join(&format!("{backend}-rerun.png"));
+        let run = gvpie(&[&"run", &out, &"--backend", &"cpu", &"-o", &rerun]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(decode_png(&rerun), decode_png(&png));
+    }
+}
