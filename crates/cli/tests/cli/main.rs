@@ -3,7 +3,6 @@
 mod bad_input;
 mod commands;
 mod compile;
-mod compile;
 mod daemon;
 mod evolve;
 mod goals;

@@ -270,24 +270,6 @@ fn backend_names_are_case_insensitive() {
     assert!(run.stderr.contains("invalid value 'tpu' for '--backend <BACKEND>'"), "{}", run.stderr);
 }
 
-/// A cartridge carries its program's `SIZE`: `cart pack` draws its screen at that size and `run`
-/// runs it at that size, both without flags.
-#[test]
-fn cartridges_keep_the_declared_size() {
-    let dir = Dir::new("cart-size");
-    let program = dir.write("dot.pxl", "SIZE 12 5\nPSET 11 4\nHALT\n");
-    let cart = dir.join("dot.png");
-    let pack = gvpie(&[&"cart", &"pack", &program, &"-o", &cart]);
-    assert_eq!(pack.code, 0, "{}", pack.stderr);
-    let run = gvpie(&[&"run", &cart, &"--json"]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!((run.json()["width"].as_u64(), run.json()["height"].as_u64()), (Some(12), Some(5)));
-    let disasm = gvpie(&[&"asm", &program, &"-o", &dir.join("dot.pxt")]);
-    assert_eq!(disasm.code, 0, "{}", disasm.stderr);
-    let back = gvpie(&[&"disasm", &dir.join("dot.pxt")]);
-    assert!(back.stdout.lines().any(|line| line == "SIZE 12 5"), "{}", back.stdout);
-}
-
 #[test]
 fn every_tier_gives_the_same_result_and_says_which_ran() {
     let dir = Dir::new("tiers");
@@ -301,7 +283,10 @@ fn every_tier_gives_the_same_result_and_says_which_ran() {
         let json = run.json();
         assert_eq!(json["tier"], ran, "{tier}");
         assert!(json.get("jit_fallback").is_none(), "{json}");
-        assert_eq!((json["error"]["kind"].as_str(), json["error"]["line"].as_u64()), (Some("division_by_zero"), Some(6)));
+        assert_eq!(
+            (json["error"]["kind"].as_str(), json["error"]["line"].as_u64()),
+            (Some("division_by_zero"), Some(6))
+        );
         results.push((json["cycles"].clone(), std::fs::read(&png).expect("png")));
     }
     assert!(results.windows(2).all(|w| w[0] == w[1]));
