@@ -20,6 +20,11 @@ use gvpie_store::{ARM_SCOPE, Goal, GoalUpdate, NewGoal, NewImage, Store, StoreEr
 use serde_json::json;
 
 use crate::UsageError;
+
+/// Goal names, kinds and reasons come from the database, which anyone may write: never raw to the terminal.
+fn safe(text: &str) -> std::borrow::Cow<'_, str> {
+    gvpie_daemon::sanitize_for_terminal(text)
+}
 use crate::evolve_cmd::named;
 
 /// The budget and stop-rule flags shared by every kind of goal.
@@ -200,7 +205,13 @@ pub fn goals(command: GoalsCommand) -> anyhow::Result<ExitCode> {
                 let best = goal.best_score.map(|s| format_score(&goal.kind, s)).unwrap_or_else(|| "-".into());
                 println!(
                     "{:>4}  {:<8} {:<7} {:>5} {:>12} {:>8}  {}",
-                    goal.id, goal.kind, goal.status, goal.priority, best, steps, goal.goal
+                    goal.id,
+                    safe(&goal.kind),
+                    goal.status,
+                    goal.priority,
+                    best,
+                    steps,
+                    safe(&goal.goal)
                 );
             }
             Ok(ExitCode::SUCCESS)
@@ -221,8 +232,8 @@ pub fn goals(command: GoalsCommand) -> anyhow::Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&value)?);
                 return Ok(ExitCode::SUCCESS);
             }
-            println!("goal {}: {}", goal.id, goal.goal);
-            println!("  kind      {}", goal.kind);
+            println!("goal {}: {}", goal.id, safe(&goal.goal));
+            println!("  kind      {}", safe(&goal.kind));
             println!("  status    {}", goal.status);
             println!("  priority  {}", goal.priority);
             match (goal.best_iteration, goal.best_score) {
@@ -243,7 +254,7 @@ pub fn goals(command: GoalsCommand) -> anyhow::Result<ExitCode> {
                     p.steps, p.evaluations, p.seconds, p.kept, p.stale_steps
                 );
                 if let Some(reason) = &p.stop_reason {
-                    println!("  stopped   {reason}");
+                    println!("  stopped   {}", safe(reason));
                 }
             }
             if let Some(budget) = goal.spec.as_ref().and_then(|s| s.get("budget")).filter(|b| b != &&json!({})) {
@@ -258,12 +269,12 @@ pub fn goals(command: GoalsCommand) -> anyhow::Result<ExitCode> {
                     let score = p.score.map(|s| format!(" {}", format_score(&goal.kind, s))).unwrap_or_default();
                     let kept = p.iteration.map(|i| format!(" as iteration {i}")).unwrap_or_default();
                     let reason = p.reason.as_deref().and_then(|r| r.lines().find(|l| !l.trim().is_empty()));
-                    let reason = reason.map(|r| format!(": {}", r.chars().take(120).collect::<String>()));
+                    let reason = reason.map(|r| format!(": {}", safe(&r.chars().take(120).collect::<String>())));
                     println!(
                         "    {} {} {}{score}{kept}{}",
                         gvpie_store::format_ms(p.created_ms),
-                        p.generator,
-                        p.outcome,
+                        safe(&p.generator),
+                        safe(&p.outcome),
                         reason.unwrap_or_default()
                     );
                 }
@@ -355,7 +366,7 @@ fn add_goal(add: AddCommand) -> anyhow::Result<ExitCode> {
             store.add_goal(&new_goal(spec.draft(&options)), None).map_err(goal_error)?
         }
     };
-    println!("added goal {} ({}): {}", goal.id, goal.kind, goal.goal);
+    println!("added goal {} ({}): {}", goal.id, safe(&goal.kind), safe(&goal.goal));
     Ok(ExitCode::SUCCESS)
 }
 

@@ -211,3 +211,25 @@ fn goals_show_lists_llm_proposals() {
     assert_eq!(proposals[1]["reason"], "the program does not compile:\n1:1: unknown mnemonic 'X'");
     assert_eq!(proposals[1]["source"], "HALT\n");
 }
+
+/// Goal names come from the database, which anyone may write (the API, `psql`): the terminal never gets their
+/// escape sequences raw.
+#[test]
+fn goal_names_reach_the_terminal_without_escape_sequences() {
+    let dir = crate::util::Dir::new("goal-escapes");
+    let db = dir.join("gvpie.db");
+    let store = gvpie_store::Store::open(&db).expect("open");
+    let hostile = "fine\u{1b}[2J\u{1b}]0;owned\u{7}";
+    store
+        .create_goal(&gvpie_store::NewGoal { goal: hostile.into(), priority: 5, kind: "note".into(), spec: None })
+        .expect("goal");
+    for args in [vec!["goals", "list"], vec!["goals", "show", "1"]] {
+        let mut all: Vec<&dyn AsRef<std::ffi::OsStr>> = args.iter().map(|a| a as &dyn AsRef<std::ffi::OsStr>).collect();
+        all.push(&"--db");
+        all.push(&db);
+        let run = gvpie(&all);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert!(!run.stdout.contains('\u{1b}') && !run.stdout.contains('\u{7}'), "{:?}", run.stdout);
+        assert!(run.stdout.contains("fine"), "{}", run.stdout);
+    }
+}
