@@ -97,6 +97,9 @@ fn body_example(method: &str, path: &str) -> Option<Value> {
         ("post", "/api/debug") => json!({"code": EXAMPLE_CODE, "width": 32, "height": 16, "cycle": 1}),
         ("post", "/api/cart/pack") => json!({"code": EXAMPLE_CODE, "width": 64, "height": 32}),
         ("post", "/api/cart/unpack") => json!({"cartridge": example_cartridge()?}),
+        ("post", "/api/compile") => {
+            json!({"description": "a red circle above a blue square", "width": 128, "height": 64})
+        }
         _ => return None,
     };
     Some(example)
