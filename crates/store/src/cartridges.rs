@@ -1,12 +1,13 @@
 //! The cartridge registry (the seed's `cartridge_registry` table), with each cartridge's PNG
 //! bytes kept once by their SHA-256 in `blobs`.
 
-use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
+use crate::db::{Db, Row};
 use crate::error::{Result, StoreError};
 use crate::hash::Hash;
-use crate::store::{Store, int_of, text_of};
+use crate::params;
+use crate::store::Store;
 
 /// A registered cartridge.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,48 +52,52 @@ pub struct NewCartridge<'a> {
 const COLUMNS: &str = "c.id, c.path, c.kind, c.checksum, c.width, c.height, c.created_at, c.parent_id, \
      c.executed_count, c.blob_id IS NOT NULL";
 
-fn entry_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<CartridgeEntry> {
+fn entry_from_row(row: &Row) -> Result<CartridgeEntry> {
     Ok(CartridgeEntry {
         id: row.get(0)?,
-        path: text_of(row.get_ref(1)?).unwrap_or_default(),
-        kind: text_of(row.get_ref(2)?).unwrap_or_default(),
-        checksum: text_of(row.get_ref(3)?),
-        width: int_of(row.get_ref(4)?),
-        height: int_of(row.get_ref(5)?),
-        created_at: text_of(row.get_ref(6)?),
-        parent_id: int_of(row.get_ref(7)?),
-        executed_count: int_of(row.get_ref(8)?).unwrap_or(0),
+        path: row.text(1).unwrap_or_default(),
+        kind: row.text(2).unwrap_or_default(),
+        checksum: row.text(3),
+        width: row.int(4),
+        height: row.int(5),
+        created_at: row.text(6),
+        parent_id: row.int(7),
+        executed_count: row.int(8).unwrap_or(0),
         has_png: row.get(9)?,
     })
+}
+
+/// The id of the blob with these bytes, stored if new.
+pub(crate) fn blob_id(tx: &Db, hash: &Hash, bytes: &[u8]) -> Result<i64> {
+    Ok(crate::record::id_by_hash(
+        tx,
+        "blobs",
+        hash,
+        "INSERT INTO blobs (hash, bytes) VALUES (?1, ?2) ON CONFLICT(hash) DO NOTHING RETURNING id",
+        params![&hash.0[..], bytes],
+    )?
+    .0)
 }
 
 impl Store {
     /// Every cartridge, by id.
     pub fn list_cartridges(&self) -> Result<Vec<CartridgeEntry>> {
-        let mut statement =
-            self.conn().prepare(&format!("SELECT {COLUMNS} FROM cartridge_registry c ORDER BY c.id"))?;
-        let rows = statement.query_map([], entry_from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let sql = format!("SELECT {COLUMNS} FROM cartridge_registry c ORDER BY c.id");
+        self.db.query_all(&sql, params![])?.iter().map(entry_from_row).collect()
     }
 
     /// A cartridge by its path (name), or by `sha256:HEX` / bare hex checksum.
     pub fn cartridge(&self, key: &str) -> Result<Option<CartridgeEntry>> {
-        let by_path = self
-            .conn()
-            .query_row(&format!("SELECT {COLUMNS} FROM cartridge_registry c WHERE c.path = ?1"), [key], entry_from_row)
-            .optional()?;
-        if by_path.is_some() {
-            return Ok(by_path);
+        let sql = format!("SELECT {COLUMNS} FROM cartridge_registry c WHERE c.path = ?1");
+        if let Some(row) = self.db.query_opt(&sql, params![key])? {
+            return Ok(Some(entry_from_row(&row)?));
         }
         match Hash::from_hex(key) {
-            Ok(hash) => Ok(self
-                .conn()
-                .query_row(
-                    &format!("SELECT {COLUMNS} FROM cartridge_registry c WHERE c.checksum = ?1 ORDER BY c.id LIMIT 1"),
-                    [hash.to_hex()],
-                    entry_from_row,
-                )
-                .optional()?),
+            Ok(hash) => {
+                let sql =
+                    format!("SELECT {COLUMNS} FROM cartridge_registry c WHERE c.checksum = ?1 ORDER BY c.id LIMIT 1");
+                self.db.query_opt(&sql, params![hash.to_hex()])?.map(|row| entry_from_row(&row)).transpose()
+            }
             Err(_) => Ok(None),
         }
     }
@@ -102,15 +107,14 @@ impl Store {
         let Some(entry) = self.cartridge(key)? else {
             return Ok(None);
         };
-        let bytes: Option<Vec<u8>> = self
-            .conn()
-            .query_row(
-                "SELECT b.bytes FROM cartridge_registry c JOIN blobs b ON b.id = c.blob_id WHERE c.id = ?1",
-                [entry.id],
-                |row| row.get(0),
-            )
-            .optional()?;
-        Ok(bytes.map(|bytes| (entry, bytes)))
+        let row = self.db.query_opt(
+            "SELECT b.bytes FROM cartridge_registry c JOIN blobs b ON b.id = c.blob_id WHERE c.id = ?1",
+            params![entry.id],
+        )?;
+        match row {
+            Some(row) => Ok(Some((entry, row.get(0)?))),
+            None => Ok(None),
+        }
     }
 
     /// Registers a cartridge's PNG (content-addressed: the same bytes are stored once).
@@ -128,30 +132,26 @@ impl Store {
             Some(path) => path.to_string(),
             None => format!("sha256:{hash}"),
         };
-        let tx = self.conn_mut().transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let existing: Option<Option<String>> = tx
-            .query_row("SELECT checksum FROM cartridge_registry WHERE path = ?1", [&path], |row| row.get(0))
-            .optional()?;
-        match existing {
-            Some(Some(checksum)) if checksum == hash.to_hex() => {}
-            Some(_) => {
-                return Err(StoreError::Invalid(format!("the cartridge path '{path}' is registered with other bytes")));
+        self.db.transaction(|tx| -> Result<()> {
+            // Two registrations of one path at once must not both see it free.
+            tx.lock(&format!("cartridge {path}"))?;
+            let existing = tx.query_opt("SELECT checksum FROM cartridge_registry WHERE path = ?1", params![&path])?;
+            match existing.map(|row| row.text(0)) {
+                Some(Some(checksum)) if checksum == hash.to_hex() => Ok(()),
+                Some(_) => {
+                    Err(StoreError::Invalid(format!("the cartridge path '{path}' is registered with other bytes")))
+                }
+                None => {
+                    let blob_id = blob_id(tx, &hash, new.png)?;
+                    tx.execute(
+                        "INSERT INTO cartridge_registry (path, kind, checksum, width, height, created_at, parent_id, \
+                         blob_id) VALUES (?1, 'pixel', ?2, ?3, ?4, datetime('now'), ?5, ?6)",
+                        params![&path, hash.to_hex(), new.width, new.height, new.parent_id, blob_id],
+                    )?;
+                    Ok(())
+                }
             }
-            None => {
-                tx.execute(
-                    "INSERT INTO blobs (hash, bytes) VALUES (?1, ?2) ON CONFLICT(hash) DO NOTHING",
-                    params![&hash.0[..], new.png],
-                )?;
-                let blob_id: i64 =
-                    tx.query_row("SELECT id FROM blobs WHERE hash = ?1", [&hash.0[..]], |row| row.get(0))?;
-                tx.execute(
-                    "INSERT INTO cartridge_registry (path, kind, checksum, width, height, created_at, parent_id, blob_id) \
-                     VALUES (?1, 'pixel', ?2, ?3, ?4, datetime('now'), ?5, ?6)",
-                    params![path, hash.to_hex(), new.width, new.height, new.parent_id, blob_id],
-                )?;
-            }
-        }
-        tx.commit()?;
+        })?;
         self.cartridge(&path)?.ok_or_else(|| StoreError::NotFound(format!("cartridge {path}")))
     }
 }

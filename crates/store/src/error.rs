@@ -1,7 +1,7 @@
 //! The store's one error type.
 //!
-//! Database errors are wrapped without exposing the driver's types, so callers (the daemon,
-//! the server) never depend on rusqlite and a PostgreSQL backend can report through the same
+//! Database errors are wrapped without exposing the drivers' types, so callers (the daemon,
+//! the server) never depend on rusqlite or postgres; both backends report through the same
 //! variants.
 
 use crate::lease::LeaseInfo;
@@ -39,7 +39,7 @@ pub enum StoreError {
     NotFound(String),
     /// The caller's input is invalid (empty name, bad hash, duplicate name...).
     Invalid(String),
-    /// The location names a backend this build does not have (PostgreSQL is planned).
+    /// The location names a backend or a feature this build does not have.
     Unsupported(String),
 }
 
@@ -69,11 +69,7 @@ impl std::error::Error for StoreError {}
 
 impl From<rusqlite::Error> for StoreError {
     fn from(err: rusqlite::Error) -> StoreError {
-        match err.sqlite_error_code() {
-            Some(rusqlite::ErrorCode::ReadOnly) => StoreError::ReadOnly(err.to_string()),
-            Some(rusqlite::ErrorCode::DiskFull) => StoreError::Full(err.to_string()),
-            _ => StoreError::Database(err.to_string()),
-        }
+        crate::db::DbError::from(err).into()
     }
 }
 

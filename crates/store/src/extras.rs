@@ -8,10 +8,10 @@
 //! state (its spec, best iteration, score and status) always matches the executions on record.
 //! This module does not decide anything about goals; it only writes what it is given.
 
-use rusqlite::{OptionalExtension, Transaction, params};
-
+use crate::db::Db;
 use crate::error::{Result, StoreError};
 use crate::hash::Hash;
+use crate::params;
 use crate::record::{NewImage, ParentRef};
 use crate::store::Store;
 
@@ -121,29 +121,13 @@ impl Store {
     /// Stores an image (content-addressed by [`NewImage::hash`]) outside any execution, for
     /// example an image goal's target. Returns its hash.
     pub fn put_image(&mut self, image: &NewImage) -> Result<Hash> {
-        let tx = self.conn_mut().transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let found: Option<bool> = tx
-            .query_row("SELECT png IS NOT NULL FROM images WHERE hash = ?1", [&image.hash.0[..]], |row| row.get(0))
-            .optional()?;
-        match found {
-            Some(true) => {}
-            Some(false) => {
-                tx.execute("UPDATE images SET png = ?2 WHERE hash = ?1", params![&image.hash.0[..], image.png])?;
-            }
-            None => {
-                tx.execute(
-                    "INSERT INTO images (hash, width, height, png, first_iteration) VALUES (?1, ?2, ?3, ?4, NULL)",
-                    params![&image.hash.0[..], image.width, image.height, image.png],
-                )?;
-            }
-        }
-        tx.commit()?;
+        self.db.transaction(|tx| crate::record::image_id(tx, image, None))?;
         Ok(image.hash)
     }
 }
 
 /// Applies `extras` inside the cycle's transaction; `iterations` are the batch's.
-pub(crate) fn write_extras(tx: &Transaction<'_>, extras: &CycleExtras, iterations: &[i64]) -> Result<()> {
+pub(crate) fn write_extras(tx: &Db, extras: &CycleExtras, iterations: &[i64]) -> Result<()> {
     let resolve = |parent: ParentRef| -> Result<Option<i64>> {
         match parent {
             ParentRef::None => Ok(None),
@@ -161,14 +145,11 @@ pub(crate) fn write_extras(tx: &Transaction<'_>, extras: &CycleExtras, iteration
             None => None,
         };
         let changed = tx.execute(
-            "UPDATE development_goals SET status = COALESCE(?2, status), spec = COALESCE(?3, spec), \
-             best_iteration = COALESCE(?4, best_iteration), best_score = COALESCE(?5, best_score), \
-             completed = CASE WHEN ?2 = 'done' THEN 1 WHEN ?2 IS NOT NULL THEN 0 ELSE completed END, \
-             completed_at = CASE WHEN ?2 = 'done' THEN datetime('now') WHEN ?2 IS NOT NULL THEN NULL \
-             ELSE completed_at END, updated_at = datetime('now') WHERE id = ?1",
+            crate::goals::UPDATE_GOAL,
             params![
                 change.id,
-                change.status,
+                &change.status,
+                None::<i64>,
                 change.spec.as_ref().map(|s| s.to_string()),
                 best.map(|b| b.0),
                 best.map(|b| b.1)
@@ -180,23 +161,19 @@ pub(crate) fn write_extras(tx: &Transaction<'_>, extras: &CycleExtras, iteration
     }
     let now = crate::time::now_ms();
     for arm in &extras.arms {
-        tx.prepare_cached(
+        tx.execute(
             "INSERT INTO stats (scope, key, runs, successes, cycles_sum, duration_us_sum, cycles_hist, \
              duration_hist, updated_ms) VALUES (?1, ?2, ?3, ?4, 0, 0, '[]', '[]', ?5) \
-             ON CONFLICT(scope, key) DO UPDATE SET runs = runs + excluded.runs, \
-             successes = successes + excluded.successes, updated_ms = excluded.updated_ms",
-        )?
-        .execute(params![ARM_SCOPE, arm.key, arm.tries, arm.improvements, now])?;
+             ON CONFLICT(scope, key) DO UPDATE SET runs = stats.runs + excluded.runs, \
+             successes = stats.successes + excluded.successes, updated_ms = excluded.updated_ms",
+            params![ARM_SCOPE, &arm.key, arm.tries, arm.improvements, now],
+        )?;
     }
     for cartridge in &extras.cartridges {
         let Some(iteration) = resolve(ParentRef::Pending(cartridge.pending))? else { continue };
         let path = format!("{}{iteration}", cartridge.path_prefix);
         let hash = Hash::of(&cartridge.png);
-        tx.execute(
-            "INSERT INTO blobs (hash, bytes) VALUES (?1, ?2) ON CONFLICT(hash) DO NOTHING",
-            params![&hash.0[..], cartridge.png],
-        )?;
-        let blob_id: i64 = tx.query_row("SELECT id FROM blobs WHERE hash = ?1", [&hash.0[..]], |row| row.get(0))?;
+        let blob_id = crate::cartridges::blob_id(tx, &hash, &cartridge.png)?;
         tx.execute(
             "INSERT INTO cartridge_registry (path, kind, checksum, width, height, created_at, blob_id) \
              VALUES (?1, 'pixel', ?2, ?3, ?4, datetime('now'), ?5) ON CONFLICT(path) DO NOTHING",
@@ -215,7 +192,7 @@ pub(crate) fn write_extras(tx: &Transaction<'_>, extras: &CycleExtras, iteration
         tx.execute(
             "INSERT INTO development_goals (goal, priority, created_at, kind, spec, updated_at, origin) \
              VALUES (?1, ?2, datetime('now'), ?3, ?4, datetime('now'), ?5) ON CONFLICT DO NOTHING",
-            params![goal.goal, goal.priority, kind, goal.spec.as_ref().map(|s| s.to_string()), set.origin],
+            params![&goal.goal, goal.priority, kind, goal.spec.as_ref().map(|s| s.to_string()), &set.origin],
         )?;
     }
     for adoption in &extras.adoptions {
@@ -224,22 +201,22 @@ pub(crate) fn write_extras(tx: &Transaction<'_>, extras: &CycleExtras, iteration
         let enabled = tx.execute(
             "UPDATE improvement_scripts SET enabled = 1 WHERE name = ?1 \
              AND parent_script_id = (SELECT id FROM improvement_scripts WHERE name = ?2)",
-            params![adoption.successor, adoption.original],
+            params![&adoption.successor, &adoption.original],
         )?;
         if enabled == 0 {
             continue;
         }
-        tx.execute("UPDATE improvement_scripts SET enabled = 0 WHERE name = ?1", [&adoption.original])?;
+        tx.execute("UPDATE improvement_scripts SET enabled = 0 WHERE name = ?1", params![&adoption.original])?;
         tx.execute(
             "INSERT INTO adoptions (created_ms, goal_id, original, successor, original_cycles, cycles, iteration) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
                 now,
                 adoption.goal_id,
-                adoption.original,
-                adoption.successor,
-                i64::try_from(adoption.original_cycles).unwrap_or(i64::MAX),
-                i64::try_from(adoption.cycles).unwrap_or(i64::MAX),
+                &adoption.original,
+                &adoption.successor,
+                adoption.original_cycles,
+                adoption.cycles,
                 iteration
             ],
         )?;

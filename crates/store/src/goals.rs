@@ -1,11 +1,12 @@
 //! Development goals (the seed's `development_goals` table, extended for the improvement
 //! engine with a kind, a JSON spec owned by that engine, a status and the best result).
 
-use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
+use crate::db::Row;
 use crate::error::{Result, StoreError};
-use crate::store::{Store, int_of, text_of};
+use crate::params;
+use crate::store::Store;
 
 /// One goal: the one JSON shape of a goal on every surface (`gvpie goals list --json`, `GET /api/goals`, the
 /// event stream), with the seed's column names.
@@ -82,31 +83,29 @@ pub struct GoalUpdate {
 const COLUMNS: &str = "id, goal, priority, completed, created_at, completed_at, kind, spec, status, best_iteration, \
      best_score, updated_at, origin";
 
-fn goal_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Goal> {
+fn goal_from_row(row: &Row) -> Result<Goal> {
     Ok(Goal {
         id: row.get(0)?,
-        goal: text_of(row.get_ref(1)?).unwrap_or_default(),
-        priority: int_of(row.get_ref(2)?).unwrap_or(5),
-        completed: int_of(row.get_ref(3)?).unwrap_or(0) != 0,
-        created_at: text_of(row.get_ref(4)?),
-        completed_at: text_of(row.get_ref(5)?),
-        kind: text_of(row.get_ref(6)?).unwrap_or_else(|| "note".to_string()),
-        spec: text_of(row.get_ref(7)?).and_then(|text| serde_json::from_str(&text).ok()),
-        status: text_of(row.get_ref(8)?).unwrap_or_else(|| "active".to_string()),
-        best_iteration: int_of(row.get_ref(9)?),
-        best_score: row.get::<_, Option<f64>>(10).ok().flatten(),
-        updated_at: text_of(row.get_ref(11)?),
-        origin: text_of(row.get_ref(12)?),
+        goal: row.text(1).unwrap_or_default(),
+        priority: row.int(2).unwrap_or(5),
+        completed: row.int(3).unwrap_or(0) != 0,
+        created_at: row.text(4),
+        completed_at: row.text(5),
+        kind: row.text(6).unwrap_or_else(|| "note".to_string()),
+        spec: row.text(7).and_then(|text| serde_json::from_str(&text).ok()),
+        status: row.text(8).unwrap_or_else(|| "active".to_string()),
+        best_iteration: row.int(9),
+        best_score: row.get::<Option<f64>>(10).ok().flatten(),
+        updated_at: row.text(11),
+        origin: row.text(12),
     })
 }
 
 impl Store {
     /// Every goal, highest priority first.
     pub fn list_goals(&self) -> Result<Vec<Goal>> {
-        let mut statement =
-            self.conn().prepare(&format!("SELECT {COLUMNS} FROM development_goals ORDER BY priority DESC, id"))?;
-        let rows = statement.query_map([], goal_from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let sql = format!("SELECT {COLUMNS} FROM development_goals ORDER BY priority DESC, id");
+        self.db.query_all(&sql, params![])?.iter().map(goal_from_row).collect()
     }
 
     /// The goals with status `active`, highest priority first.
@@ -116,10 +115,8 @@ impl Store {
 
     /// One goal.
     pub fn goal(&self, id: i64) -> Result<Option<Goal>> {
-        Ok(self
-            .conn()
-            .query_row(&format!("SELECT {COLUMNS} FROM development_goals WHERE id = ?1"), [id], goal_from_row)
-            .optional()?)
+        let sql = format!("SELECT {COLUMNS} FROM development_goals WHERE id = ?1");
+        self.db.query_opt(&sql, params![id])?.map(|row| goal_from_row(&row)).transpose()
     }
 
     /// Adds a goal.
@@ -128,12 +125,12 @@ impl Store {
             return Err(StoreError::Invalid("a goal needs a description".to_string()));
         }
         let kind = if new.kind.is_empty() { "note" } else { new.kind.as_str() };
-        self.conn().execute(
+        let row = self.db.query_row(
             "INSERT INTO development_goals (goal, priority, created_at, kind, spec, updated_at) \
-             VALUES (?1, ?2, datetime('now'), ?3, ?4, datetime('now'))",
-            params![new.goal, new.priority, kind, new.spec.as_ref().map(|s| s.to_string())],
+             VALUES (?1, ?2, datetime('now'), ?3, ?4, datetime('now')) RETURNING id",
+            params![&new.goal, new.priority, kind, new.spec.as_ref().map(|s| s.to_string())],
         )?;
-        let id = self.conn().last_insert_rowid();
+        let id: i64 = row.get(0)?;
         self.goal(id)?.ok_or_else(|| StoreError::NotFound(format!("goal {id}")))
     }
 
@@ -165,16 +162,11 @@ impl Store {
                 "unknown goal status '{status}' (expected active, paused or done)"
             )));
         }
-        let changed = self.conn().execute(
-            "UPDATE development_goals SET status = COALESCE(?2, status), priority = COALESCE(?3, priority), \
-             spec = COALESCE(?4, spec), best_iteration = COALESCE(?5, best_iteration), \
-             best_score = COALESCE(?6, best_score), \
-             completed = CASE WHEN ?2 = 'done' THEN 1 WHEN ?2 IS NOT NULL THEN 0 ELSE completed END, \
-             completed_at = CASE WHEN ?2 = 'done' THEN datetime('now') WHEN ?2 IS NOT NULL THEN NULL \
-             ELSE completed_at END, updated_at = datetime('now') WHERE id = ?1",
+        let changed = self.db.execute(
+            UPDATE_GOAL,
             params![
                 id,
-                update.status,
+                &update.status,
                 update.priority,
                 update.spec.as_ref().map(|s| s.to_string()),
                 update.best.map(|b| b.0),
@@ -187,6 +179,15 @@ impl Store {
         self.goal(id)?.ok_or_else(|| StoreError::NotFound(format!("goal {id}")))
     }
 }
+
+/// A goal's change: `?1` id, `?2` status, `?3` priority, `?4` spec, `?5` best iteration, `?6`
+/// best score; NULL keeps a field. Shared with a cycle's goal changes.
+pub(crate) const UPDATE_GOAL: &str = "UPDATE development_goals SET status = COALESCE(?2, status), \
+     priority = COALESCE(?3, priority), spec = COALESCE(?4, spec), best_iteration = COALESCE(?5, best_iteration), \
+     best_score = COALESCE(?6, best_score), \
+     completed = CASE WHEN ?2 = 'done' THEN 1 WHEN ?2 IS NOT NULL THEN 0 ELSE completed END, \
+     completed_at = CASE WHEN ?2 = 'done' THEN datetime('now') WHEN ?2 IS NOT NULL THEN NULL \
+     ELSE completed_at END, updated_at = datetime('now') WHERE id = ?1";
 
 /// How the system grew by itself: its self-set goals, the archive of distinct pictures, the adopted successors
 /// and the cycles they save. The one JSON shape of `gvpie stats --json`'s `growth` and `GET /api/growth`.
@@ -230,15 +231,18 @@ pub struct ArchivePicture {
 impl Store {
     /// The growth counters.
     pub fn growth(&self) -> Result<Growth> {
-        let conn = self.conn();
-        let count = |sql: &str| -> Result<i64> { Ok(conn.query_row(sql, [], |row| row.get(0))?) };
+        let count = |sql: &str| -> Result<i64> { Ok(self.db.query_row(sql, params![])?.get(0)?) };
         Ok(Growth {
             self_set_goals: count("SELECT COUNT(*) FROM development_goals WHERE origin IS NOT NULL")?,
             goals_done: count("SELECT COUNT(*) FROM development_goals WHERE status = 'done'")?,
-            archive_kinds: count(
+            archive_kinds: count(self.db.pick(
                 "SELECT COALESCE(MAX(json_array_length(spec, '$.state.archive')), 0) FROM development_goals \
                  WHERE kind = 'explore'",
-            )?,
+                // A spec that is not JSON counts as no archive rather than failing the whole count.
+                "SELECT COALESCE(MAX(CASE WHEN json_typeof(j -> 'state' -> 'archive') = 'array' \
+                 THEN json_array_length(j -> 'state' -> 'archive') END), 0) \
+                 FROM (SELECT gvpie_json(spec) AS j FROM development_goals WHERE kind = 'explore') g",
+            ))?,
             archive_pictures: count(
                 "SELECT COUNT(DISTINCT e.image_id) FROM executions e JOIN texts g ON g.id = e.generator_id \
                  WHERE g.text LIKE 'explore:%' AND e.image_id IS NOT NULL",
@@ -247,7 +251,7 @@ impl Store {
             with_lineage: count("SELECT COUNT(*) FROM executions WHERE parent_iteration IS NOT NULL")?,
             adoptions: count("SELECT COUNT(*) FROM adoptions")?,
             cycles_saved_per_run: count(
-                "SELECT COALESCE(SUM(a.original_cycles - a.cycles), 0) FROM adoptions a \
+                "SELECT CAST(COALESCE(SUM(a.original_cycles - a.cycles), 0) AS BIGINT) FROM adoptions a \
                  JOIN improvement_scripts o ON o.name = a.original AND o.enabled = 0 \
                  JOIN improvement_scripts s ON s.name = a.successor AND s.enabled = 1 \
                  WHERE a.id = (SELECT MAX(id) FROM adoptions b WHERE b.original = a.original)",
@@ -257,30 +261,37 @@ impl Store {
 
     /// The newest distinct pictures of the explore goals' archives, at most `limit`.
     pub fn archive_pictures(&self, limit: usize) -> Result<Vec<ArchivePicture>> {
-        let mut statement = self.conn().prepare(
-            "SELECT MAX(e.iteration), g.text, e.parent_iteration, e.cycles FROM executions e \
+        // The newest execution of each distinct picture (PostgreSQL has no SQLite bare columns
+        // taking the row of the MAX, so the newest iterations are chosen first).
+        let rows = self.db.query_all(
+            "SELECT e.iteration, g.text, e.parent_iteration, e.cycles FROM executions e \
              JOIN texts g ON g.id = e.generator_id \
-             WHERE g.text LIKE 'explore:%' AND e.image_id IS NOT NULL \
-             GROUP BY e.image_id ORDER BY MAX(e.iteration) DESC LIMIT ?1",
+             WHERE e.iteration IN (SELECT MAX(x.iteration) FROM executions x JOIN texts xg ON xg.id = x.generator_id \
+             WHERE xg.text LIKE 'explore:%' AND x.image_id IS NOT NULL GROUP BY x.image_id) \
+             ORDER BY e.iteration DESC LIMIT ?1",
+            params![limit],
         )?;
-        let rows = statement.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |row| {
-            Ok(ArchivePicture {
-                iteration: row.get(0)?,
-                generator: row.get(1)?,
-                parent_iteration: row.get(2)?,
-                cycles: row.get(3)?,
+        rows.iter()
+            .map(|row| {
+                Ok(ArchivePicture {
+                    iteration: row.get(0)?,
+                    generator: row.get(1)?,
+                    parent_iteration: row.get(2)?,
+                    cycles: row.get(3)?,
+                })
             })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+            .collect()
     }
 
     /// The latest iteration whose program has this hash, to name it as a parent.
     pub fn latest_iteration_of_program(&self, program: &crate::Hash) -> Result<Option<i64>> {
-        Ok(self.conn().query_row(
-            "SELECT MAX(e.iteration) FROM executions e JOIN programs p ON p.id = e.program_id WHERE p.hash = ?1",
-            [&program.0[..]],
-            |row| row.get(0),
-        )?)
+        Ok(self
+            .db
+            .query_row(
+                "SELECT MAX(e.iteration) FROM executions e JOIN programs p ON p.id = e.program_id WHERE p.hash = ?1",
+                params![&program.0[..]],
+            )?
+            .get(0)?)
     }
 }
 
@@ -309,22 +320,24 @@ pub struct AdoptionRecord {
 impl Store {
     /// The newest adoptions, at most `limit`.
     pub fn adoptions(&self, limit: usize) -> Result<Vec<AdoptionRecord>> {
-        let mut statement = self.conn().prepare(
+        let rows = self.db.query_all(
             "SELECT id, created_ms, goal_id, original, successor, original_cycles, cycles, iteration FROM adoptions \
              ORDER BY id DESC LIMIT ?1",
+            params![limit],
         )?;
-        let rows = statement.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |row| {
-            Ok(AdoptionRecord {
-                id: row.get(0)?,
-                created_ms: row.get(1)?,
-                goal_id: row.get(2)?,
-                original: row.get(3)?,
-                successor: row.get(4)?,
-                original_cycles: row.get(5)?,
-                cycles: row.get(6)?,
-                iteration: row.get(7)?,
+        rows.iter()
+            .map(|row| {
+                Ok(AdoptionRecord {
+                    id: row.get(0)?,
+                    created_ms: row.get(1)?,
+                    goal_id: row.get(2)?,
+                    original: row.get(3)?,
+                    successor: row.get(4)?,
+                    original_cycles: row.get(5)?,
+                    cycles: row.get(6)?,
+                    iteration: row.get(7)?,
+                })
             })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+            .collect()
     }
 }

@@ -11,10 +11,11 @@
 
 use std::time::Duration;
 
-use rusqlite::{OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 
+use crate::db::Db;
 use crate::error::{Result, StoreError};
+use crate::params;
 use crate::store::Store;
 use crate::time::{format_ms, now_ms};
 
@@ -104,34 +105,32 @@ pub struct Acquired {
     pub took_over: Option<LeaseInfo>,
 }
 
-fn read_info(tx: &rusqlite::Connection, name: &str, now: i64) -> Result<Option<LeaseInfo>> {
-    Ok(tx
-        .query_row(
-            "SELECT name, holder, pid, host, process_start, acquired_ms, heartbeat_ms, ttl_ms FROM daemon_leases \
-             WHERE name = ?1",
-            [name],
-            |row| {
-                Ok(LeaseInfo {
-                    name: row.get(0)?,
-                    holder: row.get(1)?,
-                    pid: u32::try_from(row.get::<_, i64>(2)?).unwrap_or(0),
-                    host: row.get(3)?,
-                    process_start: row.get(4)?,
-                    acquired_ms: row.get(5)?,
-                    heartbeat_ms: row.get(6)?,
-                    ttl_ms: row.get(7)?,
-                    read_at_ms: now,
-                })
-            },
-        )
-        .optional()?)
+fn read_info(db: &Db, name: &str, now: i64) -> Result<Option<LeaseInfo>> {
+    let row = db.query_opt(
+        "SELECT name, holder, pid, host, process_start, acquired_ms, heartbeat_ms, ttl_ms FROM daemon_leases \
+         WHERE name = ?1",
+        params![name],
+    )?;
+    let Some(row) = row else { return Ok(None) };
+    Ok(Some(LeaseInfo {
+        name: row.get(0)?,
+        holder: row.get(1)?,
+        pid: u32::try_from(row.get::<i64>(2)?).unwrap_or(0),
+        host: row.get(3)?,
+        process_start: row.get(4)?,
+        acquired_ms: row.get(5)?,
+        heartbeat_ms: row.get(6)?,
+        ttl_ms: row.get(7)?,
+        read_at_ms: now,
+    }))
 }
 
 /// Renews `lease` inside a transaction, or fails with [`StoreError::LeaseLost`].
-pub(crate) fn renew_in(tx: &Transaction<'_>, lease: &Lease, now: i64) -> Result<()> {
-    let changed = tx
-        .prepare_cached("UPDATE daemon_leases SET heartbeat_ms = ?3 WHERE name = ?1 AND holder = ?2")?
-        .execute(params![lease.name, lease.holder, now])?;
+pub(crate) fn renew_in(tx: &Db, lease: &Lease, now: i64) -> Result<()> {
+    let changed = tx.execute(
+        "UPDATE daemon_leases SET heartbeat_ms = ?3 WHERE name = ?1 AND holder = ?2",
+        params![&lease.name, &lease.holder, now],
+    )?;
     if changed == 1 { Ok(()) } else { Err(StoreError::LeaseLost) }
 }
 
@@ -147,40 +146,46 @@ impl Store {
     ) -> Result<Acquired> {
         let now = now_ms();
         let ttl_ms = i64::try_from(claim.ttl.as_millis()).unwrap_or(i64::MAX).max(1);
-        let tx = self.conn_mut().transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let existing = read_info(&tx, &claim.name, now)?;
-        let took_over = match existing {
-            Some(info) if info.holder == claim.holder => None,
-            Some(info) if info.is_expired(now) || holder_is_gone(&info) => Some(info),
-            Some(info) => return Err(StoreError::LeaseHeld(Box::new(info))),
-            None => None,
-        };
-        tx.execute(
-            "INSERT OR REPLACE INTO daemon_leases (name, holder, pid, host, process_start, acquired_ms, heartbeat_ms, \
-             ttl_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)",
-            params![claim.name, claim.holder, claim.pid, claim.host, claim.process_start, now, ttl_ms],
-        )?;
-        tx.commit()?;
+        let took_over = self.db.transaction(|tx| -> Result<Option<LeaseInfo>> {
+            // Two claimants at once must not both find the lease free (PostgreSQL; SQLite's
+            // IMMEDIATE transaction serialises them already).
+            tx.lock(&format!("lease {}", claim.name))?;
+            let existing = read_info(tx, &claim.name, now)?;
+            let took_over = match existing {
+                Some(info) if info.holder == claim.holder => None,
+                Some(info) if info.is_expired(now) || holder_is_gone(&info) => Some(info),
+                Some(info) => return Err(StoreError::LeaseHeld(Box::new(info))),
+                None => None,
+            };
+            tx.execute(
+                "INSERT INTO daemon_leases (name, holder, pid, host, process_start, acquired_ms, heartbeat_ms, \
+                 ttl_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7) \
+                 ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, pid = excluded.pid, host = excluded.host, \
+                 process_start = excluded.process_start, acquired_ms = excluded.acquired_ms, \
+                 heartbeat_ms = excluded.heartbeat_ms, ttl_ms = excluded.ttl_ms",
+                params![&claim.name, &claim.holder, claim.pid, &claim.host, &claim.process_start, now, ttl_ms],
+            )?;
+            Ok(took_over)
+        })?;
         Ok(Acquired { lease: Lease { name: claim.name.clone(), holder: claim.holder.clone(), ttl_ms }, took_over })
     }
 
     /// Renews a held lease (its heartbeat), or fails with [`StoreError::LeaseLost`].
     pub fn renew_lease(&mut self, lease: &Lease) -> Result<()> {
-        let tx = self.conn_mut().transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        renew_in(&tx, lease, now_ms())?;
-        tx.commit()?;
-        Ok(())
+        self.db.transaction(|tx| renew_in(tx, lease, now_ms()))
     }
 
     /// Gives a lease back (a clean stop). Releasing a lease held by someone else does nothing.
     pub fn release_lease(&mut self, lease: &Lease) -> Result<()> {
-        self.conn()
-            .execute("DELETE FROM daemon_leases WHERE name = ?1 AND holder = ?2", params![lease.name, lease.holder])?;
+        self.db.execute(
+            "DELETE FROM daemon_leases WHERE name = ?1 AND holder = ?2",
+            params![&lease.name, &lease.holder],
+        )?;
         Ok(())
     }
 
     /// The lease `name` as stored, if any.
     pub fn lease_info(&self, name: &str) -> Result<Option<LeaseInfo>> {
-        read_info(self.conn(), name, now_ms())
+        read_info(&self.db, name, now_ms())
     }
 }

@@ -127,11 +127,13 @@ pub use crate::store::{DEFAULT_DB_PATH, Durability, Location, Store, StoreOption
 pub use crate::time::{format_ms, now_ms};
 
 mod cartridges;
+mod db;
 mod error;
 mod extras;
 mod goals;
 mod hash;
 mod lease;
+mod pg;
 mod proposals;
 mod query;
 mod record;
@@ -139,3 +141,5 @@ mod schema;
 mod scripts;
 mod store;
 mod time;
+
+pub(crate) use crate::db::params;

@@ -3,10 +3,11 @@
 //! are what tells whether the prompts work. Rows are written with a daemon cycle
 //! ([`crate::CycleExtras::proposals`]) and never changed.
 
-use rusqlite::{Transaction, params};
 use serde::{Deserialize, Serialize};
 
+use crate::db::Db;
 use crate::error::{Result, StoreError};
+use crate::params;
 use crate::record::ParentRef;
 use crate::store::Store;
 
@@ -73,7 +74,7 @@ fn cut(text: &str, max: usize) -> &str {
 
 /// Writes `proposal` in the cycle's transaction; `resolve` turns its execution into an iteration.
 pub(crate) fn write_proposal(
-    tx: &Transaction<'_>,
+    tx: &Db,
     proposal: &NewProposal,
     resolve: impl Fn(ParentRef) -> Result<Option<i64>>,
     now_ms: i64,
@@ -85,45 +86,46 @@ pub(crate) fn write_proposal(
         )));
     }
     let iteration = resolve(proposal.execution)?;
-    tx.prepare_cached(
+    tx.execute(
         "INSERT INTO llm_proposals (goal_id, created_ms, generator, outcome, reason, source, score, iteration) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?
-    .execute(params![
-        proposal.goal_id,
-        now_ms,
-        proposal.generator,
-        proposal.outcome,
-        proposal.reason.as_deref().map(|r| cut(r, MAX_REASON)),
-        proposal.source.as_deref().map(|s| cut(s, MAX_PROPOSAL_SOURCE)),
-        proposal.score.filter(|s| s.is_finite()),
-        iteration
-    ])?;
+        params![
+            proposal.goal_id,
+            now_ms,
+            &proposal.generator,
+            &proposal.outcome,
+            proposal.reason.as_deref().map(|r| cut(r, MAX_REASON)),
+            proposal.source.as_deref().map(|s| cut(s, MAX_PROPOSAL_SOURCE)),
+            proposal.score.filter(|s| s.is_finite()),
+            iteration
+        ],
+    )?;
     Ok(())
 }
 
 impl Store {
     /// The last `limit` proposals made for goal `goal_id`, newest first.
     pub fn llm_proposals(&self, goal_id: i64, limit: usize) -> Result<Vec<LlmProposal>> {
-        let mut statement = self.conn().prepare_cached(
+        let rows = self.db.query_all(
             "SELECT id, goal_id, created_ms, generator, outcome, reason, source, score, iteration \
              FROM llm_proposals WHERE goal_id = ?1 ORDER BY id DESC LIMIT ?2",
+            params![goal_id, limit],
         )?;
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = statement.query_map(params![goal_id, limit], |row| {
-            Ok(LlmProposal {
-                id: row.get(0)?,
-                goal_id: row.get(1)?,
-                created_ms: row.get(2)?,
-                generator: row.get(3)?,
-                outcome: row.get(4)?,
-                reason: row.get(5)?,
-                source: row.get(6)?,
-                score: row.get(7)?,
-                iteration: row.get(8)?,
+        rows.iter()
+            .map(|row| {
+                Ok(LlmProposal {
+                    id: row.get(0)?,
+                    goal_id: row.get(1)?,
+                    created_ms: row.get(2)?,
+                    generator: row.get(3)?,
+                    outcome: row.get(4)?,
+                    reason: row.get(5)?,
+                    source: row.get(6)?,
+                    score: row.get(7)?,
+                    iteration: row.get(8)?,
+                })
             })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+            .collect()
     }
 }
 

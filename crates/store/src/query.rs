@@ -1,11 +1,12 @@
 //! Reading the memory back: infinite-map pages and entries, lineage, programs, images,
 //! statistics, metrics and a summary. Everything here is read-only.
 
-use rusqlite::{OptionalExtension, params_from_iter};
 use serde::{Deserialize, Serialize};
 
+use crate::db::{Row, Value};
 use crate::error::Result;
 use crate::hash::Hash;
+use crate::params;
 use crate::record::{BackendUsed, RunConfig};
 use crate::store::Store;
 use crate::time::format_ms;
@@ -237,11 +238,11 @@ const ENTRY_SELECT: &str = "SELECT e.iteration, e.started_ms, task.text, e.scrip
      LEFT JOIN programs p ON p.id = e.program_id \
      LEFT JOIN images img ON img.id = e.image_id";
 
-fn entry_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<MapEntry> {
+fn entry_from_row(row: &Row) -> Result<MapEntry> {
     let started_ms: i64 = row.get(1)?;
     let error: Option<String> = row.get(10)?;
-    let hash = |index: usize| -> rusqlite::Result<Option<Hash>> {
-        Ok(row.get::<_, Option<Vec<u8>>>(index)?.as_deref().and_then(Hash::from_slice))
+    let hash = |index: usize| -> Result<Option<Hash>> {
+        Ok(row.get::<Option<Vec<u8>>>(index)?.as_deref().and_then(Hash::from_slice))
     };
     let width: Option<i64> = row.get(13)?;
     let height: Option<i64> = row.get(14)?;
@@ -262,10 +263,10 @@ fn entry_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<MapEntry> {
         script_id: row.get(3)?,
         script_name: row.get(4)?,
         goal_id: row.get(5)?,
-        success: row.get::<_, i64>(6)? != 0,
-        cycles: u64::try_from(row.get::<_, i64>(7)?).unwrap_or(0),
+        success: row.get::<i64>(6)? != 0,
+        cycles: u64::try_from(row.get::<i64>(7)?).unwrap_or(0),
         backend: BackendUsed::from_code(row.get(8)?),
-        duration_ms: row.get::<_, i64>(9)? as f64 / 1000.0,
+        duration_ms: row.get::<i64>(9)? as f64 / 1000.0,
         error: error.and_then(|text| serde_json::from_str(&text).ok()),
         program_hash: hash(11)?,
         image_hash: hash(12)?,
@@ -281,24 +282,20 @@ impl Store {
     /// One entry by iteration.
     pub fn map_entry(&self, iteration: i64, include_code: bool) -> Result<Option<MapEntry>> {
         let sql = format!("{ENTRY_SELECT} WHERE e.iteration = ?2");
-        Ok(self
-            .conn()
-            .prepare_cached(&sql)?
-            .query_row(rusqlite::params![include_code, iteration], entry_from_row)
-            .optional()?)
+        self.db.query_opt(&sql, params![include_code, iteration])?.map(|row| entry_from_row(&row)).transpose()
     }
 
     /// A page of the infinite map, newest first.
     pub fn map_page(&self, query: &MapQuery) -> Result<MapPage> {
         let limit = if query.limit == 0 { 50 } else { query.limit.min(1000) };
         let mut conditions: Vec<String> = Vec::new();
-        let mut values: Vec<rusqlite::types::Value> = vec![rusqlite::types::Value::from(query.include_code)];
-        let mut push = |condition: &str, value: rusqlite::types::Value| {
+        let mut values: Vec<Value> = vec![Value::from(query.include_code)];
+        let mut push = |condition: &str, value: Value| {
             values.push(value);
             conditions.push(condition.replace('?', &format!("?{}", values.len())));
         };
         if let Some(script) = &query.script {
-            push("e.script_id = (SELECT id FROM improvement_scripts WHERE name = ?)", script.clone().into());
+            push("e.script_id = (SELECT id FROM improvement_scripts WHERE name = ?)", script.into());
         }
         if let Some(goal) = query.goal_id {
             push("e.goal_id = ?", goal.into());
@@ -310,7 +307,7 @@ impl Store {
             push("e.started_ms < ?", until.into());
         }
         if let Some(success) = query.success {
-            push("e.success = ?", i64::from(success).into());
+            push("e.success = ?", success.into());
         }
         if let Some(before) = query.before {
             push("e.iteration < ?", before.into());
@@ -318,9 +315,8 @@ impl Store {
         let filter = if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
         // One more than the page, to know whether another page follows.
         let sql = format!("{ENTRY_SELECT}{filter} ORDER BY e.iteration DESC LIMIT {}", limit + 1);
-        let mut statement = self.conn().prepare(&sql)?;
         let mut entries: Vec<MapEntry> =
-            statement.query_map(params_from_iter(values), entry_from_row)?.collect::<rusqlite::Result<_>>()?;
+            self.db.query_all(&sql, &values)?.iter().map(entry_from_row).collect::<Result<_>>()?;
         let next_before = if entries.len() > limit {
             entries.truncate(limit);
             entries.last().map(|e| e.iteration)
@@ -336,36 +332,33 @@ impl Store {
         let Some(entry) = self.map_entry(iteration, false)? else {
             return Ok(None);
         };
+        // Every parent link, first parents and further ones (crossover), as (child, parent).
+        const LINKS: &str = "(SELECT iteration AS child, parent_iteration AS parent FROM executions \
+             WHERE parent_iteration IS NOT NULL \
+             UNION ALL SELECT iteration, parent_iteration FROM execution_parents)";
         let ancestors = self.lineage_side(
             iteration,
             max_depth,
-            "SELECT e.parent_iteration, w.depth + 1 FROM walk w JOIN executions e ON e.iteration = w.it \
-             WHERE e.parent_iteration IS NOT NULL AND w.depth < ?2 \
-             UNION SELECT x.parent_iteration, w.depth + 1 FROM walk w JOIN execution_parents x ON x.iteration = w.it \
-             WHERE w.depth < ?2",
+            &format!("SELECT l.parent, w.depth + 1 FROM walk w JOIN {LINKS} l ON l.child = w.it WHERE w.depth < ?2"),
         )?;
         let descendants = self.lineage_side(
             iteration,
             max_depth,
-            "SELECT e.iteration, w.depth + 1 FROM walk w JOIN executions e ON e.parent_iteration = w.it \
-             WHERE w.depth < ?2 \
-             UNION SELECT x.iteration, w.depth + 1 FROM walk w JOIN execution_parents x ON x.parent_iteration = w.it \
-             WHERE w.depth < ?2",
+            &format!("SELECT l.child, w.depth + 1 FROM walk w JOIN {LINKS} l ON l.parent = w.it WHERE w.depth < ?2"),
         )?;
         Ok(Some(Lineage { entry, ancestors, descendants }))
     }
 
     fn lineage_side(&self, iteration: i64, max_depth: u32, step: &str) -> Result<Vec<LineageNode>> {
+        // The recursive part names `walk` once (PostgreSQL allows no more).
         let sql = format!(
-            "WITH RECURSIVE walk(it, depth) AS (SELECT ?1, 0 UNION {step}) \
-             SELECT it, MIN(depth) FROM walk WHERE it != ?1 GROUP BY it ORDER BY MIN(depth), it LIMIT 500"
+            "WITH RECURSIVE walk(it, depth) AS (SELECT CAST(?1 AS BIGINT), CAST(0 AS BIGINT) UNION {step}) \
+             SELECT it, MIN(depth) FROM walk WHERE it <> ?1 GROUP BY it ORDER BY MIN(depth), it LIMIT 500"
         );
-        let mut statement = self.conn().prepare_cached(&sql)?;
-        let found: Vec<(i64, u32)> = statement
-            .query_map(rusqlite::params![iteration, max_depth], |row| Ok((row.get(0)?, row.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
+        let found = self.db.query_all(&sql, params![iteration, max_depth])?;
         let mut nodes = Vec::with_capacity(found.len());
-        for (it, depth) in found {
+        for row in found {
+            let (it, depth): (i64, u32) = (row.get(0)?, row.get(1)?);
             if let Some(entry) = self.map_entry(it, false)? {
                 nodes.push(LineageNode { depth, entry });
             }
@@ -375,56 +368,52 @@ impl Store {
 
     /// A program by its hash.
     pub fn program_by_hash(&self, hash: &Hash) -> Result<Option<ProgramRecord>> {
-        Ok(self
-            .conn()
-            .query_row(
-                "SELECT p.hash, p.texture, t.text, p.n_records, p.opcodes, parent.hash, p.created_ms FROM programs p \
-                 LEFT JOIN texts t ON t.id = p.source_id LEFT JOIN programs parent ON parent.id = p.parent_id \
-                 WHERE p.hash = ?1",
-                [&hash.0[..]],
-                |row| {
-                    let opcodes: String = row.get(4)?;
-                    Ok(ProgramRecord {
-                        hash: row.get::<_, Vec<u8>>(0)?.as_slice().try_into().map(Hash).unwrap_or(*hash),
-                        texture: row.get(1)?,
-                        source: row.get(2)?,
-                        n_records: row.get(3)?,
-                        opcodes: opcodes.split_whitespace().map(str::to_string).collect(),
-                        parent_hash: row.get::<_, Option<Vec<u8>>>(5)?.as_deref().and_then(Hash::from_slice),
-                        created_ms: row.get(6)?,
-                    })
-                },
-            )
-            .optional()?)
+        let row = self.db.query_opt(
+            "SELECT p.hash, p.texture, t.text, p.n_records, p.opcodes, parent.hash, p.created_ms FROM programs p \
+             LEFT JOIN texts t ON t.id = p.source_id LEFT JOIN programs parent ON parent.id = p.parent_id \
+             WHERE p.hash = ?1",
+            params![&hash.0[..]],
+        )?;
+        let Some(row) = row else { return Ok(None) };
+        let opcodes: String = row.get(4)?;
+        Ok(Some(ProgramRecord {
+            hash: row.get::<Vec<u8>>(0)?.as_slice().try_into().map(Hash).unwrap_or(*hash),
+            texture: row.get(1)?,
+            source: row.get(2)?,
+            n_records: row.get(3)?,
+            opcodes: opcodes.split_whitespace().map(str::to_string).collect(),
+            parent_hash: row.get::<Option<Vec<u8>>>(5)?.as_deref().and_then(Hash::from_slice),
+            created_ms: row.get(6)?,
+        }))
     }
 
     /// An image by its hash.
     pub fn image_by_hash(&self, hash: &Hash) -> Result<Option<StoredImage>> {
-        Ok(self
-            .conn()
-            .query_row("SELECT width, height, png, first_iteration FROM images WHERE hash = ?1", [&hash.0[..]], |row| {
-                Ok(StoredImage {
-                    hash: *hash,
-                    width: row.get(0)?,
-                    height: row.get(1)?,
-                    png: row.get(2)?,
-                    first_iteration: row.get(3)?,
-                })
-            })
-            .optional()?)
+        let row = self.db.query_opt(
+            "SELECT width, height, png, first_iteration FROM images WHERE hash = ?1",
+            params![&hash.0[..]],
+        )?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(StoredImage {
+            hash: *hash,
+            width: row.get(0)?,
+            height: row.get(1)?,
+            png: row.get(2)?,
+            first_iteration: row.get(3)?,
+        }))
     }
 
     /// The output image of an execution (its PNG is there when kept; see the crate docs).
     pub fn image_of_iteration(&self, iteration: i64) -> Result<Option<StoredImage>> {
-        let hash: Option<Vec<u8>> = self
-            .conn()
-            .query_row(
-                "SELECT img.hash FROM executions e JOIN images img ON img.id = e.image_id WHERE e.iteration = ?1",
-                [iteration],
-                |row| row.get(0),
-            )
-            .optional()?;
-        match hash.as_deref().and_then(Hash::from_slice) {
+        let row = self.db.query_opt(
+            "SELECT img.hash FROM executions e JOIN images img ON img.id = e.image_id WHERE e.iteration = ?1",
+            params![iteration],
+        )?;
+        let hash = match row {
+            Some(row) => row.get::<Vec<u8>>(0)?,
+            None => return Ok(None),
+        };
+        match Hash::from_slice(&hash) {
             Some(hash) => self.image_by_hash(&hash),
             None => Ok(None),
         }
@@ -432,70 +421,69 @@ impl Store {
 
     /// Learned statistics; `scope` `None` gives every scope. Sorted by scope, then most runs.
     pub fn stats(&self, scope: Option<&str>) -> Result<Vec<Stat>> {
-        let mut statement = self.conn().prepare(
+        let rows = self.db.query_all(
             "SELECT scope, key, runs, successes, cycles_sum, cycles_min, cycles_max, duration_us_sum, \
              duration_us_min, duration_us_max, cycles_hist, duration_hist FROM stats \
-             WHERE ?1 IS NULL OR scope = ?1 ORDER BY scope, runs DESC, key",
+             WHERE CAST(?1 AS TEXT) IS NULL OR scope = ?1 ORDER BY scope, runs DESC, key",
+            params![scope],
         )?;
-        let rows = statement.query_map([scope], |row| {
-            let runs: i64 = row.get(2)?;
-            let successes: i64 = row.get(3)?;
-            let cycles_sum: i64 = row.get(4)?;
-            let duration_sum: i64 = row.get(7)?;
-            let per_run = |sum: i64| if runs > 0 { sum as f64 / runs as f64 } else { 0.0 };
-            let hist = |text: String| serde_json::from_str::<Vec<i64>>(&text).unwrap_or_default();
-            Ok(Stat {
-                scope: row.get(0)?,
-                key: row.get(1)?,
-                runs,
-                successes,
-                success_rate: per_run(successes),
-                cycles_sum,
-                cycles_min: row.get(5)?,
-                cycles_max: row.get(6)?,
-                cycles_mean: per_run(cycles_sum),
-                duration_us_sum: duration_sum,
-                duration_us_min: row.get(8)?,
-                duration_us_max: row.get(9)?,
-                duration_us_mean: per_run(duration_sum),
-                cycles_hist: hist(row.get(10)?),
-                duration_hist: hist(row.get(11)?),
+        rows.iter()
+            .map(|row| {
+                let runs: i64 = row.get(2)?;
+                let successes: i64 = row.get(3)?;
+                let cycles_sum: i64 = row.get(4)?;
+                let duration_sum: i64 = row.get(7)?;
+                let per_run = |sum: i64| if runs > 0 { sum as f64 / runs as f64 } else { 0.0 };
+                let hist = |text: String| serde_json::from_str::<Vec<i64>>(&text).unwrap_or_default();
+                Ok(Stat {
+                    scope: row.get(0)?,
+                    key: row.get(1)?,
+                    runs,
+                    successes,
+                    success_rate: per_run(successes),
+                    cycles_sum,
+                    cycles_min: row.get(5)?,
+                    cycles_max: row.get(6)?,
+                    cycles_mean: per_run(cycles_sum),
+                    duration_us_sum: duration_sum,
+                    duration_us_min: row.get(8)?,
+                    duration_us_max: row.get(9)?,
+                    duration_us_mean: per_run(duration_sum),
+                    cycles_hist: hist(row.get(10)?),
+                    duration_hist: hist(row.get(11)?),
+                })
             })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+            .collect()
     }
 
     /// `system_metrics` rows, newest first; `name` filters.
     pub fn metrics(&self, name: Option<&str>, limit: usize) -> Result<Vec<Metric>> {
-        let mut statement = self.conn().prepare(
+        let rows = self.db.query_all(
             "SELECT id, timestamp, metric_name, metric_value, context FROM system_metrics \
-             WHERE ?1 IS NULL OR metric_name = ?1 ORDER BY id DESC LIMIT ?2",
+             WHERE CAST(?1 AS TEXT) IS NULL OR metric_name = ?1 ORDER BY id DESC LIMIT ?2",
+            params![name, limit],
         )?;
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = statement.query_map(rusqlite::params![name, limit], |row| {
-            Ok(Metric {
-                id: row.get(0)?,
-                timestamp: crate::store::text_of(row.get_ref(1)?).unwrap_or_default(),
-                name: row.get(2)?,
-                value: crate::store::int_of(row.get_ref(3)?)
-                    .map(|n| n as f64)
-                    .or_else(|| row.get::<_, f64>(3).ok())
-                    .unwrap_or(0.0),
-                context: crate::store::text_of(row.get_ref(4)?),
+        rows.iter()
+            .map(|row| {
+                Ok(Metric {
+                    id: row.get(0)?,
+                    timestamp: row.text(1).unwrap_or_default(),
+                    name: row.get(2)?,
+                    value: row.get::<f64>(3).ok().or_else(|| row.int(3).map(|n| n as f64)).unwrap_or(0.0),
+                    context: row.text(4),
+                })
             })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+            .collect()
     }
 
     /// Counts over the whole database.
     pub fn summary(&self) -> Result<Summary> {
-        let conn = self.conn();
-        let count = |sql: &str| -> Result<i64> { Ok(conn.query_row(sql, [], |row| row.get(0))?) };
+        let count = |sql: &str| -> Result<i64> { Ok(self.db.query_row(sql, params![])?.get(0)?) };
         // COUNT(*) over the executions table reads its smallest index; fine for a summary.
         Ok(Summary {
             executions: count("SELECT COUNT(*) FROM executions")?,
             successes: count("SELECT COUNT(*) FROM executions WHERE success = 1")?,
-            last_iteration: conn.query_row("SELECT MAX(iteration) FROM executions", [], |row| row.get(0))?,
+            last_iteration: self.last_iteration()?,
             daemon_cycles: self.counter("daemon_cycles")?,
             scripts: count("SELECT COUNT(*) FROM improvement_scripts")?,
             enabled_scripts: count("SELECT COUNT(*) FROM improvement_scripts WHERE enabled = 1")?,
@@ -509,6 +497,6 @@ impl Store {
 
     /// The newest iteration, if any.
     pub fn last_iteration(&self) -> Result<Option<i64>> {
-        Ok(self.conn().query_row("SELECT MAX(iteration) FROM executions", [], |row| row.get(0))?)
+        Ok(self.db.query_row("SELECT MAX(iteration) FROM executions", params![])?.get(0)?)
     }
 }

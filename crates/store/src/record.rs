@@ -8,12 +8,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use rusqlite::{OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 
+use crate::db::{Db, Dialect, Value};
 use crate::error::{Result, StoreError};
 use crate::hash::Hash;
 use crate::lease::Lease;
+use crate::params;
 use crate::store::Store;
 use crate::time::format_ms;
 
@@ -297,30 +298,27 @@ impl Store {
         extras: Option<&crate::extras::CycleExtras>,
     ) -> Result<CycleRecord> {
         let mut learned = Learned::default();
-        let result = {
-            let Store { backend, text_ids, program_ids, .. } = self;
-            let crate::store::Backend::Sqlite(conn) = backend;
-            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let caches = Caches { texts: &self.text_ids, programs: &self.program_ids };
+        let result = self.db.transaction(|tx| -> Result<CycleRecord> {
             if let Some(lease) = lease {
-                crate::lease::renew_in(&tx, lease, crate::time::now_ms())?;
+                crate::lease::renew_in(tx, lease, crate::time::now_ms())?;
             }
-            let iterations = write_batch(&tx, batch, text_ids, program_ids, &mut learned)?;
+            let iterations = write_batch(tx, batch, &caches, &mut learned)?;
             if let Some(extras) = extras {
-                crate::extras::write_extras(&tx, extras, &iterations)?;
+                crate::extras::write_extras(tx, extras, &iterations)?;
             }
             let cycle = if count_cycle {
                 tx.query_row(
                     "INSERT INTO counters (name, value) VALUES ('daemon_cycles', 1) \
-                     ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value",
-                    [],
-                    |row| row.get(0),
+                     ON CONFLICT(name) DO UPDATE SET value = counters.value + 1 RETURNING value",
+                    params![],
                 )?
+                .get(0)?
             } else {
                 0
             };
-            tx.commit()?;
-            CycleRecord { cycle, iterations }
-        };
+            Ok(CycleRecord { cycle, iterations })
+        })?;
         for (hash, id) in learned.texts {
             self.text_ids.insert(hash, id);
         }
@@ -333,13 +331,8 @@ impl Store {
     /// Stores a program (if new) and returns its id; the way to add a program without running it.
     pub fn put_program(&mut self, program: &ProgramInput) -> Result<Hash> {
         let mut learned = Learned::default();
-        {
-            let Store { backend, text_ids, program_ids, .. } = self;
-            let crate::store::Backend::Sqlite(conn) = backend;
-            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            program_id(&tx, program, text_ids, program_ids, &mut learned)?;
-            tx.commit()?;
-        }
+        let caches = Caches { texts: &self.text_ids, programs: &self.program_ids };
+        self.db.transaction(|tx| program_id(tx, program, &caches, &mut learned))?;
         for (hash, id) in learned.programs {
             self.program_ids.insert(hash, id);
         }
@@ -348,78 +341,98 @@ impl Store {
 
     /// Whether the store keeps a PNG for this image hash.
     pub fn has_image_png(&self, hash: &Hash) -> Result<bool> {
-        let found: Option<bool> = self
-            .conn()
-            .query_row("SELECT png IS NOT NULL FROM images WHERE hash = ?1", [&hash.0[..]], |row| row.get(0))
-            .optional()?;
-        Ok(found.unwrap_or(false))
+        let row = self.db.query_opt("SELECT png IS NOT NULL FROM images WHERE hash = ?1", params![&hash.0[..]])?;
+        Ok(match row {
+            Some(row) => row.get(0)?,
+            None => false,
+        })
     }
 
     /// Adds rows to `system_metrics` (the seed's table): `(name, value, context)`.
     pub fn record_metrics(&mut self, metrics: &[(&str, f64, Option<&str>)]) -> Result<()> {
-        let tx = self.conn_mut().transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let now = format_ms(crate::time::now_ms());
-        for (name, value, context) in metrics {
-            tx.execute(
-                "INSERT INTO system_metrics (timestamp, metric_name, metric_value, context) VALUES (?1, ?2, ?3, ?4)",
-                params![now, name, value, context],
-            )?;
-        }
-        tx.commit()?;
-        Ok(())
+        self.db.transaction(|tx| -> Result<()> {
+            for (name, value, context) in metrics {
+                tx.execute(
+                    "INSERT INTO system_metrics (timestamp, metric_name, metric_value, context) \
+                     VALUES (?1, ?2, ?3, ?4)",
+                    params![now.as_str(), *name, *value, *context],
+                )?;
+            }
+            Ok(())
+        })
     }
 }
 
-fn write_batch(
-    tx: &Transaction<'_>,
-    batch: &[NewExecution],
-    text_ids: &crate::store::BoundedMap<Hash, i64>,
-    program_ids: &crate::store::BoundedMap<Hash, i64>,
-    learned: &mut Learned,
-) -> Result<Vec<i64>> {
-    let first: i64 = tx.query_row("SELECT COALESCE(MAX(iteration), 0) + 1 FROM executions", [], |row| row.get(0))?;
+/// The id caches a writing transaction reads (it never writes them: see [`Learned`]).
+struct Caches<'a> {
+    texts: &'a crate::store::BoundedMap<Hash, i64>,
+    programs: &'a crate::store::BoundedMap<Hash, i64>,
+}
+
+/// The iterations of a batch of `n` executions. SQLite: MAX + 1 onwards, inside the writing
+/// transaction, which holds the database's only write lock. PostgreSQL: from the sequence, so
+/// writers on many machines never collide (increasing within the batch; not necessarily
+/// consecutive when others write at the same time).
+fn allocate_iterations(tx: &Db, n: usize) -> Result<Vec<i64>> {
+    match tx.dialect() {
+        Dialect::Sqlite => {
+            let first: i64 =
+                tx.query_row("SELECT COALESCE(MAX(iteration), 0) + 1 FROM executions", params![])?.get(0)?;
+            Ok((0..n as i64).map(|i| first + i).collect())
+        }
+        Dialect::Postgres => {
+            if n == 0 {
+                return Ok(Vec::new());
+            }
+            let rows = tx.query_all(
+                "SELECT nextval('executions_iteration_seq') FROM generate_series(1, CAST(?1 AS BIGINT))",
+                params![n],
+            )?;
+            let mut iterations = rows.iter().map(|row| row.get(0)).collect::<std::result::Result<Vec<i64>, _>>()?;
+            iterations.sort_unstable();
+            Ok(iterations)
+        }
+    }
+}
+
+fn write_batch(tx: &Db, batch: &[NewExecution], caches: &Caches<'_>, learned: &mut Learned) -> Result<Vec<i64>> {
+    let allocated = allocate_iterations(tx, batch.len())?;
     let mut iterations = Vec::with_capacity(batch.len());
     let mut scripts: HashMap<i64, ScriptDelta> = HashMap::new();
     let mut stats: HashMap<(&'static str, String), StatDelta> = HashMap::new();
-    let mut insert = tx.prepare_cached(
-        "INSERT INTO executions (iteration, started_ms, duration_us, success, cycles, backend, script_id, goal_id, \
-         program_id, code_id, task_id, error_id, image_id, width, height, budget, parent_iteration, generator_id, \
-         score) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
-    )?;
     for (index, exec) in batch.iter().enumerate() {
-        let iteration = first + index as i64;
+        let iteration = allocated[index];
         let resolve = |parent: ParentRef| -> Result<Option<i64>> {
             match parent {
                 ParentRef::None => Ok(None),
                 ParentRef::Iteration(n) => Ok(Some(n)),
-                ParentRef::Pending(j) if j < index => Ok(Some(first + j as i64)),
+                ParentRef::Pending(j) if j < index => Ok(Some(allocated[j])),
                 ParentRef::Pending(j) => {
                     Err(StoreError::Invalid(format!("execution {index} names a later execution ({j}) as its parent")))
                 }
             }
         };
         let text = |text: &Option<TextRef>, learned: &mut Learned| -> Result<Option<i64>> {
-            text.as_ref().map(|t| text_id(tx, t, text_ids, learned)).transpose()
+            text.as_ref().map(|t| text_id(tx, t, caches, learned)).transpose()
         };
         let code_id = text(&exec.code, learned)?;
         let task_id = text(&exec.task, learned)?;
         let error_id = text(&exec.error, learned)?;
         let generator_id = text(&exec.generator, learned)?;
-        let program_id =
-            exec.program.as_ref().map(|p| program_id(tx, p, text_ids, program_ids, learned)).transpose()?;
-        let image_id = exec.image.as_ref().map(|image| image_id(tx, image, iteration)).transpose()?;
+        let program_id = exec.program.as_ref().map(|p| program_id(tx, p, caches, learned)).transpose()?;
+        let image_id = exec.image.as_ref().map(|image| image_id(tx, image, Some(iteration))).transpose()?;
         let mut parent = resolve(exec.parent)?;
 
         if let Some(script_id) = exec.script_id {
             let previous = match scripts.get(&script_id) {
                 Some(delta) => Some((Some(delta.last_iteration), delta.last_program_id)),
                 None => tx
-                    .query_row(
+                    .query_opt(
                         "SELECT last_iteration, last_program_id FROM improvement_scripts WHERE id = ?1",
-                        [script_id],
-                        |row| Ok((row.get::<_, Option<i64>>(0)?, row.get::<_, Option<i64>>(1)?)),
-                    )
-                    .optional()?,
+                        params![script_id],
+                    )?
+                    .map(|row| (row.int(0), row.int(1))),
             };
             // A script whose program changed continues the lineage of its previous program.
             if parent.is_none()
@@ -447,40 +460,47 @@ fn write_batch(
         }
 
         let config = exec.config;
-        insert.execute(params![
-            iteration,
-            exec.started_ms,
-            exec.duration_us,
-            exec.success,
-            i64::try_from(exec.cycles).unwrap_or(i64::MAX),
-            exec.backend.unwrap_or(BackendUsed::None).code(),
-            exec.script_id,
-            exec.goal_id,
-            program_id,
-            code_id,
-            task_id,
-            error_id,
-            image_id,
-            config.map(|c| c.width),
-            config.map(|c| c.height),
-            config.map(|c| i64::try_from(c.budget).unwrap_or(i64::MAX)),
-            parent,
-            generator_id,
-            exec.score,
-        ])?;
+        tx.execute(
+            "INSERT INTO executions (iteration, started_ms, duration_us, success, cycles, backend, script_id, \
+             goal_id, program_id, code_id, task_id, error_id, image_id, width, height, budget, parent_iteration, \
+             generator_id, score) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
+             ?17, ?18, ?19)",
+            params![
+                iteration,
+                exec.started_ms,
+                exec.duration_us,
+                exec.success,
+                exec.cycles,
+                exec.backend.unwrap_or(BackendUsed::None).code(),
+                exec.script_id,
+                exec.goal_id,
+                program_id,
+                code_id,
+                task_id,
+                error_id,
+                image_id,
+                config.map(|c| c.width),
+                config.map(|c| c.height),
+                config.map(|c| c.budget),
+                parent,
+                generator_id,
+                exec.score,
+            ],
+        )?;
         for extra in &exec.extra_parents {
             if let Some(parent) = resolve(*extra)? {
-                tx.prepare_cached(
-                    "INSERT OR IGNORE INTO execution_parents (iteration, parent_iteration) VALUES (?1, ?2)",
-                )?
-                .execute(params![iteration, parent])?;
+                tx.execute(
+                    "INSERT INTO execution_parents (iteration, parent_iteration) VALUES (?1, ?2) \
+                     ON CONFLICT DO NOTHING",
+                    params![iteration, parent],
+                )?;
             }
         }
         if let Some(cartridge_id) = exec.cartridge_id {
-            tx.prepare_cached(
+            tx.execute(
                 "UPDATE cartridge_registry SET executed_count = COALESCE(executed_count, 0) + 1 WHERE id = ?1",
-            )?
-            .execute([cartridge_id])?;
+                params![cartridge_id],
+            )?;
         }
 
         let cycles = i64::try_from(exec.cycles).unwrap_or(i64::MAX);
@@ -494,52 +514,62 @@ fn write_batch(
         }
         iterations.push(iteration);
     }
-    drop(insert);
 
+    // In id order, so two writers updating the same scripts lock them in the same order.
+    let mut scripts: Vec<(i64, ScriptDelta)> = scripts.into_iter().collect();
+    scripts.sort_unstable_by_key(|(id, _)| *id);
     for (script_id, delta) in &scripts {
-        tx.prepare_cached(
+        tx.execute(
             "UPDATE improvement_scripts SET last_run_at = ?2, run_count = COALESCE(run_count, 0) + ?3, \
              success_count = COALESCE(success_count, 0) + ?4, last_iteration = ?5, \
              last_program_id = COALESCE(?6, last_program_id) WHERE id = ?1",
-        )?
-        .execute(params![
-            script_id,
-            format_ms(delta.last_ms),
-            delta.runs,
-            delta.successes,
-            delta.last_iteration,
-            delta.last_program_id
-        ])?;
+            params![
+                *script_id,
+                format_ms(delta.last_ms),
+                delta.runs,
+                delta.successes,
+                delta.last_iteration,
+                delta.last_program_id
+            ],
+        )?;
     }
     write_stats(tx, &stats)?;
     Ok(iterations)
 }
 
-fn write_stats(tx: &Transaction<'_>, stats: &HashMap<(&'static str, String), StatDelta>) -> Result<()> {
+fn write_stats(tx: &Db, stats: &HashMap<(&'static str, String), StatDelta>) -> Result<()> {
+    if stats.is_empty() {
+        return Ok(());
+    }
+    // Read, merge, write back: on PostgreSQL, concurrent cycles must not interleave here or one
+    // cycle's counts would be lost.
+    tx.lock("stats")?;
     let now = crate::time::now_ms();
-    for ((scope, key), delta) in stats {
-        let existing = tx
-            .prepare_cached(
-                "SELECT runs, successes, cycles_sum, cycles_min, cycles_max, duration_us_sum, duration_us_min, \
-                 duration_us_max, cycles_hist, duration_hist FROM stats WHERE scope = ?1 AND key = ?2",
-            )?
-            .query_row(params![scope, key], |row| {
-                Ok((
-                    row.get::<_, i64>(0)?,
-                    row.get::<_, i64>(1)?,
-                    row.get::<_, i64>(2)?,
-                    row.get::<_, Option<i64>>(3)?,
-                    row.get::<_, Option<i64>>(4)?,
-                    row.get::<_, i64>(5)?,
-                    row.get::<_, Option<i64>>(6)?,
-                    row.get::<_, Option<i64>>(7)?,
-                    row.get::<_, String>(8)?,
-                    row.get::<_, String>(9)?,
-                ))
-            })
-            .optional()?;
-        let (runs, successes, c_sum, c_min, c_max, d_sum, d_min, d_max, c_hist, d_hist) =
-            existing.unwrap_or((0, 0, 0, None, None, 0, None, None, "[]".to_string(), "[]".to_string()));
+    let mut keys: Vec<&(&'static str, String)> = stats.keys().collect();
+    keys.sort_unstable();
+    for key in keys {
+        let (scope, name) = key;
+        let delta = &stats[key];
+        let existing = tx.query_opt(
+            "SELECT runs, successes, cycles_sum, cycles_min, cycles_max, duration_us_sum, duration_us_min, \
+             duration_us_max, cycles_hist, duration_hist FROM stats WHERE scope = ?1 AND key = ?2",
+            params![*scope, name],
+        )?;
+        let (runs, successes, c_sum, c_min, c_max, d_sum, d_min, d_max, c_hist, d_hist) = match existing {
+            Some(row) => (
+                row.get::<i64>(0)?,
+                row.get::<i64>(1)?,
+                row.get::<i64>(2)?,
+                row.get::<Option<i64>>(3)?,
+                row.get::<Option<i64>>(4)?,
+                row.get::<i64>(5)?,
+                row.get::<Option<i64>>(6)?,
+                row.get::<Option<i64>>(7)?,
+                row.get::<String>(8)?,
+                row.get::<String>(9)?,
+            ),
+            None => (0, 0, 0, None, None, 0, None, None, "[]".to_string(), "[]".to_string()),
+        };
         let min = |a: Option<i64>, b: Option<i64>| match (a, b) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -548,126 +578,137 @@ fn write_stats(tx: &Transaction<'_>, stats: &HashMap<(&'static str, String), Sta
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
         };
-        tx.prepare_cached(
-            "INSERT OR REPLACE INTO stats (scope, key, runs, successes, cycles_sum, cycles_min, cycles_max, \
+        tx.execute(
+            "INSERT INTO stats (scope, key, runs, successes, cycles_sum, cycles_min, cycles_max, \
              duration_us_sum, duration_us_min, duration_us_max, cycles_hist, duration_hist, updated_ms) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-        )?
-        .execute(params![
-            scope,
-            key,
-            runs + delta.runs,
-            successes + delta.successes,
-            c_sum.saturating_add(delta.cycles_sum),
-            min(c_min, delta.cycles_min),
-            max(c_max, delta.cycles_max),
-            d_sum.saturating_add(delta.duration_sum),
-            min(d_min, delta.duration_min),
-            max(d_max, delta.duration_max),
-            merge_hist(&c_hist, &delta.cycles_hist),
-            merge_hist(&d_hist, &delta.duration_hist),
-            now,
-        ])?;
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
+             ON CONFLICT(scope, key) DO UPDATE SET runs = excluded.runs, successes = excluded.successes, \
+             cycles_sum = excluded.cycles_sum, cycles_min = excluded.cycles_min, cycles_max = excluded.cycles_max, \
+             duration_us_sum = excluded.duration_us_sum, duration_us_min = excluded.duration_us_min, \
+             duration_us_max = excluded.duration_us_max, cycles_hist = excluded.cycles_hist, \
+             duration_hist = excluded.duration_hist, updated_ms = excluded.updated_ms",
+            params![
+                *scope,
+                name,
+                runs + delta.runs,
+                successes + delta.successes,
+                c_sum.saturating_add(delta.cycles_sum),
+                min(c_min, delta.cycles_min),
+                max(c_max, delta.cycles_max),
+                d_sum.saturating_add(delta.duration_sum),
+                min(d_min, delta.duration_min),
+                max(d_max, delta.duration_max),
+                merge_hist(&c_hist, &delta.cycles_hist),
+                merge_hist(&d_hist, &delta.duration_hist),
+                now,
+            ],
+        )?;
     }
     Ok(())
 }
 
-fn text_id(
-    tx: &Transaction<'_>,
-    text: &TextRef,
-    cache: &crate::store::BoundedMap<Hash, i64>,
-    learned: &mut Learned,
-) -> Result<i64> {
-    if let Some(id) = cache.get(&text.hash) {
+/// The id of a content-addressed row (`texts`, `programs`, `images`, `blobs`): found by hash, or
+/// inserted. `ON CONFLICT DO NOTHING` then a second look makes two writers inserting the same
+/// content at once both end up with the one row (on PostgreSQL the second waits for the first).
+pub(crate) fn id_by_hash(tx: &Db, table: &str, hash: &Hash, insert: &str, values: &[Value]) -> Result<(i64, bool)> {
+    let select = format!("SELECT id FROM {table} WHERE hash = ?1");
+    if let Some(row) = tx.query_opt(&select, params![&hash.0[..]])? {
+        return Ok((row.get(0)?, false));
+    }
+    if let Some(row) = tx.query_opt(insert, values)? {
+        return Ok((row.get(0)?, true));
+    }
+    let row = tx.query_row(&select, params![&hash.0[..]])?;
+    Ok((row.get(0)?, false))
+}
+
+fn text_id(tx: &Db, text: &TextRef, caches: &Caches<'_>, learned: &mut Learned) -> Result<i64> {
+    if let Some(id) = caches.texts.get(&text.hash) {
         return Ok(id);
     }
     if let Some(&(_, id)) = learned.texts.iter().find(|(hash, _)| *hash == text.hash) {
         return Ok(id);
     }
-    let id = tx
-        .prepare_cached("SELECT id FROM texts WHERE hash = ?1")?
-        .query_row([&text.hash.0[..]], |row| row.get(0))
-        .optional()?;
-    let id = match id {
-        Some(id) => id,
-        None => {
-            tx.prepare_cached("INSERT INTO texts (hash, text) VALUES (?1, ?2)")?
-                .execute(params![&text.hash.0[..], &*text.text])?;
-            tx.last_insert_rowid()
-        }
-    };
+    let (id, _) = id_by_hash(
+        tx,
+        "texts",
+        &text.hash,
+        "INSERT INTO texts (hash, text) VALUES (?1, ?2) ON CONFLICT(hash) DO NOTHING RETURNING id",
+        params![&text.hash.0[..], &*text.text],
+    )?;
     learned.texts.push((text.hash, id));
     Ok(id)
 }
 
-fn program_id(
-    tx: &Transaction<'_>,
-    program: &ProgramInput,
-    text_ids: &crate::store::BoundedMap<Hash, i64>,
-    cache: &crate::store::BoundedMap<Hash, i64>,
-    learned: &mut Learned,
-) -> Result<i64> {
-    if let Some(id) = cache.get(&program.hash) {
+fn program_id(tx: &Db, program: &ProgramInput, caches: &Caches<'_>, learned: &mut Learned) -> Result<i64> {
+    if let Some(id) = caches.programs.get(&program.hash) {
         return Ok(id);
     }
     if let Some(&(_, id)) = learned.programs.iter().find(|(hash, _)| *hash == program.hash) {
         return Ok(id);
     }
-    let id = tx
-        .prepare_cached("SELECT id FROM programs WHERE hash = ?1")?
-        .query_row([&program.hash.0[..]], |row| row.get(0))
-        .optional()?;
-    let id = match id {
-        Some(id) => id,
+    let found = tx.query_opt("SELECT id FROM programs WHERE hash = ?1", params![&program.hash.0[..]])?;
+    let id = match found {
+        Some(row) => row.get(0)?,
         None => {
             if Hash::of(&program.texture) != program.hash {
                 return Err(StoreError::Invalid("a program's hash does not match its texture".to_string()));
             }
-            let source_id = program.source.as_ref().map(|s| text_id(tx, s, text_ids, learned)).transpose()?;
+            let source_id = program.source.as_ref().map(|s| text_id(tx, s, caches, learned)).transpose()?;
             let parent_id: Option<i64> = match &program.parent {
-                Some(parent) => tx
-                    .query_row("SELECT id FROM programs WHERE hash = ?1", [&parent.0[..]], |row| row.get(0))
-                    .optional()?,
+                Some(parent) => {
+                    match tx.query_opt("SELECT id FROM programs WHERE hash = ?1", params![&parent.0[..]])? {
+                        Some(row) => Some(row.get(0)?),
+                        None => None,
+                    }
+                }
                 None => None,
             };
-            tx.execute(
+            id_by_hash(
+                tx,
+                "programs",
+                &program.hash,
                 "INSERT INTO programs (hash, texture, source_id, n_records, opcodes, parent_id, created_ms) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(hash) DO NOTHING RETURNING id",
                 params![
                     &program.hash.0[..],
-                    program.texture,
+                    &program.texture,
                     source_id,
                     program.n_records,
                     program.opcodes.join(" "),
                     parent_id,
                     crate::time::now_ms()
                 ],
-            )?;
-            tx.last_insert_rowid()
+            )?
+            .0
         }
     };
     learned.programs.push((program.hash, id));
     Ok(id)
 }
 
-fn image_id(tx: &Transaction<'_>, image: &NewImage, iteration: i64) -> Result<i64> {
-    let found: Option<(i64, bool)> = tx
-        .prepare_cached("SELECT id, png IS NOT NULL FROM images WHERE hash = ?1")?
-        .query_row([&image.hash.0[..]], |row| Ok((row.get(0)?, row.get(1)?)))
-        .optional()?;
-    match found {
-        Some((id, has_png)) => {
-            if !has_png && let Some(png) = &image.png {
-                tx.execute("UPDATE images SET png = ?2 WHERE id = ?1", params![id, png])?;
-            }
-            Ok(id)
-        }
+/// The id of an image, stored if new; a PNG is added to a stored image that has none.
+pub(crate) fn image_id(tx: &Db, image: &NewImage, iteration: Option<i64>) -> Result<i64> {
+    let found = tx.query_opt("SELECT id, png IS NOT NULL FROM images WHERE hash = ?1", params![&image.hash.0[..]])?;
+    let (id, inserted, has_png) = match found {
+        Some(row) => (row.get(0)?, false, row.get::<bool>(1)?),
         None => {
-            tx.prepare_cached(
-                "INSERT INTO images (hash, width, height, png, first_iteration) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![&image.hash.0[..], image.width, image.height, image.png, iteration])?;
-            Ok(tx.last_insert_rowid())
+            let (id, inserted) = id_by_hash(
+                tx,
+                "images",
+                &image.hash,
+                "INSERT INTO images (hash, width, height, png, first_iteration) VALUES (?1, ?2, ?3, ?4, ?5) \
+                 ON CONFLICT(hash) DO NOTHING RETURNING id",
+                params![&image.hash.0[..], image.width, image.height, &image.png, iteration],
+            )?;
+            (id, inserted, inserted && image.png.is_some())
         }
+    };
+    if !inserted
+        && !has_png
+        && let Some(png) = &image.png
+    {
+        tx.execute("UPDATE images SET png = ?2 WHERE id = ?1 AND png IS NULL", params![id, png])?;
     }
+    Ok(id)
 }

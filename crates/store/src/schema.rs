@@ -9,9 +9,9 @@
 //! `infinite_map` and `improvement_runs` are views over the compact `executions` table, so an
 //! execution of an already-seen program costs one small row; see the crate docs.
 
-use rusqlite::Connection;
-
+use crate::db::{Db, Dialect};
 use crate::error::{Result, StoreError};
+use crate::params;
 
 /// One schema step.
 pub(crate) struct Migration {
@@ -21,14 +21,36 @@ pub(crate) struct Migration {
     pub description: &'static str,
     /// The SQLite statements.
     pub sqlite: &'static str,
+    /// The same step for PostgreSQL: same tables, columns, views and refusals.
+    pub postgres: &'static str,
 }
 
 /// Every migration, oldest first.
 pub(crate) const MIGRATIONS: &[Migration] = &[
-    Migration { version: 1, description: "seed tables, executions, programs, images, leases", sqlite: V1 },
-    Migration { version: 2, description: "llm_proposals: every LLM proposal of the goal engine", sqlite: V2 },
-    Migration { version: 3, description: "self-set goals (development_goals.origin) and adoptions", sqlite: V3 },
-    Migration { version: 4, description: "archived scripts (improvement_scripts.archived_at)", sqlite: V4 },
+    Migration {
+        version: 1,
+        description: "seed tables, executions, programs, images, leases",
+        sqlite: V1,
+        postgres: PG_V1,
+    },
+    Migration {
+        version: 2,
+        description: "llm_proposals: every LLM proposal of the goal engine",
+        sqlite: V2,
+        postgres: PG_V2,
+    },
+    Migration {
+        version: 3,
+        description: "self-set goals (development_goals.origin) and adoptions",
+        sqlite: V3,
+        postgres: PG_V3,
+    },
+    Migration {
+        version: 4,
+        description: "archived scripts (improvement_scripts.archived_at)",
+        sqlite: V4,
+        postgres: PG_V4,
+    },
 ];
 
 /// The newest schema version this build knows.
@@ -36,33 +58,69 @@ pub fn latest_version() -> i64 {
     MIGRATIONS.last().map(|m| m.version).unwrap_or(0)
 }
 
-/// Applies every migration newer than the database's version.
-pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
-    conn.execute_batch(
-        "CREATE TABLE IF NOT EXISTS schema_version (
-            version INTEGER PRIMARY KEY,
-            description TEXT NOT NULL,
-            applied_at TEXT NOT NULL DEFAULT (datetime('now'))
-        );",
-    )?;
-    let current: i64 = conn.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_version", [], |row| row.get(0))?;
+/// The advisory lock that serialises migrations on PostgreSQL (two processes opening a new
+/// database at once: one migrates, the other waits and finds it done).
+const MIGRATION_LOCK: &str = "schema migration";
+
+const SQLITE_VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_version (
+    version INTEGER PRIMARY KEY,
+    description TEXT NOT NULL,
+    applied_at TEXT NOT NULL DEFAULT (datetime('now'))
+);";
+
+// No datetime() of ours yet when this runs (migration 1 defines it).
+const POSTGRES_VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_version (
+    version BIGINT PRIMARY KEY,
+    description TEXT NOT NULL,
+    applied_at TEXT NOT NULL DEFAULT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')
+);";
+
+fn current_version(db: &Db) -> Result<i64> {
+    Ok(db.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_version", params![])?.get(0)?)
+}
+
+/// Applies every migration newer than the database's version, each in its own transaction
+/// with its `schema_version` row (on PostgreSQL, DDL is transactional too: a failed step
+/// leaves the previous version intact).
+pub(crate) fn migrate(db: &Db) -> Result<()> {
+    let current = match db.dialect() {
+        // Outside a transaction, so a read-only database whose schema is current still opens.
+        Dialect::Sqlite => {
+            db.execute_batch(SQLITE_VERSION_TABLE)?;
+            current_version(db)?
+        }
+        Dialect::Postgres => {
+            let exists: bool =
+                db.query_row("SELECT to_regclass('public.schema_version') IS NOT NULL", params![])?.get(0)?;
+            if exists {
+                current_version(db)?
+            } else {
+                db.transaction(|tx| -> Result<i64> {
+                    tx.lock(MIGRATION_LOCK)?;
+                    tx.execute_batch(POSTGRES_VERSION_TABLE)?;
+                    current_version(tx)
+                })?
+            }
+        }
+    };
     if current > latest_version() {
         return Err(StoreError::NewerSchema { found: current, known: latest_version() });
     }
     for migration in MIGRATIONS.iter().filter(|m| m.version > current) {
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        // Another process may have migrated between our read and our write lock.
-        let now: i64 = tx.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_version", [], |row| row.get(0))?;
-        if now >= migration.version {
-            continue;
-        }
-        tx.execute_batch(migration.sqlite)
-            .map_err(|e| StoreError::Database(format!("migration {} failed: {e}", migration.version)))?;
-        tx.execute(
-            "INSERT INTO schema_version (version, description) VALUES (?1, ?2)",
-            rusqlite::params![migration.version, migration.description],
-        )?;
-        tx.commit()?;
+        db.transaction(|tx| -> Result<()> {
+            tx.lock(MIGRATION_LOCK)?;
+            // Another process may have migrated between our read and our lock.
+            if current_version(tx)? >= migration.version {
+                return Ok(());
+            }
+            tx.execute_batch(tx.pick(migration.sqlite, migration.postgres))
+                .map_err(|e| StoreError::Database(format!("migration {} failed: {}", migration.version, e.message)))?;
+            tx.execute(
+                "INSERT INTO schema_version (version, description) VALUES (?1, ?2)",
+                params![migration.version, migration.description],
+            )?;
+            Ok(())
+        })?;
     }
     Ok(())
 }
@@ -387,4 +445,336 @@ CREATE TRIGGER adoptions_append_only_update BEFORE UPDATE ON adoptions
 BEGIN SELECT RAISE(ABORT, 'adoptions is append-only: an adoption cannot be changed'); END;
 CREATE TRIGGER adoptions_append_only_delete BEFORE DELETE ON adoptions
 BEGIN SELECT RAISE(ABORT, 'adoptions is append-only: an adoption cannot be deleted'); END;
+"#;
+
+// ---- PostgreSQL twins ----
+//
+// The same tables, columns, views and refusals. Integers are BIGINT (SQLite's INTEGER is 64
+// bits), the seed's flags and small numbers INTEGER, reals DOUBLE PRECISION, blobs BYTEA, times
+// TEXT in the SQLite side's format. `datetime(text)` is defined so the seed's SQL
+// (`datetime('now')`) runs unchanged through psql. Append-only tables refuse UPDATE, DELETE and
+// TRUNCATE with a statement trigger (so even a statement that matches no row is refused); the
+// views refuse through INSTEAD OF triggers. Iterations come from a sequence.
+
+const PG_V1: &str = r#"
+-- SQLite's datetime('now'), as text in the same format: the seed's SQL uses it.
+CREATE FUNCTION datetime(what text) RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN lower(what) = 'now' THEN to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')
+        ELSE to_char(what::timestamp, 'YYYY-MM-DD HH24:MI:SS') END
+$$;
+-- Milliseconds since the epoch as `YYYY-MM-DD HH:MM:SS.SSS` UTC (time.rs's format_ms).
+CREATE FUNCTION gvpie_ms_text(ms bigint) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT to_char(TIMESTAMP '1970-01-01' + ms * INTERVAL '1 millisecond', 'YYYY-MM-DD HH24:MI:SS.MS')
+$$;
+-- `text::json`, but NULL where the text is not JSON (a hand-typed spec must not break a query).
+CREATE FUNCTION gvpie_json(text) RETURNS json LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    RETURN $1::json;
+EXCEPTION WHEN others THEN
+    RETURN NULL;
+END
+$$;
+-- The append-only refusal: raises the message given as the trigger's argument.
+CREATE FUNCTION gvpie_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '%', TG_ARGV[0] USING ERRCODE = 'restrict_violation';
+END
+$$;
+
+CREATE TABLE improvement_scripts (
+    id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    lang TEXT NOT NULL,
+    purpose TEXT,
+    code TEXT NOT NULL,
+    enabled INTEGER DEFAULT 1,
+    created_at TEXT NOT NULL DEFAULT datetime('now'),
+    last_run_at TEXT,
+    run_count BIGINT DEFAULT 0,
+    success_count BIGINT DEFAULT 0,
+    updated_at TEXT,
+    source_file TEXT,
+    parent_script_id BIGINT REFERENCES improvement_scripts(id),
+    last_iteration BIGINT,
+    last_program_id BIGINT
+);
+CREATE INDEX improvement_scripts_due ON improvement_scripts (enabled, last_run_at, id);
+
+CREATE TABLE development_goals (
+    id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    goal TEXT NOT NULL,
+    priority INTEGER DEFAULT 5,
+    completed INTEGER DEFAULT 0,
+    created_at TEXT NOT NULL DEFAULT datetime('now'),
+    completed_at TEXT,
+    kind TEXT NOT NULL DEFAULT 'note',
+    spec TEXT,
+    status TEXT NOT NULL DEFAULT 'active',
+    best_iteration BIGINT,
+    best_score DOUBLE PRECISION,
+    updated_at TEXT
+);
+
+CREATE TABLE system_metrics (
+    id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    timestamp TEXT NOT NULL,
+    metric_name TEXT NOT NULL,
+    metric_value DOUBLE PRECISION NOT NULL,
+    context TEXT
+);
+CREATE INDEX system_metrics_name ON system_metrics (metric_name, id);
+
+CREATE TABLE texts (
+    id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    hash BYTEA NOT NULL UNIQUE,
+    text TEXT NOT NULL
+);
+CREATE TABLE blobs (
+    id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    hash BYTEA NOT NULL UNIQUE,
+    bytes BYTEA NOT NULL
+);
+CREATE TABLE programs (
+    id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    hash BYTEA NOT NULL UNIQUE,
+    texture BYTEA NOT NULL,
+    source_id BIGINT REFERENCES texts(id),
+    n_records BIGINT NOT NULL,
+    opcodes TEXT NOT NULL,
+    parent_id BIGINT REFERENCES programs(id),
+    created_ms BIGINT NOT NULL
+);
+CREATE TABLE images (
+    id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    hash BYTEA NOT NULL UNIQUE,
+    width BIGINT NOT NULL,
+    height BIGINT NOT NULL,
+    png BYTEA,
+    first_iteration BIGINT
+);
+
+CREATE TABLE cartridge_registry (
+    id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL CHECK(kind IN ('pixel', 'code', 'dataset', 'prompt')),
+    checksum TEXT,
+    width BIGINT,
+    height BIGINT,
+    created_at TEXT NOT NULL DEFAULT datetime('now'),
+    parent_id BIGINT REFERENCES cartridge_registry(id),
+    executed_count BIGINT DEFAULT 0,
+    blob_id BIGINT REFERENCES blobs(id),
+    program_id BIGINT REFERENCES programs(id)
+);
+CREATE INDEX cartridge_registry_checksum ON cartridge_registry (checksum);
+
+-- The eternal memory. Iterations come from the sequence: unique and growing however many
+-- processes write at once (a rolled-back batch leaves a gap).
+CREATE SEQUENCE executions_iteration_seq;
+CREATE TABLE executions (
+    iteration BIGINT PRIMARY KEY DEFAULT nextval('executions_iteration_seq'),
+    started_ms BIGINT NOT NULL,
+    duration_us BIGINT NOT NULL,
+    success INTEGER NOT NULL,
+    cycles BIGINT NOT NULL,
+    backend INTEGER NOT NULL,
+    script_id BIGINT,
+    goal_id BIGINT,
+    program_id BIGINT,
+    code_id BIGINT,
+    task_id BIGINT,
+    error_id BIGINT,
+    image_id BIGINT,
+    width BIGINT,
+    height BIGINT,
+    budget BIGINT,
+    parent_iteration BIGINT,
+    generator_id BIGINT,
+    score DOUBLE PRECISION
+);
+ALTER SEQUENCE executions_iteration_seq OWNED BY executions.iteration;
+CREATE INDEX executions_script ON executions (script_id) WHERE script_id IS NOT NULL;
+CREATE INDEX executions_goal ON executions (goal_id) WHERE goal_id IS NOT NULL;
+CREATE INDEX executions_parent ON executions (parent_iteration) WHERE parent_iteration IS NOT NULL;
+CREATE INDEX executions_time ON executions (started_ms);
+
+CREATE TABLE execution_parents (
+    iteration BIGINT NOT NULL,
+    parent_iteration BIGINT NOT NULL,
+    PRIMARY KEY (iteration, parent_iteration)
+);
+CREATE INDEX execution_parents_parent ON execution_parents (parent_iteration);
+
+CREATE TRIGGER executions_append_only_update BEFORE UPDATE ON executions FOR EACH STATEMENT
+EXECUTE FUNCTION gvpie_refuse('infinite_map is append-only: an execution cannot be changed');
+CREATE TRIGGER executions_append_only_delete BEFORE DELETE ON executions FOR EACH STATEMENT
+EXECUTE FUNCTION gvpie_refuse('infinite_map is append-only: an execution cannot be deleted');
+CREATE TRIGGER executions_append_only_truncate BEFORE TRUNCATE ON executions FOR EACH STATEMENT
+EXECUTE FUNCTION gvpie_refuse('infinite_map is append-only: executions cannot be truncated');
+CREATE TRIGGER execution_parents_append_only_update BEFORE UPDATE ON execution_parents FOR EACH STATEMENT
+EXECUTE FUNCTION gvpie_refuse('infinite_map is append-only: lineage cannot be changed');
+CREATE TRIGGER execution_parents_append_only_delete BEFORE DELETE ON execution_parents FOR EACH STATEMENT
+EXECUTE FUNCTION gvpie_refuse('infinite_map is append-only: lineage cannot be deleted');
+CREATE TRIGGER execution_parents_append_only_truncate BEFORE TRUNCATE ON execution_parents FOR EACH STATEMENT
+EXECUTE FUNCTION gvpie_refuse('infinite_map is append-only: lineage cannot be truncated');
+
+CREATE VIEW infinite_map AS
+SELECT
+    e.iteration AS id,
+    e.iteration AS iteration,
+    task.text AS task_description,
+    code.text AS code,
+    json_build_object(
+        'success', e.success <> 0,
+        'cycles', e.cycles,
+        'backend', CASE e.backend WHEN 0 THEN 'cpu' WHEN 1 THEN 'gpu' ELSE 'none' END,
+        'duration_ms', e.duration_us / 1000.0::float8,
+        'error', gvpie_json(err.text)
+    )::text AS result,
+    format('Success: %s, Cycles: %s, Duration: %sms',
+        CASE WHEN e.success <> 0 THEN 'true' ELSE 'false' END, e.cycles,
+        to_char(e.duration_us / 1000.0, 'FM9999999999999990.000')) AS analysis,
+    gvpie_ms_text(e.started_ms) AS timestamp,
+    e.parent_iteration AS parent_iteration,
+    e.script_id AS script_id,
+    e.goal_id AS goal_id,
+    encode(p.hash, 'hex') AS program_hash,
+    encode(img.hash, 'hex') AS image_hash,
+    gen.text AS generator,
+    e.score AS score
+FROM executions e
+LEFT JOIN texts task ON task.id = e.task_id
+LEFT JOIN texts code ON code.id = e.code_id
+LEFT JOIN texts err ON err.id = e.error_id
+LEFT JOIN texts gen ON gen.id = e.generator_id
+LEFT JOIN programs p ON p.id = e.program_id
+LEFT JOIN images img ON img.id = e.image_id;
+
+CREATE TRIGGER infinite_map_append_only_update INSTEAD OF UPDATE ON infinite_map FOR EACH ROW
+EXECUTE FUNCTION gvpie_refuse('infinite_map is append-only: an entry cannot be changed');
+CREATE TRIGGER infinite_map_append_only_delete INSTEAD OF DELETE ON infinite_map FOR EACH ROW
+EXECUTE FUNCTION gvpie_refuse('infinite_map is append-only: an entry cannot be deleted');
+CREATE TRIGGER infinite_map_insert INSTEAD OF INSERT ON infinite_map FOR EACH ROW
+EXECUTE FUNCTION gvpie_refuse('infinite_map entries are written by gvpie (the daemon or the store API)');
+
+CREATE VIEW improvement_runs AS
+SELECT
+    e.iteration AS id,
+    e.script_id AS script_id,
+    gvpie_ms_text(e.started_ms) AS started_at,
+    gvpie_ms_text(e.started_ms + e.duration_us / 1000) AS finished_at,
+    e.success AS success,
+    json_build_object(
+        'success', e.success <> 0,
+        'cycles', e.cycles,
+        'backend', CASE e.backend WHEN 0 THEN 'cpu' WHEN 1 THEN 'gpu' ELSE 'none' END,
+        'duration_ms', e.duration_us / 1000.0::float8,
+        'error', gvpie_json(err.text)
+    )::text AS stdout,
+    gvpie_json(err.text) ->> 'message' AS stderr,
+    round(e.duration_us / 1000.0)::bigint AS duration_ms,
+    CASE e.backend WHEN 0 THEN 'cpu' WHEN 1 THEN 'gpu' ELSE 'none' END AS backend,
+    NULL::text AS cartridge_path,
+    e.iteration AS iteration
+FROM executions e
+LEFT JOIN texts err ON err.id = e.error_id
+WHERE e.script_id IS NOT NULL;
+
+CREATE TRIGGER improvement_runs_append_only_update INSTEAD OF UPDATE ON improvement_runs FOR EACH ROW
+EXECUTE FUNCTION gvpie_refuse('improvement_runs is append-only: a run cannot be changed');
+CREATE TRIGGER improvement_runs_append_only_delete INSTEAD OF DELETE ON improvement_runs FOR EACH ROW
+EXECUTE FUNCTION gvpie_refuse('improvement_runs is append-only: a run cannot be deleted');
+
+CREATE TABLE stats (
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    runs BIGINT NOT NULL,
+    successes BIGINT NOT NULL,
+    cycles_sum BIGINT NOT NULL,
+    cycles_min BIGINT,
+    cycles_max BIGINT,
+    duration_us_sum BIGINT NOT NULL,
+    duration_us_min BIGINT,
+    duration_us_max BIGINT,
+    cycles_hist TEXT NOT NULL,
+    duration_hist TEXT NOT NULL,
+    updated_ms BIGINT NOT NULL,
+    PRIMARY KEY (scope, key)
+);
+
+CREATE TABLE daemon_leases (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    pid BIGINT NOT NULL,
+    host TEXT NOT NULL,
+    process_start TEXT,
+    acquired_ms BIGINT NOT NULL,
+    heartbeat_ms BIGINT NOT NULL,
+    ttl_ms BIGINT NOT NULL
+);
+
+CREATE TABLE imported_files (
+    path TEXT PRIMARY KEY,
+    mtime_ns BIGINT NOT NULL,
+    size BIGINT NOT NULL,
+    hash BYTEA NOT NULL,
+    imported_ms BIGINT NOT NULL,
+    scripts TEXT,
+    error TEXT
+);
+
+CREATE TABLE counters (
+    name TEXT PRIMARY KEY,
+    value BIGINT NOT NULL
+);
+"#;
+
+const PG_V2: &str = r#"
+CREATE TABLE llm_proposals (
+    id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    goal_id BIGINT NOT NULL,
+    created_ms BIGINT NOT NULL,
+    generator TEXT NOT NULL,
+    outcome TEXT NOT NULL CHECK(outcome IN ('adopted', 'refused', 'rejected', 'unavailable')),
+    reason TEXT,
+    source TEXT,
+    score DOUBLE PRECISION,
+    iteration BIGINT
+);
+CREATE INDEX llm_proposals_goal ON llm_proposals (goal_id, id);
+
+CREATE TRIGGER llm_proposals_append_only_update BEFORE UPDATE ON llm_proposals FOR EACH STATEMENT
+EXECUTE FUNCTION gvpie_refuse('llm_proposals is append-only: a proposal cannot be changed');
+CREATE TRIGGER llm_proposals_append_only_delete BEFORE DELETE ON llm_proposals FOR EACH STATEMENT
+EXECUTE FUNCTION gvpie_refuse('llm_proposals is append-only: a proposal cannot be deleted');
+CREATE TRIGGER llm_proposals_append_only_truncate BEFORE TRUNCATE ON llm_proposals FOR EACH STATEMENT
+EXECUTE FUNCTION gvpie_refuse('llm_proposals is append-only: proposals cannot be truncated');
+"#;
+
+const PG_V3: &str = r#"
+ALTER TABLE development_goals ADD COLUMN origin TEXT;
+CREATE UNIQUE INDEX development_goals_origin ON development_goals (origin) WHERE origin IS NOT NULL;
+
+CREATE TABLE adoptions (
+    id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    created_ms BIGINT NOT NULL,
+    goal_id BIGINT NOT NULL,
+    original TEXT NOT NULL,
+    successor TEXT NOT NULL,
+    original_cycles BIGINT NOT NULL,
+    cycles BIGINT NOT NULL,
+    iteration BIGINT
+);
+CREATE INDEX adoptions_original ON adoptions (original, id);
+
+CREATE TRIGGER adoptions_append_only_update BEFORE UPDATE ON adoptions FOR EACH STATEMENT
+EXECUTE FUNCTION gvpie_refuse('adoptions is append-only: an adoption cannot be changed');
+CREATE TRIGGER adoptions_append_only_delete BEFORE DELETE ON adoptions FOR EACH STATEMENT
+EXECUTE FUNCTION gvpie_refuse('adoptions is append-only: an adoption cannot be deleted');
+CREATE TRIGGER adoptions_append_only_truncate BEFORE TRUNCATE ON adoptions FOR EACH STATEMENT
+EXECUTE FUNCTION gvpie_refuse('adoptions is append-only: adoptions cannot be truncated');
+"#;
+
+const PG_V4: &str = r#"
+ALTER TABLE improvement_scripts ADD COLUMN archived_at TEXT;
 "#;

@@ -1,11 +1,12 @@
 //! Improvement scripts (the seed's `improvement_scripts` table): listing, editing, the daemon's
 //! choice of what runs next, and importing the seed's `.sql` script files safely.
 
-use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
+use crate::db::{Db, DbErrorKind, Row, Value};
 use crate::error::{Result, StoreError};
-use crate::store::{Store, int_of, text_of};
+use crate::params;
+use crate::store::Store;
 
 /// The languages the daemon runs. Any other `lang` is accepted by the database and becomes a
 /// failed run with an "unknown language" error.
@@ -119,29 +120,35 @@ pub struct SqlScriptFile {
     pub goals: Vec<(String, i64)>,
 }
 
+/// The columns [`script_from_row`] reads; `{len}` is the byte length of `code`, which the two
+/// dialects spell differently ([`script_columns`]).
 const SCRIPT_COLUMNS: &str = "id, name, lang, purpose, code, enabled, created_at, last_run_at, run_count, \
-     success_count, updated_at, source_file, parent_script_id, last_iteration, length(CAST(code AS BLOB)), archived_at";
+     success_count, updated_at, source_file, parent_script_id, last_iteration, {len}, archived_at";
 
-fn script_from_row(row: &rusqlite::Row<'_>, max_code: Option<i64>) -> rusqlite::Result<Script> {
-    let code_len = int_of(row.get_ref(14)?).unwrap_or(0);
-    let code = if max_code.is_some_and(|max| code_len > max) { None } else { text_of(row.get_ref(4)?) };
+fn script_columns(db: &Db) -> String {
+    SCRIPT_COLUMNS.replace("{len}", db.pick("length(CAST(code AS BLOB))", "octet_length(code)"))
+}
+
+fn script_from_row(row: &Row, max_code: Option<i64>) -> Result<Script> {
+    let code_len = row.int(14).unwrap_or(0);
+    let code = if max_code.is_some_and(|max| code_len > max) { None } else { row.text(4) };
     Ok(Script {
         id: row.get(0)?,
-        name: text_of(row.get_ref(1)?).unwrap_or_default(),
-        lang: text_of(row.get_ref(2)?).unwrap_or_default(),
-        purpose: text_of(row.get_ref(3)?),
+        name: row.text(1).unwrap_or_default(),
+        lang: row.text(2).unwrap_or_default(),
+        purpose: row.text(3),
         code,
         code_len,
-        enabled: int_of(row.get_ref(5)?) == Some(1),
-        created_at: text_of(row.get_ref(6)?),
-        last_run_at: text_of(row.get_ref(7)?),
-        run_count: int_of(row.get_ref(8)?).unwrap_or(0),
-        success_count: int_of(row.get_ref(9)?).unwrap_or(0),
-        updated_at: text_of(row.get_ref(10)?),
-        source_file: text_of(row.get_ref(11)?),
-        parent_script_id: int_of(row.get_ref(12)?),
-        last_iteration: int_of(row.get_ref(13)?),
-        archived_at: text_of(row.get_ref(15)?),
+        enabled: row.int(5) == Some(1),
+        created_at: row.text(6),
+        last_run_at: row.text(7),
+        run_count: row.int(8).unwrap_or(0),
+        success_count: row.int(9).unwrap_or(0),
+        updated_at: row.text(10),
+        source_file: row.text(11),
+        parent_script_id: row.int(12),
+        last_iteration: row.int(13),
+        archived_at: row.text(15),
     })
 }
 
@@ -174,53 +181,63 @@ pub struct DerivedScript {
 /// Adds `script` (disabled) or updates the code and purpose of the row with its name, but only when that row
 /// is derived from the same original (so a script of that name made by hand, or any original, is never
 /// overwritten). Returns whether a row was written.
-pub(crate) fn upsert_derived_in(conn: &rusqlite::Connection, script: &DerivedScript) -> Result<bool> {
+pub(crate) fn upsert_derived_in(db: &Db, script: &DerivedScript) -> Result<bool> {
     check_name(&script.name)?;
-    let changed = conn.execute(
+    let changed = db.execute(
         "INSERT INTO improvement_scripts (name, lang, purpose, code, enabled, created_at, updated_at, \
          parent_script_id) VALUES (?1, ?2, ?3, ?4, 0, datetime('now'), datetime('now'), ?5) \
          ON CONFLICT(name) DO UPDATE SET code = excluded.code, purpose = excluded.purpose, \
          updated_at = excluded.updated_at \
-         WHERE improvement_scripts.parent_script_id IS excluded.parent_script_id \
-         AND improvement_scripts.id IS NOT excluded.parent_script_id",
-        params![script.name, script.lang, script.purpose, script.code, script.parent_script_id],
+         WHERE improvement_scripts.parent_script_id IS NOT DISTINCT FROM excluded.parent_script_id \
+         AND improvement_scripts.id IS DISTINCT FROM excluded.parent_script_id",
+        params![&script.name, &script.lang, &script.purpose, &script.code, script.parent_script_id],
     )?;
     Ok(changed > 0)
 }
 
 impl Store {
+    fn scripts_where(&self, condition: &str, params: &[Value], max_code: Option<i64>) -> Result<Vec<Script>> {
+        let sql = format!("SELECT {} FROM improvement_scripts {condition}", script_columns(&self.db));
+        self.db.query_all(&sql, params)?.iter().map(|row| script_from_row(row, max_code)).collect()
+    }
+
     /// Every script, by id.
     pub fn list_scripts(&self) -> Result<Vec<Script>> {
-        let sql = format!("SELECT {SCRIPT_COLUMNS} FROM improvement_scripts ORDER BY id");
-        let mut statement = self.conn().prepare(&sql)?;
-        let rows = statement.query_map([], |row| script_from_row(row, None))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        self.scripts_where("ORDER BY id", params![], None)
     }
 
     /// One script by id.
     pub fn script(&self, id: i64) -> Result<Option<Script>> {
-        let sql = format!("SELECT {SCRIPT_COLUMNS} FROM improvement_scripts WHERE id = ?1");
-        Ok(self.conn().query_row(&sql, [id], |row| script_from_row(row, None)).optional()?)
+        Ok(self.scripts_where("WHERE id = ?1", params![id], None)?.into_iter().next())
     }
 
     /// One script by name.
     pub fn script_by_name(&self, name: &str) -> Result<Option<Script>> {
-        let sql = format!("SELECT {SCRIPT_COLUMNS} FROM improvement_scripts WHERE name = ?1");
-        Ok(self.conn().query_row(&sql, [name], |row| script_from_row(row, None)).optional()?)
+        Ok(self.scripts_where("WHERE name = ?1", params![name], None)?.into_iter().next())
     }
 
     /// The enabled scripts to run next: never-run ones first, then the least recently run;
     /// at most `limit`. A `code` longer than `max_code_bytes` is left out (`None`, with its
     /// length in `code_len`) so a huge row costs no memory.
     pub fn scripts_due(&self, limit: usize, max_code_bytes: i64) -> Result<Vec<Script>> {
+        // The code is read only when short enough: a huge row costs no memory.
+        let columns = script_columns(&self.db).replacen(
+            "code,",
+            &format!(
+                "CASE WHEN {} <= CAST(?2 AS BIGINT) THEN code END,",
+                self.db.pick("length(CAST(code AS BLOB))", "octet_length(code)")
+            ),
+            1,
+        );
         let sql = format!(
-            "SELECT {SCRIPT_COLUMNS} FROM improvement_scripts WHERE enabled = 1 AND archived_at IS NULL \
+            "SELECT {columns} FROM improvement_scripts WHERE enabled = 1 AND archived_at IS NULL \
              ORDER BY last_run_at ASC NULLS FIRST, id ASC LIMIT ?1"
         );
-        let mut statement = self.conn().prepare_cached(&sql)?;
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = statement.query_map([limit], |row| script_from_row(row, Some(max_code_bytes)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        self.db
+            .query_all(&sql, params![limit, max_code_bytes])?
+            .iter()
+            .map(|row| script_from_row(row, Some(max_code_bytes)))
+            .collect()
     }
 
     /// Adds a script.
@@ -232,16 +249,16 @@ impl Store {
         {
             return Err(StoreError::Invalid(format!("parent_script_id {parent}: there is no script with that id")));
         }
-        let inserted = self.conn().execute(
+        let inserted = self.db.query_opt(
             "INSERT INTO improvement_scripts (name, lang, purpose, code, enabled, created_at, updated_at, \
              parent_script_id) VALUES (?1, ?2, ?3, ?4, ?5, datetime('now'), datetime('now'), ?6) \
-             ON CONFLICT(name) DO NOTHING",
-            params![new.name, new.lang, new.purpose, new.code, i64::from(new.enabled), new.parent_script_id],
+             ON CONFLICT(name) DO NOTHING RETURNING id",
+            params![&new.name, &new.lang, &new.purpose, &new.code, new.enabled, new.parent_script_id],
         )?;
-        if inserted == 0 {
+        let Some(row) = inserted else {
             return Err(StoreError::Invalid(format!("a script named '{}' already exists", new.name)));
-        }
-        let id = self.conn().last_insert_rowid();
+        };
+        let id: i64 = row.get(0)?;
         self.script(id)?.ok_or_else(|| StoreError::NotFound(format!("script {id}")))
     }
 
@@ -262,23 +279,15 @@ impl Store {
         let purpose_given = update.purpose.is_some();
         let purpose = update.purpose.clone().flatten();
         let changed = self
-            .conn()
+            .db
             .execute(
                 "UPDATE improvement_scripts SET name = COALESCE(?2, name), lang = COALESCE(?3, lang), \
                  purpose = CASE WHEN ?4 THEN ?5 ELSE purpose END, code = COALESCE(?6, code), \
                  enabled = COALESCE(?7, enabled), updated_at = datetime('now') WHERE id = ?1",
-                params![
-                    id,
-                    update.name,
-                    update.lang,
-                    purpose_given,
-                    purpose,
-                    update.code,
-                    update.enabled.map(i64::from)
-                ],
+                params![id, &update.name, &update.lang, purpose_given, purpose, &update.code, update.enabled],
             )
-            .map_err(|e| match e.sqlite_error_code() {
-                Some(rusqlite::ErrorCode::ConstraintViolation) => StoreError::Invalid(format!(
+            .map_err(|e| match e.kind {
+                DbErrorKind::Unique => StoreError::Invalid(format!(
                     "a script named '{}' already exists",
                     update.name.as_deref().unwrap_or("")
                 )),
@@ -292,7 +301,7 @@ impl Store {
 
     /// Adds or updates a derived script by name (see [`DerivedScript`]); returns whether a row was written.
     pub fn upsert_derived_script(&self, script: &DerivedScript) -> Result<bool> {
-        upsert_derived_in(self.conn(), script)
+        upsert_derived_in(&self.db, script)
     }
 
     /// Archives a script: a soft delete. It is disabled for good (enabling it again is refused),
@@ -300,10 +309,10 @@ impl Store {
     /// names it stays replayable (the infinite map is append-only). Archiving twice keeps the
     /// first time.
     pub fn archive_script(&self, id: i64) -> Result<Script> {
-        let changed = self.conn().execute(
+        let changed = self.db.execute(
             "UPDATE improvement_scripts SET enabled = 0, archived_at = COALESCE(archived_at, datetime('now')), \
              updated_at = datetime('now') WHERE id = ?1",
-            [id],
+            params![id],
         )?;
         if changed == 0 {
             return Err(StoreError::NotFound(format!("script {id}")));
@@ -320,40 +329,41 @@ impl Store {
     /// of an existing script stay; its language, purpose, code and enabled flag are replaced.
     /// Returns the ids.
     pub fn upsert_scripts(&mut self, scripts: &[ImportedScript], source_file: Option<&str>) -> Result<Vec<i64>> {
-        let tx = self.conn_mut().transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let mut ids = Vec::with_capacity(scripts.len());
-        for script in scripts {
-            check_name(&script.name)?;
-            tx.execute(
-                "INSERT INTO improvement_scripts (name, lang, purpose, code, enabled, created_at, updated_at, source_file) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, datetime('now'), datetime('now'), ?6) \
-                 ON CONFLICT(name) DO UPDATE SET lang = excluded.lang, purpose = excluded.purpose, \
-                 code = excluded.code, enabled = excluded.enabled, updated_at = excluded.updated_at, \
-                 source_file = excluded.source_file",
-                params![script.name, script.lang, script.purpose, script.code, i64::from(script.enabled), source_file],
-            )?;
-            ids.push(
-                tx.query_row("SELECT id FROM improvement_scripts WHERE name = ?1", [&script.name], |row| row.get(0))?,
-            );
-        }
-        tx.commit()?;
-        Ok(ids)
+        self.db.transaction(|tx| -> Result<Vec<i64>> {
+            let mut ids = Vec::with_capacity(scripts.len());
+            for script in scripts {
+                check_name(&script.name)?;
+                let row = tx.query_row(
+                    "INSERT INTO improvement_scripts (name, lang, purpose, code, enabled, created_at, updated_at, \
+                     source_file) VALUES (?1, ?2, ?3, ?4, ?5, datetime('now'), datetime('now'), ?6) \
+                     ON CONFLICT(name) DO UPDATE SET lang = excluded.lang, purpose = excluded.purpose, \
+                     code = excluded.code, enabled = excluded.enabled, updated_at = excluded.updated_at, \
+                     source_file = excluded.source_file RETURNING id",
+                    params![&script.name, &script.lang, &script.purpose, &script.code, script.enabled, source_file],
+                )?;
+                ids.push(row.get(0)?);
+            }
+            Ok(ids)
+        })
     }
 
     /// Adds development goals whose text is not already there (so re-importing a file adds
     /// nothing twice). Returns how many were added.
     pub fn add_goals_if_new(&mut self, goals: &[(String, i64)]) -> Result<usize> {
-        let tx = self.conn_mut().transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let mut added = 0;
-        for (goal, priority) in goals {
-            added += tx.execute(
-                "INSERT INTO development_goals (goal, priority, created_at) SELECT ?1, ?2, datetime('now') \
-                 WHERE NOT EXISTS (SELECT 1 FROM development_goals WHERE goal = ?1)",
-                params![goal, priority],
-            )?;
-        }
-        tx.commit()?;
-        Ok(added)
+        self.db.transaction(|tx| -> Result<usize> {
+            // Two importers at once must not both see the goal missing.
+            tx.lock("development_goals import")?;
+            let mut added = 0;
+            for (goal, priority) in goals {
+                added += tx.execute(
+                    "INSERT INTO development_goals (goal, priority, created_at) \
+                     SELECT CAST(?1 AS TEXT), CAST(?2 AS INTEGER), datetime('now') \
+                     WHERE NOT EXISTS (SELECT 1 FROM development_goals WHERE goal = ?1)",
+                    params![goal, *priority],
+                )?;
+            }
+            Ok(added)
+        })
     }
 }
 
@@ -375,23 +385,23 @@ pub fn parse_script_sql(sql: &str) -> Result<SqlScriptFile> {
     )?;
     conn.execute_batch(sql).map_err(|e| StoreError::Invalid(format!("the SQL file does not run: {e}")))?;
     let mut file = SqlScriptFile::default();
-    let mut statement =
-        conn.prepare("SELECT name, lang, purpose, code, enabled FROM improvement_scripts ORDER BY id")?;
-    let rows = statement.query_map([], |row| {
-        Ok(ImportedScript {
-            name: text_of(row.get_ref(0)?).unwrap_or_default(),
-            lang: text_of(row.get_ref(1)?).unwrap_or_default(),
-            purpose: text_of(row.get_ref(2)?),
-            code: text_of(row.get_ref(3)?).unwrap_or_default(),
-            enabled: int_of(row.get_ref(4)?) == Some(1),
+    let sandbox = Db::sqlite(conn);
+    file.scripts = sandbox
+        .query_all("SELECT name, lang, purpose, code, enabled FROM improvement_scripts ORDER BY id", params![])?
+        .iter()
+        .map(|row| ImportedScript {
+            name: row.text(0).unwrap_or_default(),
+            lang: row.text(1).unwrap_or_default(),
+            purpose: row.text(2),
+            code: row.text(3).unwrap_or_default(),
+            enabled: row.int(4) == Some(1),
         })
-    })?;
-    file.scripts = rows.collect::<rusqlite::Result<_>>()?;
-    let mut statement = conn.prepare("SELECT goal, priority FROM development_goals ORDER BY id")?;
-    let rows = statement.query_map([], |row| {
-        Ok((text_of(row.get_ref(0)?).unwrap_or_default(), int_of(row.get_ref(1)?).unwrap_or(5)))
-    })?;
-    file.goals = rows.collect::<rusqlite::Result<_>>()?;
+        .collect();
+    file.goals = sandbox
+        .query_all("SELECT goal, priority FROM development_goals ORDER BY id", params![])?
+        .iter()
+        .map(|row| (row.text(0).unwrap_or_default(), row.int(1).unwrap_or(5)))
+        .collect();
     Ok(file)
 }
 
@@ -415,39 +425,38 @@ pub struct ImportedFile {
 impl Store {
     /// The import record of `path`, if it was imported before.
     pub fn imported_file(&self, path: &str) -> Result<Option<ImportedFile>> {
-        Ok(self
-            .conn()
-            .query_row(
-                "SELECT path, mtime_ns, size, hash, scripts, error FROM imported_files WHERE path = ?1",
-                [path],
-                |row| {
-                    let hash: Vec<u8> = row.get(3)?;
-                    Ok(ImportedFile {
-                        path: row.get(0)?,
-                        mtime_ns: row.get(1)?,
-                        size: row.get(2)?,
-                        hash: crate::hash::Hash::from_slice(&hash).unwrap_or(crate::hash::Hash([0; 32])),
-                        scripts: row.get(4)?,
-                        error: row.get(5)?,
-                    })
-                },
-            )
-            .optional()?)
+        let row = self.db.query_opt(
+            "SELECT path, mtime_ns, size, hash, scripts, error FROM imported_files WHERE path = ?1",
+            params![path],
+        )?;
+        let Some(row) = row else { return Ok(None) };
+        let hash: Vec<u8> = row.get(3)?;
+        Ok(Some(ImportedFile {
+            path: row.get(0)?,
+            mtime_ns: row.get(1)?,
+            size: row.get(2)?,
+            hash: crate::hash::Hash::from_slice(&hash).unwrap_or(crate::hash::Hash([0; 32])),
+            scripts: row.get(4)?,
+            error: row.get(5)?,
+        }))
     }
 
     /// Remembers that `file` was imported (or failed to be).
     pub fn mark_imported(&self, file: &ImportedFile) -> Result<()> {
-        self.conn().execute(
-            "INSERT OR REPLACE INTO imported_files (path, mtime_ns, size, hash, imported_ms, scripts, error) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        self.db.execute(
+            "INSERT INTO imported_files (path, mtime_ns, size, hash, imported_ms, scripts, error) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+             ON CONFLICT(path) DO UPDATE SET mtime_ns = excluded.mtime_ns, size = excluded.size, \
+             hash = excluded.hash, imported_ms = excluded.imported_ms, scripts = excluded.scripts, \
+             error = excluded.error",
             params![
-                file.path,
+                &file.path,
                 file.mtime_ns,
                 file.size,
                 &file.hash.0[..],
                 crate::time::now_ms(),
-                file.scripts,
-                file.error
+                &file.scripts,
+                &file.error
             ],
         )?;
         Ok(())

@@ -139,9 +139,16 @@ fn goals() {
 }
 
 #[test]
-fn postgres_urls_are_refused_clearly() {
-    let err = gvpie_store::Location::parse("postgres://localhost/gvpie").expect_err("not yet");
-    assert!(err.to_string().contains("PostgreSQL"));
+fn postgres_urls_are_parsed_and_their_passwords_never_shown() {
+    let location = gvpie_store::Location::parse("postgres://gv:s3cret@localhost:5433/gvpie").expect("a URL");
+    assert!(matches!(location, gvpie_store::Location::Postgres(_)));
+    assert_eq!(location.to_string(), "postgres://gv:***@localhost:5433/gvpie");
+    assert!(!format!("{location:?}").contains("s3cret"));
+    let query = gvpie_store::Location::parse("postgresql://gv@localhost/gvpie?password=s3cret&sslmode=disable");
+    assert_eq!(query.expect("a URL").to_string(), "postgresql://gv@localhost/gvpie?password=***&sslmode=disable");
+    let err = gvpie_store::Location::parse("postgres://gv:s3cret@localhost:notaport/gvpie").expect_err("bad port");
+    assert!(err.to_string().contains("not a valid PostgreSQL URL"), "{err}");
+    assert!(!err.to_string().contains("s3cret"), "{err}");
 }
 
 #[test]
