@@ -35,6 +35,9 @@ pub enum StoreError {
     LeaseHeld(Box<LeaseInfo>),
     /// This process's lease was taken over (it had stopped renewing it); nothing was written.
     LeaseLost,
+    /// An agent's claim on a piece of work (named) is no longer its own (it went stale and
+    /// another agent took it over, or the work was committed already); nothing was written.
+    ClaimLost(String),
     /// A requested row does not exist.
     NotFound(String),
     /// The caller's input is invalid (empty name, bad hash, duplicate name...).
@@ -55,6 +58,11 @@ impl std::fmt::Display for StoreError {
             StoreError::ReadOnly(message) => write!(f, "the database is read-only: {message}"),
             StoreError::Full(message) => write!(f, "the database or its disk is full: {message}"),
             StoreError::LeaseHeld(info) => write!(f, "{}", info.held_message()),
+            StoreError::ClaimLost(work) => write!(
+                f,
+                "this agent's claim on {work} was lost (its heartbeat went stale and another agent took the work \
+                 over); the cycle was rolled back"
+            ),
             StoreError::LeaseLost => {
                 write!(f, "this daemon's lease was taken over by another process (it had stopped renewing it)")
             }

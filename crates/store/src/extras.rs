@@ -35,6 +35,9 @@ pub struct CycleExtras {
     pub self_set_goals: Vec<SelfSetGoal>,
     /// Successors adopted in place of their originals (after `scripts`, which writes the successor).
     pub adoptions: Vec<Adoption>,
+    /// The committing agent's part: its heartbeat, the claims it releases, goal islands and
+    /// verifications (see `agents.rs`); checked first, so a lost claim writes nothing.
+    pub work: crate::agents::WorkCommit,
 }
 
 /// A goal the daemon sets itself.
@@ -74,6 +77,7 @@ impl CycleExtras {
             && self.proposals.is_empty()
             && self.self_set_goals.is_empty()
             && self.adoptions.is_empty()
+            && self.work.is_empty()
     }
 }
 
@@ -139,6 +143,7 @@ pub(crate) fn write_extras(tx: &Db, extras: &CycleExtras, iterations: &[i64]) ->
                 .ok_or_else(|| StoreError::Invalid(format!("no execution {index} in this cycle"))),
         }
     };
+    crate::agents::write_work(tx, &extras.work, &resolve)?;
     for change in &extras.goals {
         let best = match change.best {
             Some((parent, score)) => resolve(parent)?.map(|iteration| (iteration, score)),
@@ -151,12 +156,20 @@ pub(crate) fn write_extras(tx: &Db, extras: &CycleExtras, iterations: &[i64]) ->
                 &change.status,
                 None::<i64>,
                 change.spec.as_ref().map(|s| s.to_string()),
-                best.map(|b| b.0),
-                best.map(|b| b.1)
+                None::<i64>,
+                None::<f64>
             ],
         )?;
         if changed == 0 {
             return Err(StoreError::NotFound(format!("goal {}", change.id)));
+        }
+        // Compare-and-set: several agents may commit bests of one goal; the stored best never gets worse.
+        if let Some((iteration, score)) = best {
+            tx.execute(
+                "UPDATE development_goals SET best_iteration = ?2, best_score = ?3 \
+                 WHERE id = ?1 AND (best_score IS NULL OR ?3 <= best_score)",
+                params![change.id, iteration, score],
+            )?;
         }
     }
     let now = crate::time::now_ms();

@@ -87,7 +87,8 @@ impl LeaseInfo {
              (last heartbeat {age:.1} s ago). Only one daemon runs the loop on a database, so this one did not start. \
              To move the loop here, stop that daemon (Ctrl-C, or SIGTERM: it finishes its cycle and releases the \
              database), or give this one another --db. If that daemon has crashed, its lease expires {} s after its \
-             last heartbeat and the next start takes over by itself.",
+             last heartbeat and the next start takes over by itself. A SQLite file has room for one daemon: several \
+             agents working together need a PostgreSQL database (--db postgres://USER@HOST:PORT/DATABASE).",
             self.pid,
             self.host,
             format_ms(self.acquired_ms),

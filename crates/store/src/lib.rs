@@ -105,6 +105,11 @@
 
 #![warn(missing_docs)]
 
+pub use crate::agents::{
+    AgentHandle, AgentInfo, AgentSpec, AgentState, Claim, IslandChange, IslandInfo, ROLES, Registered, ScriptClaims,
+    SliceClaim, VERIFY_BLOCK, Verification, VerificationCounts, VerifyClaim, WorkClaimInfo, WorkCommit, WorkLogEntry,
+    parse_roles,
+};
 pub use crate::cartridges::{CartridgeEntry, NewCartridge};
 pub use crate::error::{Result, StoreError};
 pub use crate::extras::{ARM_SCOPE, Adoption, ArmDelta, CycleCartridge, CycleExtras, GoalChange, SelfSetGoal};
@@ -126,6 +131,7 @@ pub use crate::scripts::{
 pub use crate::store::{DEFAULT_DB_PATH, Durability, Location, Store, StoreOptions};
 pub use crate::time::{format_ms, now_ms};
 
+mod agents;
 mod cartridges;
 mod db;
 mod error;

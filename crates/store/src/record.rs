@@ -185,6 +185,8 @@ pub struct NewExecution {
     pub generator: Option<TextRef>,
     /// A goal score.
     pub score: Option<f64>,
+    /// The agent that made it (`executions.agent_id`, [`crate::AgentHandle::id`]).
+    pub agent_id: Option<i64>,
 }
 
 /// What a committed cycle got.
@@ -463,8 +465,8 @@ fn write_batch(tx: &Db, batch: &[NewExecution], caches: &Caches<'_>, learned: &m
         tx.execute(
             "INSERT INTO executions (iteration, started_ms, duration_us, success, cycles, backend, script_id, \
              goal_id, program_id, code_id, task_id, error_id, image_id, width, height, budget, parent_iteration, \
-             generator_id, score) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
-             ?17, ?18, ?19)",
+             generator_id, score, agent_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, \
+             ?15, ?16, ?17, ?18, ?19, ?20)",
             params![
                 iteration,
                 exec.started_ms,
@@ -485,6 +487,7 @@ fn write_batch(tx: &Db, batch: &[NewExecution], caches: &Caches<'_>, learned: &m
                 parent,
                 generator_id,
                 exec.score,
+                exec.agent_id,
             ],
         )?;
         for extra in &exec.extra_parents {

@@ -51,6 +51,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: V4,
         postgres: PG_V4,
     },
+    Migration {
+        version: 5,
+        description: "agents, work claims, goal islands, verifications; executions.agent_id",
+        sqlite: crate::agents::SQLITE_MIGRATION,
+        postgres: crate::agents::POSTGRES_MIGRATION,
+    },
 ];
 
 /// The newest schema version this build knows.

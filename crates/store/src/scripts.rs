@@ -152,6 +152,13 @@ fn script_from_row(row: &Row, max_code: Option<i64>) -> Result<Script> {
     })
 }
 
+/// Script `id`, its code read only when at most `max_code_bytes` long (as in `scripts_due`):
+/// an agent's claimed script.
+pub(crate) fn script_limited(db: &Db, id: i64, max_code_bytes: i64) -> Result<Option<Script>> {
+    let sql = format!("SELECT {} FROM improvement_scripts WHERE id = ?1", script_columns(db));
+    db.query_opt(&sql, params![id])?.map(|row| script_from_row(&row, Some(max_code_bytes))).transpose()
+}
+
 fn check_name(name: &str) -> Result<()> {
     if name.trim().is_empty() {
         return Err(StoreError::Invalid("a script needs a name".to_string()));

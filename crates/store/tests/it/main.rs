@@ -1,5 +1,7 @@
 //! Integration tests of the store: real SQLite files in temporary folders.
 
+/// Agents, claims and goal islands.
+mod agents;
 /// The daemon lease.
 mod lease;
 /// Reading back: pages, lineage, programs, images, cartridges, goals.
