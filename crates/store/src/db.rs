@@ -457,6 +457,8 @@ impl<'a> postgres::types::FromSql<'a> for Value {
             // jsonb's binary form is a version byte (1) and the text.
             Type::JSONB => Value::Text(std::str::from_utf8(raw.get(1..).unwrap_or_default())?.to_string()),
             Type::BYTEA => Value::Blob(raw.to_vec()),
+            // What a function called for its effect returns (pg_advisory_xact_lock).
+            Type::VOID => Value::Null,
             _ => return Err(format!("the store cannot read a column of type {ty}; cast it in the query").into()),
         })
     }

@@ -82,8 +82,14 @@ fn create_database(url: &str, config: &postgres::Config, dbname: &str) -> Result
     let quoted = format!("\"{}\"", dbname.replace('"', "\"\""));
     match admin.batch_execute(&format!("CREATE DATABASE {quoted}")) {
         Ok(()) => Ok(()),
-        // Another process created it between our two connections: just as good.
-        Err(err) if err.code() == Some(&postgres::error::SqlState::DUPLICATE_DATABASE) => Ok(()),
+        // Another process created it between our two connections: just as good. (Two creations
+        // racing can also meet in pg_database's unique index.)
+        Err(err)
+            if err.code() == Some(&postgres::error::SqlState::DUPLICATE_DATABASE)
+                || err.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION) =>
+        {
+            Ok(())
+        }
         Err(err) => Err(open_error(
             url,
             format!("the database {dbname} does not exist and cannot be created: {}", describe_postgres(&err)),

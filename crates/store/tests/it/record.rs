@@ -2,211 +2,202 @@
 
 use gvpie_store::{NewExecution, ParentRef, Store, TextRef};
 
-use crate::util::{TempStore, hello_script, program, run_of};
+use crate::util::{Kind, TempStore, both_backends, hello_script, program, run_of};
 
-#[test]
-fn iterations_are_unique_and_continue_after_reopen() {
-    let mut t = TempStore::new();
-    let script = hello_script(&t.store);
-    let hello = program("hello");
-    let first = t.store.record_cycle(&[run_of(&script, &hello, true), run_of(&script, &hello, false)], None);
-    assert_eq!(first.expect("record").iterations, [1, 2]);
-    t.reopen();
-    let second = t.store.record_cycle(&[run_of(&script, &hello, true)], None).expect("record");
-    assert_eq!((second.cycle, second.iterations), (2, vec![3]));
-    let script = t.store.script(script.id).expect("get").expect("exists");
-    assert_eq!((script.run_count, script.success_count, script.last_iteration), (3, 2, Some(3)));
-}
-
-#[test]
-fn infinite_map_is_append_only() {
-    let mut t = TempStore::new();
-    let script = hello_script(&t.store);
-    t.store.record_cycle(&[run_of(&script, &program("hello"), true)], None).expect("record");
-    let raw = t.raw();
-    for sql in [
-        "UPDATE executions SET success = 0",
-        "DELETE FROM executions",
-        "UPDATE infinite_map SET task_description = 'x'",
-        "DELETE FROM infinite_map",
-        "INSERT INTO infinite_map (iteration, task_description, timestamp) VALUES (9, 'x', 'now')",
-        "DELETE FROM improvement_runs",
-        "UPDATE improvement_runs SET success = 0",
-    ] {
-        let err = raw.execute(sql, []).expect_err(sql);
-        assert!(
-            err.to_string().contains("append-only") || err.to_string().contains("written by gvpie"),
-            "{sql}: {err}"
-        );
+both_backends! {
+    fn iterations_are_unique_and_continue_after_reopen(kind: Kind) {
+        let mut t = TempStore::new(kind);
+        let script = hello_script(&t.store);
+        let hello = program("hello");
+        let first = t.store.record_cycle(&[run_of(&script, &hello, true), run_of(&script, &hello, false)], None);
+        assert_eq!(first.expect("record").iterations, [1, 2]);
+        t.reopen();
+        let second = t.store.record_cycle(&[run_of(&script, &hello, true)], None).expect("record");
+        assert_eq!((second.cycle, second.iterations), (2, vec![3]));
+        let script = t.store.script(script.id).expect("get").expect("exists");
+        assert_eq!((script.run_count, script.success_count, script.last_iteration), (3, 2, Some(3)));
     }
-    let count: i64 = raw.query_row("SELECT COUNT(*) FROM infinite_map", [], |row| row.get(0)).expect("count");
-    assert_eq!(count, 1);
-}
 
-#[test]
-fn a_failed_batch_writes_nothing() {
-    let mut t = TempStore::new();
-    let script = hello_script(&t.store);
-    let mut bad = run_of(&script, &program("hello"), true);
-    bad.parent = ParentRef::Pending(5);
-    let err = t.store.record_cycle(&[run_of(&script, &program("hello"), true), bad], None).expect_err("bad parent");
-    assert!(err.to_string().contains("later execution"), "{err}");
-    assert_eq!(t.store.last_iteration().expect("query"), None);
-    assert_eq!(t.store.script(script.id).expect("get").expect("exists").run_count, 0);
-    // Caches learned nothing from the rolled back transaction.
-    t.store.record_cycle(&[run_of(&script, &program("hello"), true)], None).expect("record");
-    assert!(t.store.program_by_hash(&program("hello").hash).expect("query").is_some());
-}
-
-#[test]
-fn programs_texts_and_images_are_stored_once() {
-    let mut t = TempStore::new();
-    let script = hello_script(&t.store);
-    let hello = program("hello");
-    let batch: Vec<NewExecution> = (0..100).map(|_| run_of(&script, &hello, true)).collect();
-    t.store.record_cycle(&batch, None).expect("record");
-    let summary = t.store.summary().expect("summary");
-    assert_eq!((summary.executions, summary.programs, summary.images, summary.images_kept), (100, 1, 1, 1));
-    let texts: i64 = t.raw().query_row("SELECT COUNT(*) FROM texts", [], |row| row.get(0)).expect("count texts");
-    assert_eq!(texts, 2, "the source and the task description");
-}
-
-#[test]
-fn a_changed_program_continues_its_scripts_lineage() {
-    let mut t = TempStore::new();
-    let script = hello_script(&t.store);
-    t.store.record_cycle(&[run_of(&script, &program("v1"), true)], None).expect("record");
-    t.store.record_cycle(&[run_of(&script, &program("v1"), true)], None).expect("record");
-    t.store.record_cycle(&[run_of(&script, &program("v2"), true)], None).expect("record");
-    let entry = t.store.map_entry(3, false).expect("query").expect("exists");
-    assert_eq!(entry.parent_iteration, Some(2));
-    assert_eq!(t.store.map_entry(2, false).expect("query").expect("exists").parent_iteration, None);
-}
-
-#[test]
-fn statistics_per_script_and_opcode() {
-    let mut t = TempStore::new();
-    let script = hello_script(&t.store);
-    let hello = program("hello");
-    t.store.record_cycle(&[run_of(&script, &hello, true), run_of(&script, &hello, false)], None).expect("record");
-    t.store.record_cycle(&[run_of(&script, &hello, true)], None).expect("record");
-    let stats = t.store.stats(Some("script")).expect("stats");
-    assert_eq!(stats.len(), 1);
-    assert_eq!((stats[0].runs, stats[0].successes, stats[0].cycles_sum), (3, 2, 6));
-    assert_eq!(stats[0].cycles_hist, [0, 0, 3], "2 cycles fall in bucket 2");
-    let opcodes = t.store.stats(Some("opcode")).expect("stats");
-    assert_eq!(opcodes.iter().map(|s| s.key.as_str()).collect::<Vec<_>>(), ["HALT", "TXT"]);
-    t.store.record_metrics(&[("cycle_count", 2.0, None)]).expect("metrics");
-    assert_eq!(t.store.metrics(Some("cycle_count"), 10).expect("metrics")[0].value, 2.0);
-}
-
-#[test]
-fn bytes_per_execution_of_a_seen_program_are_small() {
-    let mut t = TempStore::new();
-    let script = hello_script(&t.store);
-    let hello = program("hello");
-    t.store.record_cycle(&[run_of(&script, &hello, true)], None).expect("warm up");
-    t.store.checkpoint().expect("checkpoint");
-    let before = t.store.used_bytes().expect("bytes");
-    let n = 20_000;
-    for _ in 0..(n / 1000) {
-        let mut batch: Vec<NewExecution> = (0..1000).map(|_| run_of(&script, &hello, true)).collect();
-        for exec in &mut batch {
-            exec.image.as_mut().expect("image").png = None;
+    fn infinite_map_is_append_only(kind: Kind) {
+        let mut t = TempStore::new(kind);
+        let script = hello_script(&t.store);
+        t.store.record_cycle(&[run_of(&script, &program("hello"), true)], None).expect("record");
+        let raw = t.raw();
+        for sql in [
+            "UPDATE executions SET success = 0",
+            "DELETE FROM executions",
+            "UPDATE infinite_map SET task_description = 'x'",
+            "DELETE FROM infinite_map",
+            "INSERT INTO infinite_map (iteration, task_description, timestamp) VALUES (9, 'x', 'now')",
+            "DELETE FROM improvement_runs",
+            "UPDATE improvement_runs SET success = 0",
+        ] {
+            let err = raw.execute_batch(sql).expect_err(sql);
+            assert!(err.contains("append-only") || err.contains("written by gvpie"), "{sql}: {err}");
         }
+        assert_eq!(raw.count("SELECT COUNT(*) FROM infinite_map"), 1);
+    }
+
+    fn a_failed_batch_writes_nothing(kind: Kind) {
+        let mut t = TempStore::new(kind);
+        let script = hello_script(&t.store);
+        let mut bad = run_of(&script, &program("hello"), true);
+        bad.parent = ParentRef::Pending(5);
+        let err = t.store.record_cycle(&[run_of(&script, &program("hello"), true), bad], None).expect_err("bad parent");
+        assert!(err.to_string().contains("later execution"), "{err}");
+        assert_eq!(t.store.last_iteration().expect("query"), None);
+        assert_eq!(t.store.script(script.id).expect("get").expect("exists").run_count, 0);
+        // Caches learned nothing from the rolled back transaction.
+        t.store.record_cycle(&[run_of(&script, &program("hello"), true)], None).expect("record");
+        assert!(t.store.program_by_hash(&program("hello").hash).expect("query").is_some());
+    }
+
+    fn programs_texts_and_images_are_stored_once(kind: Kind) {
+        let mut t = TempStore::new(kind);
+        let script = hello_script(&t.store);
+        let hello = program("hello");
+        let batch: Vec<NewExecution> = (0..100).map(|_| run_of(&script, &hello, true)).collect();
         t.store.record_cycle(&batch, None).expect("record");
+        let summary = t.store.summary().expect("summary");
+        assert_eq!((summary.executions, summary.programs, summary.images, summary.images_kept), (100, 1, 1, 1));
+        assert_eq!(t.raw().count("SELECT COUNT(*) FROM texts"), 2, "the source and the task description");
     }
-    t.store.checkpoint().expect("checkpoint");
-    let per_execution = (t.store.used_bytes().expect("bytes") - before) as f64 / n as f64;
-    assert!(per_execution <= 200.0, "{per_execution} bytes per execution");
-}
 
-#[test]
-fn parents_within_a_batch_and_extra_parents() {
-    let mut t = TempStore::new();
-    let a = NewExecution { task: Some(TextRef::new("a")), ..NewExecution::default() };
-    let b = NewExecution { parent: ParentRef::Pending(0), ..NewExecution::default() };
-    let c = NewExecution {
-        parent: ParentRef::Pending(1),
-        extra_parents: vec![ParentRef::Pending(0)],
-        ..NewExecution::default()
-    };
-    let its = t.store.record_executions(&[a, b, c]).expect("record");
-    assert_eq!(its, [1, 2, 3]);
-    let lineage = t.store.lineage(3, 10).expect("lineage").expect("exists");
-    let ancestors: Vec<(i64, u32)> = lineage.ancestors.iter().map(|n| (n.entry.iteration, n.depth)).collect();
-    assert_eq!(ancestors, [(1, 1), (2, 1)]);
-    let lineage = t.store.lineage(1, 10).expect("lineage").expect("exists");
-    let descendants: Vec<(i64, u32)> = lineage.descendants.iter().map(|n| (n.entry.iteration, n.depth)).collect();
-    assert_eq!(descendants, [(2, 1), (3, 1)]);
-    let _: &Store = &t.store;
-}
+    fn a_changed_program_continues_its_scripts_lineage(kind: Kind) {
+        let mut t = TempStore::new(kind);
+        let script = hello_script(&t.store);
+        t.store.record_cycle(&[run_of(&script, &program("v1"), true)], None).expect("record");
+        t.store.record_cycle(&[run_of(&script, &program("v1"), true)], None).expect("record");
+        t.store.record_cycle(&[run_of(&script, &program("v2"), true)], None).expect("record");
+        let entry = t.store.map_entry(3, false).expect("query").expect("exists");
+        assert_eq!(entry.parent_iteration, Some(2));
+        assert_eq!(t.store.map_entry(2, false).expect("query").expect("exists").parent_iteration, None);
+    }
 
-#[test]
-fn llm_proposals_are_written_with_the_cycle_and_append_only() {
-    use gvpie_store::{CycleExtras, NewGoal, NewProposal};
-    let mut t = TempStore::new();
-    let script = hello_script(&t.store);
-    let goal = NewGoal { goal: "faster".into(), priority: 5, kind: "optimize".into(), spec: None };
-    let goal_id = t.store.create_goal(&goal).expect("goal").id;
-    let extras = CycleExtras {
-        proposals: vec![
-            NewProposal {
+    fn statistics_per_script_and_opcode(kind: Kind) {
+        let mut t = TempStore::new(kind);
+        let script = hello_script(&t.store);
+        let hello = program("hello");
+        t.store.record_cycle(&[run_of(&script, &hello, true), run_of(&script, &hello, false)], None).expect("record");
+        t.store.record_cycle(&[run_of(&script, &hello, true)], None).expect("record");
+        let stats = t.store.stats(Some("script")).expect("stats");
+        assert_eq!(stats.len(), 1);
+        assert_eq!((stats[0].runs, stats[0].successes, stats[0].cycles_sum), (3, 2, 6));
+        assert_eq!(stats[0].cycles_hist, [0, 0, 3], "2 cycles fall in bucket 2");
+        let opcodes = t.store.stats(Some("opcode")).expect("stats");
+        assert_eq!(opcodes.iter().map(|s| s.key.as_str()).collect::<Vec<_>>(), ["HALT", "TXT"]);
+        t.store.record_metrics(&[("cycle_count", 2.0, None)]).expect("metrics");
+        assert_eq!(t.store.metrics(Some("cycle_count"), 10).expect("metrics")[0].value, 2.0);
+    }
+
+    fn bytes_per_execution_of_a_seen_program_are_small(kind: Kind) {
+        let mut t = TempStore::new(kind);
+        let script = hello_script(&t.store);
+        let hello = program("hello");
+        t.store.record_cycle(&[run_of(&script, &hello, true)], None).expect("warm up");
+        t.store.checkpoint().expect("checkpoint");
+        let before = t.store.used_bytes().expect("bytes");
+        // PostgreSQL's rows carry a 24-byte header and its pages keep free space: a larger bound.
+        let (n, bound) = match kind {
+            Kind::Sqlite => (20_000, 200.0),
+            Kind::Postgres => (5_000, 300.0),
+        };
+        for _ in 0..(n / 1000) {
+            let mut batch: Vec<NewExecution> = (0..1000).map(|_| run_of(&script, &hello, true)).collect();
+            for exec in &mut batch {
+                exec.image.as_mut().expect("image").png = None;
+            }
+            t.store.record_cycle(&batch, None).expect("record");
+        }
+        t.store.checkpoint().expect("checkpoint");
+        let per_execution = (t.store.used_bytes().expect("bytes") - before) as f64 / n as f64;
+    assert!(per_execution <= bound, "{per_execution} bytes per execution");
+    }
+
+    fn parents_within_a_batch_and_extra_parents(kind: Kind) {
+        let mut t = TempStore::new(kind);
+        let a = NewExecution { task: Some(TextRef::new("a")), ..NewExecution::default() };
+        let b = NewExecution { parent: ParentRef::Pending(0), ..NewExecution::default() };
+        let c = NewExecution {
+            parent: ParentRef::Pending(1),
+            extra_parents: vec![ParentRef::Pending(0)],
+            ..NewExecution::default()
+        };
+        let its = t.store.record_executions(&[a, b, c]).expect("record");
+        assert_eq!(its, [1, 2, 3]);
+        let lineage = t.store.lineage(3, 10).expect("lineage").expect("exists");
+        let ancestors: Vec<(i64, u32)> = lineage.ancestors.iter().map(|n| (n.entry.iteration, n.depth)).collect();
+        assert_eq!(ancestors, [(1, 1), (2, 1)]);
+        let lineage = t.store.lineage(1, 10).expect("lineage").expect("exists");
+        let descendants: Vec<(i64, u32)> = lineage.descendants.iter().map(|n| (n.entry.iteration, n.depth)).collect();
+        assert_eq!(descendants, [(2, 1), (3, 1)]);
+        let _: &Store = &t.store;
+    }
+
+    fn llm_proposals_are_written_with_the_cycle_and_append_only(kind: Kind) {
+        use gvpie_store::{CycleExtras, NewGoal, NewProposal};
+        let mut t = TempStore::new(kind);
+        let script = hello_script(&t.store);
+        let goal = NewGoal { goal: "faster".into(), priority: 5, kind: "optimize".into(), spec: None };
+        let goal_id = t.store.create_goal(&goal).expect("goal").id;
+        let extras = CycleExtras {
+            proposals: vec![
+                NewProposal {
+                    goal_id,
+                    generator: "llm:m".into(),
+                    outcome: "rejected".into(),
+                    reason: Some("no program".into()),
+                    source: Some("x".repeat(gvpie_store::MAX_PROPOSAL_SOURCE + 10)),
+                    ..NewProposal::default()
+                },
+                NewProposal {
+                    goal_id,
+                    generator: "llm:m".into(),
+                    outcome: "adopted".into(),
+                    source: Some("HALT\n".into()),
+                    score: Some(1.0),
+                    execution: ParentRef::Pending(0),
+                    ..NewProposal::default()
+                },
+            ],
+            ..CycleExtras::default()
+        };
+        assert!(!extras.is_empty());
+        let record = t.store.record_cycle_with(&[run_of(&script, &program("hello"), true)], None, &extras).expect("record");
+        let rows = t.store.llm_proposals(goal_id, 10).expect("read");
+        assert_eq!(rows.len(), 2);
+        assert_eq!(
+            (rows[0].outcome.as_str(), rows[0].iteration, rows[0].score),
+            ("adopted", Some(record.iterations[0]), Some(1.0))
+        );
+        assert_eq!(rows[0].source.as_deref(), Some("HALT\n"));
+        assert_eq!(
+            (rows[1].outcome.as_str(), rows[1].reason.as_deref(), rows[1].iteration),
+            ("rejected", Some("no program"), None)
+        );
+        assert_eq!(rows[1].source.as_ref().map(String::len), Some(gvpie_store::MAX_PROPOSAL_SOURCE));
+        assert_eq!(t.store.llm_proposals(goal_id, 1).expect("read").len(), 1);
+        assert!(t.store.llm_proposals(goal_id + 1, 10).expect("read").is_empty());
+
+        // An unknown outcome fails the whole cycle.
+        let bad = CycleExtras {
+            proposals: vec![NewProposal {
                 goal_id,
                 generator: "llm:m".into(),
-                outcome: "rejected".into(),
-                reason: Some("no program".into()),
-                source: Some("x".repeat(gvpie_store::MAX_PROPOSAL_SOURCE + 10)),
+                outcome: "maybe".into(),
                 ..NewProposal::default()
-            },
-            NewProposal {
-                goal_id,
-                generator: "llm:m".into(),
-                outcome: "adopted".into(),
-                source: Some("HALT\n".into()),
-                score: Some(1.0),
-                execution: ParentRef::Pending(0),
-                ..NewProposal::default()
-            },
-        ],
-        ..CycleExtras::default()
-    };
-    assert!(!extras.is_empty());
-    let record = t.store.record_cycle_with(&[run_of(&script, &program("hello"), true)], None, &extras).expect("record");
-    let rows = t.store.llm_proposals(goal_id, 10).expect("read");
-    assert_eq!(rows.len(), 2);
-    assert_eq!(
-        (rows[0].outcome.as_str(), rows[0].iteration, rows[0].score),
-        ("adopted", Some(record.iterations[0]), Some(1.0))
-    );
-    assert_eq!(rows[0].source.as_deref(), Some("HALT\n"));
-    assert_eq!(
-        (rows[1].outcome.as_str(), rows[1].reason.as_deref(), rows[1].iteration),
-        ("rejected", Some("no program"), None)
-    );
-    assert_eq!(rows[1].source.as_ref().map(String::len), Some(gvpie_store::MAX_PROPOSAL_SOURCE));
-    assert_eq!(t.store.llm_proposals(goal_id, 1).expect("read").len(), 1);
-    assert!(t.store.llm_proposals(goal_id + 1, 10).expect("read").is_empty());
+            }],
+            ..CycleExtras::default()
+        };
+        let err = t.store.record_cycle_with(&[run_of(&script, &program("hello"), true)], None, &bad).expect_err("bad");
+        assert!(err.to_string().contains("unknown proposal outcome 'maybe'"), "{err}");
+        assert_eq!(t.store.last_iteration().expect("query"), Some(record.iterations[0]));
 
-    // An unknown outcome fails the whole cycle.
-    let bad = CycleExtras {
-        proposals: vec![NewProposal {
-            goal_id,
-            generator: "llm:m".into(),
-            outcome: "maybe".into(),
-            ..NewProposal::default()
-        }],
-        ..CycleExtras::default()
-    };
-    let err = t.store.record_cycle_with(&[run_of(&script, &program("hello"), true)], None, &bad).expect_err("bad");
-    assert!(err.to_string().contains("unknown proposal outcome 'maybe'"), "{err}");
-    assert_eq!(t.store.last_iteration().expect("query"), Some(record.iterations[0]));
-
-    let raw = t.raw();
-    for sql in ["UPDATE llm_proposals SET outcome = 'adopted'", "DELETE FROM llm_proposals"] {
-        let err = raw.execute(sql, []).expect_err(sql);
-        assert!(err.to_string().contains("llm_proposals is append-only"), "{sql}: {err}");
+        let raw = t.raw();
+        for sql in ["UPDATE llm_proposals SET outcome = 'adopted'", "DELETE FROM llm_proposals"] {
+            let err = raw.execute_batch(sql).expect_err(sql);
+            assert!(err.contains("llm_proposals is append-only"), "{sql}: {err}");
+        }
+        assert_eq!(raw.count("SELECT COUNT(*) FROM llm_proposals"), 2);
     }
-    let count: i64 = raw.query_row("SELECT COUNT(*) FROM llm_proposals", [], |row| row.get(0)).expect("count");
-    assert_eq!(count, 2);
 }

@@ -1,0 +1,314 @@
+//! What only PostgreSQL has: the seed's SQL through psql, refusals the server enforces, many
+//! writers at once, creating and migrating a database, and the errors of a bad URL, an
+//! unreachable server or a wrong password.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+
+use gvpie_store::{Location, NewExecution, Store, StoreError, StoreOptions};
+
+use crate::util::{
+    Kind, TempStore, drop_database, fresh_dbname, hello_script, program, run_of, server_url, with_dbname,
+};
+
+fn pg() -> Option<TempStore> {
+    Kind::postgres().map(TempStore::new)
+}
+
+#[test]
+fn the_seeds_sql_works_through_a_raw_connection() {
+    let Some(t) = pg() else { return };
+    let raw = t.raw();
+    raw.execute_batch(
+        "INSERT INTO improvement_scripts (name, lang, purpose, code, enabled) VALUES ('x','pixel','p','CLS\nHALT',1);
+         INSERT INTO development_goals (goal, priority) VALUES ('Validate the pipeline', 10);",
+    )
+    .expect("the seed's inserts");
+    let due = t.store.scripts_due(10, 1 << 20).expect("due");
+    assert_eq!(due.len(), 1);
+    let script = &due[0];
+    assert_eq!((script.name.as_str(), script.lang.as_str(), script.code.as_deref()), ("x", "pixel", Some("CLS\nHALT")));
+    assert!(script.enabled && script.id > 0 && script.run_count == 0);
+    assert_eq!(script.created_at.as_deref().map(str::len), Some("2026-01-01 00:00:00".len()));
+    let goals = t.store.list_goals().expect("goals");
+    assert_eq!(
+        (goals[0].goal.as_str(), goals[0].priority, goals[0].status.as_str()),
+        ("Validate the pipeline", 10, "active")
+    );
+
+    // The seed's columns and kinds: `enabled` an integer, `id` and `created_at` with defaults.
+    let columns = raw.rows(
+        "SELECT column_name, data_type, column_default IS NOT NULL OR is_identity = 'YES' FROM information_schema.columns \
+         WHERE table_name = 'improvement_scripts' AND column_name IN ('id', 'enabled', 'created_at', 'run_count') \
+         ORDER BY column_name",
+    );
+    let columns: Vec<(String, String, String)> = columns
+        .into_iter()
+        .map(|row| {
+            (row[0].clone().unwrap_or_default(), row[1].clone().unwrap_or_default(), row[2].clone().unwrap_or_default())
+        })
+        .collect();
+    assert_eq!(
+        columns,
+        [
+            ("created_at".into(), "text".into(), "t".into()),
+            ("enabled".into(), "integer".into(), "t".into()),
+            ("id".into(), "bigint".into(), "t".into()),
+            ("run_count".into(), "bigint".into(), "t".into()),
+        ]
+    );
+    for table in [
+        "improvement_scripts",
+        "development_goals",
+        "cartridge_registry",
+        "system_metrics",
+        "infinite_map",
+        "improvement_runs",
+    ] {
+        assert_eq!(
+            raw.count(&format!("SELECT COUNT(*) FROM information_schema.tables WHERE table_name = '{table}'")),
+            1,
+            "{table}"
+        );
+    }
+}
+
+#[test]
+fn append_only_tables_refuse_truncate_and_even_an_empty_delete() {
+    let Some(mut t) = pg() else { return };
+    let script = hello_script(&t.store);
+    t.store.record_cycle(&[run_of(&script, &program("p"), true)], None).expect("record");
+    let raw = t.raw();
+    for sql in [
+        "TRUNCATE executions",
+        "TRUNCATE execution_parents",
+        "TRUNCATE llm_proposals",
+        "TRUNCATE adoptions",
+        "DELETE FROM executions WHERE false",
+        "UPDATE adoptions SET cycles = 0",
+        "DELETE FROM adoptions",
+        "UPDATE execution_parents SET parent_iteration = 0",
+    ] {
+        let err = raw.execute_batch(sql).expect_err(sql);
+        assert!(err.starts_with("ERROR: ") && err.contains("is append-only"), "{sql}: {err}");
+    }
+    assert_eq!(raw.count("SELECT COUNT(*) FROM executions"), 1);
+}
+
+#[test]
+fn many_writers_get_unique_growing_iterations_and_lose_no_count() {
+    let Some(t) = pg() else { return };
+    let script = hello_script(&t.store);
+    let (writers, cycles, batch) = (4, 10, 5);
+    let handles: Vec<_> = (0..writers)
+        .map(|w| {
+            let location = t.location().clone();
+            let script = script.clone();
+            std::thread::spawn(move || {
+                let mut store = Store::open_location(&location, &StoreOptions::default()).expect("open");
+                let mut mine = Vec::new();
+                for c in 0..cycles {
+                    // Each writer both repeats a shared program and brings new ones.
+                    let runs: Vec<NewExecution> = (0..batch)
+                        .map(|i| run_of(&script, &program(if i == 0 { "shared" } else { "own" }), (w + c + i) % 2 == 0))
+                        .map(|mut run| {
+                            run.program = Some(program(&format!("w{w}c{c}")));
+                            run
+                        })
+                        .collect();
+                    mine.extend(store.record_cycle(&runs, None).expect("record").iterations);
+                }
+                mine
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for handle in handles {
+        let mine = handle.join().expect("writer");
+        assert!(mine.windows(2).all(|w| w[0] < w[1]), "a writer's iterations grow: {mine:?}");
+        all.extend(mine);
+    }
+    let total = writers * cycles * batch;
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!(all.len(), total, "every iteration is unique");
+    let summary = t.store.summary().expect("summary");
+    assert_eq!((summary.executions, summary.daemon_cycles), (total as i64, (writers * cycles) as i64));
+    let script = t.store.script(script.id).expect("get").expect("exists");
+    assert_eq!(script.run_count, total as i64, "no lost update of the script's counters");
+    let stats = t.store.stats(Some("script")).expect("stats");
+    assert_eq!(stats[0].runs, total as i64, "no lost update of the statistics");
+    assert_eq!(stats[0].cycles_hist.iter().sum::<i64>(), total as i64);
+    // Later writes keep growing past every one of them.
+    let mut store = t.open_again();
+    let next = store.record_cycle(&[run_of(&script, &program("late"), true)], None).expect("record").iterations[0];
+    assert!(next > *all.last().expect("iterations"));
+}
+
+#[test]
+fn processes_opening_a_new_database_at_once_all_find_it_migrated() {
+    let Some(server) = server_url() else { return };
+    let dbname = fresh_dbname();
+    let url = with_dbname(&server, &dbname);
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let location = Location::parse(&url).expect("URL");
+            std::thread::spawn(move || {
+                Store::open_location(&location, &StoreOptions::default()).map(|s| s.schema_version())
+            })
+        })
+        .collect();
+    let results: Vec<_> = handles.into_iter().map(|h| h.join().expect("opener")).collect();
+    drop_database(&dbname);
+    for result in results {
+        assert_eq!(result.expect("opens").expect("version"), gvpie_store::latest_version());
+    }
+}
+
+#[test]
+fn a_database_that_is_not_gvpies_is_refused_and_left_alone() {
+    let Some(server) = server_url() else { return };
+    let dbname = fresh_dbname();
+    let mut admin = crate::util::admin();
+    admin.batch_execute(&format!("CREATE DATABASE {dbname}")).expect("create");
+    let url = with_dbname(&server, &dbname);
+    let mut other = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+    other.batch_execute("CREATE TABLE customers (id integer PRIMARY KEY, name text)").expect("a foreign table");
+    let err =
+        Store::open_location(&Location::parse(&url).expect("URL"), &StoreOptions::default()).expect_err("refused");
+    let tables: Vec<String> = other
+        .query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1", &[])
+        .expect("tables")
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    drop(other);
+    drop_database(&dbname);
+    let StoreError::Open { location, message } = &err else { panic!("unexpected error {err}") };
+    assert_eq!(location, &url);
+    assert!(message.contains("not a gvpie database"), "{message}");
+    assert_eq!(tables, ["customers"], "nothing was created");
+}
+
+#[test]
+fn a_newer_schema_is_refused_and_the_database_left_as_it_is() {
+    let Some(t) = pg() else { return };
+    let raw = t.raw();
+    raw.execute_batch("INSERT INTO schema_version (version, description) VALUES (99, 'from the future')")
+        .expect("insert");
+    let err = t.try_open().expect_err("newer");
+    assert!(matches!(err, StoreError::NewerSchema { found: 99, .. }), "{err}");
+    assert_eq!(raw.count("SELECT MAX(version) FROM schema_version"), 99);
+}
+
+/// A free TCP port on the loopback interface (nothing listens on it once this returns).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+#[test]
+fn an_unreachable_server_is_a_clear_open_error_without_the_password() {
+    let url = format!("postgres://gvpie:hunter2@127.0.0.1:{}/gvpie", free_port());
+    let err =
+        Store::open_location(&Location::parse(&url).expect("URL"), &StoreOptions::default()).expect_err("refused");
+    let StoreError::Open { location, message } = &err else { panic!("unexpected error {err}") };
+    assert!(location.starts_with("postgres://gvpie:***@127.0.0.1:"), "{location}");
+    assert!(message.contains("connect") && message.to_lowercase().contains("refused"), "{message}");
+    assert!(!err.to_string().contains("hunter2"), "{err}");
+    assert!(!format!("{err:?}").contains("hunter2"), "{err:?}");
+}
+
+/// A server that asks for a password and refuses it, as PostgreSQL does (message 28P01);
+/// returns its port and, once a client came, the password the client sent.
+fn server_refusing_passwords() -> (u16, std::thread::JoinHandle<Option<String>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("listen");
+    let port = listener.local_addr().expect("address").port();
+    let handle = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().ok()?;
+        let read_message = |stream: &mut std::net::TcpStream, typed: bool| -> Option<Vec<u8>> {
+            if typed {
+                let mut tag = [0u8; 1];
+                stream.read_exact(&mut tag).ok()?;
+            }
+            let mut len = [0u8; 4];
+            stream.read_exact(&mut len).ok()?;
+            let mut body = vec![0u8; (u32::from_be_bytes(len) as usize).checked_sub(4)?];
+            stream.read_exact(&mut body).ok()?;
+            Some(body)
+        };
+        let mut startup = read_message(&mut stream, false)?;
+        if startup.get(..4) == Some(&80_877_103u32.to_be_bytes()[..]) {
+            // An SSL request: no TLS here; the startup message follows.
+            stream.write_all(b"N").ok()?;
+            startup = read_message(&mut stream, false)?;
+        }
+        let _ = startup;
+        // AuthenticationCleartextPassword.
+        stream.write_all(&[b'R', 0, 0, 0, 8, 0, 0, 0, 3]).ok()?;
+        let password = read_message(&mut stream, true)?;
+        let mut fields = Vec::new();
+        for (code, text) in [
+            (b'S', "FATAL"),
+            (b'V', "FATAL"),
+            (b'C', "28P01"),
+            (b'M', "password authentication failed for user \"gvpie\""),
+        ] {
+            fields.push(code);
+            fields.extend_from_slice(text.as_bytes());
+            fields.push(0);
+        }
+        fields.push(0);
+        let mut reply = vec![b'E'];
+        reply.extend_from_slice(&(fields.len() as u32 + 4).to_be_bytes());
+        reply.extend_from_slice(&fields);
+        stream.write_all(&reply).ok()?;
+        Some(String::from_utf8_lossy(password.strip_suffix(&[0]).unwrap_or(&password)).into_owned())
+    });
+    (port, handle)
+}
+
+#[test]
+fn a_wrong_password_is_a_clear_open_error_without_the_password() {
+    let (port, server) = server_refusing_passwords();
+    let url = format!("postgres://gvpie:hunter2@127.0.0.1:{port}/gvpie");
+    let err =
+        Store::open_location(&Location::parse(&url).expect("URL"), &StoreOptions::default()).expect_err("refused");
+    assert_eq!(server.join().expect("server").as_deref(), Some("hunter2"), "the client did send the password");
+    let StoreError::Open { location, message } = &err else { panic!("unexpected error {err}") };
+    assert_eq!(location, &format!("postgres://gvpie:***@127.0.0.1:{port}/gvpie"));
+    assert_eq!(message, "FATAL: password authentication failed for user \"gvpie\"");
+    assert!(!err.to_string().contains("hunter2") && !format!("{err:?}").contains("hunter2"), "{err:?}");
+}
+
+#[test]
+fn bad_urls_are_refused_before_connecting() {
+    for (url, expected) in [
+        ("postgres://gvpie:pw@127.0.0.1:99999/gvpie", "not a valid PostgreSQL URL"),
+        ("postgres://gvpie:pw@127.0.0.1:5432", "names no database"),
+    ] {
+        let err = Location::parse(url).expect_err(url);
+        assert!(err.to_string().contains(expected), "{url}: {err}");
+        assert!(!err.to_string().contains(":pw@"), "{err}");
+    }
+}
+
+#[test]
+fn a_missing_database_is_created_and_the_store_answers_like_sqlite() {
+    let Some(server) = server_url() else { return };
+    let dbname = fresh_dbname();
+    let url = with_dbname(&server, &dbname);
+    let store = Store::open_location(&Location::parse(&url).expect("URL"), &StoreOptions::default());
+    let checks = store.and_then(|store| {
+        Ok((
+            store.is_postgres(),
+            store.location().to_string(),
+            store.integrity_check()?,
+            store.is_read_only(),
+            store.used_bytes()? > 0,
+            store.checkpoint().is_ok(),
+            store.counter("daemon_cycles")?,
+        ))
+    });
+    drop_database(&dbname);
+    assert_eq!(checks.expect("opens"), (true, url, Ok(()), false, true, true, 0));
+}
