@@ -19,6 +19,8 @@ const DATABASE_DRIVERS: &[&str] = &[
     "sqlite3-sys",
     "postgres",
     "tokio-postgres",
+    "postgres-types",
+    "postgres-protocol",
     "pq-sys",
     "deadpool-postgres",
     "deadpool-sqlite",
