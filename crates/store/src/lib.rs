@@ -4,7 +4,9 @@
 //!
 //! A [`Store`] opens (and migrates) a SQLite database, by default `gvpie-data/gvpie.db`
 //! ([`DEFAULT_DB_PATH`]), in WAL mode with a busy timeout and `synchronous = FULL`, so every
-//! commit is durable and readers never block the writer. It holds:
+//! commit is durable and readers never block the writer; or a PostgreSQL database named by a
+//! `postgres://` URL, for many processes and machines sharing one memory (see
+//! [PostgreSQL](#postgresql)). It holds:
 //!
 //! - the seed's six tables under the seed's names and columns, so the seed's documented SQL
 //!   works unchanged: `improvement_scripts` ([`Script`]), `development_goals` ([`Goal`]),
@@ -12,7 +14,7 @@
 //!   `infinite_map` and `improvement_runs`, which are views over `executions`;
 //! - `executions`: one compact row per execution ([`NewExecution`] in, [`MapEntry`] out).
 //!   Its `iteration` is unique and increasing across restarts (MAX + 1 inside the writing
-//!   transaction) and doubles as the run id. The table is append-only: triggers refuse every
+//!   transaction; a sequence on PostgreSQL) and doubles as the run id. The table is append-only: triggers refuse every
 //!   UPDATE and DELETE, on the table and on both views;
 //! - content-addressed stores, all named by SHA-256 ([`Hash`]): `programs` (machine texture
 //!   plus first source; [`ProgramRecord`]), `texts` (task descriptions, code, error JSON),
@@ -38,18 +40,32 @@
 //! distinct output. The improvement engine should pass PNGs only for the candidates it keeps
 //! (new bests), and hashes for the rest.
 //!
-//! # PostgreSQL later
+//! # PostgreSQL
 //!
-//! The public API has no driver types: it takes and returns plain structs and [`StoreError`].
-//! The connection sits in a private enum with one variant (SQLite); PostgreSQL (for many
-//! machines sharing one memory) becomes a second variant, selected by [`Location::parse`]
-//! from a `postgres://` URL (refused with [`StoreError::Unsupported`] today). The SQL is
-//! kept portable where it is cheap (`NULLS FIRST`, `ON CONFLICT`, `RETURNING`, recursive
-//! CTEs, `json_object` views); the SQLite-only parts are the pragmas, `INSERT OR REPLACE`,
-//! `WITHOUT ROWID`, `RAISE()` in triggers (PostgreSQL: a trigger function) and the
-//! migrations' DDL, which will get a PostgreSQL twin per version. Iterations will come from a
-//! sequence instead of MAX + 1, and the lease check stays a row update in the same
-//! transaction.
+//! [`Location::parse`] takes a file path or a `postgres://`/`postgresql://` URL, and
+//! [`Store::open_location`] (or [`Store::open`] given a URL) opens either. On PostgreSQL the
+//! store connects (plain TCP or a Unix socket, **no TLS**: point the URL at a trusted network),
+//! creates the database when it does not exist, refuses one that has tables but is not
+//! gvpie's, and migrates: each migration has a PostgreSQL twin, applied in one transaction with
+//! its `schema_version` row under an advisory lock. Every public method works on both backends
+//! with the same results; the public API has no driver types, and errors come back as the same
+//! [`StoreError`] variants (a connection failure is [`StoreError::Open`], the password shown as
+//! `***`).
+//!
+//! The SQL is written once (the private `db` module: a value type, rows, `?N` placeholders
+//! rewritten as `$N`, transactions, advisory locks) and kept portable (`ON CONFLICT`,
+//! `RETURNING`, `IS [NOT] DISTINCT FROM`, recursive CTEs); the dialect-specific parts are the
+//! pragmas, the DDL, the views' JSON and the triggers (PostgreSQL: one plpgsql function,
+//! `gvpie_refuse`, also refusing `TRUNCATE`). The seed's tables keep the seed's names, columns
+//! and kinds, and `datetime('now')` exists, so the seed's SQL works through `psql`. Iterations
+//! come from a sequence (unique and growing with any number of writers; a rolled-back batch
+//! leaves a gap); on SQLite they stay MAX + 1 inside the writing transaction. Concurrent
+//! writers are safe: content-addressed rows are inserted with `ON CONFLICT DO NOTHING`, the
+//! read-merge-write of statistics and of a lease runs under an advisory lock. Differences:
+//! [`Store::used_bytes`] is `pg_database_size`, [`Store::checkpoint`] does nothing,
+//! [`Store::integrity_check`] checks the connection and the schema version, [`Store::path`] is
+//! the redacted URL ([`Store::location`] says it for both), text cannot hold NUL characters.
+//! `docs/daemon.md` has the operator's view.
 //!
 //! # API for the server
 //!

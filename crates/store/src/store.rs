@@ -79,8 +79,7 @@ impl std::fmt::Display for Location {
 impl Location {
     /// Parses a `--db` argument: a file path, or a `postgres://`/`postgresql://` URL.
     pub fn parse(text: &str) -> Result<Location> {
-        let lower = text.to_ascii_lowercase();
-        if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+        if is_postgres_url(text) {
             // Checked here so a typo fails before anything connects.
             crate::pg::config_of(text)?;
             return Ok(Location::Postgres(text.to_string()));
@@ -90,6 +89,12 @@ impl Location {
         }
         Ok(Location::Sqlite(PathBuf::from(text)))
     }
+}
+
+/// Whether `text` is a PostgreSQL URL rather than a file path.
+fn is_postgres_url(text: &str) -> bool {
+    let lower = text.trim_start().to_ascii_lowercase();
+    lower.starts_with("postgres://") || lower.starts_with("postgresql://")
 }
 
 /// `url` with the password (in the user part or a `password=` parameter) replaced by `***`.
@@ -149,7 +154,7 @@ impl std::fmt::Debug for Store {
 
 impl Store {
     /// Opens (creating it and its folder if needed) the SQLite database at `path`, and brings
-    /// its schema up to date.
+    /// its schema up to date. A PostgreSQL URL works too (see [`Store::open_with`]).
     pub fn open(path: impl AsRef<Path>) -> Result<Store> {
         Store::open_with(path, &StoreOptions::default())
     }
@@ -166,8 +171,15 @@ impl Store {
         }
     }
 
-    /// [`Store::open`] with options.
+    /// [`Store::open`] with options. A `path` that is a `postgres://` or `postgresql://` URL
+    /// opens that PostgreSQL database instead (as [`Store::open_location`]), so every caller
+    /// that takes `--db` as a path accepts a URL too.
     pub fn open_with(path: impl AsRef<Path>, options: &StoreOptions) -> Result<Store> {
+        if let Some(text) = path.as_ref().to_str()
+            && is_postgres_url(text)
+        {
+            return Store::open_location(&Location::parse(text)?, options);
+        }
         let path = path.as_ref().to_path_buf();
         let open_err = |message: String| StoreError::Open { location: path.display().to_string(), message };
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
