@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use gvpie_daemon::{Daemon, DaemonConfig, LogFormat, RuntimeSpec};
 use gvpie_exec::BackendChoice;
-use gvpie_store::{NewScript, Store, StoreError};
+use gvpie_store::{Location, NewScript, Store, StoreError};
 
 use crate::UsageError;
 
@@ -19,9 +19,18 @@ pub const EXIT_HELD: u8 = 2;
 /// Arguments of `gvpie daemon` (also used by `gvpie up`).
 #[derive(Args, Debug, Clone)]
 pub struct DaemonArgs {
-    /// The database (SQLite file; created if missing).
-    #[arg(long, value_name = "PATH", default_value = gvpie_store::DEFAULT_DB_PATH)]
+    /// The database: a SQLite file (created if missing; one daemon at a time), or a PostgreSQL URL
+    /// postgres://USER@HOST:PORT/DATABASE (created and migrated if missing), which several agents share.
+    #[arg(long, value_name = "PATH|URL", default_value = gvpie_store::DEFAULT_DB_PATH)]
     pub db: PathBuf,
+    /// This agent's name (default host:pid). An agent started again under its name is the same agent: it takes
+    /// the name over at once (the older process stops) and its executions count across restarts.
+    #[arg(long, value_name = "NAME")]
+    pub agent: Option<String>,
+    /// What this agent works on, a comma list of: scripts (runs the improvement scripts), goals (works on goal
+    /// slices), evaluate (re-runs recorded executions to check they reproduce). Default: all three.
+    #[arg(long, value_name = "LIST", value_parser = parse_roles, default_value = "scripts,goals,evaluate")]
+    pub roles: Roles,
     /// Seconds between cycles; 0 runs continuously.
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     pub interval: f64,
@@ -82,6 +91,34 @@ fn parse_log_format(text: &str) -> Result<LogFormat, String> {
     text.parse()
 }
 
+/// An agent's roles, as `--roles` gives them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Roles(pub Vec<String>);
+
+/// `--roles`: a comma list of known roles (clap reports an unknown one with the accepted ones, exit 2).
+pub fn parse_roles(text: &str) -> Result<Roles, String> {
+    gvpie_store::parse_roles(text).map(Roles)
+}
+
+/// Opens (creating and migrating when missing) the SQLite file or PostgreSQL database a `--db` names.
+pub fn open_or_create(db: &std::path::Path) -> anyhow::Result<Store> {
+    let location = Location::parse(&db.to_string_lossy()).map_err(|e| UsageError::new(format!("--db: {e}")))?;
+    Ok(Store::open_location(&location, &gvpie_store::StoreOptions::default())?)
+}
+
+/// Opens the database a `--db` names: a SQLite file that must exist already, or a PostgreSQL URL
+/// (the database is created and migrated when missing).
+pub fn open_existing(db: &std::path::Path) -> anyhow::Result<Store> {
+    let location = Location::parse(&db.to_string_lossy()).map_err(|e| UsageError::new(format!("--db: {e}")))?;
+    if let Location::Sqlite(path) = &location
+        && !path.exists()
+    {
+        return Err(UsageError::new(format!("no database at {} (give --db PATH)", db.display())).into());
+    }
+    Store::open_location(&location, &gvpie_store::StoreOptions::default())
+        .with_context(|| format!("cannot open {location}"))
+}
+
 fn seconds(value: f64, flag: &str) -> anyhow::Result<Duration> {
     Duration::try_from_secs_f64(value)
         .map_err(|_| UsageError::new(format!("{flag} must be a number of seconds, 0 or more")).into())
@@ -91,6 +128,13 @@ impl DaemonArgs {
     /// The daemon's configuration.
     pub fn config(&self) -> anyhow::Result<DaemonConfig> {
         let mut config = DaemonConfig::new(&self.db);
+        if let Some(name) = &self.agent
+            && (name.trim().is_empty() || name.len() > 200 || name.chars().any(char::is_control))
+        {
+            return Err(UsageError::new("--agent must be 1 to 200 characters without control characters").into());
+        }
+        config.agent = self.agent.clone();
+        config.roles = self.roles.0.clone();
         config.interval = seconds(self.interval, "--interval")?;
         config.runtime = match &self.runtime {
             Some(url) if url.starts_with("http://") || url.starts_with("https://") => RuntimeSpec::Remote(url.clone()),
@@ -110,6 +154,14 @@ impl DaemonArgs {
             config.log_file = None;
         } else if let Some(path) = &self.log_file {
             config.log_file = Some(path.clone());
+        } else if config.is_postgres() {
+            // Several agents may run from one folder: one log each.
+            let name: String = config
+                .agent_name()
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' })
+                .collect();
+            config.log_file = Some(PathBuf::from("logs").join(format!("agent-{name}.log")));
         }
         (config.width, config.height) = self.size;
         config.budget = self.budget;
@@ -189,13 +241,6 @@ pub struct ReplayArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
-}
-
-fn open_existing(db: &std::path::Path) -> anyhow::Result<Store> {
-    if !db.exists() {
-        return Err(UsageError::new(format!("no database at {} (give --db PATH)", db.display())).into());
-    }
-    Store::open(db).with_context(|| format!("cannot open {}", db.display()))
 }
 
 /// `gvpie replay`: exit 0 when the re-run matches the record, 1 when it differs.
@@ -315,7 +360,7 @@ pub fn scripts(command: ScriptsCommand) -> anyhow::Result<ExitCode> {
             let code = match lang.as_str() {
                 "pixel" => crate::input::source_text(&file, bytes)?,
                 "cartridge" => {
-                    let mut store = Store::open(&db)?;
+                    let mut store = open_or_create(&db)?;
                     let entry = store
                         .put_cartridge(&gvpie_store::NewCartridge { png: &bytes, ..Default::default() })
                         .map_err(|e| UsageError::new(e.to_string()))?;
@@ -327,7 +372,7 @@ pub fn scripts(command: ScriptsCommand) -> anyhow::Result<ExitCode> {
                     );
                 }
             };
-            let store = Store::open(&db)?;
+            let store = open_or_create(&db)?;
             let script = store
                 .create_script(&NewScript { name, lang, purpose, code, enabled: !disabled, parent_script_id: None })
                 .map_err(|e| UsageError::new(e.to_string()))?;

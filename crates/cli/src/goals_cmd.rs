@@ -9,7 +9,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use gvpie_evolve::goal::GoalDraft;
 use gvpie_evolve::{
@@ -310,10 +309,7 @@ fn set_status(db: &std::path::Path, id: i64, status: &str) -> anyhow::Result<Exi
 }
 
 fn open_existing(db: &std::path::Path) -> anyhow::Result<Store> {
-    if !db.exists() {
-        return Err(UsageError::new(format!("no database at {} (give --db PATH)", db.display())).into());
-    }
-    Store::open(db).with_context(|| format!("cannot open {}", db.display()))
+    crate::daemon_cmd::open_existing(db)
 }
 
 fn add_goal(add: AddCommand) -> anyhow::Result<ExitCode> {
@@ -327,10 +323,8 @@ fn add_goal(add: AddCommand) -> anyhow::Result<ExitCode> {
             // Refuse bad flags before reading (and resizing) the target.
             params.check().and_then(|()| options.check()).map_err(UsageError::new)?;
             let canvas = crate::evolve_cmd::load_target(&target, resize)?;
-            if let Some(parent) = common.db.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
-            }
-            let mut store = Store::open(&common.db)?;
+            // The SQLite file and its folder are created when missing; a PostgreSQL database too.
+            let mut store = crate::daemon_cmd::open_or_create(&common.db)?;
             let label = target.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
             let (width, height) = (canvas.width(), canvas.height());
             let hash = gvpie_store::image_hash(width, height, &canvas.to_rgba8());

@@ -13,6 +13,7 @@
 //! (not formatted) and `gvpie replay` (different pixels). `gvpie daemon` and `gvpie up` exit 2
 //! when another daemon holds the database: a configuration the caller must fix.
 
+mod agents_cmd;
 mod bench;
 mod bench_store;
 mod compile_cmd;
@@ -170,6 +171,8 @@ enum Command {
     Gpu(gpu::GpuCommand),
     /// Run the autonomous loop: execute the enabled scripts, record every run in the infinite map.
     Daemon(Box<daemon_cmd::DaemonArgs>),
+    /// The agents (daemons) working on a database: name, host, pid, roles, state, last heartbeat, executions.
+    Agents(agents_cmd::AgentsArgs),
     /// Re-run a recorded execution and check it draws the same pixels (exit 0 same, 1 different).
     Replay(daemon_cmd::ReplayArgs),
     /// List, add, enable and disable the daemon's improvement scripts.
@@ -280,6 +283,7 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve_cmd::serve(args),
         Command::Gpu(command) => gpu::gpu(command),
         Command::Daemon(args) => daemon_cmd::daemon(*args),
+        Command::Agents(args) => agents_cmd::agents(args),
         Command::Replay(args) => daemon_cmd::replay(args),
         Command::Scripts(command) => daemon_cmd::scripts(command),
         Command::Up(args) => up::up(args),

@@ -13,9 +13,17 @@ use crate::daemon_cmd::{DaemonArgs, open_daemon, run_daemon};
 /// Arguments of `gvpie up`.
 #[derive(Args, Debug)]
 pub struct UpArgs {
-    /// The database (SQLite file; created if missing).
-    #[arg(long, value_name = "PATH", default_value = gvpie_store::DEFAULT_DB_PATH)]
+    /// The database: a SQLite file (created if missing), or a PostgreSQL URL postgres://USER@HOST:PORT/DATABASE
+    /// that several agents share (see `gvpie daemon --help`).
+    #[arg(long, value_name = "PATH|URL", default_value = gvpie_store::DEFAULT_DB_PATH)]
     pub db: PathBuf,
+    /// This agent's name (default host:pid); see `gvpie daemon --help`.
+    #[arg(long, value_name = "NAME")]
+    pub agent: Option<String>,
+    /// What this agent works on: a comma list of scripts, goals, evaluate (default: all three).
+    #[arg(long, value_name = "LIST", value_parser = crate::daemon_cmd::parse_roles,
+          default_value = "scripts,goals,evaluate")]
+    pub roles: crate::daemon_cmd::Roles,
     /// Where the runtime API listens.
     #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8081")]
     pub bind: String,
@@ -42,7 +50,7 @@ pub struct UpArgs {
 /// `gvpie up`.
 pub fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
     {
-        let store = gvpie_store::Store::open(&args.db)?;
+        let store = crate::daemon_cmd::open_or_create(&args.db)?;
         let added = gvpie_daemon::seed_examples(&store)?;
         if added > 0 {
             println!("🌱 Seeded {added} example scripts (hello_gpu, test_rect) into {}", args.db.display());
@@ -50,6 +58,8 @@ pub fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
     }
     let daemon_args = DaemonArgs {
         db: args.db.clone(),
+        agent: args.agent.clone(),
+        roles: args.roles.clone(),
         interval: args.interval,
         runtime: None,
         scripts_dir: args.scripts_dir.clone(),

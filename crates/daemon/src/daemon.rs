@@ -1,15 +1,17 @@
 //! The loop: health → scripts → record → learn → generate → sleep, one atomic commit per
 //! cycle.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use gvpie_exec::{BackendChoice, Engine, ErrorJson, ResultJson};
 use gvpie_store::{
-    BackendUsed, DAEMON_LEASE, Hash, Lease, LeaseClaim, NewExecution, NewImage, RunConfig, Script, Store, StoreError,
-    StoreOptions, TextRef,
+    AgentHandle, AgentSpec, AgentState, BackendUsed, Claim, CycleExtras, DAEMON_LEASE, Hash, Lease, LeaseClaim,
+    Location, NewExecution, NewImage, RunConfig, Script, Store, StoreError, StoreOptions, TextRef, Verification,
+    WorkCommit,
 };
 
 use crate::event::{DaemonEvent, EventSink};
@@ -22,8 +24,14 @@ use crate::runtime::{Executed, Remote, RemoteCode, RuntimeSpec, execute_local};
 /// How the daemon runs.
 #[derive(Debug, Clone)]
 pub struct DaemonConfig {
-    /// The database file.
+    /// The database: a SQLite file, or a `postgres://` URL (see `gvpie_store::Location::parse`).
     pub db: PathBuf,
+    /// The agent's name (`None`: `host:pid`). A restart under the same name is the same agent.
+    pub agent: Option<String>,
+    /// The agent's roles, each one of [`gvpie_store::ROLES`] (default: all): `scripts` runs
+    /// the improvement scripts, `goals` the goal engine (the [`Generator`]), `evaluate`
+    /// re-runs recorded executions to check they reproduce.
+    pub roles: Vec<String>,
     /// Pause between cycles; zero runs continuously.
     pub interval: Duration,
     /// Where programs run.
@@ -55,7 +63,8 @@ pub struct DaemonConfig {
     /// Longer code is not loaded and its run fails with `code_too_large`.
     pub max_code_bytes: i64,
     /// The lease's time-to-live: a crashed daemon blocks a new one at most this long (less on
-    /// the same host, where a dead holder is detected at once).
+    /// the same host, where a dead holder is detected at once). Also the agent's: its claims on
+    /// work are taken over by other agents this long after its last heartbeat.
     pub lease_ttl: Duration,
     /// How often the learn step samples `system_metrics`.
     pub metrics_interval: Duration,
@@ -68,9 +77,16 @@ impl DaemonConfig {
     /// 128×64 canvas, the default budget, a 10 MiB × 5 rotating log beside the database.
     pub fn new(db: impl Into<PathBuf>) -> DaemonConfig {
         let db = db.into();
-        let log_file = db.parent().unwrap_or(std::path::Path::new(".")).join("logs").join("daemon.log");
+        // A PostgreSQL URL has no folder: the log goes under the working directory.
+        let log_file = if is_postgres(&db) {
+            PathBuf::from("logs").join("daemon.log")
+        } else {
+            db.parent().unwrap_or(std::path::Path::new(".")).join("logs").join("daemon.log")
+        };
         DaemonConfig {
             db,
+            agent: None,
+            roles: gvpie_store::ROLES.iter().map(|r| r.to_string()).collect(),
             interval: Duration::from_secs(10),
             runtime: RuntimeSpec::InProcess,
             backend: BackendChoice::Auto,
@@ -89,6 +105,67 @@ impl DaemonConfig {
             lease_ttl: Duration::from_secs(30),
             metrics_interval: Duration::from_secs(60),
             scan_interval: Duration::from_secs(2),
+        }
+    }
+
+    /// The agent's name: `--agent`, or `host:pid`.
+    pub fn agent_name(&self) -> String {
+        self.agent.clone().unwrap_or_else(|| format!("{}:{}", crate::process::host_name(), std::process::id()))
+    }
+
+    /// Whether the database is a PostgreSQL URL (where several agents may work at once).
+    pub fn is_postgres(&self) -> bool {
+        is_postgres(&self.db)
+    }
+}
+
+fn is_postgres(db: &std::path::Path) -> bool {
+    let text = db.to_string_lossy().to_ascii_lowercase();
+    text.starts_with("postgres://") || text.starts_with("postgresql://")
+}
+
+/// The agent's heartbeat thread: its own connection, a heartbeat every third of the TTL, so
+/// the agent and its claims stay live through long work (a goal slice, a big script). It
+/// raises `lost` when another process took the agent's name over.
+struct Heartbeat {
+    stop: Arc<AtomicBool>,
+    lost: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Heartbeat {
+    fn start(location: &Location, agent: AgentHandle) -> anyhow::Result<Heartbeat> {
+        let store = Store::open_location(location, &StoreOptions::default())?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let lost = Arc::new(AtomicBool::new(false));
+        let every = Duration::from_millis(u64::try_from(agent.ttl_ms / 3).unwrap_or(1000).max(20));
+        let (stop_flag, lost_flag) = (stop.clone(), lost.clone());
+        let thread = std::thread::Builder::new().name("gvpie-heartbeat".to_string()).spawn(move || {
+            let mut last = Instant::now();
+            while !stop_flag.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(20).min(every));
+                if last.elapsed() < every {
+                    continue;
+                }
+                last = Instant::now();
+                match store.agent_heartbeat(&agent) {
+                    Ok(()) => {}
+                    Err(StoreError::LeaseLost) => {
+                        lost_flag.store(true, Ordering::Relaxed);
+                        return;
+                    }
+                    // A passing failure (a restarting server): the next beat may work, the TTL gives slack.
+                    Err(_) => {}
+                }
+            }
+        })?;
+        Ok(Heartbeat { stop, lost, thread: Some(thread) })
+    }
+
+    fn end(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
         }
     }
 }
@@ -118,10 +195,19 @@ pub struct Daemon {
     folder: Option<ScriptFolder>,
     cache: PrepareCache,
     known_images: HashSet<Hash>,
-    lease: Lease,
+    /// The single-daemon lease: SQLite only (one writer). PostgreSQL agents have none.
+    lease: Option<Lease>,
     took_over: Option<String>,
     last_renew: Instant,
     released: bool,
+    location: Location,
+    agent: AgentHandle,
+    /// This agent's join, emitted when `run` starts.
+    joined: Option<DaemonEvent>,
+    heartbeat: Heartbeat,
+    /// The other agents as last seen (state and starts), to report joins and leaves.
+    peers: Option<HashMap<String, (AgentState, i64)>>,
+    last_peer_scan: Option<Instant>,
 }
 
 impl std::fmt::Debug for Daemon {
@@ -145,20 +231,48 @@ impl Daemon {
     /// ([`StoreError::LeaseHeld`] inside the error).
     pub fn open(config: DaemonConfig, engine: Engine) -> anyhow::Result<Daemon> {
         use anyhow::Context;
-        let mut store = Store::open_with(&config.db, &StoreOptions::default())?;
+        let location = Location::parse(&config.db.to_string_lossy())?;
+        let mut store = Store::open_location(&location, &StoreOptions::default())?;
         let pid = std::process::id();
         let host = crate::process::host_name();
         let process_start = crate::process::process_start(pid);
-        let claim = LeaseClaim {
-            name: DAEMON_LEASE.to_string(),
-            holder: format!("{pid}@{host}:{}:{}", process_start.as_deref().unwrap_or("?"), gvpie_store::now_ms()),
-            pid,
-            host,
-            process_start,
-            ttl: config.lease_ttl,
+        // SQLite has one writer: one daemon per file, as before agents. PostgreSQL takes many.
+        let (lease, took_over) = if matches!(location, Location::Sqlite(_)) {
+            let claim = LeaseClaim {
+                name: DAEMON_LEASE.to_string(),
+                holder: format!("{pid}@{host}:{}:{}", process_start.as_deref().unwrap_or("?"), gvpie_store::now_ms()),
+                pid,
+                host: host.clone(),
+                process_start,
+                ttl: config.lease_ttl,
+            };
+            let acquired = store.acquire_lease(&claim, &crate::process::holder_is_gone)?;
+            (Some(acquired.lease), acquired.took_over.map(|info| format!("pid {} on {}", info.pid, info.host)))
+        } else {
+            (None, None)
         };
-        let acquired = store.acquire_lease(&claim, &crate::process::holder_is_gone)?;
-        let took_over = acquired.took_over.map(|info| format!("pid {} on {}", info.pid, info.host));
+        let name = config.agent_name();
+        let registered = store.register_agent(&AgentSpec {
+            name: name.clone(),
+            host: host.clone(),
+            pid,
+            roles: config.roles.clone(),
+            ttl: config.lease_ttl,
+        })?;
+        let joined = DaemonEvent::AgentJoined {
+            agent: name,
+            host,
+            pid,
+            roles: config.roles.clone(),
+            restarted: registered.restarted,
+            replaced: registered.replaced_live.clone(),
+            own: true,
+        };
+        if lease.is_some() {
+            // The single-daemon lease is ours: whatever a crashed predecessor had claimed is free.
+            store.clear_other_claims(&registered.agent)?;
+        }
+        let heartbeat = Heartbeat::start(&location, registered.agent.clone())?;
         let remote = match &config.runtime {
             RuntimeSpec::InProcess => None,
             RuntimeSpec::Remote(url) => Some(Remote::new(url).context("cannot set up the HTTP client")?),
@@ -189,10 +303,16 @@ impl Daemon {
             folder,
             cache: PrepareCache::default(),
             known_images: HashSet::new(),
-            lease: acquired.lease,
+            lease,
             took_over,
             last_renew: Instant::now(),
             released: false,
+            location,
+            agent: registered.agent,
+            joined: Some(joined),
+            heartbeat,
+            peers: None,
+            last_peer_scan: None,
         })
     }
 
@@ -226,7 +346,8 @@ impl Daemon {
         let executions_so_far = self.store.last_iteration()?.unwrap_or(0);
         let log_file = self.reporter.file.as_ref().map(|f| f.path().display().to_string());
         self.emit(DaemonEvent::Started {
-            db: self.config.db.display().to_string(),
+            // The URL without its password.
+            db: self.location.to_string(),
             pid: std::process::id(),
             host: crate::process::host_name(),
             runtime: match &self.config.runtime {
@@ -239,6 +360,9 @@ impl Daemon {
             log_file,
             took_over: self.took_over.clone(),
         });
+        if let Some(joined) = self.joined.take() {
+            self.emit(joined);
+        }
         let mut report = DaemonReport { cycles: 0, executions: 0, failures: 0, reason: String::new() };
         let mut attempts: u64 = 0;
         let mut store_errors = 0u32;
@@ -248,9 +372,16 @@ impl Daemon {
             if stop.load(Ordering::Relaxed) {
                 break Ok("stop requested".to_string());
             }
+            if self.heartbeat.lost.load(Ordering::Relaxed) {
+                break Err(anyhow::Error::new(StoreError::LeaseLost).context(format!(
+                    "agent {} was started again elsewhere (the name's newest process works on)",
+                    self.agent.name
+                )));
+            }
             if self.config.max_cycles.is_some_and(|max| attempts >= max) {
                 break Ok(format!("{attempts} cycle(s) done as asked"));
             }
+            self.watch_peers();
             attempts += 1;
             if last_scan.is_none_or(|t| t.elapsed() >= self.config.scan_interval) {
                 self.scan_folder();
@@ -303,6 +434,7 @@ impl Daemon {
         };
         self.learn(report.executions, last_metrics.map(|(t, n)| (t.elapsed(), n)));
         self.release();
+        self.emit(DaemonEvent::AgentLeft { agent: self.agent.name.clone(), state: "stopped".to_string(), own: true });
         report.reason = reason.clone();
         self.emit(DaemonEvent::Stopped { reason, cycles: report.cycles, executions: report.executions });
         result.map(|_| report)
@@ -311,9 +443,78 @@ impl Daemon {
     fn release(&mut self) {
         if !self.released {
             self.released = true;
-            if let Err(err) = self.store.release_lease(&self.lease) {
+            self.heartbeat.end();
+            // Marked stopped, its claims given back: other agents take its work at once.
+            if let Err(err) = self.store.stop_agent(&self.agent) {
+                eprintln!("gvpie daemon: could not mark agent {} stopped: {err}", self.agent.name);
+            }
+            if let Some(lease) = &self.lease
+                && let Err(err) = self.store.release_lease(lease)
+            {
                 eprintln!("gvpie daemon: could not release the lease: {err}");
             }
+        }
+    }
+
+    /// This agent's handle (its name, id and token).
+    pub fn agent(&self) -> &AgentHandle {
+        &self.agent
+    }
+
+    fn has_role(&self, role: &str) -> bool {
+        self.config.roles.iter().any(|r| r == role)
+    }
+
+    /// Reports other agents joining (a new name, or a restart) and leaving (stopped, or gone
+    /// stale), as seen in the `agents` table, at most every scan interval.
+    fn watch_peers(&mut self) {
+        if self.last_peer_scan.is_some_and(|t| t.elapsed() < self.config.scan_interval) {
+            return;
+        }
+        self.last_peer_scan = Some(Instant::now());
+        let Ok(agents) = self.store.agents() else { return };
+        let first = self.peers.is_none();
+        let mut seen = HashMap::new();
+        let mut events = Vec::new();
+        for agent in agents.into_iter().filter(|a| a.name != self.agent.name) {
+            let before = self.peers.as_ref().and_then(|p| p.get(&agent.name)).copied();
+            let joined = match before {
+                None => !first && agent.state == AgentState::Alive,
+                Some((_, starts)) => agent.starts > starts && agent.state == AgentState::Alive,
+            };
+            if joined {
+                events.push(DaemonEvent::AgentJoined {
+                    agent: agent.name.clone(),
+                    host: agent.host.clone(),
+                    pid: agent.pid,
+                    roles: agent.roles.clone(),
+                    restarted: agent.starts > 1,
+                    replaced: None,
+                    own: false,
+                });
+            } else if let Some((AgentState::Alive, _)) = before
+                && agent.state != AgentState::Alive
+            {
+                events.push(DaemonEvent::AgentLeft {
+                    agent: agent.name.clone(),
+                    state: agent.state.as_str().to_string(),
+                    own: false,
+                });
+            }
+            seen.insert(agent.name, (agent.state, agent.starts));
+        }
+        self.peers = Some(seen);
+        for event in events {
+            self.emit(event);
+        }
+    }
+
+    /// Gives claims back after a cycle that will not commit, so nobody waits for the TTL.
+    fn give_back(&mut self, claims: &[Claim]) {
+        if !claims.is_empty()
+            && let Err(err) = self.store.release_claims(&self.agent, claims)
+        {
+            self.emit(DaemonEvent::Warning { message: format!("could not give claims back: {err}") });
         }
     }
 
@@ -326,10 +527,15 @@ impl Daemon {
     }
 
     fn renew_if_due(&mut self) -> anyhow::Result<()> {
-        let ttl = Duration::from_millis(u64::try_from(self.lease.ttl_ms).unwrap_or(30_000));
+        let ttl = self.config.lease_ttl;
         if self.last_renew.elapsed() >= ttl / 3 {
-            self.store.renew_lease(&self.lease)?;
+            if let Some(lease) = &self.lease {
+                self.store.renew_lease(lease)?;
+            }
             self.last_renew = Instant::now();
+        }
+        if self.heartbeat.lost.load(Ordering::Relaxed) {
+            return Err(StoreError::LeaseLost.into());
         }
         Ok(())
     }
@@ -367,7 +573,15 @@ impl Daemon {
                 return Ok(CycleOutcome::Skipped);
             }
         }
-        let scripts = self.store.scripts_due(self.config.per_cycle, self.config.max_code_bytes)?;
+        // Scripts are claimed, not just read: another agent on the same database runs others.
+        let mut work = WorkCommit { agent: Some(self.agent.clone()), ..WorkCommit::default() };
+        let scripts = if self.has_role("scripts") {
+            let claimed = self.store.claim_scripts(&self.agent, self.config.per_cycle, self.config.max_code_bytes)?;
+            work.claims = claimed.claims;
+            claimed.scripts
+        } else {
+            Vec::new()
+        };
         if !scripts.is_empty() {
             self.emit(DaemonEvent::Executing { cycle, scripts: scripts.iter().map(|s| s.name.clone()).collect() });
         }
@@ -375,44 +589,73 @@ impl Daemon {
         let mut pending = Vec::with_capacity(scripts.len());
         for script in scripts {
             if stop.load(Ordering::Relaxed) {
+                self.give_back(&work.claims);
                 self.emit(DaemonEvent::CycleAbandoned { cycle, reason: "stop requested".to_string() });
                 return Ok(CycleOutcome::Abandoned);
             }
-            self.renew_if_due()?;
+            if let Err(err) = self.renew_if_due() {
+                self.give_back(&work.claims);
+                return Err(err);
+            }
             let (execution, shown) = self.run_script(script);
             batch.push(execution);
             pending.push(shown);
         }
 
         let first_generated = batch.len();
-        let mut extras = gvpie_store::CycleExtras::default();
+        let mut extras = CycleExtras { work, ..CycleExtras::default() };
         let mut notes = Vec::new();
-        let deadline = cycle_start + self.config.interval.max(Duration::from_millis(500));
-        let mut ctx = GenerateContext {
-            store: &self.store,
-            engine: &self.engine,
-            cycle,
-            deadline,
-            batch: &mut batch,
-            first_generated,
-            stop,
-            extras: &mut extras,
-            notes: &mut notes,
-        };
-        let generated = self.generator.generate(&mut ctx);
-        if let Err(err) = generated {
-            let name = self.generator.name().to_string();
-            self.emit(DaemonEvent::Warning { message: format!("generator {name} failed: {err:#}") });
+        if self.has_role("goals") {
+            let deadline = cycle_start + self.config.interval.max(Duration::from_millis(500));
+            let mut ctx = GenerateContext {
+                store: &self.store,
+                engine: &self.engine,
+                cycle,
+                deadline,
+                batch: &mut batch,
+                first_generated,
+                stop,
+                extras: &mut extras,
+                notes: &mut notes,
+                agent: Some(&self.agent),
+            };
+            let generated = self.generator.generate(&mut ctx);
+            if let Err(err) = generated {
+                let name = self.generator.name().to_string();
+                self.emit(DaemonEvent::Warning { message: format!("generator {name} failed: {err:#}") });
+            }
+        }
+        if self.has_role("evaluate") && !stop.load(Ordering::Relaxed) {
+            self.evaluate(&mut extras, &mut notes);
         }
         if stop.load(Ordering::Relaxed) {
+            self.give_back(&extras.work.claims);
             self.emit(DaemonEvent::CycleAbandoned { cycle, reason: "stop requested".to_string() });
             return Ok(CycleOutcome::Abandoned);
         }
+        for claim in &extras.work.claims {
+            if let Some(from) = &claim.took_over_from {
+                self.emit(DaemonEvent::TookOver {
+                    agent: self.agent.name.clone(),
+                    from: from.clone(),
+                    work: claim.work.clone(),
+                    seq: claim.seq,
+                });
+            }
+        }
 
-        let record = if extras.is_empty() {
-            self.store.record_cycle(&batch, Some(&self.lease))?
-        } else {
-            self.store.record_cycle_with(&batch, Some(&self.lease), &extras)?
+        // Every record names the agent that made it.
+        for execution in &mut batch {
+            execution.agent_id = Some(self.agent.id);
+        }
+        // One transaction: the executions, the extras, and the release of every claim (refused,
+        // and all of it rolled back, when a claim is no longer ours).
+        let record = match self.store.record_cycle_with(&batch, self.lease.as_ref(), &extras) {
+            Ok(record) => record,
+            Err(err) => {
+                self.give_back(&extras.work.claims);
+                return Err(err.into());
+            }
         };
         self.last_renew = Instant::now();
         for shown in &pending {
@@ -448,6 +691,51 @@ impl Daemon {
             sleep_s,
         });
         Ok(CycleOutcome::Committed { executions: batch.len(), failures })
+    }
+
+    /// Role `evaluate`: claims a block of recorded executions not checked yet (the newest
+    /// first), re-runs each from its record ([`crate::replay`]) and commits the verdicts with
+    /// the cycle.
+    fn evaluate(&mut self, extras: &mut CycleExtras, notes: &mut Vec<String>) {
+        let claim = match self.store.claim_verification(&self.agent) {
+            Ok(Some(claim)) => claim,
+            Ok(None) => return,
+            Err(err) => {
+                self.emit(DaemonEvent::Warning { message: format!("evaluate: cannot claim executions: {err}") });
+                return;
+            }
+        };
+        let (mut same, mut different, mut not_replayable) = (0, 0, 0);
+        for iteration in &claim.iterations {
+            let verification = match crate::replay(&self.store, &self.engine, *iteration, None) {
+                Ok(report) if report.same => {
+                    same += 1;
+                    Verification { iteration: *iteration, outcome: "same".to_string(), detail: None }
+                }
+                Ok(report) => {
+                    different += 1;
+                    Verification {
+                        iteration: *iteration,
+                        outcome: "different".to_string(),
+                        detail: Some(report.differences.join("; ")),
+                    }
+                }
+                Err(err) => {
+                    not_replayable += 1;
+                    Verification {
+                        iteration: *iteration,
+                        outcome: "not_replayable".to_string(),
+                        detail: Some(format!("{err:#}")),
+                    }
+                }
+            };
+            extras.work.verifications.push(verification);
+        }
+        notes.push(format!(
+            "evaluate: {} re-run: {same} same, {different} different, {not_replayable} not replayable",
+            claim.claim.work
+        ));
+        extras.work.claims.push(claim.claim);
     }
 
     fn run_script(&mut self, script: Script) -> (NewExecution, Pending) {

@@ -137,6 +137,45 @@ pub enum DaemonEvent {
         /// What.
         message: String,
     },
+    /// An agent joined the database: this daemon at its start (`own`), or another one seen in
+    /// the `agents` table (a new name, or a restart under a known name).
+    AgentJoined {
+        /// Its name.
+        agent: String,
+        /// Its host.
+        host: String,
+        /// Its pid.
+        pid: u32,
+        /// Its roles.
+        roles: Vec<String>,
+        /// It ran under this name before.
+        restarted: bool,
+        /// Its previous incarnation was still alive and has been replaced (pid and host).
+        replaced: Option<String>,
+        /// This daemon itself.
+        own: bool,
+    },
+    /// An agent left: it stopped cleanly (`stopped`), or its heartbeat went past its TTL
+    /// (`stale`: crashed, killed or hung; its claims can now be taken over).
+    AgentLeft {
+        /// Its name.
+        agent: String,
+        /// `stopped` or `stale`.
+        state: String,
+        /// This daemon itself.
+        own: bool,
+    },
+    /// This agent took over a piece of work whose claim had gone stale.
+    TookOver {
+        /// This agent.
+        agent: String,
+        /// The stale agent that held it.
+        from: String,
+        /// The work: `script:ID`, `goal:ID:ISLAND` or `verify:BLOCK`.
+        work: String,
+        /// Its sequence number (a goal island's slice number).
+        seq: i64,
+    },
     /// The daemon stopped.
     Stopped {
         /// Why.

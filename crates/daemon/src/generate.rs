@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use gvpie_exec::Engine;
-use gvpie_store::{CycleExtras, NewExecution, Store};
+use gvpie_store::{AgentHandle, CycleExtras, NewExecution, Store};
 
 /// Produces new programs each cycle (the improvement engine).
 pub trait Generator: Send {
@@ -52,6 +52,7 @@ pub struct GenerateContext<'a> {
     pub(crate) stop: &'a AtomicBool,
     pub(crate) extras: &'a mut CycleExtras,
     pub(crate) notes: &'a mut Vec<String>,
+    pub(crate) agent: Option<&'a AgentHandle>,
 }
 
 impl std::fmt::Debug for GenerateContext<'_> {
@@ -96,6 +97,13 @@ impl GenerateContext<'_> {
     /// cycle shows none).
     pub fn note(&mut self, line: impl Into<String>) {
         self.notes.push(line.into());
+    }
+
+    /// The agent this daemon runs as: work shared with other agents (a goal's slice) is
+    /// claimed in its name, and the claims go into [`CycleExtras::work`] to be released by the
+    /// cycle's commit. `None` outside a daemon (library use): nothing is claimed.
+    pub fn agent(&self) -> Option<&AgentHandle> {
+        self.agent
     }
 
     /// True when the daemon was asked to stop (the cycle will be rolled back).

@@ -29,8 +29,8 @@ use gvpie_evolve::{
 use gvpie_pxl::{Config, RunResult, Texture};
 use gvpie_raster::Canvas;
 use gvpie_store::{
-    ARM_SCOPE, Adoption, ArmDelta, CycleCartridge, DerivedScript, Goal, GoalChange, Hash, NewExecution, NewImage,
-    NewProposal, ParentRef, RunConfig, TextRef,
+    ARM_SCOPE, Adoption, ArmDelta, CycleCartridge, DerivedScript, Goal, GoalChange, Hash, IslandChange, IslandInfo,
+    NewExecution, NewImage, NewProposal, ParentRef, RunConfig, TextRef,
 };
 
 use crate::generate::{GenerateContext, Generator};
@@ -114,17 +114,62 @@ impl Generator for GoalGenerator {
             let left = ctx.deadline.saturating_duration_since(Instant::now());
             let until = Instant::now() + left.mul_f64((weight / weight_left).clamp(0.0, 1.0));
             weight_left -= weight;
-            let outcome = match goal.kind.as_str() {
-                "image" => self.image_slice(ctx, &goal, until),
-                "explore" => self.explore_slice(ctx, &goal, until),
-                _ => self.optimize_slice(ctx, &goal, until),
+            // Under an agent, the slice is claimed first: on the goal itself (island 0) when free, else on
+            // another island, so several agents work on one goal at once without doing the same slice.
+            let claimed = match ctx.agent().cloned() {
+                Some(agent) => match ctx.store.claim_goal_slice(&agent, goal.id, islands_of(&goal.kind))? {
+                    Some(claimed) => Some(claimed),
+                    None => {
+                        ctx.note(format!(
+                            "goal {} ({}): every island is being worked on by other agents",
+                            goal.id, goal.kind
+                        ));
+                        continue;
+                    }
+                },
+                None => None,
             };
+            let island = claimed.as_ref().map(|c| &c.island);
+            let outcome = match goal.kind.as_str() {
+                "image" => self.image_slice(ctx, &goal, until, island),
+                "explore" => self.explore_slice(ctx, &goal, until),
+                _ => self.optimize_slice(ctx, &goal, until, island),
+            };
+            let island_number = island.map_or(0, |i| i.island);
             match outcome {
                 Ok(slice) => {
                     for delta in slice.arms {
                         add_arm(&mut arms, delta);
                     }
-                    ctx.note(slice.note);
+                    let note =
+                        if island_number > 0 { format!("[island {island_number}] {}", slice.note) } else { slice.note };
+                    ctx.note(note);
+                    if let Some(claimed) = claimed {
+                        ctx.extras().work.islands.push(IslandChange {
+                            goal_id: goal.id,
+                            island: island_number,
+                            slice: claimed.claim.seq,
+                            spec: slice.island.spec,
+                            best: slice.island.best,
+                            done: slice.island.done,
+                        });
+                        ctx.extras().work.claims.push(claimed.claim);
+                    }
+                }
+                Err(err) if island_number > 0 => {
+                    // An island that cannot run ends; the goal itself goes on.
+                    ctx.note(format!("goal {} island {island_number}: cannot run: {err:#}", goal.id));
+                    if let Some(claimed) = claimed {
+                        ctx.extras().work.islands.push(IslandChange {
+                            goal_id: goal.id,
+                            island: island_number,
+                            slice: claimed.claim.seq,
+                            spec: None,
+                            best: None,
+                            done: true,
+                        });
+                        ctx.extras().work.claims.push(claimed.claim);
+                    }
                 }
                 Err(err) => {
                     // A goal that cannot run (a bad spec, a missing target) is ended with the reason, so it does not
@@ -141,6 +186,17 @@ impl Generator for GoalGenerator {
                         best: None,
                     });
                     ctx.note(format!("goal {} ({}): cannot run: {message}", goal.id, goal.kind));
+                    if let Some(claimed) = claimed {
+                        ctx.extras().work.islands.push(IslandChange {
+                            goal_id: goal.id,
+                            island: 0,
+                            slice: claimed.claim.seq,
+                            spec: None,
+                            best: None,
+                            done: true,
+                        });
+                        ctx.extras().work.claims.push(claimed.claim);
+                    }
                 }
             }
         }
@@ -157,6 +213,66 @@ impl Generator for GoalGenerator {
 struct Slice {
     note: String,
     arms: Vec<ArmDelta>,
+    island: IslandResult,
+}
+
+/// What a slice changes on its island (see `gvpie_store::IslandChange`).
+#[derive(Default)]
+struct IslandResult {
+    spec: Option<serde_json::Value>,
+    best: Option<(ParentRef, f64)>,
+    done: bool,
+}
+
+/// How many agents may work on one goal at once: image and optimize goals as islands (independent restarts, or
+/// searches that migrate their best through the goal); an explore goal's archive is one.
+fn islands_of(kind: &str) -> u32 {
+    match kind {
+        "image" | "optimize" => 4,
+        _ => 1,
+    }
+}
+
+/// Island `island`'s first spec: the goal's, with its own seed and no progress or checkpoint, so each island is
+/// an independent search (an image goal's restart from an empty canvas).
+fn island_spec(goal: &Goal, island: i64) -> anyhow::Result<serde_json::Value> {
+    let mut spec = goal.spec.clone().ok_or_else(|| anyhow!("the goal has no spec"))?;
+    let object = spec.as_object_mut().ok_or_else(|| anyhow!("the goal's spec is not an object"))?;
+    let seed = object.get("seed").and_then(serde_json::Value::as_u64).unwrap_or(0);
+    let offset = 0x9E37_79B9_7F4A_7C15u64.wrapping_mul(u64::try_from(island).unwrap_or(0));
+    object.insert("seed".to_string(), serde_json::Value::from(seed.wrapping_add(offset)));
+    object.remove("progress");
+    object.remove("state");
+    object.remove("error");
+    Ok(spec)
+}
+
+/// The state a slice starts from: the goal's own (island 0) or the island's.
+struct Start {
+    spec: serde_json::Value,
+    best_iteration: Option<i64>,
+    best_score: Option<f64>,
+    island: i64,
+}
+
+fn start_of(goal: &Goal, island: Option<&IslandInfo>) -> anyhow::Result<Start> {
+    match island {
+        Some(island) if island.island > 0 => Ok(Start {
+            spec: match &island.spec {
+                Some(spec) => spec.clone(),
+                None => island_spec(goal, island.island)?,
+            },
+            best_iteration: island.best_iteration,
+            best_score: island.best_score,
+            island: island.island,
+        }),
+        _ => Ok(Start {
+            spec: goal.spec.clone().ok_or_else(|| anyhow!("the goal has no spec"))?,
+            best_iteration: goal.best_iteration,
+            best_score: goal.best_score,
+            island: 0,
+        }),
+    }
 }
 
 fn add_arm(arms: &mut Vec<ArmDelta>, delta: ArmDelta) {
@@ -332,7 +448,7 @@ impl StoreHost<'_, '_> {
 
     /// Hands the slice's results to the cycle's commit: the proposal, the best program's PNG and cartridge, the
     /// goal's new spec and best, and the operator statistics. Returns the arms for the bandit line.
-    fn commit(self, report: &SliceReport, spec: serde_json::Value) -> Vec<ArmDelta> {
+    fn commit(self, report: &SliceReport, spec: serde_json::Value, island: i64) -> (Vec<ArmDelta>, IslandResult) {
         let StoreHost { ctx, goal, kept, .. } = self;
         if let Some(proposal) = &report.proposal {
             ctx.extras().proposals.push(proposal_record(goal, proposal, &kept));
@@ -357,13 +473,24 @@ impl StoreHost<'_, '_> {
                 });
             }
         }
-        ctx.extras().goals.push(GoalChange {
-            id: goal.id,
-            status: report.stop_reason.is_some().then(|| "done".to_string()),
-            spec: Some(spec),
-            best: last.map(|k| (ParentRef::Pending(k.index), k.score)),
-        });
-        report
+        let best = last.map(|k| (ParentRef::Pending(k.index), k.score));
+        let island = if island == 0 {
+            ctx.extras().goals.push(GoalChange {
+                id: goal.id,
+                status: report.stop_reason.is_some().then(|| "done".to_string()),
+                spec: Some(spec),
+                best,
+            });
+            IslandResult { spec: None, best, done: report.stop_reason.is_some() }
+        } else {
+            // Another island: its best competes for the goal's (compare-and-set in the commit); its spec and its
+            // end are its own, and the goal finishes by island 0's stop rules.
+            if best.is_some() {
+                ctx.extras().goals.push(GoalChange { id: goal.id, status: None, spec: None, best });
+            }
+            IslandResult { spec: Some(spec), best, done: report.stop_reason.is_some() }
+        };
+        let arms = report
             .arms
             .iter()
             .map(|arm: &SliceArm| ArmDelta {
@@ -371,7 +498,8 @@ impl StoreHost<'_, '_> {
                 tries: i64::try_from(arm.tries).unwrap_or(i64::MAX),
                 improvements: i64::try_from(arm.improvements).unwrap_or(i64::MAX),
             })
-            .collect()
+            .collect();
+        (arms, island)
     }
 }
 
@@ -452,9 +580,15 @@ impl GoalGenerator {
         Ok(canvas)
     }
 
-    fn image_slice(&mut self, ctx: &mut GenerateContext<'_>, goal: &Goal, until: Instant) -> anyhow::Result<Slice> {
-        let spec_value = goal.spec.clone().ok_or_else(|| anyhow!("the goal has no spec"))?;
-        let spec: ImageGoalSpec = serde_json::from_value(spec_value).context("bad image goal spec")?;
+    fn image_slice(
+        &mut self,
+        ctx: &mut GenerateContext<'_>,
+        goal: &Goal,
+        until: Instant,
+        island: Option<&IslandInfo>,
+    ) -> anyhow::Result<Slice> {
+        let start = start_of(goal, island)?;
+        let spec: ImageGoalSpec = serde_json::from_value(start.spec).context("bad image goal spec")?;
         let target = self.target(ctx, &spec.target)?;
         let n_threads = spec.threads.max(1);
         // One scorer per slice: the GPU's when the engine has a hardware GPU. A solved alpha (0) is computed on the
@@ -468,8 +602,9 @@ impl GoalGenerator {
             },
             _ => (cpu_scorer(), false),
         };
-        // Resume from the program of the best (latest kept) execution: the database is the checkpoint.
-        let placed = match goal.best_iteration {
+        // Resume from the program of the best (latest kept) execution: the database is the checkpoint. Island 0
+        // resumes from the goal's best, wherever it was found; another island from its own (an independent restart).
+        let placed = match start.best_iteration {
             Some(iteration) => {
                 let entry = ctx
                     .store
@@ -480,39 +615,60 @@ impl GoalGenerator {
             }
             None => Vec::new(),
         };
-        let mut session = ImageSession::resume(goal.id, &goal.goal, spec, target, &placed, goal.best_score, on_gpu)
+        let mut session = ImageSession::resume(goal.id, &goal.goal, spec, target, &placed, start.best_score, on_gpu)
             .map_err(|e| anyhow!("{e}"))?;
         let clock = SinceStart(Instant::now());
         let limits = self.limits(&clock, until);
         let mut proposer = self.llm.as_mut().map(LlmProposer);
         let proposer = proposer.as_mut().map(|p| p as &mut dyn ProgramProposer);
-        let parent = goal.best_iteration.map_or(ParentRef::None, ParentRef::Iteration);
+        let parent = start.best_iteration.map_or(ParentRef::None, ParentRef::Iteration);
         let mut host = StoreHost { ctx, goal, parent, kept: Vec::new() };
         let report =
             session.run_slice(limits, &clock, &mut host, scorer.as_mut(), proposer).map_err(|e| anyhow!("{e}"))?;
         let spec = serde_json::to_value(session.spec())?;
-        let arms = host.commit(&report, spec);
-        Ok(Slice { note: report.note, arms })
+        let (arms, island) = host.commit(&report, spec, start.island);
+        Ok(Slice { note: report.note, arms, island })
     }
 
-    fn optimize_slice(&mut self, ctx: &mut GenerateContext<'_>, goal: &Goal, until: Instant) -> anyhow::Result<Slice> {
-        let spec_value = goal.spec.clone().ok_or_else(|| anyhow!("the goal has no spec"))?;
-        let spec: OptimizeGoalSpec = serde_json::from_value(spec_value).context("bad optimize goal spec")?;
-        let mut session = OptimizeSession::resume(goal.id, &goal.goal, spec, goal.best_iteration.is_some())
-            .map_err(|e| anyhow!("{e}"))?;
+    fn optimize_slice(
+        &mut self,
+        ctx: &mut GenerateContext<'_>,
+        goal: &Goal,
+        until: Instant,
+        island: Option<&IslandInfo>,
+    ) -> anyhow::Result<Slice> {
+        let start = start_of(goal, island)?;
+        let spec: OptimizeGoalSpec = serde_json::from_value(start.spec).context("bad optimize goal spec")?;
+        let has_lineage = start.best_iteration.is_some() || goal.best_iteration.is_some();
+        let mut session =
+            OptimizeSession::resume(goal.id, &goal.goal, spec, has_lineage).map_err(|e| anyhow!("{e}"))?;
+        // Migration through the shared tables: an island imports the goal's best when it is better than its own.
+        let mut parent = start.best_iteration.map_or(ParentRef::None, ParentRef::Iteration);
+        let mut imported = None;
+        if let (Some(shared), Some(score)) = (goal.best_iteration, goal.best_score)
+            && score < session.search().cycles() as f64
+            && let Some(code) = ctx.store.map_entry(shared, true)?.and_then(|entry| entry.code)
+            && session.import(&code)
+        {
+            parent = ParentRef::Iteration(shared);
+            imported = Some(shared);
+        }
         let clock = SinceStart(Instant::now());
         let limits = self.limits(&clock, until);
         let mut proposer = self.llm.as_mut().map(LlmProposer);
         let proposer = proposer.as_mut().map(|p| p as &mut dyn ProgramProposer);
-        let parent = goal.best_iteration.map_or(ParentRef::None, ParentRef::Iteration);
         let mut host = StoreHost { ctx, goal, parent, kept: Vec::new() };
         let report = session.run_slice(limits, &clock, &mut host, proposer).map_err(|e| anyhow!("{e}"))?;
         let best_source = session.best_source();
+        // Another island's find becomes the script's successor only when it beats the goal's best so far.
+        let beats_goal = |score: f64| start.island == 0 || goal.best_score.is_none_or(|best| score < best);
+        let island_improved = host.kept.last().is_some_and(|k| beats_goal(k.score));
         let original_cycles = session.search().original_cycles();
         let spec = session.into_spec();
         // The best program beside the original, never over it: `<original>.optimized`, disabled. A goal whose
         // program is no script (`gvpie goals add describe`) keeps its best in the map only.
         if (report.improved || report.stop_reason.is_some())
+            && (start.island == 0 || island_improved)
             && let Some(original) = host.ctx.store.script_by_name(&spec.script)?
         {
             host.ctx.extras().scripts.push(DerivedScript {
@@ -525,7 +681,12 @@ impl GoalGenerator {
         }
         // A self-set goal adopts its successor (the rule in `crate::curator`): it then runs in the original's place.
         let adopted = match host.kept.last() {
-            Some(last) if report.improved && goal.origin.is_some() && last.generator != "original" => {
+            Some(last)
+                if report.improved
+                    && goal.origin.is_some()
+                    && last.generator != "original"
+                    && beats_goal(last.score) =>
+            {
                 Some((last.index, last.score, last.source.clone(), last.canvas.clone(), original_cycles))
             }
             _ => None,
@@ -556,8 +717,12 @@ impl GoalGenerator {
                 spec.script, spec.script
             ));
         }
-        let arms = host.commit(&report, serde_json::to_value(&spec)?);
-        Ok(Slice { note: report.note, arms })
+        let (arms, island) = host.commit(&report, serde_json::to_value(&spec)?, start.island);
+        let note = match imported {
+            Some(iteration) => format!("imported the goal's best (iteration {iteration}); {}", report.note),
+            None => report.note,
+        };
+        Ok(Slice { note, arms, island })
     }
 
     fn explore_slice(&mut self, ctx: &mut GenerateContext<'_>, goal: &Goal, until: Instant) -> anyhow::Result<Slice> {
@@ -569,7 +734,7 @@ impl GoalGenerator {
         let parent = goal.best_iteration.map_or(ParentRef::None, ParentRef::Iteration);
         let mut host = StoreHost { ctx, goal, parent, kept: Vec::new() };
         let report = session.run_slice(limits, &clock, &mut host).map_err(|e| anyhow!("{e}"))?;
-        let arms = host.commit(&report, serde_json::to_value(session.into_spec())?);
-        Ok(Slice { note: report.note, arms })
+        let (arms, island) = host.commit(&report, serde_json::to_value(session.into_spec())?, 0);
+        Ok(Slice { note: report.note, arms, island })
     }
 }

@@ -309,6 +309,32 @@ pub fn render_text(event: &DaemonEvent) -> String {
             out.push_str(&format!("\n↩️  Cycle #{cycle} rolled back ({}); nothing of it was written\n", s(reason)));
         }
         DaemonEvent::Warning { message } => out.push_str(&format!("⚠️  {}\n", s(message))),
+        DaemonEvent::AgentJoined { agent, host, pid, roles, restarted, replaced, own } => {
+            let who = if *own { "This agent" } else { "Agent" };
+            let again = if *restarted { " (restarted)" } else { "" };
+            out.push_str(&format!(
+                "👋 {who} {} joined{again}: pid {pid} on {}, roles {}\n",
+                s(agent),
+                s(host),
+                s(&roles.join(","))
+            ));
+            if let Some(previous) = replaced {
+                out.push_str(&format!("♻️  Took its name over from the still running {}\n", s(previous)));
+            }
+        }
+        DaemonEvent::AgentLeft { agent, state, own } => {
+            let who = if *own { "This agent" } else { "Agent" };
+            let how = if state == "stale" { "went stale (no heartbeat within its TTL)" } else { "stopped" };
+            out.push_str(&format!("🚪 {who} {} {how}\n", s(agent)));
+        }
+        DaemonEvent::TookOver { agent, from, work, seq } => {
+            out.push_str(&format!(
+                "♻️  {} took over {} (#{seq}) from the stale agent {}\n",
+                s(agent),
+                s(work),
+                s(from)
+            ));
+        }
         DaemonEvent::Stopped { reason, cycles, executions } => {
             out.push_str(&format!(
                 "\n🛑 Daemon stopped ({}) after {cycles} cycle(s) and {executions} execution(s)\n✅ Database closed cleanly\n",

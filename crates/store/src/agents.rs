@@ -157,7 +157,7 @@ pub struct AgentInfo {
 pub struct Claim {
     /// The work's name: `script:ID`, `goal:ID:ISLAND` or `verify:BLOCK`.
     pub work: String,
-    /// Its sequence number: a goal island's slice number, 0 for scripts, 1 for a verify block.
+    /// Its sequence number: a goal island's slice number, a verify block's pass, 0 for scripts.
     pub seq: i64,
     /// The agent whose claim on it had gone stale and was taken over, if any.
     pub took_over_from: Option<String>,
@@ -391,16 +391,14 @@ fn claim_in(tx: &Db, agent: &AgentHandle, work: &str, seq: i64, now: i64) -> Res
         }
         None => None,
     };
-    let sql = format!(
-        "INSERT INTO work_claims (work, agent_id, token, seq, claimed_ms, took_over_from) \
+    let sql = "INSERT INTO work_claims (work, agent_id, token, seq, claimed_ms, took_over_from) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (work) DO UPDATE SET agent_id = excluded.agent_id, \
          token = excluded.token, seq = excluded.seq, claimed_ms = excluded.claimed_ms, \
          took_over_from = excluded.took_over_from \
          WHERE work_claims.agent_id = ?2 OR NOT EXISTS (SELECT 1 FROM agents la WHERE la.id = work_claims.agent_id \
          AND la.token = work_claims.token AND la.stopped_ms IS NULL AND la.heartbeat_ms + la.ttl_ms >= ?5) \
-         RETURNING work"
-    );
-    let won = tx.query_opt(&sql, params![work, agent.id, &agent.token, seq, now, &took_over_from])?;
+         RETURNING work";
+    let won = tx.query_opt(sql, params![work, agent.id, &agent.token, seq, now, &took_over_from])?;
     Ok(won.map(|_| Claim { work: work.to_string(), seq, took_over_from }))
 }
 
@@ -490,6 +488,15 @@ impl Store {
             }
             Ok(())
         })
+    }
+
+    /// Deletes every claim that is not this incarnation's. Only for a caller that knows no other
+    /// agent can be running: a daemon holding a SQLite file's single-daemon lease, which a crashed
+    /// predecessor's claims must not hold up for a whole TTL.
+    pub fn clear_other_claims(&self, agent: &AgentHandle) -> Result<usize> {
+        Ok(self
+            .db
+            .execute("DELETE FROM work_claims WHERE agent_id <> ?1 OR token <> ?2", params![agent.id, &agent.token])?)
     }
 
     /// Every agent, by name, with its state and executions.
@@ -590,7 +597,12 @@ impl Store {
             );
             let Some(row) = tx.query_opt(&sql, params![VERIFY_BLOCK, now])? else { return Ok(None) };
             let block = row.get::<i64>(0)? / VERIFY_BLOCK;
-            let Some(claim) = claim_in(tx, agent, &format!("verify:{block}"), 1, now)? else { return Ok(None) };
+            let work = format!("verify:{block}");
+            // A block fills up over time and is checked again for its new executions: the next pass's number.
+            let seq: i64 = tx
+                .query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM work_log WHERE work = ?1", params![&work])?
+                .get(0)?;
+            let Some(claim) = claim_in(tx, agent, &work, seq, now)? else { return Ok(None) };
             let iterations = tx
                 .query_all(
                     "SELECT e.iteration FROM executions e WHERE e.iteration >= ?1 AND e.iteration < ?2 \
@@ -840,11 +852,11 @@ CREATE TABLE agents (
     stopped_ms BIGINT,
     starts BIGINT NOT NULL DEFAULT 1
 );
-ALTER TABLE executions ADD COLUMN agent_id BIGINT REFERENCES agents(id);
+ALTER TABLE executions ADD COLUMN agent_id BIGINT;
 CREATE INDEX executions_agent ON executions (agent_id) WHERE agent_id IS NOT NULL;
 CREATE TABLE work_claims (
     work TEXT PRIMARY KEY,
-    agent_id BIGINT NOT NULL REFERENCES agents(id),
+    agent_id BIGINT NOT NULL,
     token TEXT NOT NULL,
     seq BIGINT NOT NULL,
     claimed_ms BIGINT NOT NULL,
@@ -853,7 +865,7 @@ CREATE TABLE work_claims (
 CREATE TABLE work_log (
     work TEXT NOT NULL,
     seq BIGINT NOT NULL,
-    agent_id BIGINT NOT NULL REFERENCES agents(id),
+    agent_id BIGINT NOT NULL,
     committed_ms BIGINT NOT NULL,
     took_over_from TEXT,
     PRIMARY KEY (work, seq)
@@ -875,7 +887,7 @@ CREATE TABLE goal_islands (
 );
 CREATE TABLE verifications (
     iteration BIGINT PRIMARY KEY,
-    agent_id BIGINT REFERENCES agents(id),
+    agent_id BIGINT,
     outcome TEXT NOT NULL,
     detail TEXT,
     checked_ms BIGINT NOT NULL

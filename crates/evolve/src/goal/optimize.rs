@@ -112,6 +112,20 @@ impl OptimizeSession {
         }
     }
 
+    /// Imports a better program found elsewhere (another island of the same goal, through the
+    /// shared tables): it becomes this session's best when it draws exactly the original's
+    /// pixels and frames in fewer cycles (re-checked on the CPU VM, as every candidate). The
+    /// program database and the edit statistics stay this island's own. Returns whether it was
+    /// adopted.
+    pub fn import(&mut self, source: &str) -> bool {
+        if self.search.offer(source).is_err() {
+            return false;
+        }
+        // The imported program is on record already: it is the lineage's next parent.
+        self.needs_root = false;
+        true
+    }
+
     /// The line-edit search: the best program, its cycles, the accepted edits.
     pub fn search(&self) -> &OptimizeSearch {
         &self.search
