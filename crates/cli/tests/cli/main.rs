@@ -1,5 +1,6 @@
 //! End-to-end tests of the `gvpie` binary: real processes, real files in a temp dir.
 
+mod agents;
 mod bad_input;
 mod commands;
 mod compile;
