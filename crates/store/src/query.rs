@@ -332,33 +332,52 @@ impl Store {
         let Some(entry) = self.map_entry(iteration, false)? else {
             return Ok(None);
         };
-        // Every parent link, first parents and further ones (crossover), as (child, parent).
-        const LINKS: &str = "(SELECT iteration AS child, parent_iteration AS parent FROM executions \
-             WHERE parent_iteration IS NOT NULL \
-             UNION ALL SELECT iteration, parent_iteration FROM execution_parents)";
         let ancestors = self.lineage_side(
             iteration,
             max_depth,
-            &format!("SELECT l.parent, w.depth + 1 FROM walk w JOIN {LINKS} l ON l.child = w.it WHERE w.depth < ?2"),
+            "SELECT parent_iteration FROM executions WHERE parent_iteration IS NOT NULL AND iteration IN ({set}) \
+             UNION SELECT parent_iteration FROM execution_parents WHERE iteration IN ({set})",
         )?;
         let descendants = self.lineage_side(
             iteration,
             max_depth,
-            &format!("SELECT l.child, w.depth + 1 FROM walk w JOIN {LINKS} l ON l.parent = w.it WHERE w.depth < ?2"),
+            "SELECT iteration FROM executions WHERE parent_iteration IN ({set}) \
+             UNION SELECT iteration FROM execution_parents WHERE parent_iteration IN ({set})",
         )?;
         Ok(Some(Lineage { entry, ancestors, descendants }))
     }
 
+    /// A breadth-first walk from `iteration`, one generation per step (`step` gives the next
+    /// generation of the iterations in `{set}`), so each lookup uses an index on either backend
+    /// and each execution comes at its smallest depth; at most 500, nearest first, then by
+    /// iteration.
     fn lineage_side(&self, iteration: i64, max_depth: u32, step: &str) -> Result<Vec<LineageNode>> {
-        // The recursive part names `walk` once (PostgreSQL allows no more).
-        let sql = format!(
-            "WITH RECURSIVE walk(it, depth) AS (SELECT CAST(?1 AS BIGINT), CAST(0 AS BIGINT) UNION {step}) \
-             SELECT it, MIN(depth) FROM walk WHERE it <> ?1 GROUP BY it ORDER BY MIN(depth), it LIMIT 500"
-        );
-        let found = self.db.query_all(&sql, params![iteration, max_depth])?;
+        const MAX_NODES: usize = 500;
+        const CHUNK: usize = 256;
+        let mut seen = std::collections::HashSet::from([iteration]);
+        let mut found: Vec<(i64, u32)> = Vec::new();
+        let mut frontier = vec![iteration];
+        let mut depth = 0;
+        while depth < max_depth && !frontier.is_empty() && found.len() < MAX_NODES {
+            depth += 1;
+            let mut next = Vec::new();
+            for chunk in frontier.chunks(CHUNK) {
+                let set = (1..=chunk.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+                let values: Vec<Value> = chunk.iter().map(|&it| Value::from(it)).collect();
+                for row in self.db.query_all(&step.replace("{set}", &set), &values)? {
+                    let it: i64 = row.get(0)?;
+                    if seen.insert(it) {
+                        next.push(it);
+                    }
+                }
+            }
+            next.sort_unstable();
+            found.extend(next.iter().map(|&it| (it, depth)));
+            frontier = next;
+        }
+        found.truncate(MAX_NODES);
         let mut nodes = Vec::with_capacity(found.len());
-        for row in found {
-            let (it, depth): (i64, u32) = (row.get(0)?, row.get(1)?);
+        for (it, depth) in found {
             if let Some(entry) = self.map_entry(it, false)? {
                 nodes.push(LineageNode { depth, entry });
             }

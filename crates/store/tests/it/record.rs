@@ -200,4 +200,30 @@ both_backends! {
         }
         assert_eq!(raw.count("SELECT COUNT(*) FROM llm_proposals"), 2);
     }
+
+    fn lineage_walks_generations_nearest_first(kind: Kind) {
+        // 1 → 2 → 3 → 4, and 5 with parents 4 and (crossover) 2; 6 a child of 2.
+        let mut t = TempStore::new(kind);
+        let run = |parent: ParentRef, extra: Vec<ParentRef>| NewExecution { parent, extra_parents: extra, ..NewExecution::default() };
+        let its = t
+            .store
+            .record_executions(&[
+                run(ParentRef::None, vec![]),
+                run(ParentRef::Pending(0), vec![]),
+                run(ParentRef::Pending(1), vec![]),
+                run(ParentRef::Pending(2), vec![]),
+                run(ParentRef::Pending(3), vec![ParentRef::Pending(1)]),
+                run(ParentRef::Pending(1), vec![]),
+            ])
+            .expect("record");
+        let side = |nodes: &[gvpie_store::LineageNode]| -> Vec<(i64, u32)> {
+            nodes.iter().map(|n| (n.entry.iteration - its[0] + 1, n.depth)).collect()
+        };
+        let lineage = t.store.lineage(its[4], 10).expect("lineage").expect("exists");
+        assert_eq!(side(&lineage.ancestors), [(2, 1), (4, 1), (1, 2), (3, 2)]);
+        assert_eq!(side(&t.store.lineage(its[4], 1).expect("lineage").expect("exists").ancestors), [(2, 1), (4, 1)]);
+        let lineage = t.store.lineage(its[0], 10).expect("lineage").expect("exists");
+        assert_eq!(side(&lineage.descendants), [(2, 1), (3, 2), (5, 2), (6, 2), (4, 3)]);
+        assert!(lineage.ancestors.is_empty());
+    }
 }
