@@ -1,6 +1,6 @@
 //! The endpoints over the store, one module per resource: improvement scripts, the infinite
-//! map and its lineage, stored images, content-addressed programs and cartridges, goals, growth and a
-//! summary.
+//! map and its lineage, stored images, content-addressed programs and cartridges, goals, growth, the
+//! agents and a summary.
 //!
 //! The JSON types here are the API's own, converted from `gvpie-store`'s records, so the wire
 //! contract stays put when the storage changes. Each handler does its database work on a
@@ -14,6 +14,7 @@ use gvpie_store::Hash;
 
 use crate::error::AppError;
 
+pub(crate) mod agents;
 pub(crate) mod cartridges;
 pub(crate) mod goals;
 pub(crate) mod growth;

@@ -14,7 +14,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api_store::{cartridges, goals, growth, images, map, programs, scripts, summary};
+use crate::api_store::{agents, cartridges, goals, growth, images, map, programs, scripts, summary};
 use crate::error::{AppError, ErrorLog};
 use crate::state::AppState;
 use crate::{api_compile, api_execute, api_system, debug, events};
@@ -36,6 +36,7 @@ use crate::{api_compile, api_execute, api_system, debug, events};
         (name = "map", description = "The infinite map: every execution, its lineage and image; goals"),
         (name = "programs", description = "Content-addressed programs"),
         (name = "cartridges", description = "Content-addressed cartridges"),
+        (name = "agents", description = "The agents (daemons) working on the database"),
         (name = "tools", description = "Editor and debugger support for the web UI: check, step debugger, cartridges"),
     ),
     modifiers(&BearerAuth),
@@ -78,6 +79,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(goals::goal_proposals))
         .routes(routes!(summary::summary))
         .routes(routes!(growth::growth))
+        .routes(routes!(agents::list_agents))
         .routes(routes!(debug::check))
         .routes(routes!(api_compile::compile))
         .routes(routes!(debug::debug))

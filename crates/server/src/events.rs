@@ -34,6 +34,9 @@ pub enum Event {
     /// The daemon reported a step of its loop (a cycle starting or ending, a health check,
     /// an improvement); `event` names it and `data` carries its fields.
     Daemon(DaemonEvent),
+    /// An agent (a daemon working on the database) joined, left, or took work over from one
+    /// that had gone stale.
+    Agent(AgentEvent),
 }
 
 /// A finished execution.
@@ -81,12 +84,71 @@ pub struct DaemonEvent {
     pub at_ms: u64,
 }
 
+/// An agent's arrival, departure or takeover (SSE `event: agent`). `gvpie serve` sees them in the
+/// database's `agents` and `work_claims` tables (`watch_store`); `gvpie up` also gets them from its
+/// own daemon, which reports itself and the other agents it sees.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AgentEvent {
+    /// `joined` (a new agent, or one started again under its name), `left` (stopped cleanly, or
+    /// its heartbeat went past its time-to-live: `state` says which) or `took_over` (`agent` took
+    /// `work` over from `from`, whose claim had gone stale).
+    pub event: String,
+    /// The agent's name.
+    pub agent: String,
+    /// Its host (`joined`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub host: Option<String>,
+    /// Its process id (`joined`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub pid: Option<u32>,
+    /// Its roles (`joined`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub roles: Option<Vec<String>>,
+    /// Its state now: `alive` (`joined`), `stopped` or `stale` (`left`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub state: Option<String>,
+    /// It ran under this name before (`joined`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub restarted: Option<bool>,
+    /// The stale agent whose work was taken over (`took_over`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub from: Option<String>,
+    /// The work taken over: `script:ID`, `goal:ID:ISLAND` or `verify:BLOCK` (`took_over`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub work: Option<String>,
+    /// The work's sequence number, a goal island's slice number (`took_over`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub seq: Option<i64>,
+    /// Milliseconds since the Unix epoch.
+    pub at_ms: u64,
+}
+
+impl AgentEvent {
+    /// An event about `agent` with no details yet.
+    pub fn new(event: &str, agent: &str) -> AgentEvent {
+        AgentEvent {
+            event: event.to_string(),
+            agent: agent.to_string(),
+            host: None,
+            pid: None,
+            roles: None,
+            state: None,
+            restarted: None,
+            from: None,
+            work: None,
+            seq: None,
+            at_ms: now_ms(),
+        }
+    }
+}
+
 impl Event {
     /// The SSE `event:` name.
     pub fn name(&self) -> &'static str {
         match self {
             Event::Execution(_) => "execution",
             Event::Daemon(_) => "daemon",
+            Event::Agent(_) => "agent",
         }
     }
 }
@@ -94,8 +156,10 @@ impl Event {
 impl Event {
     /// Converts one of the daemon's events, serialized as JSON with its `event` tag
     /// (`gvpie_daemon::DaemonEvent`), into a stream event: a recorded execution becomes an
-    /// [`Event::Execution`] with `origin: "daemon"`, anything else an [`Event::Daemon`] whose
-    /// `data` holds the other fields. This keeps the server independent of the daemon crate.
+    /// [`Event::Execution`] with `origin: "daemon"`, `agent_joined`, `agent_left` and `took_over`
+    /// become [`Event::Agent`]s (`joined`, `left`, `took_over`), anything else an
+    /// [`Event::Daemon`] whose `data` holds the other fields. This keeps the server independent
+    /// of the daemon crate.
     pub fn from_daemon_json(value: serde_json::Value) -> Event {
         let serde_json::Value::Object(mut fields) = value else {
             return Event::Daemon(DaemonEvent { event: "unknown".to_string(), data: value, at_ms: now_ms() });
@@ -126,8 +190,40 @@ impl Event {
                 at_ms: now_ms(),
             });
         }
+        if let Some(agent) = agent_event_from_daemon(&name, &fields) {
+            return Event::Agent(agent);
+        }
         Event::Daemon(DaemonEvent { event: name, data: serde_json::Value::Object(fields), at_ms: now_ms() })
     }
+}
+
+/// The daemon's `agent_joined`, `agent_left` and `took_over` as [`AgentEvent`]s; `None` for any
+/// other event, or one without its agent's name.
+fn agent_event_from_daemon(name: &str, fields: &serde_json::Map<String, serde_json::Value>) -> Option<AgentEvent> {
+    let text = |key: &str| fields.get(key).and_then(serde_json::Value::as_str).map(str::to_string);
+    let kind = match name {
+        "agent_joined" => "joined",
+        "agent_left" => "left",
+        "took_over" => "took_over",
+        _ => return None,
+    };
+    let mut event = AgentEvent::new(kind, &text("agent")?);
+    match kind {
+        "joined" => {
+            event.host = text("host");
+            event.pid = fields.get("pid").and_then(serde_json::Value::as_u64).and_then(|p| u32::try_from(p).ok());
+            event.roles = fields.get("roles").and_then(|r| serde_json::from_value(r.clone()).ok());
+            event.state = Some("alive".to_string());
+            event.restarted = fields.get("restarted").and_then(serde_json::Value::as_bool);
+        }
+        "left" => event.state = text("state"),
+        _ => {
+            event.from = text("from");
+            event.work = text("work");
+            event.seq = fields.get("seq").and_then(serde_json::Value::as_i64);
+        }
+    }
+    Some(event)
 }
 
 /// Milliseconds since the Unix epoch, for event timestamps.
@@ -226,14 +322,14 @@ fn event_stream(bus: &EventBus) -> impl Stream<Item = Result<SseEvent, Infallibl
     })
 }
 
-/// Live events: executions and daemon cycles, as Server-Sent Events.
+/// Live events: executions, daemon cycles and agents, as Server-Sent Events.
 #[utoipa::path(
     get,
     path = "/api/events",
     tag = "events",
     responses(
         (status = 200, description = "An endless `text/event-stream`; each `data:` line is one Event as JSON, \
-            `event:` is its type (`execution`, `daemon`, or `lagged` when this client missed events). \
+            `event:` is its type (`execution`, `daemon`, `agent`, or `lagged` when this client missed events). \
             A comment line is sent every 15 s to keep the connection open.",
             content_type = "text/event-stream", body = Event),
         (status = 401, description = "Missing or wrong token", body = crate::ErrorBody),

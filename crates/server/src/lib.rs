@@ -55,6 +55,7 @@
 #![warn(missing_docs)]
 
 pub use crate::api_execute::{BatchProgram, BatchRequest, BatchResponse, ExecuteRequest, ExecuteResponse, ImageKind};
+pub use crate::api_store::agents::{AgentJson, AgentList};
 pub use crate::api_store::cartridges::{CartridgeJson, CartridgeList, NewCartridgeRequest};
 pub use crate::api_store::goals::GoalList;
 pub use crate::api_store::map::{LineageJson, LineageNodeJson, MapEntryJson, MapPageJson};
@@ -68,7 +69,7 @@ pub use crate::debug::{
     DiagnosticJson, FrameJson, PackRequest, PackResponse, PixelBreakpoint, UnpackRequest, UnpackResponse, VariableJson,
 };
 pub use crate::error::{AppError, ErrorBody, ErrorDetail, ErrorLog};
-pub use crate::events::{DaemonEvent, EVENT_BUFFER, Event, EventBus, ExecutionEvent, now_ms};
+pub use crate::events::{AgentEvent, DaemonEvent, EVENT_BUFFER, Event, EventBus, ExecutionEvent, now_ms};
 pub use crate::guard::{HYPER_MAX_HEADERS, MAX_HEADER_BYTES, MAX_HEADERS, MAX_URI_BYTES};
 pub use crate::json::AppJson;
 pub use crate::limits::{BindError, Limits, check_bind};

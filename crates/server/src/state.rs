@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use gvpie_exec::Engine;
 
+use crate::api_store::agents::AgentRates;
 use crate::events::EventBus;
 use crate::gate::ExecGate;
 use crate::jobs::Jobs;
@@ -27,6 +28,7 @@ pub struct AppState {
     events: EventBus,
     started: Instant,
     store: Option<StorePool>,
+    agent_rates: Arc<AgentRates>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -54,6 +56,7 @@ impl AppState {
             events: EventBus::new(),
             started: Instant::now(),
             store: None,
+            agent_rates: Arc::new(AgentRates::default()),
         }
     }
 
@@ -118,6 +121,11 @@ impl AppState {
 
     pub(crate) fn started(&self) -> Instant {
         self.started
+    }
+
+    /// The agents' executions as read lately (for their throughput).
+    pub(crate) fn agent_rates(&self) -> &AgentRates {
+        &self.agent_rates
     }
 
     /// The database, or 503 when this server has none.

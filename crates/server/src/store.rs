@@ -29,6 +29,22 @@ struct PoolInner {
     slots: Arc<Semaphore>,
 }
 
+impl Drop for PoolInner {
+    fn drop(&mut self) {
+        let idle = std::mem::take(self.idle.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        if idle.is_empty() || tokio::runtime::Handle::try_current().is_err() {
+            return;
+        }
+        // The last handle often goes on an async worker (the server's state at shutdown), where a
+        // PostgreSQL connection, which closes through a runtime of its own, must not be dropped: a
+        // plain thread closes them.
+        let closing = std::thread::Builder::new().name("gvpie-store-close".to_string()).spawn(move || drop(idle));
+        if let Ok(thread) = closing {
+            let _ = thread.join();
+        }
+    }
+}
+
 impl std::fmt::Debug for StorePool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StorePool").field("location", &self.inner.location).finish_non_exhaustive()

@@ -9,19 +9,92 @@
 //! `execution` event (`origin` `daemon`), between a `daemon` event `cycle_started` and a
 //! `cycle_finished` for each cycle the counter moved by, the names `gvpie up` streams. No new
 //! channel between the processes: the database is the one they already share.
+//!
+//! Every [`AGENT_POLL_EVERY`] looks it also reads the agents and their claims: each agent's
+//! executions feed its throughput (`/api/agents`), and what changed since the last look becomes
+//! an `agent` event: `joined` (a name not seen before, or one started again: its start count
+//! grew), `left` (an agent that was alive is now `stopped` or `stale`), `took_over` (a piece of
+//! work held by an agent that is not alive, or whose claim had lapsed, is now held by another).
+//! A takeover claimed and committed within one look leaves no claim to see; its slice's
+//! `work_log` row still names the agent it was taken from.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
-use gvpie_store::{MapEntry, Store};
+use gvpie_store::{AgentInfo, AgentState, MapEntry, Store, WorkClaimInfo};
 
 use crate::error::AppError;
-use crate::events::{DaemonEvent, Event, ExecutionEvent, now_ms};
+use crate::events::{AgentEvent, DaemonEvent, Event, ExecutionEvent, now_ms};
 use crate::state::AppState;
 
 /// How often the store is read.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
 /// The most executions read in one look; a busier daemon is caught up with over the next looks.
 const MAX_PER_POLL: i64 = 500;
+/// The agents are read every this many looks (each reading counts every agent's executions).
+pub const AGENT_POLL_EVERY: u32 = 2;
+
+/// The agents and claims as one look found them.
+#[derive(Debug, Default)]
+struct AgentsSeen {
+    /// Name → (state, starts).
+    agents: HashMap<String, (AgentState, i64)>,
+    /// Work → (agent, live).
+    claims: HashMap<String, (String, bool)>,
+}
+
+impl AgentsSeen {
+    fn new(agents: &[AgentInfo], claims: &[WorkClaimInfo]) -> AgentsSeen {
+        AgentsSeen {
+            agents: agents.iter().map(|a| (a.name.clone(), (a.state, a.starts))).collect(),
+            claims: claims.iter().map(|c| (c.work.clone(), (c.agent.clone(), c.live))).collect(),
+        }
+    }
+}
+
+/// What changed between two looks at the agents, as `agent` events (see the module docs).
+fn agent_events(before: &AgentsSeen, agents: &[AgentInfo], claims: &[WorkClaimInfo]) -> Vec<AgentEvent> {
+    let mut events = Vec::new();
+    for agent in agents {
+        let previous = before.agents.get(&agent.name).copied();
+        let started = match previous {
+            None => true,
+            Some((_, starts)) => agent.starts > starts,
+        };
+        if started {
+            let mut joined = AgentEvent::new("joined", &agent.name);
+            joined.host = Some(agent.host.clone());
+            joined.pid = Some(agent.pid);
+            joined.roles = Some(agent.roles.clone());
+            joined.state = Some(AgentState::Alive.as_str().to_string());
+            joined.restarted = Some(agent.starts > 1);
+            events.push(joined);
+        }
+        // Alive before (or started since), not alive now: it left, cleanly or not.
+        let was_alive = started || previous.is_some_and(|(state, _)| state == AgentState::Alive);
+        if was_alive && agent.state != AgentState::Alive {
+            let mut left = AgentEvent::new("left", &agent.name);
+            left.state = Some(agent.state.as_str().to_string());
+            events.push(left);
+        }
+    }
+    let alive = |name: &str| agents.iter().any(|a| a.name == name && a.state == AgentState::Alive);
+    for claim in claims {
+        let Some((holder, was_live)) = before.claims.get(&claim.work) else { continue };
+        if holder != &claim.agent && (!was_live || !alive(holder)) {
+            let mut took = AgentEvent::new("took_over", &claim.agent);
+            took.from = Some(holder.clone());
+            took.work = Some(claim.work.clone());
+            took.seq = Some(claim.seq);
+            events.push(took);
+        }
+    }
+    events
+}
+
+fn look_at_agents(store: &Store) -> Result<(Vec<AgentInfo>, Vec<WorkClaimInfo>), AppError> {
+    Ok((store.agents()?, store.work_claims()?))
+}
 
 /// What one look at the store found.
 struct Seen {
@@ -83,7 +156,24 @@ pub async fn watch_store(state: AppState) {
         Ok(seen) => (seen.cycles, seen.last),
         Err(_) => (0, 0),
     };
+    // The agents as last seen (`None` until a first look succeeded: what was there before is not news).
+    let mut agents_seen: Option<AgentsSeen> = None;
+    let mut looks: u32 = 0;
     loop {
+        if looks.is_multiple_of(AGENT_POLL_EVERY)
+            && let Ok((agents, claims)) = pool.run(|store| look_at_agents(store)).await
+        {
+            state.agent_rates().record(gvpie_store::now_ms(), &agents);
+            if let Some(before) = &agents_seen
+                && state.events().n_subscribers() > 0
+            {
+                for event in agent_events(before, &agents, &claims) {
+                    state.events().publish(Event::Agent(event));
+                }
+            }
+            agents_seen = Some(AgentsSeen::new(&agents, &claims));
+        }
+        looks = looks.wrapping_add(1);
         tokio::select! {
             _ = tokio::time::sleep(POLL_INTERVAL) => {}
             changed = closing.changed() => {
@@ -123,5 +213,81 @@ pub async fn watch_store(state: AppState) {
         }
         cycles = seen.cycles;
         last = seen.last;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn agent(name: &str, state: AgentState, starts: i64) -> AgentInfo {
+        AgentInfo {
+            name: name.to_string(),
+            host: "h".to_string(),
+            pid: 7,
+            roles: vec!["goals".to_string()],
+            state,
+            last_heartbeat: String::new(),
+            executions: 0,
+            heartbeat_ms: 0,
+            started_ms: 0,
+            ttl_ms: 30_000,
+            stopped_ms: None,
+            starts,
+        }
+    }
+
+    fn claim(work: &str, agent: &str, live: bool) -> WorkClaimInfo {
+        WorkClaimInfo { work: work.to_string(), agent: agent.to_string(), seq: 4, claimed_ms: 0, live }
+    }
+
+    fn summary(events: &[AgentEvent]) -> Vec<String> {
+        events
+            .iter()
+            .map(|e| match e.event.as_str() {
+                "took_over" => format!(
+                    "{} took_over {} from {}",
+                    e.agent,
+                    e.work.as_deref().unwrap_or("?"),
+                    e.from.as_deref().unwrap_or("?")
+                ),
+                _ => format!("{} {} {}", e.agent, e.event, e.state.as_deref().unwrap_or("?")),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn joins_leaves_and_takeovers_between_two_looks() {
+        let before = AgentsSeen::new(
+            &[agent("a", AgentState::Alive, 1), agent("b", AgentState::Alive, 1), agent("c", AgentState::Alive, 1)],
+            &[claim("goal:1:0", "a", true), claim("script:2", "b", true)],
+        );
+        let now = [
+            agent("a", AgentState::Stale, 1),
+            agent("b", AgentState::Alive, 1),
+            agent("c", AgentState::Stopped, 1),
+            agent("d", AgentState::Alive, 1),
+        ];
+        let claims = [claim("goal:1:0", "b", true), claim("script:2", "b", true)];
+        assert_eq!(
+            summary(&agent_events(&before, &now, &claims)),
+            ["a left stale", "c left stopped", "d joined alive", "b took_over goal:1:0 from a"]
+        );
+    }
+
+    #[test]
+    fn a_restart_is_a_join_and_a_commit_then_claim_is_no_takeover() {
+        let before = AgentsSeen::new(
+            &[agent("a", AgentState::Stale, 1), agent("b", AgentState::Alive, 1)],
+            &[claim("script:1", "b", true)],
+        );
+        // a started again; b committed script:1 and a claimed it next (b alive, its claim was live).
+        let now = [agent("a", AgentState::Alive, 2), agent("b", AgentState::Alive, 1)];
+        let events = agent_events(&before, &now, &[claim("script:1", "a", true)]);
+        assert_eq!(summary(&events), ["a joined alive"]);
+        assert_eq!(events[0].restarted, Some(true));
+        // Nothing changed: nothing to say.
+        let same = AgentsSeen::new(&now, &[]);
+        assert!(agent_events(&same, &now, &[]).is_empty());
     }
 }

@@ -37,6 +37,9 @@ mod system;
 /// The live event stream.
 mod events;
 
+/// `/api/agents` and the `agent` events on a real server, agents registered in the database.
+mod agents;
+
 /// The OpenAPI document covers every route, and docs/api.md lists them all.
 mod openapi;
 

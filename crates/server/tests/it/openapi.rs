@@ -39,6 +39,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/goals/{id}/proposals"),
     ("get", "/api/summary"),
     ("get", "/api/growth"),
+    ("get", "/api/agents"),
     // The web UI's tools (src/debug.rs).
     ("post", "/api/check"),
     ("post", "/api/debug"),
