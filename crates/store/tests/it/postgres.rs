@@ -313,3 +313,238 @@ fn a_missing_database_is_created_and_the_store_answers_like_sqlite() {
     drop_database(&dbname);
     assert_eq!(checks.expect("opens"), (true, url, Ok(()), false, true, true, 0));
 }
+
+/// Everything a scenario can read back, as JSON, with the times (which differ between two runs)
+/// replaced by whether they are set.
+fn snapshot(store: &Store, goal_ids: &[i64], last: i64) -> serde_json::Value {
+    fn mask(value: &mut serde_json::Value) {
+        const TIMES: [&str; 9] = [
+            "created_at",
+            "updated_at",
+            "last_run_at",
+            "completed_at",
+            "archived_at",
+            "timestamp",
+            "started_ms",
+            "created_ms",
+            "db_bytes",
+        ];
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, value) in map.iter_mut() {
+                    if TIMES.contains(&key.as_str()) || (key.ends_with("_ms") && key != "duration_ms") {
+                        *value = serde_json::Value::Bool(!value.is_null());
+                    } else {
+                        mask(value);
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(mask),
+            _ => {}
+        }
+    }
+    let hello_hash = program("hello").hash;
+    let image = gvpie_store::Hash::of(b"pixels");
+    let mut all = serde_json::json!({
+        "scripts": store.list_scripts().expect("scripts"),
+        "due": store.scripts_due(10, 8).expect("due"),
+        "goals": store.list_goals().expect("goals"),
+        "active": store.active_goals().expect("active"),
+        "map": store.map_page(&gvpie_store::MapQuery { include_code: true, ..Default::default() }).expect("map"),
+        "failures": store.map_page(&gvpie_store::MapQuery { success: Some(false), script: Some("hello_gpu".into()), ..Default::default() }).expect("map"),
+        "lineage": store.lineage(last, 5).expect("lineage"),
+        "stats": store.stats(None).expect("stats"),
+        "metrics": store.metrics(None, 10).expect("metrics"),
+        "summary": store.summary().expect("summary"),
+        "growth": store.growth().expect("growth"),
+        "pictures": store.archive_pictures(10).expect("pictures"),
+        "adoptions": store.adoptions(10).expect("adoptions"),
+        "proposals": goal_ids.iter().map(|&id| store.llm_proposals(id, 10).expect("proposals")).collect::<Vec<_>>(),
+        "cartridges": store.list_cartridges().expect("cartridges"),
+        "cartridge_png": store.cartridge_png("goal-best").expect("png").map(|(_, bytes)| bytes),
+        "image": store.image_by_hash(&image).expect("image").map(|i| (i.width, i.height, i.png, i.first_iteration)),
+        "program": store.program_by_hash(&hello_hash).expect("program"),
+        "latest_of_program": store.latest_iteration_of_program(&hello_hash).expect("latest"),
+        "has_png": store.has_image_png(&image).expect("has png"),
+        "imported": store.imported_file("scripts/a.sql").expect("imported"),
+        "lease": store.lease_info(gvpie_store::DAEMON_LEASE).expect("lease").map(|l| (l.holder, l.pid, l.host, l.ttl_ms)),
+        "cycles": store.counter("daemon_cycles").expect("counter"),
+        "version": store.schema_version().expect("version"),
+    });
+    mask(&mut all);
+    all
+}
+
+/// The same operations on both backends, every reader's answer compared.
+fn scenario(kind: Kind) -> serde_json::Value {
+    use gvpie_store::{
+        Adoption, ArmDelta, CycleCartridge, CycleExtras, DerivedScript, GoalChange, GoalUpdate, ImportedFile,
+        ImportedScript, NewCartridge, NewGoal, NewProposal, NewScript, ParentRef, ScriptUpdate, SelfSetGoal, TextRef,
+    };
+    let mut t = TempStore::new(kind);
+    let store = &mut t.store;
+    let hello = hello_script(store);
+    let rect = store
+        .create_script(&NewScript {
+            name: "rect".into(),
+            lang: "pixel".into(),
+            purpose: None,
+            code: "RECT 0 0 4 4\nHALT".into(),
+            enabled: true,
+            parent_script_id: Some(hello.id),
+        })
+        .expect("rect");
+    let image_goal = store
+        .create_goal(&NewGoal {
+            goal: "match".into(),
+            priority: 7,
+            kind: "image".into(),
+            spec: Some(serde_json::json!({"target": "a.png"})),
+        })
+        .expect("goal");
+    let explore = store
+        .create_goal(&NewGoal {
+            goal: "explore".into(),
+            priority: 3,
+            kind: "explore".into(),
+            spec: Some(serde_json::json!({"state": {"archive": [1, 2, 3]}})),
+        })
+        .expect("goal");
+    let lease = store
+        .acquire_lease(
+            &gvpie_store::LeaseClaim {
+                name: gvpie_store::DAEMON_LEASE.into(),
+                holder: "me".into(),
+                pid: 7,
+                host: "h".into(),
+                process_start: None,
+                ttl: std::time::Duration::from_secs(60),
+            },
+            &|_| false,
+        )
+        .expect("lease")
+        .lease;
+    for round in 0..3 {
+        let runs =
+            vec![run_of(&hello, &program("hello"), round != 1), run_of(&rect, &program(&format!("r{round}")), true)];
+        store.record_cycle(&runs, Some(&lease)).expect("cycle");
+    }
+    let mut explored = run_of(&hello, &program("x"), true);
+    explored.generator = Some(TextRef::new("explore:insert"));
+    explored.goal_id = Some(explore.id);
+    explored.score = Some(0.25);
+    let mut child = run_of(&hello, &program("y"), true);
+    child.parent = ParentRef::Pending(0);
+    child.extra_parents = vec![ParentRef::Iteration(1)];
+    let extras = CycleExtras {
+        goals: vec![GoalChange {
+            id: image_goal.id,
+            status: Some("done".into()),
+            spec: Some(serde_json::json!({"progress": 1})),
+            best: Some((ParentRef::Pending(1), 0.5)),
+        }],
+        arms: vec![ArmDelta { key: "mutation:insert".into(), tries: 3, improvements: 1 }],
+        cartridges: vec![CycleCartridge {
+            path_prefix: "goal-1/best-".into(),
+            pending: 1,
+            png: b"cartridge png".to_vec(),
+            width: 32,
+            height: 16,
+        }],
+        scripts: vec![DerivedScript {
+            name: "hello_gpu.optimized".into(),
+            lang: "pixel".into(),
+            purpose: Some("faster".into()),
+            code: "TXT 0 0 HI\nHALT".into(),
+            parent_script_id: Some(hello.id),
+        }],
+        proposals: vec![NewProposal {
+            goal_id: image_goal.id,
+            generator: "llm:m".into(),
+            outcome: "adopted".into(),
+            source: Some("HALT".into()),
+            score: Some(1.5),
+            execution: ParentRef::Pending(1),
+            ..NewProposal::default()
+        }],
+        self_set_goals: vec![SelfSetGoal {
+            origin: "optimize:hello_gpu".into(),
+            goal: NewGoal { goal: "optimize hello".into(), priority: 4, kind: "optimize".into(), spec: None },
+        }],
+        adoptions: vec![Adoption {
+            goal_id: image_goal.id,
+            original: "hello_gpu".into(),
+            successor: "hello_gpu.optimized".into(),
+            original_cycles: 10,
+            cycles: 4,
+            execution: ParentRef::Pending(1),
+        }],
+        ..CycleExtras::default()
+    };
+    let last =
+        store.record_cycle_with(&[explored, child], Some(&lease), &extras).expect("cycle with extras").iterations[1];
+    store
+        .put_cartridge(&NewCartridge {
+            path: Some("goal-best"),
+            png: b"other png",
+            width: Some(8),
+            height: Some(8),
+            parent_id: None,
+        })
+        .expect("cartridge");
+    store
+        .put_image(&gvpie_store::NewImage {
+            hash: gvpie_store::Hash::of(b"target"),
+            width: 2,
+            height: 2,
+            png: Some(vec![1, 2]),
+        })
+        .expect("image");
+    store.record_metrics(&[("cycle_count", 3.0, Some("ctx")), ("rate", 0.5, None)]).expect("metrics");
+    store
+        .upsert_scripts(
+            &[ImportedScript {
+                name: "imported".into(),
+                lang: "pixel".into(),
+                purpose: None,
+                code: "HALT".into(),
+                enabled: false,
+            }],
+            Some("scripts/a.sql"),
+        )
+        .expect("import");
+    store.add_goals_if_new(&[("from a file".into(), 2), ("match".into(), 1)]).expect("goals");
+    store
+        .mark_imported(&ImportedFile {
+            path: "scripts/a.sql".into(),
+            mtime_ns: 5,
+            size: 6,
+            hash: gvpie_store::Hash::of(b"file"),
+            scripts: Some("imported".into()),
+            error: None,
+        })
+        .expect("mark");
+    store
+        .update_script(rect.id, &ScriptUpdate { purpose: Some(Some("squares".into())), ..Default::default() })
+        .expect("update");
+    store.archive_script(rect.id).expect("archive");
+    store.update_goal(explore.id, &GoalUpdate { priority: Some(9), ..Default::default() }).expect("goal update");
+    snapshot(store, &[image_goal.id, explore.id], last)
+}
+
+#[test]
+fn both_backends_answer_every_reader_alike() {
+    if Kind::postgres().is_none() {
+        return;
+    }
+    let (sqlite, postgres) = (scenario(Kind::Sqlite), scenario(Kind::Postgres));
+    let keys = sqlite.as_object().expect("an object").keys().cloned().collect::<Vec<_>>();
+    for key in keys {
+        assert_eq!(sqlite[&key], postgres[&key], "{key}: SQLite (left) and PostgreSQL (right) differ");
+    }
+    // The scenario did reach what it meant to.
+    assert_eq!(sqlite["growth"]["adoptions"], 1);
+    assert_eq!(sqlite["growth"]["archive_kinds"], 3);
+    assert_eq!(sqlite["growth"]["cycles_saved_per_run"], 6);
+    assert_eq!(sqlite["summary"]["executions"], 8);
+}
