@@ -12,6 +12,13 @@
 //! ([`gvpie_store::CycleExtras`]). A cycle that is rolled back (a stop) thus leaves no trace, and the next daemon
 //! continues from the last committed cycle exactly as an uninterrupted one would have.
 //!
+//! Under an agent ([`GenerateContext::agent`]), each goal's slice is claimed first, on the goal's lowest free island
+//! (`gvpie_store::Store::claim_goal_slice`): island 0 is the goal itself, as above; islands 1.. keep their own spec
+//! and best in `goal_islands` (image goals: independent restarts with their own seed; optimize goals: searches that
+//! import the goal's best when it is better than theirs), and their bests compete for the goal's by compare-and-set
+//! in the commit. The claim and the island's slice number go into the cycle's commit, which refuses a slice it no
+//! longer holds (`docs/agents.md`).
+//!
 //! This module does not read files: an image goal's target is a PNG in the `images` table.
 
 use std::collections::HashMap;

@@ -3,22 +3,34 @@
 //!
 //! # Brief overview
 //!
-//! [`Daemon::open`] opens the database ([`gvpie_store::Store`]) and takes its lease (at most
-//! one daemon loop per database; a second is refused with the holder's pid, host and start
-//! time, and a crashed holder's lease is taken over). [`Daemon::run`] then repeats one cycle:
+//! [`Daemon::open`] opens the database ([`gvpie_store::Store`]: a SQLite file or a PostgreSQL
+//! URL) and registers the daemon as an **agent** ([`DaemonConfig::agent`], default `host:pid`,
+//! with [`DaemonConfig::roles`]; a restart under the same name is the same agent). On SQLite it
+//! also takes the lease (at most one daemon loop per file; a second is refused with the
+//! holder's pid, host and start time and a pointer to PostgreSQL, and a crashed holder's lease
+//! is taken over); on PostgreSQL any number of agents share the database, coordinating through
+//! the store's claims (`docs/agents.md`). A heartbeat thread keeps the agent and its claims
+//! live. [`Daemon::run`] then repeats one cycle:
 //!
 //! 1. health check of the runtime ([`RuntimeSpec`]: this process by default, or a remote
 //!    `gvpie serve` through `GET /health` and `POST /api/execute`);
-//! 2. the enabled scripts, never-run first then least recently run, [`DaemonConfig::per_cycle`]
-//!    of them; bad rows (unknown language, oversized or missing code, undecodable cartridge,
+//! 2. (role `scripts`) the enabled scripts no other agent holds, never-run first then least
+//!    recently run, [`DaemonConfig::per_cycle`] of them, claimed; bad rows (unknown language, oversized or missing code, undecodable cartridge,
 //!    code that does not compile) become failed runs carrying their error;
-//! 3. the [`Generator`] hook (the improvement engine: [`NoGenerator`] by default in the
-//!    library, [`GoalGenerator`] (the active image and optimize goals) in `gvpie daemon` and
-//!    `gvpie up`);
-//! 4. one commit for the whole cycle: runs, infinite-map entries, script counters, per-script
-//!    and per-opcode statistics (a stop before it rolls the cycle back as a whole);
-//! 5. the learn step samples `system_metrics` every [`DaemonConfig::metrics_interval`];
-//! 6. sleep [`DaemonConfig::interval`] (zero: continuous).
+//! 3. (role `goals`) the [`Generator`] hook (the improvement engine: [`NoGenerator`] by
+//!    default in the library, [`GoalGenerator`] (the active goals, each slice claimed on one of
+//!    the goal's islands) in `gvpie daemon` and `gvpie up`);
+//! 4. (role `evaluate`) a claimed block of recorded executions re-run ([`replay`]);
+//! 5. one commit for the whole cycle: runs, infinite-map entries (each naming the agent),
+//!    script counters, per-script and per-opcode statistics, and the release of every claim,
+//!    refused as a whole if a claim was lost (a stop before it rolls the cycle back as a whole
+//!    and gives the claims back);
+//! 6. the learn step samples `system_metrics` every [`DaemonConfig::metrics_interval`];
+//! 7. sleep [`DaemonConfig::interval`] (zero: continuous).
+//!
+//! Agents joining and leaving (this one, and others seen in the `agents` table) and work taken
+//! over from a stale agent are events too ([`DaemonEvent::AgentJoined`],
+//! [`DaemonEvent::AgentLeft`], [`DaemonEvent::TookOver`]).
 //!
 //! Every step emits a [`DaemonEvent`] to the console (the seed's look, or JSON lines), the
 //! rotating log file and an optional [`EventSink`]. Scripts can also come from a folder

@@ -67,6 +67,18 @@
 //! the redacted URL ([`Store::location`] says it for both), text cannot hold NUL characters.
 //! `docs/daemon.md` has the operator's view.
 //!
+//! # Agents
+//!
+//! Several daemons (agents) may share one PostgreSQL database; a SQLite file has room for one.
+//! `agents.rs` keeps who they are ([`Store::register_agent`], [`Store::agent_heartbeat`],
+//! [`Store::stop_agent`]) and the work they claim: scripts ([`Store::claim_scripts`]), goal
+//! slices on islands ([`Store::claim_goal_slice`]) and blocks of executions to re-run
+//! ([`Store::claim_verification`]), claimed with `FOR UPDATE SKIP LOCKED` and released by the
+//! cycle's commit ([`WorkCommit`] in [`CycleExtras`]) only while still the agent's own
+//! ([`StoreError::ClaimLost`] otherwise). Every execution names its agent
+//! ([`NewExecution::agent_id`]); a goal's best changes only for a better or equal score. The
+//! rules are in `docs/agents.md`.
+//!
 //! # API for the server
 //!
 //! Open one `Store` per worker thread (or one behind a `Mutex`); all readers below take
@@ -85,6 +97,7 @@
 //! | goals | [`Store::list_goals`], [`Store::active_goals`], [`Store::goal`], [`Store::create_goal`] ([`NewGoal`]), [`Store::update_goal`] ([`GoalUpdate`]), [`Store::llm_proposals`] ([`LlmProposal`]) |
 //! | recording | [`Store::record_executions`] (an API execution worth keeping), [`Store::record_cycle`] (the daemon), [`Store::record_cycle_with`] (the daemon with the improvement engine's [`CycleExtras`]), [`Store::put_image`] |
 //! | health | [`Store::integrity_check`], [`Store::schema_version`], [`Store::lease_info`] |
+//! | agents | [`Store::agents`] ([`AgentInfo`]: state, last heartbeat, executions), [`Store::work_claims`], [`Store::work_log`], [`Store::goal_islands`], [`Store::verification_counts`] |
 //!
 //! All these types implement `serde::Serialize`; hashes serialize as 64 hex digits.
 //!
