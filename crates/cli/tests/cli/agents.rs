@@ -414,3 +414,86 @@ fn agents_on_an_empty_database_and_bad_roles() {
         assert!(agents_json(&pg.url.as_str()).is_empty(), "a new PostgreSQL database has no agents");
     }
 }
+
+#[test]
+fn an_optimize_island_imports_the_goals_better_best() {
+    let Some(pg) = PgDb::new() else { return };
+    let dir = Dir::new("agents-migrate");
+    let db = pg.url.as_str();
+    // Much to remove (the same rectangle again and again), and no end in sight (a huge patience).
+    add_script(db, &dir, "slow", &format!("{}PSET 30 30\nHALT", "RECT 0 0 20 20\n".repeat(12)));
+    let added = gvpie(&[&"goals", &"add", &"optimize", &"slow", &"--patience", &"100000000", &"--db", &db]);
+    assert_eq!(added.code, 0, "{}", added.stderr);
+    let store = pg.store();
+    let goal = store.list_goals().expect("goals")[0].id;
+    let original = store.script_by_name("slow").expect("read").expect("script").code.expect("code");
+    let original_cycles =
+        gvpie_pxl::run(&gvpie_pxl::compile(&original).expect("compiles"), &gvpie_pxl::Config::default())
+            .expect("runs")
+            .cycles;
+
+    // One agent alone works on island 0, the goal itself, and improves its best.
+    let run = gvpie(&[
+        &"daemon",
+        &"--db",
+        &db,
+        &"--agent",
+        &"first",
+        &"--roles",
+        &"goals",
+        &"--cycles",
+        &"2",
+        &"--interval",
+        &"0.5",
+        &"--no-log-file",
+        &"--quiet",
+        &"--no-self-goals",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let shared = store.goal(goal).expect("read").expect("goal");
+    let (shared_iteration, shared_score) =
+        (shared.best_iteration.expect("a best"), shared.best_score.expect("a score"));
+    assert!(shared_score < original_cycles as f64, "island 0 improved the goal");
+    assert_eq!(shared.status, "active");
+
+    // Someone holds island 0: the next agent works on island 1, which starts from the original and imports the
+    // goal's better best through the shared tables.
+    let blocker = store
+        .register_agent(&gvpie_store::AgentSpec {
+            name: "blocker".into(),
+            host: "test".into(),
+            pid: 1,
+            roles: vec!["goals".into()],
+            ttl: Duration::from_secs(600),
+        })
+        .expect("register")
+        .agent;
+    let held = store.claim_goal_slice(&blocker, goal, 4).expect("claim").expect("island 0 is free");
+    assert_eq!(held.island.island, 0);
+    let mut second =
+        Agent::spawn(&db, &dir.path, &["--agent", "second", "--roles", "goals", "--cycles", "1", "--interval", "0.5"]);
+    assert!(second.child.wait().expect("wait").success());
+    let note = format!("imported the goal's best (iteration {shared_iteration})");
+    let generated = second
+        .find(|e| {
+            e["event"] == "generated"
+                && e["notes"].as_array().is_some_and(|notes| {
+                    notes.iter().any(|n| n.as_str().is_some_and(|n| n.starts_with("[island 1]") && n.contains(&note)))
+                })
+        })
+        .unwrap_or_else(|| panic!("no island 1 note saying {note}: {:?}", second.events.lock().expect("events")));
+    assert!(generated["notes"].is_array());
+    let island = &store.goal_islands(goal).expect("islands")[1];
+    assert_eq!((island.island, island.slices), (1, 1));
+    // Whatever island 1 kept descends from the imported best, and the goal's best did not get worse.
+    let kept = pg.psql(&format!(
+        "SELECT parent_iteration FROM executions WHERE goal_id = {goal} AND iteration > {shared_iteration} \
+         ORDER BY iteration LIMIT 1"
+    ));
+    if !kept.is_empty() {
+        assert_eq!(kept, shared_iteration.to_string(), "island 1's first kept program descends from the import");
+    }
+    let after = store.goal(goal).expect("read").expect("goal");
+    assert!(after.best_score.expect("a score") <= shared_score);
+    store.stop_agent(&blocker).expect("stop");
+}
