@@ -548,3 +548,27 @@ fn both_backends_answer_every_reader_alike() {
     assert_eq!(sqlite["growth"]["cycles_saved_per_run"], 6);
     assert_eq!(sqlite["summary"]["executions"], 8);
 }
+
+#[test]
+fn a_failed_migration_leaves_the_previous_version_whole() {
+    let Some(server) = server_url() else { return };
+    let dbname = fresh_dbname();
+    crate::util::admin().batch_execute(&format!("CREATE DATABASE {dbname}")).expect("create");
+    let url = with_dbname(&server, &dbname);
+    let mut raw = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+    // A database that claims version 1 without its tables: migration 2 cannot run.
+    raw.batch_execute(
+        "CREATE TABLE schema_version (version BIGINT PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT);
+         INSERT INTO schema_version (version, description) VALUES (1, 'pretend');",
+    )
+    .expect("a broken version 1");
+    let err = Store::open(&url).expect_err("migration 2 fails");
+    let version: i64 = raw.query_one("SELECT MAX(version) FROM schema_version", &[]).expect("version").get(0);
+    let tables: i64 =
+        raw.query_one("SELECT COUNT(*) FROM pg_tables WHERE schemaname = 'public'", &[]).expect("n").get(0);
+    drop(raw);
+    drop_database(&dbname);
+    let StoreError::Open { message, .. } = &err else { panic!("unexpected error {err}") };
+    assert!(message.contains("migration 2 failed"), "{message}");
+    assert_eq!((version, tables), (1, 1), "nothing of migration 2 stayed");
+}

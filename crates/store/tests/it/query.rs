@@ -90,6 +90,22 @@ both_backends! {
             .expect("update");
         assert_eq!((changed.purpose, changed.code.as_deref()), (None, Some("HALT")));
         assert!(t.store.update_script(999, &ScriptUpdate::default()).is_err());
+        let other = t
+            .store
+            .create_script(&NewScript {
+                name: "other".into(),
+                lang: "pixel".into(),
+                purpose: None,
+                code: "HALT".into(),
+                enabled: true,
+                parent_script_id: None,
+            })
+            .expect("other");
+        let taken = t.store.update_script(other.id, &ScriptUpdate { name: Some("hello_gpu".into()), ..Default::default() });
+        assert!(
+            matches!(&taken, Err(gvpie_store::StoreError::Invalid(m)) if m == "a script named 'hello_gpu' already exists"),
+            "{taken:?}"
+        );
     }
 
     fn cartridges_are_content_addressed(kind: Kind) {
