@@ -31,6 +31,10 @@ pub struct DaemonArgs {
     /// slices), evaluate (re-runs recorded executions to check they reproduce). Default: all three.
     #[arg(long, value_name = "LIST", value_parser = parse_roles, default_value = "scripts,goals,evaluate")]
     pub roles: Roles,
+    /// The GPU this agent runs on: an index of `gvpie gpu info` or a part of one adapter's name (sets
+    /// GVPIE_ADAPTER). One agent per GPU: `--agent gpu0 --adapter 0`, `--agent gpu1 --adapter 1`, ...
+    #[arg(long, value_name = "NAME|INDEX")]
+    pub adapter: Option<String>,
     /// Seconds between cycles; 0 runs continuously.
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     pub interval: f64,
@@ -220,6 +224,8 @@ pub fn run_daemon(command: &str, mut daemon: Daemon) -> anyhow::Result<ExitCode>
 
 /// `gvpie daemon`.
 pub fn daemon(args: DaemonArgs) -> anyhow::Result<ExitCode> {
+    // First: it sets GVPIE_ADAPTER, before any thread starts.
+    crate::gpu::select_adapter(args.adapter.as_deref())?;
     let config = args.config()?;
     match open_daemon("gvpie daemon", config, args.llm.proposer()?, !args.no_self_goals)? {
         Ok(daemon) => run_daemon("gvpie daemon", daemon),

@@ -24,6 +24,10 @@ pub struct UpArgs {
     #[arg(long, value_name = "LIST", value_parser = crate::daemon_cmd::parse_roles,
           default_value = "scripts,goals,evaluate")]
     pub roles: crate::daemon_cmd::Roles,
+    /// The GPU this agent (and the API's executions) run on: an index of `gvpie gpu info` or a part of one
+    /// adapter's name (sets GVPIE_ADAPTER); see `gvpie daemon --help`.
+    #[arg(long, value_name = "NAME|INDEX")]
+    pub adapter: Option<String>,
     /// Where the runtime API listens.
     #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8081")]
     pub bind: String,
@@ -49,6 +53,8 @@ pub struct UpArgs {
 
 /// `gvpie up`.
 pub fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
+    // First: it sets GVPIE_ADAPTER, before any thread starts (the daemon's and the server's engines read it).
+    crate::gpu::select_adapter(args.adapter.as_deref())?;
     {
         let store = crate::daemon_cmd::open_or_create(&args.db)?;
         let added = gvpie_daemon::seed_examples(&store)?;
@@ -60,6 +66,7 @@ pub fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
         db: args.db.clone(),
         agent: args.agent.clone(),
         roles: args.roles.clone(),
+        adapter: args.adapter.clone(),
         interval: args.interval,
         runtime: None,
         scripts_dir: args.scripts_dir.clone(),

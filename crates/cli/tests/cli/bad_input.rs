@@ -102,3 +102,25 @@ fn bad_flags() {
     assert_usage_error(&[&"run", &dir.join("missing.pxl")], "missing.pxl: No such file");
     assert_usage_error(&[&"run", &dir.path], "is a directory");
 }
+
+#[test]
+fn an_adapter_that_names_no_gpu() {
+    // Checked before anything else: no database is created, and the adapters are listed (or their absence said).
+    let dir = Dir::new("adapter");
+    let db = dir.join("gvpie.db");
+    for command in ["daemon", "up"] {
+        let run = gvpie(&[&command, &"--db", &db, &"--adapter", &"no-such-gpu-xyz", &"--cycles", &"1"]);
+        assert_eq!(run.code, 2, "gvpie {command}: {}", run.stderr);
+        assert!(run.stderr.contains("--adapter 'no-such-gpu-xyz' matches no GPU adapter"), "{}", run.stderr);
+        assert!(
+            run.stderr.contains("the adapters are:\n  0: ") || run.stderr.contains("this machine has no GPU adapter"),
+            "{}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+        let run = gvpie(&[&command, &"--db", &db, &"--adapter", &"999", &"--cycles", &"1"]);
+        assert_eq!(run.code, 2, "gvpie {command} --adapter 999: {}", run.stderr);
+        assert!(run.stderr.contains("--adapter '999' matches no GPU adapter"), "{}", run.stderr);
+    }
+    assert!(!db.exists(), "a refused --adapter created the database");
+}
