@@ -68,6 +68,9 @@ fn web_ui_in_headless_chromium() {
         .env("GVPIE_SCREENSHOTS", &screenshots)
         .env("GVPIE_FAILURE_SCREENSHOT", artifacts.join("failure.png"))
         .env("GVPIE_CHROMIUM", &chromium)
+        // For the agents panel's live check: e2e.mjs starts a `gvpie daemon` on the server's database.
+        .env("GVPIE_BIN", env!("CARGO_BIN_EXE_gvpie"))
+        .env("GVPIE_DB", &db)
         .output()
         .expect("run node e2e.mjs");
     let stdout = String::from_utf8_lossy(&output.stdout);

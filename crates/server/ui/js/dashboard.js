@@ -7,6 +7,9 @@
  * (`/api/growth`) shows what the daemon did by itself: its counters, the archive's newest distinct
  * pictures and the improvements it adopted; it reloads after each daemon cycle the stream reports,
  * and every {@link GROWTH_POLL_MS} ms without one (a daemon in another process sends none here).
+ * The agents panel (`/api/agents`) lists the daemons working on the database with their roles, state
+ * and throughput; `agent` events (joined, left, took_over) update it at once, and it reloads shortly
+ * after each and every {@link AGENTS_POLL_MS} ms (for the executions and the measured rates).
  * @module dashboard
  */
 
@@ -20,6 +23,8 @@ const WINDOW_S = 300;
 const MAX_LOG = 60;
 /** The growth panel reloads at least this often while the dashboard is shown. */
 const GROWTH_POLL_MS = 10_000;
+/** The agents panel reloads this often while the dashboard is shown. */
+const AGENTS_POLL_MS = 5_000;
 
 /**
  * The growth counters the panel shows (`Growth` of `GET /api/growth`).
@@ -28,6 +33,13 @@ const GROWTH_POLL_MS = 10_000;
  * @typedef {{iteration: number, generator: string, parent_iteration: number|null, cycles: number}} ArchivePicture
  * @typedef {{id: number, created_ms: number, goal_id: number, original: string, successor: string,
  *   original_cycles: number, cycles: number, iteration: number|null}} AdoptionRecord
+ * @typedef {{name: string, host: string, pid: number, roles: string[], state: string, last_heartbeat: string,
+ *   executions: number, executions_per_minute: number|null, rate_window_s: number|null, working_on: string[],
+ *   heartbeat_ms: number, started_ms: number, starts: number, stopped_ms: number|null}} Agent
+ *   one agent of `GET /api/agents`
+ * @typedef {{event: string, agent: string, host?: string, pid?: number, roles?: string[], state?: string,
+ *   restarted?: boolean, from?: string, work?: string, seq?: number, at_ms: number}} AgentEvent
+ *   an `agent` event of the stream
  */
 
 export class DashboardView {
@@ -49,6 +61,12 @@ export class DashboardView {
     this.growthBusy = false;
     /** @type {Map<number, HTMLElement>} archive iteration → its thumbnail link (pictures never change) */
     this.thumbs = new Map();
+    /** @type {Map<string, Agent>} the agents by name, as last loaded and updated by events */
+    this.agents = new Map();
+    /** @type {Set<string>} agents an event changed since the last render (their rows flash) */
+    this.agentsChanged = new Set();
+    this.agentsTimer = 0;
+    this.agentsBusy = false;
     this.started = false;
   }
 
@@ -64,6 +82,9 @@ export class DashboardView {
       window.setInterval(() => {
         if (!byId('view-dashboard').hidden && Date.now() - this.growthAt >= GROWTH_POLL_MS) this.loadGrowth();
       }, 2000);
+      window.setInterval(() => {
+        if (!byId('view-dashboard').hidden) this.loadAgents();
+      }, AGENTS_POLL_MS);
     }
     this.refresh();
   }
@@ -83,6 +104,7 @@ export class DashboardView {
     }
     this.loadGoals();
     this.loadGrowth();
+    this.loadAgents();
   }
 
   renderCounters() {
@@ -166,6 +188,9 @@ export class DashboardView {
       }
       byId('dash-daemon').textContent = `${data.event.replaceAll('_', ' ')} · ${formatTime(data.at_ms)}`;
       log.prepend(logLine(data.at_ms, true, `daemon: ${data.event.replaceAll('_', ' ')}`, 'daemon'));
+    } else if (name === 'agent') {
+      this.onAgentEvent(/** @type {AgentEvent} */ (data));
+      log.prepend(logLine(data.at_ms, data.event !== 'left' || data.state === 'stopped', agentLogText(data), 'daemon'));
     } else if (name === 'lagged') {
       log.prepend(logLine(Date.now(), false, `missed ${data.missed} events (this page fell behind)`));
     }
@@ -189,6 +214,90 @@ export class DashboardView {
         empty: 'Waiting for executions… (the stream is live)',
       });
     }
+  }
+
+  /**
+   * Applies an agent event to the panel at once; the counts and rates follow from a reload.
+   * @param {AgentEvent} event
+   */
+  onAgentEvent(event) {
+    const known = this.agents.get(event.agent);
+    /** @type {Agent} */
+    const agent = known ?? {
+      name: event.agent, host: event.host ?? '', pid: event.pid ?? 0, roles: event.roles ?? [], state: 'alive',
+      last_heartbeat: '', executions: 0, executions_per_minute: null, rate_window_s: null, working_on: [],
+      heartbeat_ms: event.at_ms, started_ms: event.at_ms, starts: 1, stopped_ms: null,
+    };
+    if (event.event === 'joined') {
+      agent.state = 'alive';
+      if (event.host) agent.host = event.host;
+      if (event.pid) agent.pid = event.pid;
+      if (event.roles) agent.roles = event.roles;
+    } else if (event.event === 'left') {
+      agent.state = event.state ?? 'stale';
+      agent.working_on = [];
+    } else if (event.event === 'took_over' && event.work) {
+      agent.working_on = [...agent.working_on.filter((w) => w !== event.work), event.work];
+      const from = event.from ? this.agents.get(event.from) : undefined;
+      if (from) from.working_on = from.working_on.filter((w) => w !== event.work);
+    }
+    this.agents.set(agent.name, agent);
+    this.agentsChanged.add(agent.name);
+    this.renderAgents();
+    clearTimeout(this.agentsTimer);
+    this.agentsTimer = window.setTimeout(() => this.loadAgents(), 700);
+  }
+
+  /** Loads `/api/agents` into the agents panel (one request at a time). */
+  async loadAgents() {
+    if (this.agentsBusy) return;
+    this.agentsBusy = true;
+    const panel = byId('agents-panel');
+    try {
+      /** @type {{agents: Agent[]}} */
+      const answer = await api('/api/agents');
+      this.agents = new Map(answer.agents.map((agent) => [agent.name, agent]));
+      this.renderAgents();
+      panel.dataset.loaded = 'true';
+    } catch (err) {
+      byId('agents-note').textContent = `unavailable: ${/** @type {Error} */ (err).message}`;
+    } finally {
+      this.agentsBusy = false;
+    }
+  }
+
+  /** The agents table: live ones first, then by name. */
+  renderAgents() {
+    const order = { alive: 0, stale: 1, stopped: 2 };
+    const agents = [...this.agents.values()].sort(
+      (a, b) => (order[/** @type {keyof typeof order} */ (a.state)] ?? 3) - (order[/** @type {keyof typeof order} */ (b.state)] ?? 3) || a.name.localeCompare(b.name),
+    );
+    const alive = agents.filter((agent) => agent.state === 'alive').length;
+    byId('agents-note').textContent = agents.length ? `${alive} alive of ${agents.length}` : '';
+    const table = byId('dash-agents');
+    if (!agents.length) {
+      table.replaceChildren(h('tr', {}, [h('td', { colspan: '5', class: 'empty', text: 'No agents yet. Each gvpie daemon or gvpie up on this database is one (docs/agents.md).' })]));
+      return;
+    }
+    table.replaceChildren(
+      ...agents.map((agent) => {
+        const rate = agent.executions_per_minute;
+        const working = agent.working_on.length ? ` · working on ${agent.working_on.join(', ')}` : '';
+        const row = h('tr', { 'data-agent': agent.name, 'data-state': agent.state, class: this.agentsChanged.has(agent.name) ? 'changed' : '' }, [
+          h('td', { class: 'agent-name', text: agent.name, title: `${agent.host} pid ${agent.pid}${agent.starts > 1 ? ` · started ${agent.starts} times` : ''}${agent.last_heartbeat ? ` · last heartbeat ${agent.last_heartbeat} UTC` : ''}${working}` }),
+          h('td', { class: 'roles', text: agent.roles.join(', ') }),
+          h('td', { class: `state ${agent.state}`, text: agent.state }),
+          h('td', {
+            class: 'num rate',
+            text: rate === null ? '—' : formatRate(rate),
+            title: rate === null ? 'measured once the server has read this agent for a second' : `over the last ${agent.rate_window_s} s`,
+          }),
+          h('td', { class: 'num executions', text: formatCount(agent.executions) }),
+        ]);
+        return row;
+      }),
+    );
+    this.agentsChanged.clear();
   }
 
   /** Loads the goals and each one's scores over time. */
@@ -319,6 +428,25 @@ function adoptionLine(adoption) {
       h('time', { text: formatTime(adoption.created_ms), datetime: new Date(adoption.created_ms).toISOString() }),
     ]),
   ]);
+}
+
+/**
+ * @param {number} perMinute
+ * @returns {string} "512/min", or "1.5/min" below 10
+ */
+function formatRate(perMinute) {
+  return `${perMinute < 10 ? perMinute.toFixed(1) : formatCount(Math.round(perMinute))}/min`;
+}
+
+/**
+ * @param {AgentEvent} event
+ * @returns {string} the live log's line for an agent event
+ */
+function agentLogText(event) {
+  if (event.event === 'joined') return `agent ${event.agent} ${event.restarted ? 'restarted' : 'joined'}${event.roles ? ` (${event.roles.join(', ')})` : ''}${event.host ? ` on ${event.host}` : ''}`;
+  if (event.event === 'left') return `agent ${event.agent} left (${event.state ?? 'gone'})`;
+  if (event.event === 'took_over') return `agent ${event.agent} took over ${event.work ?? 'work'} from ${event.from ?? 'a stale agent'}`;
+  return `agent ${event.agent}: ${event.event}`;
 }
 
 /**

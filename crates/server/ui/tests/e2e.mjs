@@ -10,9 +10,13 @@
 //   GVPIE_FAILURE_SCREENSHOT  where to save the page when a check fails (optional; default
 //                             failure.png in GVPIE_SCREENSHOTS)
 //   GVPIE_CHROMIUM            the browser (default /usr/bin/chromium)
+//   GVPIE_BIN, GVPIE_DB       the gvpie binary and the server's database: a `gvpie daemon` is
+//                             started on it as agent `e2e-live` for the agents panel's live check
+//                             (optional; without them that check is skipped, saying so)
 //
 // Each check prints one line; the first failure stops the run with exit code 1.
 
+import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -22,6 +26,10 @@ const lineageIteration = Number(process.env.GVPIE_LINEAGE_ITERATION);
 const shots = process.env.GVPIE_SCREENSHOTS;
 const failureShot = process.env.GVPIE_FAILURE_SCREENSHOT || (shots ? join(shots, 'failure.png') : '');
 const executablePath = process.env.GVPIE_CHROMIUM || '/usr/bin/chromium';
+const gvpieBin = process.env.GVPIE_BIN;
+const gvpieDb = process.env.GVPIE_DB;
+/** @type {import('node:child_process').ChildProcess | null} the agent this test starts, stopped at the end */
+let agentProcess = null;
 if (!base || !lineageIteration) {
   console.error('GVPIE_URL and GVPIE_LINEAGE_ITERATION must be set');
   process.exit(2);
@@ -377,6 +385,62 @@ async function main() {
     const line = `${first.original} → ${first.successor}: ${first.original_cycles} → ${first.cycles} cycles`;
     if (!adopted[0].includes(line)) fail(`the newest adoption shows as ${adopted[0]}, not ${line}`);
     console.log(`ok   the growth panel: counters equal /api/growth, ${loaded} of ${widths.length} archive thumbnails loaded, ${adopted.length} adoption(s) ("${line}")`);
+
+    // The agents panel: every agent of /api/agents with its roles and state (ui.rs's `gvpie up` runs
+    // were agents); then an agent started now appears live, from the stream's `agent` events.
+    step = 'dashboard: agents';
+    await page.waitForSelector('#agents-panel[data-loaded="true"]');
+    const rowsOf = () =>
+      page.$$eval('#dash-agents tr[data-agent]', (rows) =>
+        rows.map((row) => ({
+          name: row.dataset.agent,
+          roles: row.querySelector('.roles').textContent,
+          state: row.querySelector('.state').textContent,
+          executions: Number(row.querySelector('.executions').textContent.replaceAll(',', '')),
+        })),
+      );
+    const listed = (await page.evaluate(() => fetch('/api/agents').then((r) => r.json()))).agents;
+    const shown = await rowsOf();
+    same(shown.map((r) => r.name).sort(), listed.map((a) => a.name).sort(), 'the agents shown');
+    for (const agent of listed) {
+      const row = shown.find((r) => r.name === agent.name);
+      same([row.roles, row.state], [agent.roles.join(', '), agent.state], `agent ${agent.name}'s roles and state`);
+    }
+    console.log(`ok   the agents panel lists the ${listed.length} agent(s) of /api/agents with roles and state`);
+    if (gvpieBin && gvpieDb) {
+      const args = ['daemon', '--db', gvpieDb, '--agent', 'e2e-live', '--roles', 'scripts,goals', '--cycles', '3',
+        '--interval', '0', '--no-self-goals', '--no-log-file', '--quiet'];
+      let daemonLog = '';
+      const exited = new Promise((resolve) => {
+        agentProcess = spawn(gvpieBin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+        agentProcess.stdout.on('data', (chunk) => { daemonLog += chunk; });
+        agentProcess.stderr.on('data', (chunk) => { daemonLog += chunk; });
+        agentProcess.on('exit', (code) => resolve(code));
+      });
+      // The join arrives as an `agent` event: the live log says so and the row appears.
+      await page.waitForFunction(() => [...document.querySelectorAll('#dash-log li')].some((li) => li.textContent.includes('agent e2e-live joined (scripts, goals)')), null, { timeout: 60_000 });
+      await page.waitForSelector('#dash-agents tr[data-agent="e2e-live"]');
+      const code = await exited;
+      agentProcess = null;
+      if (code !== 0) fail(`gvpie ${args.join(' ')} exited ${code}:\n${daemonLog}`);
+      // Its clean stop arrives too, and the row settles on what /api/agents says.
+      await page.waitForFunction(() => [...document.querySelectorAll('#dash-log li')].some((li) => li.textContent.includes('agent e2e-live left (stopped)')), null, { timeout: 60_000 });
+      const after = (await page.evaluate(() => fetch('/api/agents').then((r) => r.json()))).agents.find((a) => a.name === 'e2e-live');
+      if (!after || after.state !== 'stopped' || after.executions < 1) fail(`/api/agents says ${JSON.stringify(after)}`);
+      await page.waitForFunction(
+        (n) => {
+          const row = document.querySelector('#dash-agents tr[data-agent="e2e-live"]');
+          return row?.querySelector('.state')?.textContent === 'stopped' && Number(row.querySelector('.executions').textContent.replaceAll(',', '')) === n;
+        },
+        after.executions,
+        { timeout: 30_000 },
+      );
+      same((await rowsOf()).find((r) => r.name === 'e2e-live')?.roles, 'scripts, goals', 'the new agent\'s roles');
+      console.log(`ok   an agent started now (gvpie daemon --agent e2e-live) joins and leaves live on the dashboard, ${after.executions} execution(s)`);
+    } else {
+      console.log('skip the live agent check (GVPIE_BIN and GVPIE_DB are not set)');
+    }
+
     await page.waitForTimeout(2100);
     await shot(page, 'dashboard');
     if (shots) await page.locator('#growth-panel').screenshot({ path: join(shots, 'growth.png') });
@@ -387,6 +451,7 @@ async function main() {
     }
     console.log('all browser checks passed');
   } catch (err) {
+    agentProcess?.kill('SIGKILL');
     console.error(`FAIL ${err.message}`);
     if (failureShot) {
       try {
