@@ -135,7 +135,9 @@ pub(crate) fn redact_url(url: &str) -> String {
 ///
 /// A `Store` is `Send` but not `Sync`: give each thread its own (WAL lets many readers and one
 /// writer work at once across handles and processes; PostgreSQL any number of both), or share
-/// one behind a `Mutex`.
+/// one behind a `Mutex`. A PostgreSQL store's client drives its own small async runtime: call it
+/// from a plain or blocking thread (`tokio::task::spawn_blocking`), never directly on an async
+/// worker, where the client panics.
 pub struct Store {
     pub(crate) db: Db,
     pub(crate) path: PathBuf,
