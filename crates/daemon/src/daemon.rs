@@ -472,7 +472,7 @@ impl Daemon {
             return;
         }
         self.last_peer_scan = Some(Instant::now());
-        let Ok(agents) = self.store.agents() else { return };
+        let Ok(agents) = self.store.agent_states() else { return };
         let first = self.peers.is_none();
         let mut seen = HashMap::new();
         let mut events = Vec::new();

@@ -501,16 +501,22 @@ impl Store {
 
     /// Every agent, by name, with its state and executions.
     pub fn agents(&self) -> Result<Vec<AgentInfo>> {
+        self.read_agents("(SELECT COUNT(*) FROM executions e WHERE e.agent_id = a.id)")
+    }
+
+    /// Every agent as [`Store::agents`] gives it but without counting its executions (`executions`
+    /// is 0): cheap enough for a daemon to poll on a large map.
+    pub fn agent_states(&self) -> Result<Vec<AgentInfo>> {
+        self.read_agents("0")
+    }
+
+    fn read_agents(&self, executions: &str) -> Result<Vec<AgentInfo>> {
         let now = now_ms();
-        self.db
-            .query_all(
-                "SELECT a.name, a.host, a.pid, a.roles, a.started_ms, a.heartbeat_ms, a.ttl_ms, a.stopped_ms, \
-                 a.starts, (SELECT COUNT(*) FROM executions e WHERE e.agent_id = a.id) FROM agents a ORDER BY a.name",
-                params![],
-            )?
-            .iter()
-            .map(|row| agent_from_row(row, now))
-            .collect()
+        let sql = format!(
+            "SELECT a.name, a.host, a.pid, a.roles, a.started_ms, a.heartbeat_ms, a.ttl_ms, a.stopped_ms, a.starts, \
+             {executions} FROM agents a ORDER BY a.name"
+        );
+        self.db.query_all(&sql, params![])?.iter().map(|row| agent_from_row(row, now)).collect()
     }
 
     /// Claims up to `limit` enabled scripts no other live agent holds, least recently run
