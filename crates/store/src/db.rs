@@ -552,14 +552,62 @@ pub(crate) fn to_postgres_placeholders(sql: &str) -> String {
 struct Postgres {
     client: postgres::Client,
     statements: HashMap<String, postgres::Statement>,
+    /// How to connect again, and the session settings to apply (see [`Postgres::reconnect_if_closed`]).
+    config: postgres::Config,
+    session: String,
+    /// An error said the connection is gone.
+    broken: bool,
+}
+
+/// Whether `err` means the connection is gone: closed, an I/O failure talking to the server, or
+/// the server's "connection exception" / "operator intervention" classes (08, 57P: a restart).
+fn breaks_connection(err: &postgres::Error) -> bool {
+    if err.is_closed() {
+        return true;
+    }
+    if let Some(code) = err.code() {
+        return code.code().starts_with("08") || code.code().starts_with("57P");
+    }
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        if cause.is::<std::io::Error>() {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
 }
 
 impl Postgres {
+    /// A connection that broke (the server restarted, a network cut) is opened again before the
+    /// next statement, unless a transaction was under way: that one fails (it is rolled back
+    /// anyway), and the next transaction starts on a new connection.
+    fn reconnect_if_closed(&mut self, in_transaction: bool) -> Result<(), DbError> {
+        if !(self.broken || self.client.is_closed()) || in_transaction {
+            return Ok(());
+        }
+        let mut client = self.config.connect(postgres::NoTls)?;
+        client.batch_execute(&self.session)?;
+        self.client = client;
+        self.statements.clear();
+        self.broken = false;
+        Ok(())
+    }
+
+    /// Passes `result` on, remembering when its error broke the connection.
+    fn note<T>(&mut self, result: Result<T, postgres::Error>) -> Result<T, DbError> {
+        result.map_err(|err| {
+            self.broken |= breaks_connection(&err);
+            DbError::from(err)
+        })
+    }
+
     fn statement(&mut self, sql: &str) -> Result<postgres::Statement, DbError> {
         if let Some(statement) = self.statements.get(sql) {
             return Ok(statement.clone());
         }
-        let statement = self.client.prepare(&to_postgres_placeholders(sql))?;
+        let prepared = self.client.prepare(&to_postgres_placeholders(sql));
+        let statement = self.note(prepared)?;
         // A bound on memory: dynamic filters make many texts over a long run.
         if self.statements.len() >= 256 {
             self.statements.clear();
@@ -588,11 +636,23 @@ impl Db {
         Db { conn: Conn::Sqlite(conn), in_transaction: Cell::new(false) }
     }
 
-    pub(crate) fn postgres(client: postgres::Client) -> Db {
-        Db {
-            conn: Conn::Postgres(Box::new(RefCell::new(Postgres { client, statements: HashMap::new() }))),
-            in_transaction: Cell::new(false),
-        }
+    /// A PostgreSQL connection; `session` (settings such as `SET TIME ZONE`) runs now and again on
+    /// every reconnection, which uses `config`.
+    pub(crate) fn postgres(
+        mut client: postgres::Client,
+        config: postgres::Config,
+        session: String,
+    ) -> Result<Db, DbError> {
+        client.batch_execute(&session)?;
+        let pg = Postgres { client, statements: HashMap::new(), config, session, broken: false };
+        Ok(Db { conn: Conn::Postgres(Box::new(RefCell::new(pg))), in_transaction: Cell::new(false) })
+    }
+
+    /// The PostgreSQL connection, opened again first if it broke outside a transaction.
+    fn pg<'a>(&self, pg: &'a RefCell<Postgres>) -> Result<std::cell::RefMut<'a, Postgres>, DbError> {
+        let mut pg = pg.borrow_mut();
+        pg.reconnect_if_closed(self.in_transaction.get())?;
+        Ok(pg)
     }
 
     /// Which dialect this connection speaks.
@@ -623,7 +683,11 @@ impl Db {
     pub(crate) fn execute_batch(&self, sql: &str) -> Result<(), DbError> {
         match &self.conn {
             Conn::Sqlite(conn) => Ok(conn.execute_batch(sql)?),
-            Conn::Postgres(pg) => Ok(pg.borrow_mut().client.batch_execute(sql)?),
+            Conn::Postgres(pg) => {
+                let mut pg = self.pg(pg)?;
+                let result = pg.client.batch_execute(sql);
+                pg.note(result)
+            }
         }
     }
 
@@ -632,10 +696,11 @@ impl Db {
         match &self.conn {
             Conn::Sqlite(conn) => Ok(conn.prepare_cached(sql)?.execute(rusqlite::params_from_iter(params.iter()))?),
             Conn::Postgres(pg) => {
-                let mut pg = pg.borrow_mut();
+                let mut pg = self.pg(pg)?;
                 let statement = pg.statement(sql)?;
                 let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-                let changed = pg.client.execute(&statement, &params)?;
+                let result = pg.client.execute(&statement, &params);
+                let changed = pg.note(result)?;
                 Ok(usize::try_from(changed).unwrap_or(usize::MAX))
             }
         }
@@ -657,10 +722,11 @@ impl Db {
                 Ok(out)
             }
             Conn::Postgres(pg) => {
-                let mut pg = pg.borrow_mut();
+                let mut pg = self.pg(pg)?;
                 let statement = pg.statement(sql)?;
                 let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-                let rows = pg.client.query(&statement, &params)?;
+                let result = pg.client.query(&statement, &params);
+                let rows = pg.note(result)?;
                 rows.iter()
                     .map(|row| {
                         let values = (0..row.len()).map(|i| row.try_get::<_, Value>(i)).collect::<Result<_, _>>()?;
@@ -694,8 +760,9 @@ impl Db {
         let mut guard = RollbackGuard { db: self, armed: true };
         let result = f(self);
         guard.armed = false;
-        self.in_transaction.set(false);
-        match result {
+        // Still "in the transaction" while it ends: a connection that broke must fail the commit,
+        // never be opened again to commit nothing.
+        let ended = match result {
             Ok(value) => match self.execute_batch("COMMIT") {
                 Ok(()) => Ok(value),
                 Err(err) => {
@@ -708,7 +775,9 @@ impl Db {
                 let _ = self.execute_batch("ROLLBACK");
                 Err(err)
             }
-        }
+        };
+        self.in_transaction.set(false);
+        ended
     }
 
     /// Serialises this transaction against every other one that takes the same `key`, until it
@@ -744,8 +813,8 @@ impl Drop for RollbackGuard<'_> {
     fn drop(&mut self) {
         if self.armed {
             // Unwinding out of a transaction: never leave the connection inside it.
-            self.db.in_transaction.set(false);
             let _ = self.db.execute_batch("ROLLBACK");
+            self.db.in_transaction.set(false);
         }
     }
 }

@@ -47,7 +47,6 @@ pub(crate) fn open(url: &str, options: &StoreOptions) -> Result<Db> {
         }
         Err(err) => return Err(open_error(url, describe_postgres(&err))),
     };
-    let db = Db::postgres(client);
     let lock_ms = options.busy_timeout.as_millis().max(1);
     let synchronous = match options.durability {
         Durability::Full => "on",
@@ -55,11 +54,11 @@ pub(crate) fn open(url: &str, options: &StoreOptions) -> Result<Db> {
     };
     // UTC, so anything the server formats as time matches the SQLite side; lock_timeout is the
     // busy timeout's twin (a statement waiting on another writer's lock gives up).
-    db.execute_batch(&format!(
+    let session = format!(
         "SET TIME ZONE 'UTC'; SET lock_timeout = {lock_ms}; SET synchronous_commit = {synchronous}; \
          SET client_min_messages = warning;"
-    ))
-    .map_err(|e| open_error(url, e.message))?;
+    );
+    let db = Db::postgres(client, config, session).map_err(|e| open_error(url, e.message))?;
     refuse_foreign(&db, url, &dbname)?;
     crate::schema::migrate(&db).map_err(|err| match err {
         StoreError::Database(message) => open_error(url, message),

@@ -572,3 +572,27 @@ fn a_failed_migration_leaves_the_previous_version_whole() {
     assert!(message.contains("migration 2 failed"), "{message}");
     assert_eq!((version, tables), (1, 1), "nothing of migration 2 stayed");
 }
+
+#[test]
+fn a_broken_connection_fails_one_call_and_the_next_reconnects() {
+    let Some(mut t) = pg() else { return };
+    let script = hello_script(&t.store);
+    t.store.record_cycle(&[run_of(&script, &program("p"), true)], None).expect("record");
+    let dbname = match t.location() {
+        Location::Postgres(url) => url.rsplit('/').next().unwrap_or_default().to_string(),
+        other => panic!("not PostgreSQL: {other}"),
+    };
+    let terminated: i64 = crate::util::admin()
+        .query_one(
+            "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1 AND application_name = 'gvpie'",
+            &[&dbname],
+        )
+        .expect("terminate")
+        .get(0);
+    assert_eq!(terminated, 1, "the store's one connection");
+    // The call that meets the broken connection fails; the store connects again for the next one.
+    let first = t.store.record_cycle(&[run_of(&script, &program("p"), true)], None);
+    let second = t.store.record_cycle(&[run_of(&script, &program("p"), true)], None).expect("reconnected");
+    assert!(first.is_err() || second.iterations[0] > 2, "{first:?}");
+    assert_eq!(t.store.summary().expect("summary").executions, if first.is_ok() { 3 } else { 2 });
+}
