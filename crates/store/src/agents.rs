@@ -531,12 +531,21 @@ impl Store {
                 live(2),
                 tx.pick("", " FOR UPDATE OF s SKIP LOCKED")
             );
-            let ids: Vec<i64> =
-                tx.query_all(&sql, params![limit, now])?.iter().map(|r| r.get(0)).collect::<Result<_, _>>()?;
-            let mut claims = Vec::with_capacity(ids.len());
-            for id in ids {
-                if let Some(claim) = claim_in(tx, agent, &format!("script:{id}"), 0, now)? {
-                    claims.push((id, claim));
+            let mut claims = Vec::with_capacity(limit);
+            // A candidate can be lost to a claimer that committed after this statement's snapshot; the next
+            // statement sees that claim (and ours), so a few more rounds fill the cycle.
+            for _ in 0..3 {
+                let wanted = limit - claims.len();
+                let ids: Vec<i64> =
+                    tx.query_all(&sql, params![wanted, now])?.iter().map(|r| r.get(0)).collect::<Result<_, _>>()?;
+                let offered = ids.len();
+                for id in ids {
+                    if let Some(claim) = claim_in(tx, agent, &format!("script:{id}"), 0, now)? {
+                        claims.push((id, claim));
+                    }
+                }
+                if offered < wanted || claims.len() >= limit {
+                    break;
                 }
             }
             Ok(claims)
