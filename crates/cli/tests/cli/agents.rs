@@ -298,7 +298,7 @@ fn an_agent_killed_holding_a_goal_slice_is_taken_over_and_no_slice_commits_twice
     let dir = Dir::new("agents-takeover");
     let db = pg.url.as_str();
     // Enough shapes that one slice cannot finish the goal.
-    let goal = add_image_goal(db, "astronaut.png", "120", "3");
+    let goal = add_image_goal(db, "astronaut.png", "300", "3");
     let store = pg.store();
     // Long cycles: the slice's claim is held for seconds.
     let mut holder =
