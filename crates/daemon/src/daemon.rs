@@ -401,6 +401,12 @@ impl Daemon {
                 Ok(CycleOutcome::Abandoned) => break Ok("stop requested".to_string()),
                 Err(err) => {
                     if matches!(err.downcast_ref::<StoreError>(), Some(StoreError::LeaseLost)) {
+                        if self.lease.is_none() {
+                            break Err(err.context(format!(
+                                "agent {} was started again elsewhere (the name's newest process works on)",
+                                self.agent.name
+                            )));
+                        }
                         break Err(err);
                     }
                     store_errors += 1;
@@ -575,12 +581,15 @@ impl Daemon {
         }
         // Scripts are claimed, not just read: another agent on the same database runs others.
         let mut work = WorkCommit { agent: Some(self.agent.clone()), ..WorkCommit::default() };
-        let scripts = if self.has_role("scripts") {
+        let scripts = if !self.has_role("scripts") {
+            Vec::new()
+        } else if self.lease.is_some() {
+            // SQLite: the single-daemon lease already makes these scripts ours; a claim would only cost a commit.
+            self.store.scripts_due(self.config.per_cycle, self.config.max_code_bytes)?
+        } else {
             let claimed = self.store.claim_scripts(&self.agent, self.config.per_cycle, self.config.max_code_bytes)?;
             work.claims = claimed.claims;
             claimed.scripts
-        } else {
-            Vec::new()
         };
         if !scripts.is_empty() {
             self.emit(DaemonEvent::Executing { cycle, scripts: scripts.iter().map(|s| s.name.clone()).collect() });

@@ -64,7 +64,11 @@ impl std::fmt::Display for StoreError {
                  over); the cycle was rolled back"
             ),
             StoreError::LeaseLost => {
-                write!(f, "this daemon's lease was taken over by another process (it had stopped renewing it)")
+                write!(
+                    f,
+                    "this daemon's lease was taken over by another process (it had stopped renewing it, or a newer \
+                     process took its agent name)"
+                )
             }
             StoreError::NotFound(what) => write!(f, "{what} not found"),
             StoreError::Invalid(message) => f.write_str(message),

@@ -497,3 +497,34 @@ fn an_optimize_island_imports_the_goals_better_best() {
     assert!(after.best_score.expect("a score") <= shared_score);
     store.stop_agent(&blocker).expect("stop");
 }
+
+#[test]
+fn an_agent_started_again_under_its_name_replaces_the_running_one() {
+    let Some(pg) = PgDb::new() else { return };
+    let dir = Dir::new("agents-replace");
+    let db = pg.url.as_str();
+    add_script(db, &dir, "rect", "RECT 2 2 20 10\nHALT");
+    let args = ["--agent", "same", "--interval", "0.2", "--lease-ttl", "2"];
+    let mut old = Agent::spawn(&db, &dir.path, &args);
+    wait_until("the first process's cycle", || old.count("cycle_finished") >= 1);
+    let mut new = Agent::spawn(&db, &dir.path, &args);
+    wait_until("the second process to join", || new.find(|e| e["event"] == "agent_joined").is_some());
+    let joined = new.find(|e| e["event"] == "agent_joined").expect("joined");
+    assert_eq!(joined["restarted"], true, "{joined}");
+    assert!(joined["replaced"].as_str().is_some_and(|r| r.starts_with("pid ")), "{joined}");
+    // The older process learns at its next heartbeat or commit that its name moved on, and stops (exit 2).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let code = loop {
+        if let Some(status) = old.child.try_wait().expect("wait") {
+            break status.code();
+        }
+        assert!(Instant::now() < deadline, "the replaced process did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(code, Some(2));
+    wait_until("the newer process's cycle", || new.count("cycle_finished") >= 1);
+    assert_eq!(new.terminate(), 0);
+    let listed = agents_json(&db);
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!((listed[0]["name"].as_str(), listed[0]["state"].as_str()), (Some("same"), Some("stopped")));
+}
