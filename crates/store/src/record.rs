@@ -403,6 +403,9 @@ fn write_batch(tx: &Db, batch: &[NewExecution], caches: &Caches<'_>, learned: &m
     let mut iterations = Vec::with_capacity(batch.len());
     let mut scripts: HashMap<i64, ScriptDelta> = HashMap::new();
     let mut stats: HashMap<(&'static str, String), StatDelta> = HashMap::new();
+    // Images already stored by this batch, and whether with a PNG: a batch of runs of one program
+    // draws one picture many times, and each lookup is a round trip on PostgreSQL.
+    let mut images: HashMap<Hash, (i64, bool)> = HashMap::new();
     for (index, exec) in batch.iter().enumerate() {
         let iteration = allocated[index];
         let resolve = |parent: ParentRef| -> Result<Option<i64>> {
@@ -423,7 +426,18 @@ fn write_batch(tx: &Db, batch: &[NewExecution], caches: &Caches<'_>, learned: &m
         let error_id = text(&exec.error, learned)?;
         let generator_id = text(&exec.generator, learned)?;
         let program_id = exec.program.as_ref().map(|p| program_id(tx, p, caches, learned)).transpose()?;
-        let image_id = exec.image.as_ref().map(|image| image_id(tx, image, Some(iteration))).transpose()?;
+        let image_id = match &exec.image {
+            Some(image) => match images.get(&image.hash) {
+                Some(&(id, has_png)) if has_png || image.png.is_none() => Some(id),
+                _ => {
+                    let id = image_id(tx, image, Some(iteration))?;
+                    let had_png = images.get(&image.hash).is_some_and(|&(_, has_png)| has_png);
+                    images.insert(image.hash, (id, had_png || image.png.is_some()));
+                    Some(id)
+                }
+            },
+            None => None,
+        };
         let mut parent = resolve(exec.parent)?;
 
         if let Some(script_id) = exec.script_id {

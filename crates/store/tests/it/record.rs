@@ -226,4 +226,17 @@ both_backends! {
         assert_eq!(side(&lineage.descendants), [(2, 1), (3, 2), (5, 2), (6, 2), (4, 3)]);
         assert!(lineage.ancestors.is_empty());
     }
+
+    fn a_png_arriving_later_in_a_batch_is_kept(kind: Kind) {
+        let mut t = TempStore::new(kind);
+        let script = hello_script(&t.store);
+        let hello = program("hello");
+        let mut batch: Vec<NewExecution> = (0..3).map(|_| run_of(&script, &hello, true)).collect();
+        batch[0].image.as_mut().expect("image").png = None;
+        batch[2].image.as_mut().expect("image").png = None;
+        let its = t.store.record_cycle(&batch, None).expect("record").iterations;
+        let image = t.store.image_of_iteration(its[2]).expect("query").expect("stored");
+        assert_eq!((image.png.as_deref(), image.first_iteration), (Some(&b"png bytes"[..]), Some(its[0])));
+        assert_eq!(t.raw().count("SELECT COUNT(*) FROM images"), 1);
+    }
 }
