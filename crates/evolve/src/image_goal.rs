@@ -198,6 +198,18 @@ impl ImageSearch {
         Ok(ImageSearch { config, background, table, placed: placed.to_vec(), n_candidates: 0, small })
     }
 
+    /// Replaces the shapes placed so far with `placed` (a refinement of them: same count, other numbers) and draws
+    /// them again; the next step is the one a search that had placed them would take. The candidates counted stay.
+    ///
+    /// # Errors
+    ///
+    /// [`ImageGoalError::AlphaMismatch`] for a shape of another alpha than the search's fixed one.
+    pub fn replace_shapes(&mut self, placed: &[Placed]) -> Result<(), ImageGoalError> {
+        let replaced = ImageSearch::resume(self.target().clone(), self.config.clone(), placed)?;
+        *self = ImageSearch { n_candidates: self.n_candidates, ..replaced };
+        Ok(())
+    }
+
     /// The settings.
     pub fn config(&self) -> &ImageGoalConfig {
         &self.config

@@ -62,8 +62,8 @@ pub use crate::error_table::{ErrorTable, Scored, average_color, rmse, rmse_from_
 pub use crate::evolution::{Evaluation, Evolution, EvolutionConfig, EvolutionError, GenerationReport};
 pub use crate::goal::{
     BackendChoice, Clock, EffortPreset, EvolveSettings, GoalDraft, GoalHost, GoalKind, GoalOptions, GoalProgress,
-    ImageGoalParams, ImageGoalSpec, ImageSession, Kept, Lineage, OptimizeGoalParams, OptimizeGoalSpec, OptimizeSession,
-    SliceLimits, SliceReport, StopRules,
+    ImageGoalParams, ImageGoalSpec, ImageRefine, ImageSession, Kept, Lineage, OptimizeGoalParams, OptimizeGoalSpec,
+    OptimizeSession, Refined, SliceLimits, SliceReport, StopRules,
 };
 pub use crate::image_goal::{
     Effort, ImageGoalConfig, ImageGoalError, ImageSearch, Placed, StepReport, Strategy, parse_program, program_text,

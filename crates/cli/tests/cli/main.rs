@@ -6,6 +6,7 @@ mod commands;
 mod compile;
 mod daemon;
 mod evolve;
+mod evolve_refine;
 mod goals;
 mod optimize;
 mod readme;

@@ -50,6 +50,8 @@ fn add_image_goal_with(store: &mut Store, shapes: usize, budget: GoalBudget, str
         effort: None,
         stop: budget,
         progress: GoalProgress::default(),
+        // Stored as before refinement existed: the goal never refines.
+        refine: None,
     };
     let mut spec = serde_json::to_value(&spec).expect("json");
     // Written as JSON, the way a stored row holds it: an unknown strategy is the daemon's to refuse.

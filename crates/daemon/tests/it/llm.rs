@@ -180,6 +180,8 @@ fn add_image_goal(setup: &Setup, shapes: usize, mode: &str) -> i64 {
         effort: None,
         stop: GoalBudget::default(),
         progress: GoalProgress::default(),
+        // Stored as before refinement existed: the goal never refines.
+        refine: None,
     };
     let goal = NewGoal {
         goal: "approximate two rectangles".into(),

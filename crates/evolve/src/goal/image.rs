@@ -3,7 +3,11 @@
 use gvpie_raster::Canvas;
 
 use super::propose::{ProgramProposer, image_proposal};
-use super::{ArmDelta, Clock, GoalHost, IMAGE_GENERATOR, ImageGoalSpec, Kept, Lineage, SliceLimits, SliceReport};
+use super::{
+    ArmDelta, Clock, GoalHost, IMAGE_GENERATOR, ImageGoalSpec, ImageRefine, Kept, Lineage, REFINE_GENERATOR,
+    SliceLimits, SliceReport, StopRules,
+};
+use crate::refine::{Budget, CpuSoftRenderer, RefineConfig};
 use crate::{ImageGoalConfig, ImageSearch, Placed, ShapeScorer, Strategy};
 
 /// An image goal being worked on: its spec (with progress) and its search.
@@ -15,6 +19,35 @@ pub struct ImageSession {
     search: ImageSearch,
     /// The best score so far (the goal's, which may predate this session).
     score: f64,
+    /// The refinements this session ran, in order.
+    refinements: Vec<Refined>,
+}
+
+/// One refinement an image session ran (kept or not).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refined {
+    /// Shapes placed when it ran.
+    pub shapes: usize,
+    /// Whether it was the final one (every shape placed, or the search's time or patience spent).
+    pub last: bool,
+    /// The RMSE before.
+    pub before: f64,
+    /// The RMSE after (`before` when it did not help and nothing was kept).
+    pub after: f64,
+    /// Adam steps taken.
+    pub steps: usize,
+    /// Programs run in the VM (the rounded checks and the polish).
+    pub exact_runs: usize,
+    /// Seconds it took, on the caller's clock.
+    pub seconds: f64,
+}
+
+/// The next step of a slice.
+enum Next {
+    /// Place a shape; `chosen` when the bandit chose it over a refinement.
+    Shape { chosen: bool },
+    /// Refine; `last` for the final refinement.
+    Refine { last: bool },
 }
 
 impl ImageSession {
@@ -55,7 +88,10 @@ impl ImageSession {
         }
         let search = ImageSearch::resume(target, config, placed).map_err(|e| e.to_string())?;
         let score = best_score.unwrap_or_else(|| search.rmse());
-        Ok(ImageSession { goal_id, words: words.to_string(), spec, search, score })
+        if let Some(refine) = &spec.refine {
+            refine.check()?;
+        }
+        Ok(ImageSession { goal_id, words: words.to_string(), spec, search, score, refinements: Vec::new() })
     }
 
     /// The spec, with the progress so far.
@@ -71,6 +107,168 @@ impl ImageSession {
     /// The best score so far (RMSE).
     pub fn score(&self) -> f64 {
         self.score
+    }
+
+    /// The refinements this session ran, in order.
+    pub fn refinements(&self) -> &[Refined] {
+        &self.refinements
+    }
+
+    /// Why the goal is done, if it is (a final refinement still to run means it is not).
+    fn pending_stop(&self) -> Option<String> {
+        self.next_step().err()
+    }
+
+    /// The seconds left of the goal's time budget, if it has one.
+    fn seconds_left(&self) -> Option<f64> {
+        self.spec.stop.seconds.map(|s| (s - self.spec.progress.seconds).max(0.0))
+    }
+
+    /// What to do next, or why the goal is done. Without refinement: a shape until a stop rule or every shape is
+    /// placed. With it: a target score, the evaluations or the whole time budget end the goal at once; every shape
+    /// placed, the patience, or the search's share of the time budget spent lead to the final refinement first;
+    /// between shapes, every `every` shapes, the bandit chooses between a shape and a refinement (UCB1 on the
+    /// rate at which each beat the other: a shape that improved, a refinement that gained as much as the average
+    /// shape since the last one).
+    fn next_step(&self) -> Result<Next, String> {
+        let Some(refine) = &self.spec.refine else {
+            return match self.stop_reason() {
+                Some(reason) => Err(reason),
+                None => Ok(Next::Shape { chosen: false }),
+            };
+        };
+        let progress = &self.spec.progress;
+        let hard = StopRules { patience: None, ..self.spec.stop.clone() };
+        if let Some(reason) = hard.stop_reason(progress, self.score) {
+            return Err(reason);
+        }
+        let patience = StopRules { patience: self.spec.stop.patience, ..StopRules::default() };
+        let search_time_up = self.spec.stop.seconds.filter(|&s| progress.seconds >= s * (1.0 - refine.final_share));
+        let soft = if self.search.is_done() {
+            Some(format!("{} shapes placed", self.spec.shapes))
+        } else if let Some(seconds) = search_time_up {
+            Some(format!("time budget {seconds}s spent"))
+        } else {
+            patience.stop_reason(progress, self.score)
+        };
+        let placed = self.search.placed().len();
+        if let Some(reason) = soft {
+            if refine.state.final_done || placed == 0 || refine.final_steps == 0 {
+                return Err(reason);
+            }
+            return Ok(Next::Refine { last: true });
+        }
+        let since = placed - refine.state.at_shapes.unwrap_or(0).min(placed);
+        if refine.every == 0 || (since as u64) < refine.every {
+            return Ok(Next::Shape { chosen: false });
+        }
+        let arm = |[tries, successes]: [u64; 2]| crate::ArmStats { tries, successes };
+        let bandit = crate::Bandit::from_stats(vec![arm(refine.state.shape_arm), arm(refine.state.refine_arm)]);
+        Ok(if bandit.choose() == 1 { Next::Refine { last: false } } else { Next::Shape { chosen: true } })
+    }
+
+    /// Places one shape and keeps its program.
+    fn shape_step(
+        &mut self,
+        clock: &dyn Clock,
+        host: &mut dyn GoalHost,
+        scorer: &mut dyn ShapeScorer,
+        vm: &gvpie_pxl::Config,
+    ) -> Result<(), String> {
+        let started = clock.seconds();
+        let report = self.search.step_with(scorer);
+        let seconds = clock.seconds() - started;
+        let progress = &mut self.spec.progress;
+        progress.steps += 1;
+        progress.evaluations += report.n_candidates;
+        progress.seconds += seconds;
+        if report.rmse < self.score {
+            progress.stale_steps = 0;
+        } else {
+            progress.stale_steps += 1;
+        }
+        self.score = self.score.min(report.rmse);
+        let source = self.search.program();
+        let keep = Kept {
+            source: &source,
+            generator: IMAGE_GENERATOR,
+            detail: None,
+            score: report.rmse,
+            seconds: Some(seconds),
+            canvas: Some(self.search.canvas()),
+            vm,
+            parent: Lineage::Previous,
+            picture: false,
+        };
+        host.keep(&keep).map_err(|e| format!("the program of shape {}: {e}", self.spec.progress.steps))?;
+        self.spec.progress.kept += 1;
+        Ok(())
+    }
+
+    /// One refinement of the program so far (see [`ImageRefine`]): kept only when it lowers the RMSE, with the
+    /// background and a fixed alpha left alone, so the search goes on from the refined shapes.
+    fn refine_step(&mut self, last: bool, clock: &dyn Clock, deadline: Option<f64>) -> Result<Refined, String> {
+        let Some(settings) = self.spec.refine.clone() else {
+            return Err("internal error: refinement is off".to_string());
+        };
+        let started = clock.seconds();
+        let threads = self.search.config().n_threads.max(1);
+        let config = RefineConfig {
+            steps: if last { settings.final_steps } else { settings.steps },
+            polish_sweeps: if last { settings.final_sweeps } else { settings.sweeps },
+            soft_max_pixels: settings.soft_pixels.max(1),
+            keep_background: true,
+            keep_alpha: self.search.config().alpha != 0,
+            ..RefineConfig::default()
+        };
+        let before = self.search.rmse();
+        let shapes = self.search.placed().len();
+        let mut renderer = CpuSoftRenderer { threads };
+        let budget = Budget { clock, deadline };
+        let result = crate::refine::refine(
+            &self.search.program(),
+            self.search.target(),
+            &config,
+            &mut renderer,
+            threads,
+            &budget,
+            &mut |_| {},
+        );
+        let (steps, exact_runs) = result.as_ref().map_or((0, 0), |r| (r.steps, r.exact_runs));
+        // Keep it only when it is better and reads back as the search's own shapes drawing the same picture.
+        let adopted =
+            result.ok().filter(|r| r.rmse_after < before && r.status == gvpie_pxl::Status::Halted).and_then(|r| {
+                let (_, placed) = crate::parse_program(&r.source).ok()?;
+                let mut search = self.search.clone();
+                search.replace_shapes(&placed).ok()?;
+                (placed.len() == shapes && *search.canvas() == r.canvas && search.rmse() < before).then_some(search)
+            });
+        if let Some(search) = adopted {
+            self.search = search;
+        }
+        let after = self.search.rmse();
+        let seconds = clock.seconds() - started;
+        let progress = &mut self.spec.progress;
+        progress.seconds += seconds;
+        progress.evaluations += exact_runs as u64;
+        if after < self.score {
+            progress.stale_steps = 0;
+        }
+        self.score = self.score.min(after);
+        let refine = self.spec.refine.get_or_insert_with(ImageRefine::default);
+        // A win: it gained at least as much as the average shape placed since the last refinement.
+        let since = shapes - refine.state.at_shapes.unwrap_or(0).min(shapes);
+        let shape_gain = match refine.state.rmse {
+            Some(then) if since > 0 => (then - before) / since as f64,
+            _ => 0.0,
+        };
+        let won = after < before && before - after >= shape_gain;
+        refine.state.refine_arm[0] += 1;
+        refine.state.refine_arm[1] += u64::from(won);
+        refine.state.at_shapes = Some(shapes);
+        refine.state.rmse = Some(after);
+        refine.state.final_done |= last;
+        Ok(Refined { shapes, last, before, after, steps, exact_runs, seconds })
     }
 
     fn stop_reason(&self) -> Option<String> {
@@ -97,7 +295,7 @@ impl ImageSession {
         let mut arms = Vec::new();
         let mut kept = 0;
         let mut proposal = None;
-        let mut stop = self.stop_reason();
+        let mut stop = self.pending_stop();
         if let Some(proposer) = proposer
             && stop.is_none()
             && !host.stop_requested()
@@ -134,46 +332,71 @@ impl ImageSession {
                 self.score = self.score.min(rmse);
             }
             proposal = Some(report);
-            stop = self.stop_reason();
+            stop = self.pending_stop();
         }
         let mut steps = 0u64;
         let mut improvements = 0u64;
-        while stop.is_none() && !host.stop_requested() && limits.more(steps, clock.seconds()) {
-            let started = clock.seconds();
-            let report = self.search.step_with(scorer);
-            let seconds = clock.seconds() - started;
-            steps += 1;
-            let progress = &mut self.spec.progress;
-            progress.steps += 1;
-            progress.evaluations += report.n_candidates;
-            progress.seconds += seconds;
-            if report.rmse < self.score {
-                improvements += 1;
-                progress.stale_steps = 0;
-            } else {
-                progress.stale_steps += 1;
-            }
-            self.score = self.score.min(report.rmse);
-            let source = self.search.program();
-            let keep = Kept {
-                source: &source,
-                generator: IMAGE_GENERATOR,
-                detail: None,
-                score: report.rmse,
-                seconds: Some(seconds),
-                canvas: Some(self.search.canvas()),
-                vm: &vm,
-                parent: Lineage::Previous,
-                picture: false,
+        let (mut refine_tries, mut refine_wins) = (0u64, 0u64);
+        while !host.stop_requested() && limits.more(steps, clock.seconds()) {
+            let last = match self.next_step() {
+                Err(reason) => {
+                    stop = Some(reason);
+                    break;
+                }
+                Ok(Next::Refine { last }) => last,
+                Ok(Next::Shape { chosen }) => {
+                    let before = self.score;
+                    self.shape_step(clock, host, scorer, &vm)?;
+                    steps += 1;
+                    kept += 1;
+                    if self.score < before {
+                        improvements += 1;
+                    }
+                    if chosen && let Some(refine) = self.spec.refine.as_mut() {
+                        refine.state.shape_arm[0] += 1;
+                        refine.state.shape_arm[1] += u64::from(self.score < before);
+                    }
+                    stop = self.pending_stop();
+                    host.stepped(&self.spec.progress, self.score);
+                    continue;
+                }
             };
-            host.keep(&keep).map_err(|e| format!("the program of shape {}: {e}", self.spec.progress.steps))?;
-            kept += 1;
-            self.spec.progress.kept += 1;
-            stop = self.stop_reason();
+            let deadline = [limits.until, self.seconds_left().map_or(f64::INFINITY, |s| clock.seconds() + s)]
+                .into_iter()
+                .fold(f64::INFINITY, f64::min);
+            let refined = self.refine_step(last, clock, deadline.is_finite().then_some(deadline))?;
+            steps += 1;
+            refine_tries += 1;
+            if refined.after < refined.before {
+                refine_wins += 1;
+                let source = self.search.program();
+                let detail =
+                    format!("{} gradient steps, rmse {:.6} -> {:.6}", refined.steps, refined.before, refined.after);
+                let keep = Kept {
+                    source: &source,
+                    generator: REFINE_GENERATOR,
+                    detail: Some(&detail),
+                    score: refined.after,
+                    seconds: Some(refined.seconds),
+                    canvas: Some(self.search.canvas()),
+                    vm: &vm,
+                    parent: Lineage::Previous,
+                    picture: false,
+                };
+                host.keep(&keep).map_err(|e| format!("the refined program at {} shapes: {e}", refined.shapes))?;
+                kept += 1;
+                self.spec.progress.kept += 1;
+            }
+            self.refinements.push(refined);
+            stop = self.pending_stop();
             host.stepped(&self.spec.progress, self.score);
         }
-        if steps > 0 {
-            arms.insert(0, ArmDelta { key: IMAGE_GENERATOR.to_string(), tries: steps, improvements });
+        if refine_tries > 0 {
+            arms.push(ArmDelta { key: REFINE_GENERATOR.to_string(), tries: refine_tries, improvements: refine_wins });
+        }
+        let steps_shapes = steps - refine_tries;
+        if steps_shapes > 0 {
+            arms.insert(0, ArmDelta { key: IMAGE_GENERATOR.to_string(), tries: steps_shapes, improvements });
         }
         self.spec.progress.stop_reason = stop.clone();
         // The scorer's name after the slice says whether the GPU held.
@@ -183,11 +406,12 @@ impl ImageSession {
             _ => String::new(),
         };
         let note = format!(
-            "goal {} image: {}/{} shapes, rmse {:.6}, +{steps} this cycle{strategy}{}{}",
+            "goal {} image: {}/{} shapes, rmse {:.6}, +{steps_shapes} this cycle{strategy}{}{}{}",
             self.goal_id,
             self.search.placed().len(),
             self.spec.shapes,
             self.score,
+            if refine_tries > 0 { format!(", refined {refine_wins}/{refine_tries}") } else { String::new() },
             proposal.as_ref().map(|p| format!(", {}", p.note)).unwrap_or_default(),
             stop.as_deref().map(|r| format!(", done: {r}")).unwrap_or_default()
         );

@@ -23,7 +23,7 @@ mod propose;
 mod spec;
 
 pub use explore::{EXPLORE_CELLS, Elite, ExploreGoalSpec, ExploreSession, ExploreState, PictureFeatures};
-pub use image::ImageSession;
+pub use image::{ImageSession, Refined};
 pub use optimize::{OptimizeSession, SessionStats};
 pub use propose::{
     Feedback, ProgramProposer, ProposalError, ProposalOutcome, ProposalParent, ProposalReport, ProposalRequest,
@@ -31,7 +31,7 @@ pub use propose::{
 };
 pub use spec::{
     BackendChoice, EffortPreset, EvolveSettings, GoalDraft, GoalKind, GoalOptions, GoalProgress, ImageGoalParams,
-    ImageGoalSpec, OptimizeGoalParams, OptimizeGoalSpec, SavedOptimize, StopRules,
+    ImageGoalSpec, ImageRefine, OptimizeGoalParams, OptimizeGoalSpec, RefineState, SavedOptimize, StopRules,
 };
 
 use gvpie_pxl::{Config, RunResult, Texture};
@@ -151,3 +151,6 @@ pub struct SliceReport {
 
 /// The generator name recorded with an image goal's shape steps.
 pub const IMAGE_GENERATOR: &str = "image:shape";
+
+/// The generator name recorded with an image goal's refinements (`crate::refine`).
+pub const REFINE_GENERATOR: &str = "image:refine";

@@ -353,6 +353,80 @@ pub struct ImageGoalSpec {
     /// Progress so far.
     #[serde(default)]
     pub progress: GoalProgress,
+    /// Differentiable refinement between shapes and at the end (generator `image:refine`). Goals stored before it
+    /// existed have none and never refine, so that a resumed goal continues exactly where it stopped; new goals
+    /// get [`ImageRefine::default`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refine: Option<ImageRefine>,
+}
+
+/// How an image goal refines its program with gradients (`docs/refine.md`): every `every` shapes the session's
+/// bandit may choose a refinement of `steps` Adam steps instead of a shape, and once every shape is placed one
+/// final refinement of `final_steps` Adam steps runs before the goal is done. Every refinement polishes its
+/// rounded numbers with at most `sweeps` coordinate-descent sweeps scored in the VM and is kept only when it
+/// lowers the RMSE. The budget is in steps, not seconds, so a goal gives the same program on every machine
+/// (a slice's end or a goal's time budget still cuts a refinement short). Refinement keeps the background
+/// (`CLS`) and a fixed alpha, so the search continues from the refined shapes exactly as from its own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ImageRefine {
+    /// Shapes between two refinements (0: only the final one).
+    pub every: u64,
+    /// Adam steps of a refinement between shapes.
+    pub steps: usize,
+    /// Adam steps of the final refinement.
+    pub final_steps: usize,
+    /// The most coordinate-descent sweeps of a refinement's polish between shapes.
+    pub sweeps: usize,
+    /// The most coordinate-descent sweeps of the final refinement's polish.
+    pub final_sweeps: usize,
+    /// The gradient steps work on the target reduced to at most this many pixels (the polish is at full size).
+    pub soft_pixels: u32,
+    /// With a time budget (`--seconds`): the share of it kept for the final refinement.
+    pub final_share: f64,
+    /// Where the refinements are (part of the goal's checkpoint).
+    pub state: RefineState,
+}
+
+impl Default for ImageRefine {
+    fn default() -> ImageRefine {
+        ImageRefine {
+            every: 10,
+            steps: 30,
+            final_steps: 150,
+            sweeps: 0,
+            final_sweeps: 4,
+            soft_pixels: 32_768,
+            final_share: 0.5,
+            state: RefineState::default(),
+        }
+    }
+}
+
+impl ImageRefine {
+    /// Refuses settings no refinement can use.
+    pub fn check(&self) -> Result<(), String> {
+        if !(self.final_share.is_finite() && (0.0..1.0).contains(&self.final_share)) {
+            return Err(format!("refine final_share {} must be at least 0 and less than 1", self.final_share));
+        }
+        Ok(())
+    }
+}
+
+/// The refinement state of an image goal.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RefineState {
+    /// Shapes placed at the last refinement (none yet: `None`).
+    pub at_shapes: Option<usize>,
+    /// The RMSE just after it (or after the goal's first shape when none has run).
+    pub rmse: Option<f64>,
+    /// Whether the final refinement (every shape placed) has run.
+    pub final_done: bool,
+    /// The bandit's statistics: tries and wins of `image:shape` where a refinement could have run instead.
+    pub shape_arm: [u64; 2],
+    /// Tries and wins of `image:refine` (a win: it gained at least as much as one of the shapes before it).
+    pub refine_arm: [u64; 2],
 }
 
 impl ImageGoalSpec {
@@ -390,6 +464,7 @@ impl ImageGoalSpec {
                 ..options.stop.clone()
             },
             progress: GoalProgress::default(),
+            refine: Some(ImageRefine::default()),
         })
     }
 

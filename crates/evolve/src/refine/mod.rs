@@ -102,6 +102,11 @@ pub struct RefineConfig {
     /// many pixels (block averages; coordinates mapped to the blocks' centres). Programs with text always work at
     /// full size. The polish is always at full size.
     pub soft_max_pixels: u32,
+    /// Leave `CLS`'s numbers as they are (an image search continues from the refined program with its own
+    /// background).
+    pub keep_background: bool,
+    /// Leave every `COLOR`'s alpha as it is (an image search with a fixed alpha continues from the refined program).
+    pub keep_alpha: bool,
 }
 
 impl Default for RefineConfig {
@@ -118,6 +123,8 @@ impl Default for RefineConfig {
             polish_share: 0.3,
             budget: gvpie_pxl::DEFAULT_BUDGET,
             soft_max_pixels: 65_536,
+            keep_background: false,
+            keep_alpha: false,
         }
     }
 }
@@ -273,8 +280,15 @@ pub fn refine(
     for r in 0..n_records {
         record_of_line.entry(texture.record(r)[7]).or_insert(r);
     }
-    let slots: Vec<Option<usize>> =
-        params.list.iter().map(|p| record_of_line.get(&p.line).map(|&r| RECORD_WORDS * (1 + r) + 1 + p.slot)).collect();
+    // A parameter the caller keeps gets no slot: it is neither moved by Adam nor polished.
+    let kept = |p: &Param| {
+        (config.keep_background && p.op == gvpie_pxl::Op::Cls) || (config.keep_alpha && p.kind == ParamKind::Alpha)
+    };
+    let slots: Vec<Option<usize>> = params
+        .list
+        .iter()
+        .map(|p| if kept(p) { None } else { record_of_line.get(&p.line).map(|&r| RECORD_WORDS * (1 + r) + 1 + p.slot) })
+        .collect();
     let vm_config = gvpie_pxl::Config { width, height, budget: config.budget, max_frames: 0 };
     let mut exact = Exact { words: texture.words().to_vec(), slots, target, config: vm_config, runs: 0 };
 

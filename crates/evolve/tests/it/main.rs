@@ -8,3 +8,6 @@ mod program_database;
 
 /// Differentiable refinement: gradient check, soft vs exact render, refined programs rerun in the VM.
 mod refine;
+
+/// Image goals with refinement: the `image:refine` arm, kept only when better, resumed exactly.
+mod image_refine;

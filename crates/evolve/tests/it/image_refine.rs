@@ -1,0 +1,161 @@
+//! Image goals with refinement: the session's `image:refine` arm is chosen, kept only when better, recorded with
+//! its generator, and the search goes on from the refined shapes; without refinement a session is the search alone.
+
+use gvpie_evolve::goal::{ArmDelta, IMAGE_GENERATOR, REFINE_GENERATOR};
+use gvpie_evolve::{
+    Clock, CpuShapeScorer, Effort, GoalHost, GoalOptions, ImageGoalConfig, ImageGoalParams, ImageGoalSpec, ImageRefine,
+    ImageSearch, ImageSession, Kept, ShapeKinds, SliceLimits, Strategy, parse_program,
+};
+use gvpie_raster::{Canvas, Rgba};
+
+/// A small synthetic "photo": a gradient, a disc and a triangle, 40x30.
+fn target() -> Canvas {
+    let (w, h) = (40u32, 30u32);
+    let mut bytes = Vec::with_capacity((w * h * 4) as usize);
+    for y in 0..h {
+        for x in 0..w {
+            let disc = (x as i32 - 26).pow(2) + (y as i32 - 11).pow(2) < 60;
+            bytes.extend_from_slice(&[(x * 6) as u8, (y * 8) as u8, if disc { 240 } else { 50 }, 255]);
+        }
+    }
+    let mut canvas = Canvas::from_rgba8(w, h, &bytes).expect("valid size");
+    canvas.triangle(2, 26, 17, 15, 9, 29, Rgba::new(210, 40, 30, 255));
+    canvas
+}
+
+fn config(n_shapes: usize) -> ImageGoalConfig {
+    ImageGoalConfig {
+        n_shapes,
+        n_threads: 2,
+        seed: 5,
+        effort: Effort { restarts: 3, random_tries: 40, max_failures: 20, polish: true },
+        strategy: Strategy::Fast,
+        ..ImageGoalConfig::default()
+    }
+}
+
+fn spec(n_shapes: usize, refine: Option<ImageRefine>) -> ImageGoalSpec {
+    let params = ImageGoalParams {
+        shapes: n_shapes,
+        mode: ShapeKinds::Triangles,
+        alpha: 128,
+        threads: 2,
+        strategy: Strategy::Fast,
+        effort: None,
+    };
+    let mut spec = ImageGoalSpec::new(String::new(), 40, 30, &params, &GoalOptions::default()).expect("spec");
+    spec.seed = 5;
+    spec.refine = refine;
+    spec
+}
+
+/// A clock that never moves: refinements are bounded by their step counts alone.
+struct Frozen;
+
+impl Clock for Frozen {
+    fn seconds(&self) -> f64 {
+        0.0
+    }
+}
+
+/// Records what the daemon's host records: every kept program's generator, score and source, checked in the VM.
+#[derive(Default)]
+struct Recorder {
+    kept: Vec<(String, f64, String)>,
+}
+
+impl GoalHost for Recorder {
+    fn keep(&mut self, kept: &Kept<'_>) -> Result<(), String> {
+        let texture = gvpie_pxl::compile(kept.source).map_err(|d| d[0].headline())?;
+        let run = gvpie_pxl::run(&texture, kept.vm).map_err(|e| e.to_string())?;
+        if Some(&run.canvas) != kept.canvas {
+            return Err("it does not draw the searched canvas".to_string());
+        }
+        self.kept.push((kept.generator.to_string(), kept.score, kept.source.to_string()));
+        Ok(())
+    }
+}
+
+fn run(session: &mut ImageSession, limits: SliceLimits) -> (Recorder, Vec<ArmDelta>) {
+    let mut host = Recorder::default();
+    let mut scorer = CpuShapeScorer { n_threads: 2 };
+    let report = session.run_slice(limits, &Frozen, &mut host, &mut scorer, None).expect("slice");
+    (host, report.arms)
+}
+
+#[test]
+fn without_refinement_a_session_is_the_search_alone() {
+    let mut session =
+        ImageSession::with_config(0, "t", spec(6, None), target(), config(6), &[], None).expect("session");
+    let (host, arms) = run(&mut session, SliceLimits::UNBOUNDED);
+    let mut search = ImageSearch::new(target(), config(6)).expect("search");
+    search.run();
+    assert_eq!(session.search().program(), search.program());
+    assert!(host.kept.iter().all(|k| k.0 == IMAGE_GENERATOR));
+    assert_eq!(arms.iter().map(|a| a.key.as_str()).collect::<Vec<_>>(), [IMAGE_GENERATOR]);
+    assert!(session.refinements().is_empty());
+}
+
+#[test]
+fn the_refine_arm_is_chosen_recorded_and_never_makes_the_goal_worse() {
+    let refine = ImageRefine { every: 2, steps: 15, final_steps: 30, ..ImageRefine::default() };
+    let mut session =
+        ImageSession::with_config(0, "t", spec(6, Some(refine)), target(), config(6), &[], None).expect("session");
+    let (host, arms) = run(&mut session, SliceLimits::UNBOUNDED);
+    let refinements = session.refinements().to_vec();
+    assert!(refinements.len() >= 2, "{refinements:?}");
+    assert!(refinements.last().is_some_and(|r| r.last && r.shapes == 6), "{refinements:?}");
+    // Kept only when better: every kept program beats the one before it, and a refinement never raises the RMSE.
+    assert!(refinements.iter().all(|r| r.after <= r.before), "{refinements:?}");
+    assert!(host.kept.windows(2).all(|w| w[1].1 < w[0].1), "{:?}", host.kept.iter().map(|k| k.1).collect::<Vec<_>>());
+    let refined = host.kept.iter().filter(|k| k.0 == REFINE_GENERATOR).count();
+    assert!(refined >= 1, "no refinement kept");
+    assert_eq!(refined, refinements.iter().filter(|r| r.after < r.before).count());
+    assert_eq!(host.kept.iter().filter(|k| k.0 == IMAGE_GENERATOR).count(), 6);
+    let arm = arms.iter().find(|a| a.key == REFINE_GENERATOR).expect("the refine arm's statistics");
+    assert_eq!((arm.tries, arm.improvements), (refinements.len() as u64, refined as u64));
+    // The bandit's state travels with the spec (the daemon's checkpoint), and the goal is done after the final one.
+    let state = &session.spec().refine.as_ref().expect("refine settings").state;
+    assert_eq!(state.refine_arm[0], refinements.len() as u64);
+    assert!(state.final_done);
+    assert_eq!(session.spec().progress.stop_reason.as_deref(), Some("6 shapes placed"));
+    // The last kept program is the session's, reads back as an image program and is the refined one.
+    let last = host.kept.last().expect("kept");
+    assert_eq!(last.2, session.search().program());
+    assert_eq!(parse_program(&last.2).expect("image program").1.len(), 6);
+    assert_eq!(last.1, session.score());
+
+    // Refined with the same seed, it is never worse than the search alone.
+    let mut search = ImageSearch::new(target(), config(6)).expect("search");
+    search.run();
+    assert!(session.score() <= search.rmse(), "{} > {}", session.score(), search.rmse());
+}
+
+#[test]
+fn a_resumed_goal_refines_to_the_uninterrupted_result() {
+    let refine = ImageRefine { every: 2, steps: 10, final_steps: 20, ..ImageRefine::default() };
+    let mut straight = ImageSession::with_config(0, "t", spec(5, Some(refine.clone())), target(), config(5), &[], None)
+        .expect("session");
+    let (whole, _) = run(&mut straight, SliceLimits::UNBOUNDED);
+
+    // Slices of one step each, the session rebuilt from its best program and spec every time (as the daemon does).
+    let mut spec = spec(5, Some(refine));
+    let mut best: Option<(String, f64)> = None;
+    let mut kept = Vec::new();
+    for _ in 0..40 {
+        let placed = best.as_ref().map(|b| parse_program(&b.0).expect("image program").1).unwrap_or_default();
+        let mut session =
+            ImageSession::with_config(0, "t", spec.clone(), target(), config(5), &placed, best.as_ref().map(|b| b.1))
+                .expect("session");
+        let (host, _) = run(&mut session, SliceLimits { until: f64::INFINITY, max_steps: Some(1) });
+        kept.extend(host.kept.iter().map(|k| (k.0.clone(), k.2.clone())));
+        if let Some(last) = host.kept.last() {
+            best = Some((last.2.clone(), last.1));
+        }
+        spec = session.spec().clone();
+        if spec.progress.stop_reason.is_some() {
+            break;
+        }
+    }
+    assert_eq!(kept, whole.kept.iter().map(|k| (k.0.clone(), k.2.clone())).collect::<Vec<_>>());
+}
