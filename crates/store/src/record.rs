@@ -406,6 +406,9 @@ fn write_batch(tx: &Db, batch: &[NewExecution], caches: &Caches<'_>, learned: &m
     // Images already stored by this batch, and whether with a PNG: a batch of runs of one program
     // draws one picture many times, and each lookup is a round trip on PostgreSQL.
     let mut images: HashMap<Hash, (i64, bool)> = HashMap::new();
+    // The executions' rows, inserted together after the loop (one statement per chunk instead of
+    // one per execution: a round trip each on PostgreSQL).
+    let mut rows: Vec<Vec<Value>> = Vec::with_capacity(batch.len());
     for (index, exec) in batch.iter().enumerate() {
         let iteration = allocated[index];
         let resolve = |parent: ParentRef| -> Result<Option<i64>> {
@@ -476,11 +479,7 @@ fn write_batch(tx: &Db, batch: &[NewExecution], caches: &Caches<'_>, learned: &m
         }
 
         let config = exec.config;
-        tx.execute(
-            "INSERT INTO executions (iteration, started_ms, duration_us, success, cycles, backend, script_id, \
-             goal_id, program_id, code_id, task_id, error_id, image_id, width, height, budget, parent_iteration, \
-             generator_id, score, agent_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, \
-             ?15, ?16, ?17, ?18, ?19, ?20)",
+        rows.push(
             params![
                 iteration,
                 exec.started_ms,
@@ -502,8 +501,9 @@ fn write_batch(tx: &Db, batch: &[NewExecution], caches: &Caches<'_>, learned: &m
                 generator_id,
                 exec.score,
                 exec.agent_id,
-            ],
-        )?;
+            ]
+            .to_vec(),
+        );
         for extra in &exec.extra_parents {
             if let Some(parent) = resolve(*extra)? {
                 tx.execute(
@@ -532,6 +532,8 @@ fn write_batch(tx: &Db, batch: &[NewExecution], caches: &Caches<'_>, learned: &m
         iterations.push(iteration);
     }
 
+    insert_executions(tx, &rows)?;
+
     // In id order, so two writers updating the same scripts lock them in the same order.
     let mut scripts: Vec<(i64, ScriptDelta)> = scripts.into_iter().collect();
     scripts.sort_unstable_by_key(|(id, _)| *id);
@@ -552,6 +554,32 @@ fn write_batch(tx: &Db, batch: &[NewExecution], caches: &Caches<'_>, learned: &m
     }
     write_stats(tx, &stats)?;
     Ok(iterations)
+}
+
+/// The `executions` columns, in the order of the rows [`write_batch`] builds.
+const EXECUTION_COLUMNS: &str = "iteration, started_ms, duration_us, success, cycles, backend, script_id, goal_id, \
+     program_id, code_id, task_id, error_id, image_id, width, height, budget, parent_iteration, generator_id, score, \
+     agent_id";
+
+/// Inserts execution rows, many per statement (at most 200 rows: 4,000 parameters, well under
+/// either backend's limit).
+fn insert_executions(tx: &Db, rows: &[Vec<Value>]) -> Result<()> {
+    let columns = EXECUTION_COLUMNS.split(',').count();
+    for chunk in rows.chunks(200) {
+        let values = (0..chunk.len())
+            .map(|row| {
+                let cells = (1..=columns).map(|col| format!("?{}", row * columns + col)).collect::<Vec<_>>();
+                format!("({})", cells.join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let params: Vec<Value> = chunk.iter().flatten().cloned().collect();
+        if params.len() != chunk.len() * columns {
+            return Err(StoreError::Invalid("an execution row has the wrong number of columns".to_string()));
+        }
+        tx.execute(&format!("INSERT INTO executions ({EXECUTION_COLUMNS}) VALUES {values}"), &params)?;
+    }
+    Ok(())
 }
 
 fn write_stats(tx: &Db, stats: &HashMap<(&'static str, String), StatDelta>) -> Result<()> {
