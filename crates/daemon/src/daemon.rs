@@ -359,6 +359,8 @@ impl Daemon {
             executions_so_far,
             log_file,
             took_over: self.took_over.clone(),
+            agent: self.agent.name.clone(),
+            shared: self.lease.is_none(),
         });
         if let Some(joined) = self.joined.take() {
             self.emit(joined);

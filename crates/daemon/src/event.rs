@@ -36,6 +36,12 @@ pub enum DaemonEvent {
         log_file: Option<String>,
         /// A stale lease we took over: its holder's pid and host.
         took_over: Option<String>,
+        /// This daemon's agent name.
+        #[serde(default)]
+        agent: String,
+        /// The database is shared with other agents (PostgreSQL: no single-daemon lease; work is claimed).
+        #[serde(default)]
+        shared: bool,
     },
     /// Scripts were imported from a folder file.
     ScriptsImported {

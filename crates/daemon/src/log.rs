@@ -197,6 +197,8 @@ pub fn render_text(event: &DaemonEvent) -> String {
             executions_so_far,
             log_file,
             took_over,
+            agent,
+            shared,
         } => {
             out.push_str("╔════════════════════════════════════════════════════════════════╗\n");
             out.push_str("║        🤖 ZERO HUMAN DAEMON - AUTONOMOUS AI OS 🤖              ║\n");
@@ -208,7 +210,15 @@ pub fn render_text(event: &DaemonEvent) -> String {
             } else {
                 out.push_str("continuous\n");
             }
-            out.push_str(&format!("🔒 Lease held by pid {pid} on {}\n", s(host)));
+            if *shared {
+                out.push_str(&format!(
+                    "🤝 Agent {} (pid {pid} on {}) on a shared database: work is claimed, other agents may join\n",
+                    s(agent),
+                    s(host)
+                ));
+            } else {
+                out.push_str(&format!("🔒 Lease held by pid {pid} on {} (agent {})\n", s(host), s(agent)));
+            }
             if let Some(previous) = took_over {
                 out.push_str(&format!("♻️  Took over a stale lease from {}\n", s(previous)));
             }
