@@ -79,7 +79,10 @@ fn create_database(url: &str, config: &postgres::Config, dbname: &str) -> Result
         )
     })?;
     let quoted = format!("\"{}\"", dbname.replace('"', "\"\""));
-    match admin.batch_execute(&format!("CREATE DATABASE {quoted}")) {
+    // UTF-8 with byte-order collation: text sorts and compares as in SQLite, whatever the server's
+    // default locale (template0, the only template that may change them).
+    let create = format!("CREATE DATABASE {quoted} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'");
+    match admin.batch_execute(&create) {
         Ok(()) => Ok(()),
         // Another process created it between our two connections: just as good. (Two creations
         // racing can also meet in pg_database's unique index.)

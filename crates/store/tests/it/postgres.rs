@@ -310,8 +310,13 @@ fn a_missing_database_is_created_and_the_store_answers_like_sqlite() {
             store.counter("daemon_cycles")?,
         ))
     });
+    let collation: Option<String> = crate::util::admin()
+        .query_opt("SELECT datcollate FROM pg_database WHERE datname = $1", &[&dbname])
+        .expect("collation")
+        .map(|row| row.get(0));
     drop_database(&dbname);
     assert_eq!(checks.expect("opens"), (true, url, Ok(()), false, true, true, 0));
+    assert_eq!(collation.as_deref(), Some("C"), "text sorts as in SQLite");
 }
 
 /// Everything a scenario can read back, as JSON, with the times (which differ between two runs)
