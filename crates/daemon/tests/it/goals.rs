@@ -491,3 +491,44 @@ fn an_optimize_goal_without_a_script_keeps_its_best_in_the_map() {
     assert!(best < original, "{best} vs {original}");
     assert!(store.list_scripts().expect("scripts").is_empty(), "no script row is made for it");
 }
+
+#[test]
+fn an_image_goal_that_refines_records_image_refine_and_resumes_to_the_uninterrupted_result() {
+    // A goal whose spec asks for refinement (every 2 shapes, short refinements): the bandit's `image:refine` arm
+    // runs between shapes and once at the end, each kept refinement an execution of its own.
+    let add = |setup: &Setup| {
+        let target = image_target();
+        let hash = gvpie_store::image_hash(24, 16, &target.to_rgba8());
+        let png = gvpie_cart::encode_png(&target, 1);
+        setup.store().put_image(&NewImage { hash, width: 24, height: 16, png: Some(png) }).expect("target");
+        let spec = serde_json::json!({
+            "target": hash.to_hex(), "width": 24, "height": 16, "shapes": 5, "seed": 7, "strategy": "fast",
+            "restarts": 2, "random_tries": 40, "max_failures": 20,
+            "refine": {"every": 2, "steps": 10, "final_steps": 20},
+        });
+        let goal = NewGoal { goal: "refined rectangles".into(), priority: 5, kind: "image".into(), spec: Some(spec) };
+        setup.store().create_goal(&goal).expect("goal").id
+    };
+    let straight = Setup::new();
+    let goal = add(&straight);
+    run_goals(&straight, 12, 2);
+    let store = straight.store();
+    assert_eq!(store.goal(goal).expect("read").expect("goal").status, "done");
+    let expected = history(&store, goal);
+    let generators: Vec<&str> = expected.iter().filter_map(|e| e.2.as_deref()).collect();
+    assert_eq!(generators.iter().filter(|g| **g == "image:shape").count(), 5, "{generators:?}");
+    assert!(generators.contains(&"image:refine"), "{generators:?}");
+    // Each kept program beats its parent, the one before it.
+    assert!(expected.windows(2).all(|w| w[1].3 < w[0].3 && w[1].1 == Some(w[0].0)), "{expected:?}");
+    let arms = store.stats(Some(gvpie_store::ARM_SCOPE)).expect("stats");
+    assert!(arms.iter().any(|a| a.key == "image:refine" && a.runs >= 1), "{arms:?}");
+
+    // Interrupted by restarts and a rolled-back cycle, it keeps the same programs.
+    let interrupted = Setup::new();
+    let goal = add(&interrupted);
+    run_goals(&interrupted, 2, 2);
+    run_abandoned_cycle(&interrupted, 2);
+    run_goals(&interrupted, 10, 2);
+    let strip = |h: &[Kept]| h.iter().map(|e| (e.2.clone(), e.3, e.4.clone())).collect::<Vec<_>>();
+    assert_eq!(strip(&history(&interrupted.store(), goal)), strip(&expected));
+}

@@ -361,10 +361,10 @@ impl ImageSession {
                     continue;
                 }
             };
-            let deadline = [limits.until, self.seconds_left().map_or(f64::INFINITY, |s| clock.seconds() + s)]
-                .into_iter()
-                .fold(f64::INFINITY, f64::min);
-            let refined = self.refine_step(last, clock, deadline.is_finite().then_some(deadline))?;
+            // A refinement is one step, like a shape: the slice's end does not cut it (so a goal resumed after any
+            // slice reaches the same program); only the goal's own time budget does.
+            let deadline = self.seconds_left().map(|left| clock.seconds() + left);
+            let refined = self.refine_step(last, clock, deadline)?;
             steps += 1;
             refine_tries += 1;
             if refined.after < refined.before {

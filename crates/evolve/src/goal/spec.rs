@@ -353,9 +353,10 @@ pub struct ImageGoalSpec {
     /// Progress so far.
     #[serde(default)]
     pub progress: GoalProgress,
-    /// Differentiable refinement between shapes and at the end (generator `image:refine`). Goals stored before it
-    /// existed have none and never refine, so that a resumed goal continues exactly where it stopped; new goals
-    /// get [`ImageRefine::default`].
+    /// Differentiable refinement between shapes and at the end (generator `image:refine`); none: never. Goals
+    /// stored before it existed have none, so a resumed goal continues exactly where it stopped, and so do new
+    /// goals unless their spec asks for it (`"refine": {}` is [`ImageRefine::default`]); `gvpie evolve` refines
+    /// unless `--no-refine`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refine: Option<ImageRefine>,
 }
@@ -364,9 +365,10 @@ pub struct ImageGoalSpec {
 /// bandit may choose a refinement of `steps` Adam steps instead of a shape, and once every shape is placed one
 /// final refinement of `final_steps` Adam steps runs before the goal is done. Every refinement polishes its
 /// rounded numbers with at most `sweeps` coordinate-descent sweeps scored in the VM and is kept only when it
-/// lowers the RMSE. The budget is in steps, not seconds, so a goal gives the same program on every machine
-/// (a slice's end or a goal's time budget still cuts a refinement short). Refinement keeps the background
-/// (`CLS`) and a fixed alpha, so the search continues from the refined shapes exactly as from its own.
+/// lowers the RMSE. The budget is in steps, not seconds, so a goal gives the same program on every machine and
+/// after any restart: like a shape, a refinement is one step that a slice's end does not cut (a goal's own time
+/// budget does). Refinement keeps the background (`CLS`) and a fixed alpha, so the search continues from the
+/// refined shapes exactly as from its own.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ImageRefine {
@@ -464,7 +466,7 @@ impl ImageGoalSpec {
                 ..options.stop.clone()
             },
             progress: GoalProgress::default(),
-            refine: Some(ImageRefine::default()),
+            refine: None,
         })
     }
 
