@@ -708,7 +708,18 @@ impl Daemon {
     /// first), re-runs each from its record ([`crate::replay`]) and commits the verdicts with
     /// the cycle.
     fn evaluate(&mut self, extras: &mut CycleExtras, notes: &mut Vec<String>) {
-        let claim = match self.store.claim_verification(&self.agent) {
+        // SQLite: the lease makes this daemon the only one, so the block needs no claim (and no commit of its own).
+        let claimed = if self.lease.is_some() {
+            self.store.unverified_block().map(|iterations| {
+                (!iterations.is_empty()).then(|| gvpie_store::VerifyClaim {
+                    claim: Claim { work: "verify".to_string(), seq: 0, took_over_from: None },
+                    iterations,
+                })
+            })
+        } else {
+            self.store.claim_verification(&self.agent)
+        };
+        let claim = match claimed {
             Ok(Some(claim)) => claim,
             Ok(None) => return,
             Err(err) => {
@@ -743,10 +754,12 @@ impl Daemon {
             extras.work.verifications.push(verification);
         }
         notes.push(format!(
-            "evaluate: {} re-run: {same} same, {different} different, {not_replayable} not replayable",
-            claim.claim.work
+            "evaluate: {} executions re-run: {same} same, {different} different, {not_replayable} not replayable",
+            claim.iterations.len()
         ));
-        extras.work.claims.push(claim.claim);
+        if self.lease.is_none() {
+            extras.work.claims.push(claim.claim);
+        }
     }
 
     fn run_script(&mut self, script: Script) -> (NewExecution, Pending) {

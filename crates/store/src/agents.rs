@@ -632,6 +632,28 @@ impl Store {
         })
     }
 
+    /// The iterations of the newest block with executions not verified yet, without claiming it:
+    /// for a daemon that is alone on its database by construction (SQLite's single-daemon lease),
+    /// which commits the verdicts without a claim. Empty when everything is verified.
+    pub fn unverified_block(&self) -> Result<Vec<i64>> {
+        let newest = self.db.query_opt(
+            "SELECT e.iteration FROM executions e WHERE NOT EXISTS \
+             (SELECT 1 FROM verifications v WHERE v.iteration = e.iteration) ORDER BY e.iteration DESC LIMIT 1",
+            params![],
+        )?;
+        let Some(row) = newest else { return Ok(Vec::new()) };
+        let block = row.get::<i64>(0)? / VERIFY_BLOCK;
+        self.db
+            .query_all(
+                "SELECT e.iteration FROM executions e WHERE e.iteration >= ?1 AND e.iteration < ?2 \
+                 AND NOT EXISTS (SELECT 1 FROM verifications v WHERE v.iteration = e.iteration) ORDER BY e.iteration",
+                params![block * VERIFY_BLOCK, (block + 1) * VERIFY_BLOCK],
+            )?
+            .iter()
+            .map(|r| Ok(r.get(0)?))
+            .collect()
+    }
+
     /// Every claim, live or not (the dashboard, tests).
     pub fn work_claims(&self) -> Result<Vec<WorkClaimInfo>> {
         let sql = format!(
