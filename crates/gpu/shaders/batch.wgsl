@@ -21,6 +21,17 @@
 // gvpie_raster::FONT) and op_sig() (from gvpie_pxl::OPS). This file never hard-codes an
 // opcode, a trap code, the font or the operand table.
 //
+// Slices: a dispatch runs every lane for a bounded amount of work, then saves what it needs to
+// go on (pc, budget left, frames, colour, random state, call stack, a shape not yet drawn)
+// in its state words and reports STATUS_RUNNING; the host dispatches the groups that still
+// run again (params.resume = 1), which load their state and go on. Every loop of a dispatch is
+// bounded by the slice (params.slice_steps work units per lane: an instruction, a pixel drawn
+// inline; params.slice_raster raster iterations per workgroup, a large shape drawn over several
+// rounds or slices at params.round_iters iterations a round), so a driver that ends long
+// shaders (lavapipe ends one after 65535 loop iterations) or a watchdog never cuts a program.
+// Canvases in the canvas buffer start as zero words (the host clears them) and are read with
+// the alpha byte set: every canvas pixel is opaque, so zero reads as black.
+//
 // Memory layout: per-program arrays are interleaved across the lanes of a workgroup, so that
 // lanes running the same pc touch neighbouring words: word `a` of lane l lives at
 // `base_l + a * params.lanes`, where `base_l = group_base + l`.
@@ -35,9 +46,24 @@ struct Params {
     flags: u32,
     inline_max: u32,
     canary: u32,
+    // Slices (see "Slices" below): work units one lane may run, shared raster iterations of
+    // one workgroup, and raster iterations of one round, per dispatch.
+    slice_steps: u32,
+    slice_raster: u32,
+    round_iters: u32,
+    // 0 for a chunk's first slice, 1 when lanes resume from their saved state.
+    resume: u32,
+    // Workgroups of this dispatch (resumed: read their group from the list).
+    n_dispatch: u32,
+    // Word offsets in `vars`: lane states, per-group results, the list of groups to run,
+    // the score pass's partial sums.
+    state_base: u32,
+    sched_base: u32,
+    list_base: u32,
+    partial_base: u32,
+    // Workgroups of the score pass per program.
+    score_blocks: u32,
     pad0: u32,
-    pad1: u32,
-    pad2: u32,
 }
 
 // One program's header, written by the host. The group_* words are the same for every lane
@@ -56,6 +82,8 @@ struct Info {
     group_code_words: u32,
     group_head_base: u32,
     group_head_words: u32,
+    group_var_words: u32,
+    pad: u32,
 }
 
 // One program's outcome; the host turns it into gvpie_pxl::RunResult.
@@ -81,6 +109,9 @@ struct Outcome {
 @group(0) @binding(2) var<storage, read_write> code: array<u32>;
 // Per record: its word 0 when the record is a valid instruction, else 0.
 @group(0) @binding(3) var<storage, read_write> heads: array<u32>;
+// Variables, then (from params.state_base) the lanes' saved states, the groups' results
+// (params.sched_base), the list of groups to run (params.list_base) and the score pass's
+// partial sums (params.partial_base).
 @group(0) @binding(4) var<storage, read_write> vars: array<i32>;
 @group(0) @binding(5) var<storage, read_write> canvas: array<u32>;
 @group(0) @binding(6) var<storage, read_write> outcomes: array<Outcome>;
@@ -92,9 +123,12 @@ struct Outcome {
 //   instead of `vars`; with FLAG_LOCAL_PROG, record heads and code live in `wg_prog` (heads
 //   first, then code, both interleaved as in the global buffers), copied there at the start,
 //   and POKE writes the copy.
-// - STATUS_HALTED, STATUS_TRAPPED and STATUS_CUT_SHORT, `Outcome.status`. STATUS_CUT_SHORT:
-//   the driver cut a loop short (lavapipe stops every shader after 65535 loop iterations in
-//   all); the host must not trust this workgroup's results.
+// - STATUS_HALTED, STATUS_TRAPPED, STATUS_RUNNING and STATUS_CUT_SHORT, `Outcome.status`.
+//   STATUS_RUNNING: the slice ended before the program (its state is saved). STATUS_CUT_SHORT:
+//   the driver cut a loop short despite the slices; the host must not trust this workgroup.
+// - FLAG_INLINE_SCORE: a group that finishes scores its canvases in the same dispatch (else
+//   the score pass does). SCHED_SCORED and SCHED_CUT, bits of a group's result word (its low
+//   bits count the lanes still running). STATE_HEAD and STATE_WORDS, the lane state's layout.
 // - TRAP_<KIND>, `Outcome.kind`, one per gvpie_pxl::TrapKind (TRAP_DIVISION_BY_ZERO, ...).
 // - OP_<MNEMONIC>, the opcodes of gvpie_pxl::OPS (OP_HALT = 1, ...).
 // - CMP_EQ, CMP_NE, CMP_LT, CMP_LE, CMP_GT and CMP_GE, IF's comparison codes (gvpie_pxl::Cmp).
@@ -119,10 +153,13 @@ const BLACK: u32 = 0xFF000000u;
 alias Shape = array<u32, 16>;
 
 var<workgroup> event_shapes: array<Shape, MAX_LANES>;
-var<workgroup> n_running: atomic<u32>;
+// Lanes that can still do something in this slice (run, or wait for their shape).
+var<workgroup> n_active: atomic<u32>;
 var<workgroup> round_flag: u32;
+// The group this workgroup runs (a uniform copy of the list entry).
+var<workgroup> wg_group: u32;
 // This round's events: event_shapes[0 .. round_events], counted by n_events. Word 15 of an
-// event is the lane it belongs to.
+// event is the lane it belongs to, word 14 the pixels of the shape already drawn.
 var<workgroup> n_events: atomic<u32>;
 var<workgroup> round_events: u32;
 var<workgroup> sse_lo: array<atomic<u32>, MAX_LANES>;
@@ -155,6 +192,17 @@ var<private> head_base: u32;
 var<private> var_base: u32;
 var<private> local_vars: bool;
 var<private> local_prog: bool;
+// Within a slice: the lane's program has not finished; it used its steps; it waits for the
+// workgroup to draw its shape (shape_done pixels drawn so far); work units used.
+var<private> running: bool;
+var<private> paused: bool;
+var<private> pending: bool;
+var<private> shape_done: u32;
+var<private> steps: u32;
+// What run_lane stopped for.
+const RUN_STOP: u32 = 0u;
+const RUN_SHAPE: u32 = 1u;
+const RUN_PAUSE: u32 = 2u;
 
 // ---------------------------------------------------------------------------------------
 // Memory of the running lane.
@@ -237,7 +285,8 @@ fn cv_get(i: u32) -> u32 {
     if LOCAL_CANVAS {
         return wg_canvas[i];
     }
-    return canvas[i];
+    // A cleared (zero) word is black: every pixel is opaque.
+    return canvas[i] | BLACK;
 }
 
 fn cv_set(i: u32, v: u32) {
@@ -386,8 +435,9 @@ fn text_byte(s: Shape, n: u32) -> u32 {
     return (w >> (8u * (b % 4u))) & 0xFFu;
 }
 
-// Rasterizes pixels start, start + stride, ... of a prepared shape onto the canvas at cbase.
-fn raster(s: Shape, cbase: u32, start: u32, stride: u32) {
+// Rasterizes pixels start, start + stride, ... (below `end`) of a prepared shape onto the
+// canvas at cbase.
+fn raster(s: Shape, cbase: u32, start: u32, end: u32, stride: u32) {
     let kind = s[0];
     let c = s[1];
     let w = params.width;
@@ -397,7 +447,7 @@ fn raster(s: Shape, cbase: u32, start: u32, stride: u32) {
             let x0 = s[2];
             let y0 = s[3];
             let bw = s[4];
-            let count = bw * s[5];
+            let count = min(bw * s[5], end);
             if start >= count {
                 return;
             }
@@ -450,7 +500,7 @@ fn raster(s: Shape, cbase: u32, start: u32, stride: u32) {
         case SHAPE_LINE_X, SHAPE_LINE_Y: {
             // s[2] first major coordinate, s[3] count, s[4..8] x0 y0 dx dy (ordered, major > 0).
             let lo = bitcast<i32>(s[2]);
-            let count = s[3];
+            let count = min(s[3], end);
             let x0 = bitcast<i32>(s[4]);
             let y0 = bitcast<i32>(s[5]);
             let dx = bitcast<i32>(s[6]);
@@ -470,7 +520,7 @@ fn raster(s: Shape, cbase: u32, start: u32, stride: u32) {
             // s[2] x of the first visible cell, s[3] y, s[4] visible cells.
             let x0 = bitcast<i32>(s[2]);
             let y0 = bitcast<i32>(s[3]);
-            let count = s[4] * 35u;
+            let count = min(s[4] * 35u, end);
             for (var k = start; k < count; k += stride) {
                 let n = k / 35u;
                 let rem = k % 35u;
@@ -749,19 +799,24 @@ fn channel(v: i32) -> u32 {
     return u32(clamp(v, 0, 255));
 }
 
-// Runs the lane's program until it stops (returns false) or hands over a shape for the
-// whole workgroup to draw (returns true, the shape in `shape`).
-fn run_lane() -> bool {
+// Runs the lane's program until it stops (RUN_STOP), hands over a shape for the whole
+// workgroup to draw (RUN_SHAPE, the shape in `shape`) or has used the slice's steps
+// (RUN_PAUSE, before the next instruction).
+fn run_lane() -> u32 {
     loop {
         if pc >= info.n_records {
             finish(STATUS_HALTED, 0u, pc);
-            return false;
+            return RUN_STOP;
         }
+        if left_lo == 0u && left_hi == 0u {
+            trap(TRAP_BUDGET_EXHAUSTED, pc);
+            return RUN_STOP;
+        }
+        if steps >= params.slice_steps {
+            return RUN_PAUSE;
+        }
+        steps += 1u;
         if left_lo == 0u {
-            if left_hi == 0u {
-                trap(TRAP_BUDGET_EXHAUSTED, pc);
-                return false;
-            }
             left_hi -= 1u;
         }
         left_lo -= 1u;
@@ -806,7 +861,7 @@ fn run_lane() -> bool {
                 let b = operand(w3, head, 2u);
                 if b == 0 {
                     trap(TRAP_DIVISION_BY_ZERO, at);
-                    return false;
+                    return RUN_STOP;
                 }
                 let a = operand(w2, head, 1u);
                 var r = 0;
@@ -863,7 +918,7 @@ fn run_lane() -> bool {
             case OP_CALL: {
                 if sp == CALL_DEPTH {
                     trap(TRAP_STACK_OVERFLOW, at);
-                    return false;
+                    return RUN_STOP;
                 }
                 stack[sp] = pc;
                 sp += 1u;
@@ -872,7 +927,7 @@ fn run_lane() -> bool {
             case OP_RET: {
                 if sp == 0u {
                     trap(TRAP_STACK_UNDERFLOW, at);
-                    return false;
+                    return RUN_STOP;
                 }
                 sp -= 1u;
                 pc = stack[sp];
@@ -925,7 +980,7 @@ fn run_lane() -> bool {
                 if addr < 0 || u32(addr) >= info.code_len {
                     outcomes[out_index].addr = bitcast<u32>(addr);
                     trap(TRAP_ADDRESS_OUT_OF_RANGE, at);
-                    return false;
+                    return RUN_STOP;
                 }
                 store_var(w1, bitcast<i32>(word(u32(addr))));
             }
@@ -935,9 +990,11 @@ fn run_lane() -> bool {
                 if addr < 0 || u32(addr) >= info.code_len {
                     outcomes[out_index].addr = bitcast<u32>(addr);
                     trap(TRAP_ADDRESS_OUT_OF_RANGE, at);
-                    return false;
+                    return RUN_STOP;
                 }
                 let a = u32(addr);
+                // Re-validation loops over the record's operands.
+                steps += 8u;
                 set_word(a, bitcast<u32>(v));
                 if a < info.n_records * 8u {
                     let index = a / 8u;
@@ -953,7 +1010,7 @@ fn run_lane() -> bool {
                 shape[4] = params.width;
                 shape[5] = params.height;
                 if draw_or_hand_over() {
-                    return true;
+                    return RUN_SHAPE;
                 }
             }
             case OP_RECT, OP_LINE, OP_CIRC, OP_CIRCF, OP_TRI, OP_TXT, OP_NUM: {
@@ -964,6 +1021,8 @@ fn run_lane() -> bool {
                     if op == OP_TXT {
                         prepare_txt(a, b, w3, target_slot(rb, 3u));
                     } else if op == OP_NUM {
+                        // The digit loop.
+                        steps += 12u;
                         prepare_num(a, b, operand(w3, head, 2u));
                     } else if op == OP_CIRC || op == OP_CIRCF {
                         prepare_circle(a, b, operand(w3, head, 2u), op == OP_CIRCF);
@@ -977,7 +1036,7 @@ fn run_lane() -> bool {
                     }
                     shape[1] = color;
                     if draw_or_hand_over() {
-                        return true;
+                        return RUN_SHAPE;
                     }
                 }
             }
@@ -987,11 +1046,11 @@ fn run_lane() -> bool {
                     outcomes[out_index].record[k] = word(rb + k);
                 }
                 trap(TRAP_INVALID_INSTRUCTION, at);
-                return false;
+                return RUN_STOP;
             }
         }
     }
-    return false;
+    return RUN_STOP;
 }
 
 // Draws a small prepared shape at once; returns true when it is big enough to be drawn by
@@ -1000,11 +1059,91 @@ fn draw_or_hand_over() -> bool {
     if shape[0] == SHAPE_NONE {
         return false;
     }
-    if shape_work(shape) > params.inline_max {
+    let work = shape_work(shape);
+    if work > params.inline_max {
         return true;
     }
-    raster(shape, canvas_base, 0u, 1u);
+    steps += work;
+    raster(shape, canvas_base, 0u, work, 1u);
     return false;
+}
+
+// ---------------------------------------------------------------------------------------
+// Lane state between slices (word k of program i's state at state_base + i * STATE_WORDS + k):
+// pc, budget left (2 words), frames (2), colour, random state, sp, pending, shape_done, the
+// pending shape (16 words, from word 10), then the call stack (from STATE_HEAD).
+
+fn state_word(k: u32) -> u32 {
+    return bitcast<u32>(vars[params.state_base + out_index * STATE_WORDS + k]);
+}
+
+fn set_state_word(k: u32, v: u32) {
+    vars[params.state_base + out_index * STATE_WORDS + k] = bitcast<i32>(v);
+}
+
+fn save_state() {
+    set_state_word(0u, pc);
+    set_state_word(1u, left_lo);
+    set_state_word(2u, left_hi);
+    set_state_word(3u, frames_lo);
+    set_state_word(4u, frames_hi);
+    set_state_word(5u, color);
+    set_state_word(6u, rng);
+    set_state_word(7u, sp);
+    set_state_word(8u, select(0u, 1u, pending));
+    set_state_word(9u, shape_done);
+    if pending {
+        // Constant indices only, so that the shape can stay in registers.
+        set_state_word(10u, shape[0]);
+        set_state_word(11u, shape[1]);
+        set_state_word(12u, shape[2]);
+        set_state_word(13u, shape[3]);
+        set_state_word(14u, shape[4]);
+        set_state_word(15u, shape[5]);
+        set_state_word(16u, shape[6]);
+        set_state_word(17u, shape[7]);
+        set_state_word(18u, shape[8]);
+        set_state_word(19u, shape[9]);
+        set_state_word(20u, shape[10]);
+        set_state_word(21u, shape[11]);
+        set_state_word(22u, shape[12]);
+        set_state_word(23u, shape[13]);
+    }
+    for (var k = 0u; k < sp; k += 1u) {
+        set_state_word(STATE_HEAD + k, stack[k]);
+    }
+}
+
+fn load_state() {
+    pc = state_word(0u);
+    left_lo = state_word(1u);
+    left_hi = state_word(2u);
+    frames_lo = state_word(3u);
+    frames_hi = state_word(4u);
+    color = state_word(5u);
+    rng = state_word(6u);
+    sp = min(state_word(7u), CALL_DEPTH);
+    pending = state_word(8u) != 0u;
+    shape_done = state_word(9u);
+    if pending {
+        shape[0] = state_word(10u);
+        shape[1] = state_word(11u);
+        shape[2] = state_word(12u);
+        shape[3] = state_word(13u);
+        shape[4] = state_word(14u);
+        shape[5] = state_word(15u);
+        shape[6] = state_word(16u);
+        shape[7] = state_word(17u);
+        shape[8] = state_word(18u);
+        shape[9] = state_word(19u);
+        shape[10] = state_word(20u);
+        shape[11] = state_word(21u);
+        shape[12] = state_word(22u);
+        shape[13] = state_word(23u);
+    }
+    for (var k = 0u; k < sp; k += 1u) {
+        stack[k] = state_word(STATE_HEAD + k);
+    }
 }
 
 @compute @workgroup_size(WG)
@@ -1013,7 +1152,16 @@ fn main(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) n_groups: vec3<u32>,
 ) {
-    let group = wid.x + wid.y * n_groups.x;
+    let slot = wid.x + wid.y * n_groups.x;
+    if slot >= params.n_dispatch {
+        return;
+    }
+    let resume = params.resume != 0u;
+    // A resumed dispatch runs the groups of the host's list.
+    if lid == 0u {
+        wg_group = select(slot, bitcast<u32>(vars[params.list_base + slot]), resume);
+    }
+    let group = workgroupUniformLoad(&wg_group);
     let first = group * params.lanes;
     if first >= params.n_programs {
         return;
@@ -1024,10 +1172,11 @@ fn main(
     let group_canvas = select(first * n_pixels, 0u, LOCAL_CANVAS);
     local_vars = (params.flags & FLAG_LOCAL_VARS) != 0u;
     local_prog = (params.flags & FLAG_LOCAL_PROG) != 0u;
+    let g = infos[first];
 
     // Workgroup memory is not zeroed by the pipeline: set what is read before written.
     if lid == 0u {
-        atomicStore(&n_running, 0u);
+        atomicStore(&n_active, 0u);
         atomicStore(&canary, 0u);
         atomicStore(&n_events, 0u);
     }
@@ -1036,13 +1185,18 @@ fn main(
         atomicStore(&sse_hi[lid], 0u);
     }
     if local_vars {
+        // Variables start at zero; a resumed group's were saved to the buffer.
         for (var k = lid; k < LOCAL_VAR_WORDS; k += WG) {
-            wg_vars[k] = 0;
+            var v = 0;
+            if resume && k < g.group_var_words {
+                v = vars[g.var_base + k];
+            }
+            wg_vars[k] = v;
         }
     }
     if local_prog {
-        // The group's record heads, then its code, as laid out in the global buffers.
-        let g = infos[first];
+        // The group's record heads, then its code, as laid out in the global buffers (which a
+        // suspended group wrote its POKEs back to).
         for (var k = lid; k < g.group_head_words; k += WG) {
             wg_prog[k] = heads[g.group_head_base + k];
         }
@@ -1050,14 +1204,25 @@ fn main(
             wg_prog[g.group_head_words + k] = code[g.group_code_base + k];
         }
     }
-    // Every canvas starts opaque black.
-    for (var k = lid; k < n_here * n_pixels; k += WG) {
-        cv_set(group_canvas + k, BLACK);
+    if LOCAL_CANVAS {
+        // Every canvas starts opaque black; a resumed group's was saved to the buffer. (The
+        // buffer's canvases were cleared by the host.)
+        for (var k = lid; k < n_here * n_pixels; k += WG) {
+            var p = BLACK;
+            if resume {
+                p = canvas[first * n_pixels + k] | BLACK;
+            }
+            wg_canvas[k] = p;
+        }
     }
     workgroupBarrier();
 
     let live = lid < n_here;
-    var running = false;
+    running = false;
+    paused = false;
+    pending = false;
+    shape_done = 0u;
+    steps = 0u;
     if live {
         out_index = first + lid;
         info = infos[out_index];
@@ -1070,52 +1235,96 @@ fn main(
             head_base = info.head_base;
         }
         var_base = select(info.var_base, info.lane, local_vars);
-        pc = 0u;
-        left_lo = params.budget_lo;
-        left_hi = params.budget_hi;
-        frames_lo = 0u;
-        frames_hi = 0u;
-        color = 0xFFFFFFFFu;
-        rng = DEFAULT_SEED;
-        sp = 0u;
-        running = true;
-        atomicAdd(&n_running, 1u);
+        if !resume {
+            pc = 0u;
+            left_lo = params.budget_lo;
+            left_hi = params.budget_hi;
+            frames_lo = 0u;
+            frames_hi = 0u;
+            color = 0xFFFFFFFFu;
+            rng = DEFAULT_SEED;
+            sp = 0u;
+            running = true;
+        } else if outcomes[out_index].status == STATUS_RUNNING {
+            load_state();
+            running = true;
+        }
     }
 
+    // The slice's raster work so far (every thread counts the same; lid 0's decides).
+    var raster_used = 0u;
     loop {
         // The previous round's drawing (and the canvas clear) is visible from here on.
         storageBarrier();
         workgroupBarrier();
-        if running {
-            if run_lane() {
-                shape[15] = lid;
-                event_shapes[atomicAdd(&n_events, 1u)] = shape;
+        if running && !pending && !paused {
+            let r = run_lane();
+            if r == RUN_SHAPE {
+                pending = true;
+                shape_done = 0u;
+            } else if r == RUN_PAUSE {
+                paused = true;
             } else {
                 running = false;
-                atomicSub(&n_running, 1u);
             }
+        }
+        if pending {
+            var s = shape;
+            s[14] = shape_done;
+            s[15] = lid;
+            event_shapes[atomicAdd(&n_events, 1u)] = s;
+        }
+        if running && (pending || !paused) {
+            atomicAdd(&n_active, 1u);
         }
         storageBarrier();
         workgroupBarrier();
         if lid == 0u {
-            round_flag = atomicLoad(&n_running);
             // Every add of this round happened before the barrier above, every add of the
             // next round comes after the next round's first barrier.
+            let n_now = atomicExchange(&n_active, 0u);
             round_events = atomicExchange(&n_events, 0u);
+            round_flag = select(0u, n_now, raster_used < params.slice_raster);
         }
-        // Running lanes always stop with an event, so no running lane means no event.
+        // No lane left that can do anything, or the slice's raster work is used up.
         if workgroupUniformLoad(&round_flag) == 0u {
             break;
         }
         // Shapes of different lanes go to different canvases: their order does not matter.
+        // Each event gets its share of the round's iterations; the rest waits for the next.
         let n_round = round_events;
+        let per_event = max(1u, params.round_iters / max(n_round, 1u)) * WG;
         for (var e = 0u; e < n_round; e += 1u) {
             let s = event_shapes[e];
-            raster(s, group_canvas + s[15] * n_pixels, lid, WG);
+            let to = min(s[14] + per_event, shape_work(s));
+            raster(s, group_canvas + s[15] * n_pixels, s[14] + lid, to, WG);
+        }
+        raster_used += 1u + n_round * (2u + per_event / WG);
+        if pending {
+            let work = shape_work(shape);
+            shape_done = min(shape_done + per_event, work);
+            if shape_done >= work {
+                pending = false;
+            }
         }
     }
 
-    if (params.flags & FLAG_SCORE) != 0u {
+    // Lanes whose program goes on save their state for the next slice.
+    if running {
+        save_state();
+        finish(STATUS_RUNNING, 0u, pc);
+        atomicAdd(&n_active, 1u);
+    }
+    workgroupBarrier();
+    if lid == 0u {
+        round_flag = atomicLoad(&n_active);
+    }
+    let unfinished = workgroupUniformLoad(&round_flag);
+
+    var scored = false;
+    let may_score = LOCAL_CANVAS || (params.flags & FLAG_INLINE_SCORE) != 0u;
+    if (params.flags & FLAG_SCORE) != 0u && unfinished == 0u && may_score {
+        storageBarrier();
         for (var i = 0u; i < n_here; i += 1u) {
             let base = group_canvas + i * n_pixels;
             var lo = 0u;
@@ -1143,22 +1352,100 @@ fn main(
             outcomes[out_index].sse_lo = atomicLoad(&sse_lo[lid]);
             outcomes[out_index].sse_hi = atomicLoad(&sse_hi[lid]);
         }
-    } else if LOCAL_CANVAS {
-        // Run mode: the canvases go to the buffer for read-back.
+        scored = true;
+    }
+    if LOCAL_CANVAS && !scored {
+        // Run mode, a group that goes on, or the score pass: the canvases go to the buffer.
         for (var k = lid; k < n_here * n_pixels; k += WG) {
             canvas[first * n_pixels + k] = wg_canvas[k];
         }
     }
+    if unfinished != 0u {
+        // What lives in workgroup memory goes back to the buffers for the next slice.
+        if local_vars {
+            for (var k = lid; k < g.group_var_words; k += WG) {
+                vars[g.var_base + k] = wg_vars[k];
+            }
+        }
+        if local_prog {
+            for (var k = lid; k < g.group_head_words; k += WG) {
+                heads[g.group_head_base + k] = wg_prog[k];
+            }
+            for (var k = lid; k < g.group_code_words; k += WG) {
+                code[g.group_code_base + k] = wg_prog[g.group_head_words + k];
+            }
+        }
+    }
 
     // Canary: some drivers (Mesa's llvmpipe) end loops early once a shader has run a fixed
-    // number of loop iterations in all, silently. The limit is shared by all loops, so if any
-    // loop above was cut, this two-iteration loop is cut too, and the workgroup's outcomes are
-    // marked as not to be trusted. A real GPU always counts 2 * WG.
+    // number of loop iterations in all, silently. The slices keep every dispatch below that,
+    // and this checks it: the limit is shared by all loops, so if any loop above was cut, this
+    // two-iteration loop is cut too, and the group's outcomes are marked as not to be trusted.
+    // A real GPU always counts 2 * WG.
     for (var i = 0u; i < params.canary; i += 1u) {
         atomicAdd(&canary, 1u);
     }
     workgroupBarrier();
-    if live && atomicLoad(&canary) != params.canary * WG {
+    let cut = atomicLoad(&canary) != params.canary * WG;
+    if live && cut {
         outcomes[out_index].status = STATUS_CUT_SHORT;
+    }
+    if lid == 0u {
+        let result = unfinished | select(0u, SCHED_SCORED, scored) | select(0u, SCHED_CUT, cut);
+        vars[params.sched_base + group] = bitcast<i32>(result);
+    }
+}
+
+// The score pass: workgroup `t` sums the squared differences of pixels
+// b * SCORE_BLOCK .. (b + 1) * SCORE_BLOCK of program p's canvas (t = p * score_blocks + b)
+// against the target, for groups that finished without scoring, into two partial-sum words.
+const SCORE_BLOCK: u32 = 65536u;
+
+@compute @workgroup_size(WG)
+fn score_pass(
+    @builtin(local_invocation_index) lid: u32,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) n_groups: vec3<u32>,
+) {
+    let t = wid.x + wid.y * n_groups.x;
+    if t >= params.n_dispatch {
+        return;
+    }
+    let p = t / params.score_blocks;
+    let b = t % params.score_blocks;
+    if lid == 0u {
+        atomicStore(&sse_lo[0], 0u);
+        atomicStore(&sse_hi[0], 0u);
+        wg_group = bitcast<u32>(vars[params.sched_base + p / params.lanes]);
+    }
+    if (workgroupUniformLoad(&wg_group) & SCHED_SCORED) != 0u {
+        return;
+    }
+    let n_pixels = params.width * params.height;
+    let base = p * n_pixels;
+    let end = min(n_pixels, (b + 1u) * SCORE_BLOCK);
+    var lo = 0u;
+    var hi = 0u;
+    for (var k = b * SCORE_BLOCK + lid; k < end; k += WG) {
+        let q = canvas[base + k] | BLACK;
+        let r = target_image[k];
+        let dr = i32(q & 0xFFu) - i32(r & 0xFFu);
+        let dg = i32((q >> 8u) & 0xFFu) - i32((r >> 8u) & 0xFFu);
+        let db = i32((q >> 16u) & 0xFFu) - i32((r >> 16u) & 0xFFu);
+        let d = u32(dr * dr + dg * dg + db * db);
+        lo += d;
+        if lo < d {
+            hi += 1u;
+        }
+    }
+    atomicAdd(&sse_hi[0], hi);
+    let old = atomicAdd(&sse_lo[0], lo);
+    if old + lo < old {
+        atomicAdd(&sse_hi[0], 1u);
+    }
+    workgroupBarrier();
+    if lid == 0u {
+        vars[params.partial_base + 2u * t] = bitcast<i32>(atomicLoad(&sse_lo[0]));
+        vars[params.partial_base + 2u * t + 1u] = bitcast<i32>(atomicLoad(&sse_hi[0]));
     }
 }

@@ -120,6 +120,8 @@ pub struct GpuBackend {
     /// The workgroup-memory variant, compiled on first use; `None` when the device's
     /// workgroup memory is too small for it or it failed to compile.
     workgroup_pipeline: std::sync::OnceLock<Option<wgpu::ComputePipeline>>,
+    /// The score pass (`score_pass` in batch.wgsl), compiled on first use.
+    score_pipeline: std::sync::OnceLock<Option<wgpu::ComputePipeline>>,
     pub(crate) lost: Arc<AtomicBool>,
     pub(crate) busy: std::sync::Mutex<()>,
     /// Upload buffers reused between batches.
@@ -208,7 +210,7 @@ impl GpuBackend {
             bind_group_layouts: &[Some(&layout)],
             immediate_size: 0,
         });
-        let pipeline = build_pipeline(&device, &pipeline_layout, &shader::LANES)
+        let pipeline = build_pipeline(&device, &pipeline_layout, &shader::LANES, "main")
             .map_err(|err| GpuError::Device(format!("the batch shader did not compile: {err}")))?;
         Ok(GpuBackend {
             device,
@@ -217,6 +219,7 @@ impl GpuBackend {
             layout,
             pipeline_layout,
             workgroup_pipeline: std::sync::OnceLock::new(),
+            score_pipeline: std::sync::OnceLock::new(),
             lost,
             busy: std::sync::Mutex::new(()),
             pool: std::sync::Mutex::default(),
@@ -237,9 +240,17 @@ impl GpuBackend {
             .get_or_init(|| {
                 let limit = u64::from(self.device.limits().max_compute_workgroup_storage_size);
                 (shader::WORKGROUP.workgroup_bytes() <= limit)
-                    .then(|| build_pipeline(&self.device, &self.pipeline_layout, &shader::WORKGROUP).ok())
+                    .then(|| build_pipeline(&self.device, &self.pipeline_layout, &shader::WORKGROUP, "main").ok())
                     .flatten()
             })
+            .as_ref()
+    }
+
+    /// The score pass of the batch shader (compiled on first use), or `None` if it failed to
+    /// compile.
+    pub(crate) fn score_pipeline(&self) -> Option<&wgpu::ComputePipeline> {
+        self.score_pipeline
+            .get_or_init(|| build_pipeline(&self.device, &self.pipeline_layout, &shader::LANES, "score_pass").ok())
             .as_ref()
     }
 
@@ -249,11 +260,12 @@ impl GpuBackend {
     }
 }
 
-/// Compiles one variant of the batch shader into a pipeline.
+/// Compiles one variant of the batch shader into a pipeline with entry point `entry`.
 fn build_pipeline(
     device: &wgpu::Device,
     layout: &wgpu::PipelineLayout,
     variant: &shader::Variant,
+    entry: &str,
 ) -> Result<wgpu::ComputePipeline, String> {
     let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
     let descriptor = wgpu::ShaderModuleDescriptor {
@@ -267,7 +279,7 @@ fn build_pipeline(
         label: Some("gvpie.batch_pipeline"),
         layout: Some(layout),
         module: &module,
-        entry_point: Some("main"),
+        entry_point: Some(entry),
         // The shader initialises the workgroup memory it reads (canvases are cleared anyway).
         compilation_options: wgpu::PipelineCompilationOptions {
             zero_initialize_workgroup_memory: false,

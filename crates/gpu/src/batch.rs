@@ -38,7 +38,8 @@ use wgpu::util::DeviceExt;
 
 use crate::backend::GpuBackend;
 use crate::codes::{
-    FLAG_LOCAL_PROG, FLAG_LOCAL_VARS, FLAG_SCORE, STATUS_CUT_SHORT, STATUS_HALTED, STATUS_TRAPPED, TrapCode,
+    FLAG_INLINE_SCORE, FLAG_LOCAL_PROG, FLAG_LOCAL_VARS, FLAG_SCORE, SCHED_CUT, SCHED_SCORED, STATUS_CUT_SHORT,
+    STATUS_HALTED, STATUS_RUNNING, STATUS_TRAPPED, TrapCode,
 };
 use crate::cpu;
 use crate::error::GpuError;
@@ -85,6 +86,9 @@ pub struct Batch<T> {
     pub ran_on: RanOn,
     /// Where the time went (zero after a CPU fallback).
     pub timings: Timings,
+    /// After a stop ended the batch early: per result, the source line of the program's next
+    /// instruction (0 for a program that finished). Empty when every program finished.
+    pub next_lines: Vec<u32>,
 }
 
 /// A program's outcome in scoring mode: everything but the canvas, plus its distance to the
@@ -121,7 +125,17 @@ struct Params {
     flags: u32,
     inline_max: u32,
     canary: u32,
-    pad: [u32; 3],
+    slice_steps: u32,
+    slice_raster: u32,
+    round_iters: u32,
+    resume: u32,
+    n_dispatch: u32,
+    state_base: u32,
+    sched_base: u32,
+    list_base: u32,
+    partial_base: u32,
+    score_blocks: u32,
+    pad: u32,
 }
 
 /// One program's outcome as the shader writes it (`struct Outcome` in batch.wgsl).
@@ -172,12 +186,113 @@ pub struct Tuning {
     pub local_prog: bool,
     /// Host threads that pack buffers; 0 means every core.
     pub threads: usize,
+    /// The size of every slice: 0 sizes them for the device (see [`SliceSizes`]); `n` gives
+    /// each lane `n` work units, each workgroup `n` raster iterations per slice and per round
+    /// (tests use tiny slices to cut programs everywhere).
+    pub slice: u32,
+    /// The most bytes one buffer may take; 0 means the device's limit (tests use small
+    /// limits to split batches into many chunks and to see programs refused).
+    pub max_binding: u64,
 }
 
 impl Default for Tuning {
     fn default() -> Tuning {
-        Tuning { schedule: Schedule::Auto, local_vars: true, local_prog: true, threads: 0 }
+        Tuning { schedule: Schedule::Auto, local_vars: true, local_prog: true, threads: 0, slice: 0, max_binding: 0 }
     }
+}
+
+/// The loop iterations lavapipe (llvmpipe) allows one shader invocation, counted per SIMD
+/// vector of threads and shared by all loops; a dispatch stays well below it.
+const SOFTWARE_LOOP_LIMIT: u64 = 60_000;
+
+/// How much work one dispatch (a slice) may do: `steps` work units per lane (an instruction,
+/// a pixel drawn by the lane itself), `raster` iterations of shared drawing per workgroup,
+/// `round_iters` of them per round. On a software adapter they are fixed so that no dispatch
+/// comes near the driver's loop limit; on a real GPU the first slice is large enough for most
+/// programs and the next grow while a slice takes less than [`SLICE_TARGET_S`], so a program
+/// of any budget runs in slices of bounded time (a watchdog never sees a long dispatch, and a
+/// stop is noticed between slices).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct SliceSizes {
+    steps: u32,
+    raster: u32,
+    round_iters: u32,
+    /// Grow after a fast slice (real GPUs, no fixed size asked for).
+    grows: bool,
+    /// Groups score their canvases in the dispatch they finish in.
+    inline_score: bool,
+}
+
+/// The time a slice on a real GPU grows towards, in seconds.
+const SLICE_TARGET_S: f64 = 0.05;
+/// The first slice's work units per lane on a real GPU.
+const GPU_FIRST_STEPS: u32 = 1 << 18;
+/// The most work units per lane of one slice on a real GPU.
+const GPU_MAX_STEPS: u32 = 1 << 28;
+
+impl SliceSizes {
+    /// Sizes for `lanes` programs per workgroup on canvases of `n_pixels`.
+    fn new(software: Option<u64>, tuning: &Tuning, lanes: u64, n_pixels: u64) -> SliceSizes {
+        let wg = u64::from(WORKGROUP_SIZE);
+        let score_cost = lanes * (n_pixels.div_ceil(wg) + 1) + 2;
+        let Some(vector) = software else {
+            let (steps, grows) = match tuning.slice {
+                0 => (GPU_FIRST_STEPS, true),
+                n => (n, false),
+            };
+            return SliceSizes {
+                steps,
+                raster: steps.saturating_mul(16).min(1 << 30),
+                round_iters: steps.min(1 << 16),
+                grows,
+                inline_score: true,
+            };
+        };
+        // Loops that do not depend on the slice: the call stack saved and loaded (every lane
+        // of a SIMD vector in turn), workgroup memory copies, the canary.
+        let fixed = vector * u64::from(gvpie_pxl::CALL_DEPTH as u32) * 2 + vector * 64 + 1024;
+        let inline_score = score_cost <= 8192;
+        let score = if inline_score { score_cost } else { 0 };
+        let round_iters = 2048u64;
+        let raster = 12_000u64;
+        // One round more than the budget, each event at least one iteration and its loop's.
+        let raster_max = raster + 1 + 2 * wg + round_iters;
+        let left = SOFTWARE_LOOP_LIMIT.saturating_sub(fixed + score + raster_max);
+        // Each lane's instructions count against the vector's loops; a lane may overshoot its
+        // steps by one instruction's inner loops.
+        let steps = (left / vector).saturating_sub(64).max(64);
+        match tuning.slice {
+            0 => SliceSizes {
+                steps: steps as u32,
+                raster: raster as u32,
+                round_iters: round_iters as u32,
+                grows: false,
+                inline_score,
+            },
+            n => SliceSizes { steps: n, raster: n, round_iters: n, grows: false, inline_score },
+        }
+    }
+
+    /// After a slice that took `took_s` seconds: more work per slice while slices are fast.
+    fn grow(&mut self, took_s: f64) {
+        if !self.grows || took_s >= SLICE_TARGET_S {
+            return;
+        }
+        let factor = (SLICE_TARGET_S / took_s.max(1e-6)).clamp(1.0, 8.0) as u32;
+        self.steps = self.steps.saturating_mul(factor).min(GPU_MAX_STEPS);
+        self.raster = self.steps.saturating_mul(16).min(1 << 30);
+        self.round_iters = self.steps.min(1 << 16);
+    }
+}
+
+/// The SIMD width (threads per vector) of a software adapter, from its name
+/// ("llvmpipe (LLVM 15.0.6, 256 bits)" runs 8 threads per vector); 16 when the name does not
+/// say.
+fn software_vector(name: &str) -> u64 {
+    name.split(['(', ',', ')'])
+        .filter_map(|part| part.trim().strip_suffix(" bits"))
+        .find_map(|bits| bits.trim().parse::<u64>().ok())
+        .map_or(16, |bits| (bits / 32).clamp(1, 64))
 }
 
 /// What the GPU produced for a batch, before conversion: outcomes in program order, and the
@@ -187,6 +302,8 @@ struct Raw {
     canvases: Option<Vec<u32>>,
     canvas_slot: Vec<usize>,
     timings: Timings,
+    /// A stop ended the batch before every program finished.
+    stopped: bool,
 }
 
 /// A set of programs that run with one pipeline.
@@ -214,6 +331,16 @@ struct Plan {
     chunk_limit: u64,
     /// Host threads that pack.
     threads: usize,
+    /// The SIMD width of a software adapter (`None` on a real GPU).
+    software: Option<u64>,
+    /// Score-pass workgroups per program.
+    score_blocks: u64,
+}
+
+/// Words each program adds to the `vars` buffer besides its variables: its saved state, its
+/// share of the groups' result words and list, and its score-pass partial sums.
+fn extra_words(score_blocks: u64) -> usize {
+    crate::codes::STATE_WORDS as usize + 2 + 2 * score_blocks as usize
 }
 
 /// One chunk's programs, packed and on their way to the device.
@@ -224,17 +351,23 @@ struct PackedChunk {
     uploads: Uploads,
 }
 
-/// One chunk ready to dispatch: its pipeline, bind group and the outcome buffer the dispatch
-/// writes (its parameters and variables are held by the bind group).
+/// One chunk ready to dispatch: its pipeline, bind group, parameters and the buffers the
+/// dispatches write (variables and lane states, outcomes), and where the regions of `vars` lie.
 struct BoundChunk<'a> {
     pipeline: &'a wgpu::ComputePipeline,
     bind_group: wgpu::BindGroup,
-    /// Workgroups in x and y (the groups spread over two dimensions past the device's limit).
-    workgroups: (u32, u32),
+    params: Params,
+    params_buf: wgpu::Buffer,
+    var_buf: wgpu::Buffer,
     outcome_buf: wgpu::Buffer,
+    /// Workgroups of the chunk (one per group of lanes).
+    n_groups: usize,
+    /// The groups' result words, read back after every slice.
+    sched_read: wgpu::Buffer,
 }
 
-/// The buffers every chunk of a batch binds: the target image (score mode) and the canvases.
+/// The buffers every chunk of a batch binds: the target image (score mode) and the canvases
+/// (one chunk's at a time: chunks run one after the other).
 struct Shared {
     target: wgpu::Buffer,
     canvases: wgpu::Buffer,
@@ -271,6 +404,11 @@ impl ErrorScopes {
     }
 }
 
+/// Never stop: the `stop` of a batch that runs to the end.
+fn never() -> bool {
+    false
+}
+
 impl GpuBackend {
     /// Runs every program under `config` on the GPU and returns the CPU's result values:
     /// same status (trap kind, line and pc), cycles, `FRAME` count and canvas. Frames are not
@@ -301,6 +439,7 @@ impl GpuBackend {
                 results: cpu::run_batch(programs, config).unwrap_or_default(),
                 ran_on: RanOn::CpuFallback { reason },
                 timings: Timings::default(),
+                next_lines: Vec::new(),
             }),
         }
     }
@@ -319,29 +458,59 @@ impl GpuBackend {
         config: &Config,
         tuning: &Tuning,
     ) -> Result<Result<Batch<RunResult>, String>, GpuError> {
+        self.run_batch_gpu_only_until(programs, config, tuning, &never)
+    }
+
+    /// [`GpuBackend::run_batch_gpu_only`] that asks `stop` between slices (see the crate
+    /// docs) and, once it says true, ends the batch: the programs still running come back
+    /// with [`Status::Running`], the cycles they ran, their canvas so far and, in
+    /// [`Batch::next_lines`], the source line of their next instruction. A slice cannot be
+    /// interrupted, so a stop waits for at most one slice (on a real GPU, slices grow to
+    /// about 50 ms).
+    ///
+    /// # Errors
+    ///
+    /// As [`GpuBackend::run_batch`].
+    pub fn run_batch_gpu_only_until(
+        &self,
+        programs: &[Texture],
+        config: &Config,
+        tuning: &Tuning,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<Result<Batch<RunResult>, String>, GpuError> {
         check_config(config)?;
-        let raw = match self.execute(programs, config, None, tuning) {
+        let raw = match self.execute(programs, config, None, tuning, stop) {
             Ok(raw) => raw,
             Err(reason) => return Ok(Err(reason)),
         };
         let start = Instant::now();
-        let runs = match finished_runs(programs, &raw.outcomes, config.budget) {
+        let runs = match finished_runs(programs, &raw.outcomes, config.budget, raw.stopped) {
             Ok(runs) => runs,
             Err(reason) => return Ok(Err(reason)),
         };
         let Some(pixels) = &raw.canvases else { return Ok(Err("no canvases came back".into())) };
         let n_pixels = config.width as usize * config.height as usize;
         let mut results = Vec::with_capacity(programs.len());
-        for (index, (status, cycles, n_frames)) in runs.into_iter().enumerate() {
+        let mut next_lines = Vec::new();
+        for (index, run) in runs.into_iter().enumerate() {
             let slot = raw.canvas_slot[index];
             let bytes: &[u8] = bytemuck::cast_slice(&pixels[slot * n_pixels..(slot + 1) * n_pixels]);
             let canvas = Canvas::from_rgba8(config.width, config.height, bytes)
                 .map_err(|e| GpuError::BadRequest(e.to_string()))?;
-            results.push(RunResult { status, cycles, canvas, frames: Vec::new(), n_frames });
+            if raw.stopped {
+                next_lines.push(run.next_line);
+            }
+            results.push(RunResult {
+                status: run.status,
+                cycles: run.cycles,
+                canvas,
+                frames: Vec::new(),
+                n_frames: run.n_frames,
+            });
         }
         let mut timings = raw.timings;
         timings.readback_s += start.elapsed().as_secs_f64();
-        Ok(Ok(Batch { results, ran_on: RanOn::Gpu, timings }))
+        Ok(Ok(Batch { results, ran_on: RanOn::Gpu, timings, next_lines }))
     }
 
     /// Runs every program and scores its final canvas against `target` on the GPU; no canvas
@@ -386,34 +555,37 @@ impl GpuBackend {
             results: cpu::score_batch(programs, config, target).unwrap_or_default(),
             ran_on: RanOn::CpuFallback { reason },
             timings: Timings::default(),
+            next_lines: Vec::new(),
         };
-        let raw = match self.execute(programs, config, Some(target), tuning) {
+        let raw = match self.execute(programs, config, Some(target), tuning, &never) {
             Ok(raw) => raw,
             Err(reason) => return Ok(fallback(reason)),
         };
-        let runs = match finished_runs(programs, &raw.outcomes, config.budget) {
+        let runs = match finished_runs(programs, &raw.outcomes, config.budget, false) {
             Ok(runs) => runs,
             Err(reason) => return Ok(fallback(reason)),
         };
         let results = runs
             .into_iter()
             .zip(&raw.outcomes)
-            .map(|((status, cycles, n_frames), outcome)| {
+            .map(|(run, outcome)| {
                 let sse = u64::from(outcome.sse_hi) << 32 | u64::from(outcome.sse_lo);
-                Scored { status, cycles, n_frames, sse }
+                Scored { status: run.status, cycles: run.cycles, n_frames: run.n_frames, sse }
             })
             .collect();
-        Ok(Batch { results, ran_on: RanOn::Gpu, timings: raw.timings })
+        Ok(Batch { results, ran_on: RanOn::Gpu, timings: raw.timings, next_lines: Vec::new() })
     }
 
-    /// Runs a batch on the GPU, step by step (see the module docs): plan, pack, record,
-    /// submit, wait, unpack. Any failure comes back as a reason for the CPU fallback.
+    /// Runs a batch on the GPU, step by step (see the module docs): plan, pack, then each
+    /// chunk in slices until its programs finish (or `stop` says so), wait, unpack. Any
+    /// failure comes back as a reason for the CPU fallback.
     fn execute(
         &self,
         programs: &[Texture],
         config: &Config,
         target: Option<&Canvas>,
         tuning: &Tuning,
+        stop: &dyn Fn() -> bool,
     ) -> Result<Raw, String> {
         use std::sync::atomic::Ordering;
         if self.lost.load(Ordering::SeqCst) {
@@ -424,11 +596,17 @@ impl GpuBackend {
         let _one_at_a_time = self.busy.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut timings = Timings::default();
         if programs.is_empty() {
-            return Ok(Raw { outcomes: Vec::new(), canvases: Some(Vec::new()), canvas_slot: Vec::new(), timings });
+            return Ok(Raw {
+                outcomes: Vec::new(),
+                canvases: Some(Vec::new()),
+                canvas_slot: Vec::new(),
+                timings,
+                stopped: false,
+            });
         }
 
         let start = Instant::now();
-        let plan = self.plan(programs, config, target.is_some(), tuning);
+        let plan = self.plan(programs, config, target.is_some(), tuning)?;
         let scopes = ErrorScopes::push(&self.device);
         let mut pool = self.pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut encoder =
@@ -437,23 +615,43 @@ impl GpuBackend {
         timings.pack_s = start.elapsed().as_secs_f64();
 
         let start = Instant::now();
-        let readback = self.record(&mut encoder, config, target, &plan, &packed)?;
-        self.queue.submit([encoder.finish()]);
-        self.wait(&readback, scopes)?;
+        let recorded = self.record(encoder, config, target, &plan, &packed, stop);
+        // Whatever happened, the scopes are popped (they belong to this batch).
+        let waited = match &recorded {
+            Ok((readback, _, _)) => self.wait(readback, scopes),
+            Err(_) => {
+                drop(scopes.pop());
+                Ok(())
+            }
+        };
+        let (readback, stopped, patches) = recorded?;
+        waited?;
         self.recycle(packed, &mut pool);
         drop(pool);
         timings.gpu_s = start.elapsed().as_secs_f64();
 
         let start = Instant::now();
-        let raw = unpack(&plan, readback)?;
+        let mut raw = unpack(&plan, readback)?;
+        for (slot, sse) in patches {
+            if let Some(outcome) = raw.canvas_slot.iter().position(|&s| s == slot).and_then(|i| raw.outcomes.get_mut(i))
+            {
+                outcome.sse_lo = sse as u32;
+                outcome.sse_hi = (sse >> 32) as u32;
+            }
+        }
         timings.readback_s = start.elapsed().as_secs_f64();
-        Ok(Raw { timings, ..raw })
+        Ok(Raw { timings, stopped, ..raw })
     }
 
     /// Step 1: which programs run on which pipeline, and the sizes that decide the chunks.
-    fn plan(&self, programs: &[Texture], config: &Config, score: bool, tuning: &Tuning) -> Plan {
+    /// Refuses a batch with a program too large for one buffer of this device (no number of
+    /// chunks can hold it).
+    fn plan(&self, programs: &[Texture], config: &Config, score: bool, tuning: &Tuning) -> Result<Plan, String> {
         let limits = self.device.limits();
-        let max_binding = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
+        let mut max_binding = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
+        if tuning.max_binding > 0 {
+            max_binding = max_binding.min(tuning.max_binding);
+        }
         let n_pixels = u64::from(config.width) * u64::from(config.height);
         let canvas_bytes = n_pixels * 4;
         let chunk_limit = max_binding.min(MAX_CANVAS_CHUNK_BYTES);
@@ -461,23 +659,50 @@ impl GpuBackend {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
         };
+        let score_blocks = n_pixels.div_ceil(SCORE_BLOCK_PIXELS);
+        // The most bytes one program needs in any one buffer: a group of lanes holds that
+        // many times as much, so a large program makes groups smaller; one that does not fit
+        // alone cannot run here.
+        let extra = extra_words(if score { score_blocks } else { 0 }) as u64;
+        let mut largest = (0u64, 0usize, "");
+        for (index, texture) in programs.iter().enumerate() {
+            let needs = [
+                (texture.code_words().len() as u64 * 4, "code"),
+                (texture.n_records() as u64 * 4, "record heads"),
+                ((texture.n_vars() as u64 + extra) * 4, "variables and state"),
+            ];
+            for (bytes, what) in needs {
+                if bytes > largest.0 {
+                    largest = (bytes, index, what);
+                }
+            }
+        }
+        let (largest_bytes, largest_index, what) = largest;
+        let per_program = largest_bytes.max(canvas_bytes);
+        if per_program > chunk_limit {
+            let what = if canvas_bytes >= largest_bytes { "its canvas" } else { what };
+            return Err(format!(
+                "program {largest_index} needs {per_program} bytes of GPU memory in one buffer ({what}); this \
+                 adapter allows {chunk_limit} bytes per buffer, so the batch was refused by the GPU"
+            ));
+        }
         let wg_lanes =
             (u64::from(shader::WORKGROUP.canvas_words) / n_pixels).min(u64::from(shader::WORKGROUP.max_lanes)) as usize;
         let workgroup_ok = wg_lanes > 0 && tuning.schedule != Schedule::Lanes && self.workgroup_pipeline().is_some();
         // A software adapter (lavapipe) runs the workgroup variant's barriers slowly: there,
         // `Auto` keeps every program on the lanes schedule.
-        let software = self.adapter_info().device_type == "cpu";
+        let software = (self.adapter_info().device_type == "cpu").then(|| software_vector(&self.adapter_info().name));
         let in_workgroup: Vec<bool> = match (workgroup_ok, tuning.schedule) {
             (false, _) => vec![false; programs.len()],
             (true, Schedule::Workgroup) => vec![true; programs.len()],
-            _ if software => vec![false; programs.len()],
+            _ if software.is_some() => vec![false; programs.len()],
             _ => pack::par_map(programs, threads, pack::straight_line),
         };
-        // Fewer programs per workgroup when canvases are so large that 64 of them do not fit.
-        let lanes = (chunk_limit / canvas_bytes).clamp(1, u64::from(WORKGROUP_SIZE)) as usize;
+        // Fewer programs per workgroup when programs are so large that 64 of them do not fit.
+        let lanes = (chunk_limit / per_program).clamp(1, u64::from(WORKGROUP_SIZE)) as usize;
         let mut jobs = vec![
             Job { workgroup: false, lanes, indices: Vec::new() },
-            Job { workgroup: true, lanes: wg_lanes.max(1), indices: Vec::new() },
+            Job { workgroup: true, lanes: wg_lanes.clamp(1, lanes), indices: Vec::new() },
         ];
         for (index, &wg) in in_workgroup.iter().enumerate() {
             jobs[usize::from(wg)].indices.push(index);
@@ -491,7 +716,7 @@ impl GpuBackend {
                 Some(first)
             })
             .collect();
-        Plan {
+        Ok(Plan {
             n_programs: programs.len(),
             score,
             tuning: *tuning,
@@ -501,7 +726,9 @@ impl GpuBackend {
             canvas_bytes,
             chunk_limit,
             threads,
-        }
+            software,
+            score_blocks,
+        })
     }
 
     /// Step 2: lays out every job's chunks, packs them on host threads straight into mapped
@@ -515,8 +742,10 @@ impl GpuBackend {
         encoder: &mut wgpu::CommandEncoder,
     ) -> Result<Vec<PackedChunk>, String> {
         let mut packed = Vec::new();
+        let extra = extra_words(if plan.score { plan.score_blocks } else { 0 });
         for (j, job) in plan.jobs.iter().enumerate() {
-            let (groups, chunks) = pack::layout(programs, &job.indices, job.lanes, plan.canvas_bytes, plan.chunk_limit);
+            let (groups, chunks) =
+                pack::layout(programs, &job.indices, job.lanes, plan.canvas_bytes, plan.chunk_limit, extra);
             for chunk in chunks {
                 let uploads = Uploads {
                     info: pool.staged(&self.device, "gvpie.info_buf", chunk.n * std::mem::size_of::<Info>()),
@@ -535,32 +764,29 @@ impl GpuBackend {
         Ok(packed)
     }
 
-    /// Step 3: binds and dispatches every chunk and records the copies of its results into
-    /// read-back buffers. The chunks share one canvas buffer, so each chunk's canvases are
-    /// copied out before the next chunk's dispatch.
+    /// Step 3: runs the chunks one after the other, each in slices until its programs finish
+    /// (see [`GpuBackend::run_chunk`]), and records the copies of their results into read-back
+    /// buffers. The chunks share one canvas buffer. Returns the read-back buffers, whether
+    /// `stop` ended the batch, and the score pass's sums (by position in job order).
+    #[allow(clippy::type_complexity)]
     fn record(
         &self,
-        encoder: &mut wgpu::CommandEncoder,
+        encoder: wgpu::CommandEncoder,
         config: &Config,
         target: Option<&Canvas>,
         plan: &Plan,
         packed: &[PackedChunk],
-    ) -> Result<Readback, String> {
+        stop: &dyn Fn() -> bool,
+    ) -> Result<(Readback, bool, Vec<(usize, u64)>), String> {
         let outcome_size = std::mem::size_of::<Outcome>() as u64;
         let run_mode = !plan.score;
-        // Canvases of the workgroup variant stay in workgroup memory when only scored.
-        let canvas_words = packed
-            .iter()
-            .filter(|p| run_mode || !plan.jobs[p.job].workgroup)
-            .map(|p| p.chunk.n as u64 * plan.n_pixels)
-            .max()
-            .unwrap_or(0);
+        let canvas_words = packed.iter().map(|p| p.chunk.n as u64 * plan.n_pixels).max().unwrap_or(0);
         let shared = Shared {
             target: self.padded_storage("gvpie.target_buf", target.map_or(&[], Canvas::pixels)),
             canvases: self.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("gvpie.canvas_buf"),
                 size: (canvas_words * 4).max(16),
-                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
                 mapped_at_creation: false,
             }),
         };
@@ -573,11 +799,99 @@ impl GpuBackend {
             }),
             canvases: run_mode.then(Vec::new),
         };
+        let mut first = Some(encoder);
+        let mut stopped = false;
+        let mut patches = Vec::new();
         for p in packed {
-            let bound = self.bind(p, plan, config, &shared)?;
-            dispatch(encoder, &bound);
-            let at = (plan.job_offsets[p.job] + p.chunk.first) as u64;
-            let n = p.chunk.n as u64;
+            let canvas_read = run_mode.then(|| {
+                self.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("gvpie.canvas_read_buf"),
+                    size: p.chunk.n as u64 * plan.canvas_bytes,
+                    usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                })
+            });
+            if !stopped {
+                let bound = self.bind(p, plan, config, &shared)?;
+                let chunk_run = ChunkRun { plan, packed: p, shared: &shared, bound: &bound };
+                let sched = self.run_chunk(&chunk_run, &mut first, &readback, canvas_read.as_ref(), stop)?;
+                match sched {
+                    None => stopped = true,
+                    Some(sched) if plan.score => patches.extend(self.score_pass(&chunk_run, &sched)?),
+                    Some(_) => {}
+                }
+            }
+            if let (Some(reads), Some(read)) = (&mut readback.canvases, canvas_read) {
+                reads.push(read);
+            }
+        }
+        if let Some(encoder) = first {
+            // An empty plan: the uploads still go (nothing waits for them).
+            self.queue.submit([encoder.finish()]);
+        }
+        readback.canvases.get_or_insert_with(Vec::new);
+        if !run_mode {
+            readback.canvases = None;
+        }
+        Ok((readback, stopped, patches))
+    }
+
+    /// Part of step 3: one chunk's slices. The first dispatch runs every group; each later
+    /// one only the groups with programs still running (their list goes into `vars`), until
+    /// none is left or `stop` says so. After every slice the groups' result words come back
+    /// (a few bytes), and the outcomes and canvases are copied into the read-back buffers
+    /// (mapped only at the end, so the last copies count). Returns the groups' last result
+    /// words, or `None` when `stop` ended the chunk.
+    fn run_chunk(
+        &self,
+        run: &ChunkRun<'_>,
+        first: &mut Option<wgpu::CommandEncoder>,
+        readback: &Readback,
+        canvas_read: Option<&wgpu::Buffer>,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<Option<Vec<u32>>, String> {
+        let ChunkRun { plan, packed, shared, bound } = *run;
+        let outcome_size = std::mem::size_of::<Outcome>() as u64;
+        let job = &plan.jobs[packed.job];
+        let mut sizes = SliceSizes::new(plan.software, &plan.tuning, job.lanes as u64, plan.n_pixels);
+        let mut list: Option<Vec<u32>> = None;
+        loop {
+            let mut encoder = first.take().unwrap_or_else(|| {
+                self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("gvpie.slice") })
+            });
+            let resume = list.is_some();
+            if !resume {
+                // Zero words read as black (see the shader).
+                encoder.clear_buffer(&shared.canvases, 0, Some(packed.chunk.n as u64 * plan.canvas_bytes));
+            }
+            let n_dispatch = list.as_ref().map_or(bound.n_groups, Vec::len);
+            let mut flags = bound.params.flags;
+            if sizes.inline_score {
+                flags |= FLAG_INLINE_SCORE;
+            }
+            let params = Params {
+                resume: u32::from(resume),
+                n_dispatch: n_dispatch as u32,
+                slice_steps: sizes.steps,
+                slice_raster: sizes.raster,
+                round_iters: sizes.round_iters,
+                flags,
+                ..bound.params
+            };
+            self.queue.write_buffer(&bound.params_buf, 0, bytemuck::bytes_of(&params));
+            if let Some(list) = &list {
+                self.queue.write_buffer(&bound.var_buf, u64::from(params.list_base) * 4, bytemuck::cast_slice(list));
+            }
+            dispatch(&mut encoder, bound.pipeline, &bound.bind_group, n_dispatch, self.max_dim());
+            encoder.copy_buffer_to_buffer(
+                &bound.var_buf,
+                u64::from(params.sched_base) * 4,
+                &bound.sched_read,
+                0,
+                bound.n_groups as u64 * 4,
+            );
+            let at = (plan.job_offsets[packed.job] + packed.chunk.first) as u64;
+            let n = packed.chunk.n as u64;
             encoder.copy_buffer_to_buffer(
                 &bound.outcome_buf,
                 0,
@@ -585,23 +899,82 @@ impl GpuBackend {
                 at * outcome_size,
                 n * outcome_size,
             );
-            if let Some(canvas_reads) = &mut readback.canvases {
-                let size = n * plan.canvas_bytes;
-                let read = self.device.create_buffer(&wgpu::BufferDescriptor {
-                    label: Some("gvpie.canvas_read_buf"),
-                    size,
-                    usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-                    mapped_at_creation: false,
-                });
-                encoder.copy_buffer_to_buffer(&shared.canvases, 0, &read, 0, size);
-                canvas_reads.push(read);
+            if let Some(read) = canvas_read {
+                encoder.copy_buffer_to_buffer(&shared.canvases, 0, read, 0, n * plan.canvas_bytes);
             }
+            let started = Instant::now();
+            self.queue.submit([encoder.finish()]);
+            let slice = [bound.sched_read.slice(..)];
+            readback::map_and_wait(&self.device, &self.lost, &slice, wgpu::MapMode::Read).map_err(|f| f.reason())?;
+            let mut sched: Vec<u32> = Vec::with_capacity(bound.n_groups);
+            readback::append_mapped(bound.sched_read.slice(..), &mut sched)?;
+            if sched.iter().any(|&word| word & SCHED_CUT != 0) {
+                return Err(CUT_SHORT.into());
+            }
+            let running: Vec<u32> = (0..bound.n_groups as u32)
+                .filter(|&g| sched.get(g as usize).is_some_and(|&word| word & !(SCHED_SCORED | SCHED_CUT) != 0))
+                .collect();
+            if running.is_empty() {
+                return Ok(Some(sched));
+            }
+            if stop() {
+                return Ok(None);
+            }
+            sizes.grow(started.elapsed().as_secs_f64());
+            list = Some(running);
         }
-        Ok(readback)
     }
 
-    /// Part of step 3: one chunk's parameters, variable and outcome buffers, and its bind
-    /// group over them, the chunk's uploads and the shared buffers.
+    /// Part of step 3, score mode: the groups that finished without scoring (their canvases
+    /// wait in the canvas buffer) are scored by the score pass, `score_blocks` workgroups per
+    /// program; returns each such program's sum (by position in job order).
+    fn score_pass(&self, run: &ChunkRun<'_>, sched: &[u32]) -> Result<Vec<(usize, u64)>, String> {
+        let ChunkRun { plan, packed, bound, .. } = *run;
+        let lanes = plan.jobs[packed.job].lanes;
+        if sched.iter().all(|&word| word & SCHED_SCORED != 0) {
+            return Ok(Vec::new());
+        }
+        let pipeline = self.score_pipeline().ok_or("the score pass did not compile")?;
+        let n = packed.chunk.n;
+        let blocks = plan.score_blocks as usize;
+        let params = Params { n_dispatch: (n * blocks) as u32, ..bound.params };
+        self.queue.write_buffer(&bound.params_buf, 0, bytemuck::bytes_of(&params));
+        let mut encoder =
+            self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("gvpie.score_pass") });
+        dispatch(&mut encoder, pipeline, &bound.bind_group, n * blocks, self.max_dim());
+        let bytes = (n * blocks * 8) as u64;
+        let read = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("gvpie.partial_read_buf"),
+            size: bytes,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        encoder.copy_buffer_to_buffer(&bound.var_buf, u64::from(params.partial_base) * 4, &read, 0, bytes);
+        self.queue.submit([encoder.finish()]);
+        readback::map_and_wait(&self.device, &self.lost, &[read.slice(..)], wgpu::MapMode::Read)
+            .map_err(|f| f.reason())?;
+        let mut partials: Vec<u32> = Vec::with_capacity(n * blocks * 2);
+        readback::append_mapped(read.slice(..), &mut partials)?;
+        let at = plan.job_offsets[packed.job] + packed.chunk.first;
+        let mut sums = Vec::new();
+        for program in 0..n {
+            if sched.get(program / lanes).is_some_and(|&word| word & SCHED_SCORED != 0) {
+                continue;
+            }
+            let words = partials.get(program * blocks * 2..(program + 1) * blocks * 2).unwrap_or(&[]);
+            let sse = words.chunks_exact(2).map(|w| u64::from(w[1]) << 32 | u64::from(w[0])).sum();
+            sums.push((at + program, sse));
+        }
+        Ok(sums)
+    }
+
+    /// The most workgroups per dispatch dimension.
+    fn max_dim(&self) -> u32 {
+        self.device.limits().max_compute_workgroups_per_dimension.max(1)
+    }
+
+    /// Part of step 3: one chunk's parameters, variable (and state) and outcome buffers, and
+    /// its bind group over them, the chunk's uploads and the shared buffers.
     fn bind(
         &self,
         packed: &PackedChunk,
@@ -622,6 +995,14 @@ impl GpuBackend {
         let mut flags = if plan.score { FLAG_SCORE } else { 0 };
         flags |= if local_vars { FLAG_LOCAL_VARS } else { 0 };
         flags |= if local_prog { FLAG_LOCAL_PROG } else { 0 };
+        let n_groups = chunk.n.div_ceil(job.lanes);
+        // The regions of `vars`: variables, lane states, group results, the group list, partial sums.
+        let state_base = chunk.var_words;
+        let sched_base = state_base + chunk.n * crate::codes::STATE_WORDS as usize;
+        let list_base = sched_base + n_groups;
+        let partial_base = list_base + n_groups;
+        let var_words = partial_base + if plan.score { chunk.n * plan.score_blocks as usize * 2 } else { 0 };
+        let word = |n: usize| u32::try_from(n).map_err(|_| format!("a chunk of {n} words is too large"));
         let params = Params {
             width: config.width,
             height: config.height,
@@ -632,23 +1013,40 @@ impl GpuBackend {
             flags,
             inline_max: INLINE_MAX_PIXELS,
             canary: 2,
-            pad: [0; 3],
+            slice_steps: 0,
+            slice_raster: 0,
+            round_iters: 1,
+            resume: 0,
+            n_dispatch: 0,
+            state_base: word(state_base)?,
+            sched_base: word(sched_base)?,
+            list_base: word(list_base)?,
+            partial_base: word(partial_base)?,
+            score_blocks: plan.score_blocks as u32,
+            pad: 0,
         };
-        let params_buf = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        let params_buf = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("gvpie.params_buf"),
-            contents: bytemuck::bytes_of(&params),
-            usage: wgpu::BufferUsages::UNIFORM,
+            size: std::mem::size_of::<Params>() as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
         });
         let var_buf = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("gvpie.var_buf"),
-            size: if local_vars { 16 } else { pack::words_u64(chunk.var_words).max(16) },
-            usage: wgpu::BufferUsages::STORAGE,
+            size: pack::words_u64(var_words).max(16),
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
         let outcome_buf = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("gvpie.outcome_buf"),
             size: chunk.n as u64 * std::mem::size_of::<Outcome>() as u64,
             usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        let sched_read = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("gvpie.sched_read_buf"),
+            size: (n_groups as u64 * 4).next_multiple_of(4).max(4),
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
         // Binding order matches `@binding(n)` in batch.wgsl.
@@ -666,10 +1064,7 @@ impl GpuBackend {
                 wgpu::BindGroupEntry { binding: 7, resource: shared.target.as_entire_binding() },
             ],
         });
-        let n_groups = chunk.n.div_ceil(job.lanes) as u32;
-        let max_dim = self.device.limits().max_compute_workgroups_per_dimension.max(1);
-        let workgroups = (n_groups.min(max_dim), n_groups.div_ceil(max_dim));
-        Ok(BoundChunk { pipeline, bind_group, workgroups, outcome_buf })
+        Ok(BoundChunk { pipeline, bind_group, params, params_buf, var_buf, outcome_buf, n_groups, sched_read })
     }
 
     /// A storage buffer holding `words`, at least 4 words long (a binding cannot be empty).
@@ -713,14 +1108,33 @@ impl GpuBackend {
     }
 }
 
-/// Part of step 3: records one chunk's dispatch.
-fn dispatch(encoder: &mut wgpu::CommandEncoder, bound: &BoundChunk<'_>) {
+/// What one chunk's slices work with.
+#[derive(Clone, Copy)]
+struct ChunkRun<'a> {
+    plan: &'a Plan,
+    packed: &'a PackedChunk,
+    shared: &'a Shared,
+    bound: &'a BoundChunk<'a>,
+}
+
+/// Pixels one workgroup of the score pass sums (`SCORE_BLOCK` in batch.wgsl).
+const SCORE_BLOCK_PIXELS: u64 = 65536;
+
+/// Part of step 3: records one dispatch of `n` workgroups (spread over two dimensions past
+/// the device's limit per dimension).
+fn dispatch(
+    encoder: &mut wgpu::CommandEncoder,
+    pipeline: &wgpu::ComputePipeline,
+    bind_group: &wgpu::BindGroup,
+    n: usize,
+    max_dim: u32,
+) {
+    let n = n as u32;
     let mut pass = encoder
         .begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("gvpie.batch_pass"), timestamp_writes: None });
-    pass.set_pipeline(bound.pipeline);
-    pass.set_bind_group(0, &bound.bind_group, &[]);
-    let (x, y) = bound.workgroups;
-    pass.dispatch_workgroups(x, y, 1);
+    pass.set_pipeline(pipeline);
+    pass.set_bind_group(0, bind_group, &[]);
+    pass.dispatch_workgroups(n.min(max_dim), n.div_ceil(max_dim), 1);
 }
 
 /// Step 6: the mapped outcomes in program order, and the canvases (run mode) in job order
@@ -746,11 +1160,15 @@ fn unpack(plan: &Plan, readback: Readback) -> Result<Raw, String> {
             for read in reads {
                 readback::append_mapped(read.slice(..), &mut pixels)?;
             }
+            // The canvas buffer starts as zeros, read as black: every pixel is opaque.
+            for pixel in &mut pixels {
+                *pixel |= 0xFF00_0000;
+            }
             Some(pixels)
         }
         None => None,
     };
-    Ok(Raw { outcomes, canvases, canvas_slot, timings: Timings::default() })
+    Ok(Raw { outcomes, canvases, canvas_slot, timings: Timings::default(), stopped: false })
 }
 
 fn check_config(config: &Config) -> Result<(), GpuError> {
@@ -764,13 +1182,24 @@ fn check_config(config: &Config) -> Result<(), GpuError> {
     Ok(())
 }
 
-/// The fallback reason when the driver cut the shader short.
-const CUT_SHORT: &str =
-    "the GPU driver cut the shader's loops short (llvmpipe ends a shader after 65535 loop iterations)";
+/// The fallback reason when the driver cut the shader short although the slices should have
+/// kept it from doing so (a bug, or a driver with a lower limit than lavapipe's).
+const CUT_SHORT: &str = "the GPU driver cut a slice's loops short (lavapipe ends a shader after 65535 loop \
+                         iterations; the slices should stay below that)";
+
+/// A program's run as the CPU would report it.
+struct Run {
+    status: Status,
+    cycles: u64,
+    n_frames: u64,
+    /// The source line of the next instruction (a program a stop ended), else 0.
+    next_line: u32,
+}
 
 /// Every program's status, cycles and `FRAME` count, the CPU's way; or why the outcomes
-/// cannot be trusted (the reason the batch falls back to the CPU).
-fn finished_runs(programs: &[Texture], outcomes: &[Outcome], budget: u64) -> Result<Vec<(Status, u64, u64)>, String> {
+/// cannot be trusted (the reason the batch falls back to the CPU). After a stop (`stopped`),
+/// programs still running (or never started) are [`Status::Running`].
+fn finished_runs(programs: &[Texture], outcomes: &[Outcome], budget: u64, stopped: bool) -> Result<Vec<Run>, String> {
     if outcomes.iter().any(|o| o.status == STATUS_CUT_SHORT) {
         return Err(CUT_SHORT.into());
     }
@@ -779,16 +1208,16 @@ fn finished_runs(programs: &[Texture], outcomes: &[Outcome], budget: u64) -> Res
         .zip(outcomes)
         .enumerate()
         .map(|(index, (texture, outcome))| {
-            convert(texture, outcome, budget)
+            convert(texture, outcome, budget, stopped)
                 .ok_or_else(|| format!("program {index} came back without a valid outcome: {outcome:?}"))
         })
         .collect()
 }
 
-/// Turns one outcome into the CPU's values; `None` when the outcome is not a finished run.
-fn convert(texture: &Texture, outcome: &Outcome, budget: u64) -> Option<(Status, u64, u64)> {
+/// Turns one outcome into the CPU's values; `None` when the outcome is not a finished run
+/// (nor, after a stop, a run in progress or not started).
+fn convert(texture: &Texture, outcome: &Outcome, budget: u64, stopped: bool) -> Option<Run> {
     let left = u64::from(outcome.left_hi) << 32 | u64::from(outcome.left_lo);
-    let cycles = budget.checked_sub(left)?;
     let n_frames = u64::from(outcome.frames_hi) << 32 | u64::from(outcome.frames_lo);
     let status = match outcome.status {
         STATUS_HALTED => Status::Halted,
@@ -797,9 +1226,19 @@ fn convert(texture: &Texture, outcome: &Outcome, budget: u64) -> Option<(Status,
             let kind = code.kind(|| record_error(texture, &outcome.record), outcome.addr)?;
             Status::Trapped(Trap { kind, line: outcome.line, pc: outcome.pc })
         }
+        STATUS_RUNNING if stopped => {
+            let cycles = budget.checked_sub(left)?;
+            return Some(Run { status: Status::Running, cycles, n_frames, next_line: outcome.line });
+        }
+        // A chunk the stop came before.
+        0 if stopped => {
+            let next_line = if texture.n_records() > 0 { texture.record(0)[RECORD_WORDS - 1] } else { 0 };
+            return Some(Run { status: Status::Running, cycles: 0, n_frames: 0, next_line });
+        }
         _ => return None,
     };
-    Some((status, cycles, n_frames))
+    let cycles = budget.checked_sub(left)?;
+    Some(Run { status, cycles, n_frames, next_line: 0 })
 }
 
 /// Why the record the GPU refused to run is invalid, decoded the CPU's way.
@@ -816,7 +1255,36 @@ mod tests {
     fn outcome_layout_matches_the_shader() {
         // struct Outcome in batch.wgsl: 12 words, then the record's 8 words.
         assert_eq!(std::mem::size_of::<Outcome>(), 80);
-        assert_eq!(std::mem::size_of::<Info>(), 48);
-        assert_eq!(std::mem::size_of::<Params>(), 48);
+        assert_eq!(std::mem::size_of::<Info>(), 56);
+        assert_eq!(std::mem::size_of::<Params>(), 80);
+    }
+
+    #[test]
+    fn the_software_vector_width_comes_from_the_adapter_name() {
+        assert_eq!(software_vector("llvmpipe (LLVM 15.0.6, 256 bits)"), 8);
+        assert_eq!(software_vector("llvmpipe (LLVM 19.1.0, 512 bits)"), 16);
+        assert_eq!(software_vector("some software adapter"), 16);
+    }
+
+    #[test]
+    fn software_slices_stay_below_the_loop_limit() {
+        for lanes in [1, 16, 64] {
+            for n_pixels in [1, 4096, 65536, 1 << 24] {
+                let sizes = SliceSizes::new(Some(8), &Tuning::default(), lanes, n_pixels);
+                let score = if sizes.inline_score { lanes * (n_pixels.div_ceil(64) + 1) + 2 } else { 0 };
+                let raster = u64::from(sizes.raster) + 1 + 128 + u64::from(sizes.round_iters);
+                let fixed = 8 * 256 * 2 + 8 * 64 + 1024;
+                let total = 8 * (u64::from(sizes.steps) + 64) + raster + score + fixed;
+                assert!(total <= SOFTWARE_LOOP_LIMIT, "{lanes} lanes, {n_pixels} pixels: {total}");
+                assert!(sizes.steps >= 1000, "{sizes:?}");
+            }
+        }
+        // A real GPU starts large and grows while slices are fast.
+        let mut sizes = SliceSizes::new(None, &Tuning::default(), 64, 4096);
+        assert_eq!(sizes.steps, GPU_FIRST_STEPS);
+        sizes.grow(0.001);
+        assert_eq!(sizes.steps, GPU_FIRST_STEPS * 8);
+        sizes.grow(1.0);
+        assert_eq!(sizes.steps, GPU_FIRST_STEPS * 8);
     }
 }

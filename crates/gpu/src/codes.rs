@@ -15,8 +15,23 @@ pub(crate) const STATUS_HALTED: u32 = 1;
 /// `Outcome.status` of a program that trapped; `Outcome.kind` says how ([`TrapCode`]).
 pub(crate) const STATUS_TRAPPED: u32 = 2;
 /// `Outcome.status` when the driver cut the shader's loops short (lavapipe stops a shader
-/// after 65535 loop iterations): the host must not trust that batch.
+/// after 65535 loop iterations) although the slices should keep it from doing so: the host
+/// must not trust that batch.
 pub(crate) const STATUS_CUT_SHORT: u32 = 3;
+/// `Outcome.status` of a program its slice ended before it finished: its state is saved, the
+/// outcome holds its pc, next line, budget left and frames so far.
+pub(crate) const STATUS_RUNNING: u32 = 4;
+
+/// A group's result word (in the `vars` buffer, after each slice): its low bits count the
+/// lanes still running; this bit says its canvases were scored in the dispatch.
+pub(crate) const SCHED_SCORED: u32 = 1 << 31;
+/// A group's result word: the driver cut the dispatch's loops short (see the canary).
+pub(crate) const SCHED_CUT: u32 = 1 << 30;
+/// Words of a lane's saved state before its call stack (pc, budget, frames, colour, random
+/// state, sp, the pending shape and its progress).
+pub(crate) const STATE_HEAD: u32 = 26;
+/// Words of one lane's saved state: the head and a full call stack.
+pub(crate) const STATE_WORDS: u32 = STATE_HEAD + CALL_DEPTH as u32;
 
 /// `Params.flags`: score against the target instead of keeping canvases.
 pub(crate) const FLAG_SCORE: u32 = 1;
@@ -24,6 +39,9 @@ pub(crate) const FLAG_SCORE: u32 = 1;
 pub(crate) const FLAG_LOCAL_VARS: u32 = 2;
 /// `Params.flags`: record heads and code are copied into workgroup memory.
 pub(crate) const FLAG_LOCAL_PROG: u32 = 4;
+/// `Params.flags`: a group that finishes scores its canvases in the same dispatch (the host
+/// sets it where the scoring loop fits the slice); else the score pass does.
+pub(crate) const FLAG_INLINE_SCORE: u32 = 8;
 
 /// How the shader reports a trap in `Outcome.kind`: one code per [`TrapKind`] variant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,9 +128,15 @@ pub(crate) fn wgsl_constants() -> String {
     line("STATUS_HALTED", STATUS_HALTED);
     line("STATUS_TRAPPED", STATUS_TRAPPED);
     line("STATUS_CUT_SHORT", STATUS_CUT_SHORT);
+    line("STATUS_RUNNING", STATUS_RUNNING);
     line("FLAG_SCORE", FLAG_SCORE);
     line("FLAG_LOCAL_VARS", FLAG_LOCAL_VARS);
     line("FLAG_LOCAL_PROG", FLAG_LOCAL_PROG);
+    line("FLAG_INLINE_SCORE", FLAG_INLINE_SCORE);
+    line("SCHED_SCORED", SCHED_SCORED);
+    line("SCHED_CUT", SCHED_CUT);
+    line("STATE_HEAD", STATE_HEAD);
+    line("STATE_WORDS", STATE_WORDS);
     for code in TrapCode::ALL {
         line(&code.wgsl_name(), code as u32);
     }

@@ -26,6 +26,9 @@ pub(crate) struct Info {
     group_code_words: u32,
     group_head_base: u32,
     group_head_words: u32,
+    /// Words of the group's interleaved variables (copied to and from workgroup memory).
+    group_var_words: u32,
+    pad: u32,
 }
 
 /// The per-record word 0 when valid, else 0: the shader's view of which records can run.
@@ -57,6 +60,7 @@ pub(crate) struct Group {
     len: usize,
     max_code: usize,
     max_records: usize,
+    max_vars: usize,
     code_off: usize,
     head_off: usize,
     var_off: usize,
@@ -81,13 +85,15 @@ pub(crate) struct Chunk {
 }
 
 /// Splits a job's programs into workgroups of `lanes` and the groups into chunks whose
-/// buffers each fit `max_binding` bytes.
+/// buffers each fit `max_binding` bytes; each program adds `extra` words (its saved state and
+/// bookkeeping) to the variable buffer.
 pub(crate) fn layout(
     programs: &[Texture],
     job: &[usize],
     lanes: usize,
     canvas_bytes: u64,
     max_binding: u64,
+    extra: usize,
 ) -> (Vec<Group>, Vec<Chunk>) {
     let mut groups = Vec::with_capacity(job.len().div_ceil(lanes));
     let mut chunks = Vec::new();
@@ -109,7 +115,7 @@ pub(crate) fn layout(
         let grows = [
             words_u64(chunk.code_words + max_code * lanes),
             words_u64(chunk.head_words + max_records * lanes),
-            words_u64(chunk.var_words + max_vars * lanes),
+            words_u64(chunk.var_words + max_vars * lanes + (chunk.n + members.len()) * extra),
             (chunk.n + members.len()) as u64 * canvas_bytes,
             (chunk.n + members.len()) as u64 * std::mem::size_of::<Outcome>() as u64,
             (chunk.n + members.len()) as u64 * std::mem::size_of::<Info>() as u64,
@@ -123,6 +129,7 @@ pub(crate) fn layout(
             len: members.len(),
             max_code,
             max_records,
+            max_vars,
             code_off: chunk.code_words,
             head_off: chunk.head_words,
             var_off: chunk.var_words,
@@ -182,6 +189,8 @@ fn fill_group(
             group_code_words: (group.max_code * lanes) as u32,
             group_head_base: group.head_off as u32,
             group_head_words: (group.max_records * lanes) as u32,
+            group_var_words: (group.max_vars * lanes) as u32,
+            pad: 0,
         });
     }
 }
@@ -426,7 +435,7 @@ mod tests {
         let b = gvpie_pxl::compile("TXT 0 0 hi\nSET y 2\nSET z 3")?;
         let programs = [a.clone(), b.clone(), a.clone()];
         let job = [0, 1, 2];
-        let (groups, chunks) = layout(&programs, &job, 2, 64, 1 << 20);
+        let (groups, chunks) = layout(&programs, &job, 2, 64, 1 << 20, 0);
         assert_eq!(chunks.len(), 1);
         let (mut code, mut heads, mut infos) = (Vec::new(), Vec::new(), Vec::new());
         fill_group(&programs, &job, &groups[0], 2, &mut code, &mut heads, &mut infos);
@@ -436,7 +445,7 @@ mod tests {
         assert_eq!(groups[1].code_off, b.code_words().len() * 2);
         assert_eq!(heads[2 + 1], b.code_words()[8]);
         // A tiny binding limit puts each group in its own chunk.
-        let (_, chunks) = layout(&programs, &job, 2, 64, 200);
+        let (_, chunks) = layout(&programs, &job, 2, 64, 200, 0);
         assert_eq!(chunks.iter().map(|c| (c.first, c.n)).collect::<Vec<_>>(), [(0, 2), (2, 1)]);
         Ok(())
     }
@@ -451,7 +460,16 @@ mod tests {
 
     #[test]
     fn parts_cover_all_groups() {
-        let g = Group { first: 0, len: 64, max_code: 512, max_records: 64, code_off: 0, head_off: 0, var_off: 0 };
+        let g = Group {
+            first: 0,
+            len: 64,
+            max_code: 512,
+            max_records: 64,
+            max_vars: 0,
+            code_off: 0,
+            head_off: 0,
+            var_off: 0,
+        };
         let groups = vec![g; 1000];
         let ends = split_groups(&groups, 64, 16);
         assert_eq!(ends.len(), 16);

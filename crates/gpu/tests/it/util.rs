@@ -23,9 +23,16 @@ pub fn backend() -> Option<&'static GpuBackend> {
 /// Every batch of the differential tests runs under each of these, besides the default: every
 /// schedule and memory placement must give the CPU's results.
 pub const TUNINGS: [Tuning; 3] = [
-    Tuning { schedule: Schedule::Lanes, local_vars: false, local_prog: false, threads: 1 },
-    Tuning { schedule: Schedule::Workgroup, local_vars: true, local_prog: true, threads: 3 },
-    Tuning { schedule: Schedule::Workgroup, local_vars: false, local_prog: false, threads: 0 },
+    Tuning { schedule: Schedule::Lanes, local_vars: false, local_prog: false, threads: 1, slice: 0, max_binding: 0 },
+    Tuning { schedule: Schedule::Workgroup, local_vars: true, local_prog: true, threads: 3, slice: 0, max_binding: 0 },
+    Tuning {
+        schedule: Schedule::Workgroup,
+        local_vars: false,
+        local_prog: false,
+        threads: 0,
+        slice: 0,
+        max_binding: 0,
+    },
 ];
 
 /// Compiles PXL source or panics with the diagnostics.
