@@ -1,5 +1,6 @@
 //! `gvpie bench store`: how fast executions are durably recorded, and how many bytes an
-//! execution of an already-seen program costs in the database.
+//! execution of an already-seen program costs in the database: a scratch SQLite file by
+//! default, or a PostgreSQL database (`--db URL`), so the two backends compare at one batch size.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,7 +9,9 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
-use gvpie_store::{BackendUsed, NewExecution, NewImage, NewScript, ProgramInput, RunConfig, Store, TextRef};
+use gvpie_store::{
+    BackendUsed, Location, NewExecution, NewImage, NewScript, ProgramInput, RunConfig, Store, StoreOptions, TextRef,
+};
 
 /// Arguments of `gvpie bench store`.
 #[derive(Args, Debug)]
@@ -22,6 +25,10 @@ pub struct StoreBenchArgs {
     /// Where to put the scratch database (default: a temporary folder, removed afterwards).
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+    /// Record into this PostgreSQL database instead, postgres://USER@HOST:PORT/DATABASE: created and migrated
+    /// when missing, it must not hold the benchmark's script yet (give a fresh name); it is left in place.
+    #[arg(long, value_name = "URL", conflicts_with = "dir")]
+    pub db: Option<String>,
     /// Print the results as JSON.
     #[arg(long)]
     pub json: bool,
@@ -29,6 +36,8 @@ pub struct StoreBenchArgs {
 
 #[derive(serde::Serialize)]
 struct Results {
+    /// `sqlite` or `postgres`.
+    backend: &'static str,
     executions: usize,
     batch: usize,
     recorded_per_s: f64,
@@ -40,6 +49,17 @@ struct Results {
 
 /// Runs the benchmark.
 pub fn store(args: StoreBenchArgs) -> anyhow::Result<ExitCode> {
+    if let Some(url) = &args.db {
+        let location = Location::parse(url).map_err(|e| crate::UsageError::new(format!("--db: {e}")))?;
+        if !matches!(location, Location::Postgres(_)) {
+            return Err(crate::UsageError::new(format!(
+                "--db takes a PostgreSQL URL (postgres://USER@HOST:PORT/DATABASE), not {url}; a SQLite scratch file \
+                 goes in --dir"
+            ))
+            .into());
+        }
+        return report(&measure(&location, &args)?, &args);
+    }
     // Without --dir, a private folder (mode 0700, unpredictable name, removed when dropped), so
     // nobody else can plant the database or a symlink in its place.
     let (scratch, private) = match &args.dir {
@@ -55,16 +75,20 @@ pub fn store(args: StoreBenchArgs) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&scratch).with_context(|| format!("cannot create {}", scratch.display()))?;
     let db = scratch.join("bench.db");
     let _ = std::fs::remove_file(&db);
-    let result = measure(&db, &args);
+    let result = measure(&Location::Sqlite(db), &args);
     drop(private);
-    let results = result?;
+    report(&result?, &args)
+}
+
+fn report(results: &Results, args: &StoreBenchArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&results)?);
     } else {
-        println!(
-            "store benchmark: {} executions, {} per transaction, synchronous=FULL (WAL)",
-            results.executions, results.batch
-        );
+        let durability = match results.backend {
+            "postgres" => "PostgreSQL, the server's own fsync and synchronous_commit",
+            _ => "SQLite, synchronous=FULL (WAL)",
+        };
+        println!("store benchmark: {} executions, {} per transaction, {durability}", results.executions, results.batch);
         println!("  recorded, durably committed: {:>10.0} executions/s   (goal >= 20000)", results.recorded_per_s);
         println!("  bytes per execution of a seen program: {:>6.1} B      (goal <= 200)", results.bytes_per_execution);
         println!(
@@ -76,8 +100,8 @@ pub fn store(args: StoreBenchArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn measure(db: &std::path::Path, args: &StoreBenchArgs) -> anyhow::Result<Results> {
-    let mut store = Store::open(db)?;
+fn measure(location: &Location, args: &StoreBenchArgs) -> anyhow::Result<Results> {
+    let mut store = Store::open_location(location, &StoreOptions::default())?;
     let script = store.create_script(&NewScript {
         name: "hello_gpu".into(),
         lang: "pixel".into(),
@@ -169,6 +193,7 @@ fn measure(db: &std::path::Path, args: &StoreBenchArgs) -> anyhow::Result<Result
     }
     let end_to_end_per_s = n as f64 / start.elapsed().as_secs_f64();
     Ok(Results {
+        backend: if store.is_postgres() { "postgres" } else { "sqlite" },
         executions: recorded,
         batch: batch_size,
         recorded_per_s: recorded as f64 / elapsed,
