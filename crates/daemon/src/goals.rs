@@ -207,6 +207,9 @@ impl Generator for GoalGenerator {
                 }
             }
         }
+        // Goals in id order (a stable sort keeps one goal's changes in order): agents committing at once lock the
+        // goals' rows in the same order, so they wait for each other instead of deadlocking.
+        ctx.extras().goals.sort_by_key(|change| change.id);
         if !arms.is_empty() {
             let line = bandit_line(ctx, &arms);
             ctx.extras().arms.extend(arms);

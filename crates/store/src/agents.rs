@@ -583,11 +583,14 @@ impl Store {
                 "SELECT i.island, i.slices, i.spec, i.best_iteration, i.best_score, i.status FROM goal_islands i \
                  WHERE i.goal_id = ?1 AND i.island < ?2 AND i.status = 'active' \
                  AND NOT EXISTS (SELECT 1 FROM work_claims c WHERE c.work = 'goal:' || i.goal_id || ':' || i.island \
-                 AND {}) ORDER BY i.island{}",
+                 AND {}) ORDER BY i.island LIMIT 1{}",
                 live(3),
                 tx.pick("", " FOR UPDATE OF i SKIP LOCKED")
             );
-            for row in tx.query_all(&sql, params![goal_id, islands, now])? {
+            // One candidate at a time, so a concurrent claimer is kept off that island only; a candidate lost to
+            // a claimer that committed after this statement's snapshot is excluded by the next statement.
+            for _ in 0..islands {
+                let Some(row) = tx.query_opt(&sql, params![goal_id, islands, now])? else { break };
                 let info = island_from_row(goal_id, &row)?;
                 let work = format!("goal:{goal_id}:{}", info.island);
                 if let Some(claim) = claim_in(tx, agent, &work, info.slices + 1, now)? {
@@ -758,7 +761,10 @@ pub(crate) fn write_work(tx: &Db, work: &WorkCommit, resolve: &dyn Fn(ParentRef)
         }
         None => None,
     };
-    for claim in &work.claims {
+    // In a global order (by name), so two agents committing at once lock rows in the same order.
+    let mut claims: Vec<&Claim> = work.claims.iter().collect();
+    claims.sort_by(|a, b| a.work.cmp(&b.work));
+    for claim in claims {
         let Some(agent) = agent else {
             return Err(StoreError::Invalid("claims committed without their agent".to_string()));
         };
@@ -777,7 +783,9 @@ pub(crate) fn write_work(tx: &Db, work: &WorkCommit, resolve: &dyn Fn(ParentRef)
             )?;
         }
     }
-    for change in &work.islands {
+    let mut islands: Vec<&IslandChange> = work.islands.iter().collect();
+    islands.sort_by_key(|c| (c.goal_id, c.island));
+    for change in islands {
         let best = match change.best {
             Some((parent, score)) => resolve(parent)?.map(|iteration| (iteration, score)),
             None => None,
