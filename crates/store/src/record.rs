@@ -302,6 +302,12 @@ impl Store {
         let mut learned = Learned::default();
         let caches = Caches { texts: &self.text_ids, programs: &self.program_ids };
         let result = self.db.transaction(|tx| -> Result<CycleRecord> {
+            if count_cycle {
+                // Daemon cycles from several agents commit one after another anyway (the cycle counter's row);
+                // taking the statistics' lock first, before any row or content insert, keeps two of them from
+                // deadlocking on it halfway through (one waiting on the other's new program, the other on the lock).
+                tx.lock("stats")?;
+            }
             if let Some(lease) = lease {
                 crate::lease::renew_in(tx, lease, crate::time::now_ms())?;
             }
