@@ -402,4 +402,35 @@ mod tests {
         assert_eq!(text.lines().filter(|line| line.starts_with("💾")).count(), 1, "{text}");
         assert!(text.contains("📐 Script: evil\\u{1b}]0;pwned\\u{7}\n"), "{text}");
     }
+
+    #[test]
+    fn agent_events_render_one_clean_line_each() {
+        let events = [
+            DaemonEvent::AgentJoined {
+                agent: "gpu\u{1b}[2J0".to_string(),
+                host: "h".to_string(),
+                pid: 7,
+                roles: vec!["goals".to_string()],
+                restarted: true,
+                replaced: None,
+                own: false,
+            },
+            DaemonEvent::AgentLeft { agent: "a".to_string(), state: "stale".to_string(), own: false },
+            DaemonEvent::TookOver {
+                agent: "b".to_string(),
+                from: "a".to_string(),
+                work: "goal:3:0".to_string(),
+                seq: 12,
+            },
+        ];
+        let text: Vec<String> = events.iter().map(render_text).collect();
+        assert_eq!(
+            text,
+            [
+                "👋 Agent gpu\\u{1b}[2J0 joined (restarted): pid 7 on h, roles goals\n",
+                "🚪 Agent a went stale (no heartbeat within its TTL)\n",
+                "♻️  b took over goal:3:0 (#12) from the stale agent a\n",
+            ]
+        );
+    }
 }
