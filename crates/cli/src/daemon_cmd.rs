@@ -28,7 +28,7 @@ pub struct DaemonArgs {
     #[arg(long, value_name = "NAME")]
     pub agent: Option<String>,
     /// What this agent works on, a comma list of: scripts (runs the improvement scripts), goals (works on goal
-    /// slices), evaluate (re-runs recorded executions to check they reproduce). Default: all three.
+    /// slices), evaluate (re-runs recorded executions to check they reproduce).
     #[arg(long, value_name = "LIST", value_parser = parse_roles, default_value = "scripts,goals,evaluate")]
     pub roles: Roles,
     /// The GPU this agent runs on: an index of `gvpie gpu info` or a part of one adapter's name (sets

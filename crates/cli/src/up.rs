@@ -20,7 +20,7 @@ pub struct UpArgs {
     /// This agent's name (default host:pid); see `gvpie daemon --help`.
     #[arg(long, value_name = "NAME")]
     pub agent: Option<String>,
-    /// What this agent works on: a comma list of scripts, goals, evaluate (default: all three).
+    /// What this agent works on: a comma list of scripts, goals, evaluate.
     #[arg(long, value_name = "LIST", value_parser = crate::daemon_cmd::parse_roles,
           default_value = "scripts,goals,evaluate")]
     pub roles: crate::daemon_cmd::Roles,
