@@ -279,6 +279,11 @@ fn three_agents_one_killed_mid_cycle_and_restarted_finish_every_goal() {
         "0"
     );
 
+    // The evaluate role re-ran recorded executions, and every one reproduced.
+    let verified = store.verification_counts().expect("counts");
+    assert!(verified.same > 0, "{verified:?}");
+    assert_eq!(verified.different, 0, "{verified:?}");
+
     let listed = agents_json(&db);
     assert_eq!(listed.len(), 3, "{listed:?}");
     for agent in &listed {
