@@ -1,4 +1,5 @@
-//! The image goal's session: shape by shape towards a target picture.
+//! The image goal's session: shape by shape towards a target picture, with differentiable refinement of the shapes
+//! placed so far between shapes and at the end when the spec asks for it (`crate::refine`, generator `image:refine`).
 
 use gvpie_raster::Canvas;
 
@@ -282,7 +283,10 @@ impl ImageSession {
     /// Works on the goal until a stop rule, the slice's limits or the host ends it: first one proposal of the
     /// `proposer` (once a shape is placed: a proposal is compared at the same number of shapes or fewer, so there
     /// is nothing to beat before), then one shape per step, its candidates scored by `scorer` (the cascade's
-    /// batches; the other strategies score on the CPU). Every step's program is kept.
+    /// batches; the other strategies score on the CPU), or, when the spec asks for refinement, a refinement of
+    /// the program so far where the bandit chooses one and a final one after the last shape (generator
+    /// `image:refine`, gradients on the CPU with the spec's threads). Every shape's program is kept, and every
+    /// refinement's that lowered the RMSE.
     pub fn run_slice(
         &mut self,
         limits: SliceLimits,
