@@ -251,6 +251,26 @@ impl Daemon {
         } else {
             (None, None)
         };
+        // Everything that can fail for a reason of its own comes before the agent is registered, so a daemon that
+        // does not start leaves no agent behind.
+        let remote = match &config.runtime {
+            RuntimeSpec::InProcess => None,
+            RuntimeSpec::Remote(url) => Some(Remote::new(url).context("cannot set up the HTTP client")?),
+        };
+        let file = match &config.log_file {
+            Some(path) => Some(
+                RotatingFile::open(path, config.log_max_bytes, config.log_keep)
+                    .with_context(|| format!("cannot open the log file {}", path.display()))?,
+            ),
+            None => None,
+        };
+        let reporter = Reporter {
+            format: config.log_format,
+            console: config.console,
+            file,
+            file_failed: false,
+            shown_programs: Default::default(),
+        };
         let name = config.agent_name();
         let registered = store.register_agent(&AgentSpec {
             name: name.clone(),
@@ -272,24 +292,12 @@ impl Daemon {
             // The single-daemon lease is ours: whatever a crashed predecessor had claimed is free.
             store.clear_other_claims(&registered.agent)?;
         }
-        let heartbeat = Heartbeat::start(&location, registered.agent.clone())?;
-        let remote = match &config.runtime {
-            RuntimeSpec::InProcess => None,
-            RuntimeSpec::Remote(url) => Some(Remote::new(url).context("cannot set up the HTTP client")?),
-        };
-        let file = match &config.log_file {
-            Some(path) => Some(
-                RotatingFile::open(path, config.log_max_bytes, config.log_keep)
-                    .with_context(|| format!("cannot open the log file {}", path.display()))?,
-            ),
-            None => None,
-        };
-        let reporter = Reporter {
-            format: config.log_format,
-            console: config.console,
-            file,
-            file_failed: false,
-            shown_programs: Default::default(),
+        let heartbeat = match Heartbeat::start(&location, registered.agent.clone()) {
+            Ok(heartbeat) => heartbeat,
+            Err(err) => {
+                let _ = store.stop_agent(&registered.agent);
+                return Err(err);
+            }
         };
         let folder = config.scripts_dir.as_ref().map(ScriptFolder::new);
         Ok(Daemon {
