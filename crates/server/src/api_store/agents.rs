@@ -40,7 +40,7 @@ pub struct AgentJson {
     /// `alive` (heartbeat within its time-to-live), `stale` (crashed, killed or hung: its work can be taken
     /// over) or `stopped` (stopped cleanly).
     pub state: String,
-    /// Its last heartbeat, `YYYY-MM-DD HH:MM:SS` UTC.
+    /// Its last heartbeat, `YYYY-MM-DD HH:MM:SS.SSS` UTC.
     pub last_heartbeat: String,
     /// Executions it committed, across all its restarts.
     pub executions: i64,
@@ -155,7 +155,7 @@ fn rate_of(rates: &AgentRates, agent: &AgentInfo) -> Option<(f64, f64)> {
     responses(
         (status = 200, body = AgentList, example = json!({"agents": [{
             "name": "gpu0", "host": "render-1", "pid": 4242, "roles": ["scripts", "goals", "evaluate"],
-            "state": "alive", "last_heartbeat": "2026-12-06 11:42:07", "executions": 18231,
+            "state": "alive", "last_heartbeat": "2026-12-06 11:42:07.123", "executions": 18231,
             "executions_per_minute": 512.0, "rate_window_s": 60.0, "working_on": ["goal:3:0"],
             "heartbeat_ms": 1796557327000_i64, "started_ms": 1796553727000_i64, "starts": 2, "stopped_ms": null
         }]})),
