@@ -22,8 +22,9 @@ pub struct ServeArgs {
     /// Address and port to listen on. Binding anything but loopback needs a token.
     #[arg(long, value_name = "ADDR:PORT", default_value = DEFAULT_BIND)]
     pub bind: String,
-    /// The database (SQLite file; created if missing).
-    #[arg(long, value_name = "PATH", default_value = "gvpie-data/gvpie.db")]
+    /// The database: a SQLite file (created if missing), or a PostgreSQL URL postgres://USER@HOST:PORT/DATABASE
+    /// (created and migrated if missing) whose agents the dashboard then shows.
+    #[arg(long, value_name = "PATH|URL", default_value = "gvpie-data/gvpie.db")]
     pub db: String,
     /// Require 'Authorization: Bearer TOKEN' on every request except GET /health
     /// (default: the GVPIE_TOKEN environment variable).
