@@ -38,7 +38,7 @@ const MAX_ANIMATION_FRAMES: usize = 100;
 numbers of every shape placed so far (positions and colours; the background and alpha stay) with gradients of a \
 soft render (--refine-steps Adam steps, then a polish scored in the VM, see docs/refine.md), and once the last \
 shape is placed a final refinement of --final-steps steps runs. A refinement is kept only when it lowers the RMSE. \
-The budget is in steps, so the same seed gives the same program; with --seconds S the whole run stays within S: \
+The budget is in steps, so the same seed gives the same program; with --seconds S shapes and refinements stay within S: \
 shapes stop at half of it and the final refinement gets the rest. --no-refine gives the shape search alone, \
 exactly as before refinement existed. The report says what refinement gained (RMSE before -> after).")]
 pub struct EvolveArgs {
