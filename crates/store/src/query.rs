@@ -50,6 +50,9 @@ pub struct MapEntry {
     pub generator: Option<String>,
     /// A goal score.
     pub score: Option<f64>,
+    /// The agent that recorded it (its name); none for records made outside an agent (the API,
+    /// `gvpie evolve`) or before agents existed.
+    pub agent: Option<String>,
     /// The code text, when asked for.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub code: Option<String>,
@@ -228,8 +231,9 @@ pub struct Summary {
 
 const ENTRY_SELECT: &str = "SELECT e.iteration, e.started_ms, task.text, e.script_id, s.name, e.goal_id, e.success, \
      e.cycles, e.backend, e.duration_us, err.text, p.hash, img.hash, e.width, e.height, e.budget, e.parent_iteration, \
-     gen.text, e.score, CASE WHEN ?1 THEN code.text END \
+     gen.text, e.score, CASE WHEN ?1 THEN code.text END, ag.name \
      FROM executions e \
+     LEFT JOIN agents ag ON ag.id = e.agent_id \
      LEFT JOIN texts task ON task.id = e.task_id \
      LEFT JOIN texts err ON err.id = e.error_id \
      LEFT JOIN texts gen ON gen.id = e.generator_id \
@@ -275,6 +279,7 @@ fn entry_from_row(row: &Row) -> Result<MapEntry> {
         generator: row.get(17)?,
         score: row.get(18)?,
         code: row.get(19)?,
+        agent: row.get(20)?,
     })
 }
 

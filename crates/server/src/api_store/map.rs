@@ -54,6 +54,8 @@ pub struct MapEntryJson {
     pub generator: Option<String>,
     /// Its score on the goal.
     pub score: Option<f64>,
+    /// The agent (daemon) that recorded it; null for records of the API or `gvpie evolve`.
+    pub agent: Option<String>,
     /// The code, when asked for.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub code: Option<String>,
@@ -82,6 +84,7 @@ impl From<gvpie_store::MapEntry> for MapEntryJson {
             parent_iteration: entry.parent_iteration,
             generator: entry.generator,
             score: entry.score,
+            agent: entry.agent,
             code: entry.code,
         }
     }

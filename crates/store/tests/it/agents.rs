@@ -101,7 +101,11 @@ fn an_agent_restarted_under_its_name_is_the_same_agent() {
             work: WorkCommit { agent: Some(first.agent.clone()), ..WorkCommit::default() },
             ..CycleExtras::default()
         };
-        store.record_cycle_with(&[run_of(&first.agent), run_of(&first.agent)], None, &extras).expect("commit");
+        let cycle =
+            store.record_cycle_with(&[run_of(&first.agent), run_of(&first.agent)], None, &extras).expect("commit");
+        // Every record names the agent that made it.
+        let entry = store.map_entry(cycle.iterations[0], false).expect("read").expect("recorded");
+        assert_eq!(entry.agent.as_deref(), Some("a1"));
         // A restart while the first is alive takes the name over at once; the first's heartbeat then fails.
         let second = store.register_agent(&spec("a1", Duration::from_secs(30))).expect("register again");
         assert!(second.restarted);
