@@ -18,12 +18,14 @@
 //!
 //! **Deadlines.** [`Engine::execute_until`] and [`Engine::execute_batch_until`] take a
 //! [`Stop`] (a deadline and a [`CancelFlag`]) and honour it on every path: the CPU checks it
-//! between slices of each program ([`CpuRun`]); the GPU runs a batch in dispatches of growing
-//! budgets and checks it before each, and the GPU's CPU fallback (run here, on every core, not
-//! inside `gvpie-gpu`) between slices. A run it stops has error kind [`TIME_LIMIT_KIND`] and
-//! names the backend that was running. A GPU dispatch itself cannot be interrupted: the
-//! deadline can be overrun by at most one dispatch. [`Engine::execute`] and
-//! [`Engine::execute_batch`] are the same with [`Stop::never`].
+//! between slices of each program ([`CpuRun`]); the GPU runs a batch in resumable slices
+//! (each dispatch does bounded work, the programs' state stays on the GPU, and only the
+//! programs still running are dispatched again) and checks it between slices, and the GPU's
+//! CPU fallback (run here, on every core, not inside `gvpie-gpu`) between slices. A run it
+//! stops has error kind [`TIME_LIMIT_KIND`], the cycles it ran, the line it stopped before and
+//! the backend that was running. A slice itself cannot be interrupted: the deadline can be
+//! overrun by at most one slice (on a real GPU slices grow to about 50 ms). [`Engine::execute`]
+//! and [`Engine::execute_batch`] are the same with [`Stop::never`].
 //!
 //! This crate does no file or network IO; it reads the clock only to time executions and to
 //! check deadlines.
@@ -318,12 +320,11 @@ impl Engine {
     /// each finishes or `stop` is reached.
     ///
     /// On the CPU the programs run one after the other, each in slices that check `stop`. On
-    /// the GPU they go in one submission (the duration of each outcome is then the batch's time
-    /// divided evenly), or, under a `stop` that can be reached, in submissions of growing
-    /// budgets with `stop` checked before each, not during one. If the GPU fails
-    /// (device lost, out of memory, a software device's loop limit) the whole batch runs again
-    /// on the CPU, on every core, in slices that check `stop`; those outcomes say `cpu` and
-    /// carry [`Outcome::gpu_fallback`].
+    /// the GPU they go in one batch of resumable slices (the duration of each outcome is then
+    /// the batch's time divided evenly), with `stop` checked between slices. If the GPU fails
+    /// (device lost, out of memory, a batch too large for the adapter) the whole batch runs
+    /// again on the CPU, on every core, in slices that check `stop`; those outcomes say `cpu`
+    /// and carry [`Outcome::gpu_fallback`].
     ///
     /// # Errors
     ///
@@ -355,82 +356,30 @@ impl Engine {
         }
         let start = std::time::Instant::now();
         let tuning = gvpie_gpu::Tuning::default();
-        // A dispatch cannot be interrupted, so under a `Stop` the batch runs in dispatches of
-        // growing budgets (GpuSlices): a program that ends within one is done (the VM is
-        // deterministic: a larger budget gives the same result); the others run again, from the
-        // start, with a larger budget, until the budget or the `Stop`.
-        let mut slices = GpuSlices::new(config, stop);
-        let mut done: Vec<Option<Outcome>> = textures.iter().map(|_| None).collect();
-        let mut pending: Vec<usize> = (0..textures.len()).collect();
-        // The last dispatch's results of the pending programs (cut short by its budget).
-        let mut partial: Vec<RunResult> = Vec::new();
-        loop {
-            let budget = slices.budget();
-            let slice_config = Config { budget, ..*config };
-            let owned: Vec<Texture>;
-            let batch_textures = if pending.len() == textures.len() {
-                textures
-            } else {
-                owned = pending.iter().map(|&i| textures[i].clone()).collect();
-                &owned[..]
-            };
-            let dispatched = std::time::Instant::now();
-            let batch = match gpu.run_batch_gpu_only(batch_textures, &slice_config, &tuning) {
-                Ok(Ok(batch)) => batch,
-                Ok(Err(_)) if !partial.is_empty() && stop.reached().is_some() => {
-                    // The GPU failed on a larger budget after the stop: what the last dispatch drew.
-                    let reason = stop.reached().unwrap_or(StopReason::Deadline);
-                    stop_pending(&mut done, &pending, std::mem::take(&mut partial), config.budget, reason);
-                    break;
-                }
-                Ok(Err(reason)) => {
-                    let fallback = cpu::run_parallel(batch_textures, config, stop, &reason, start)?;
-                    for (&i, outcome) in pending.iter().zip(fallback) {
-                        done[i] = Some(outcome);
-                    }
-                    break;
-                }
-                Err(err) => return Err(ExecError::GpuUnavailable(err.to_string())),
-            };
-            let mut still = Vec::new();
-            partial.clear();
-            for (&i, result) in pending.iter().zip(batch.results) {
-                let cut_short = budget < config.budget
-                    && matches!(
-                        result.status,
-                        Status::Trapped(gvpie_pxl::Trap { kind: gvpie_pxl::TrapKind::BudgetExhausted, .. })
-                    );
-                if cut_short {
-                    still.push(i);
-                    partial.push(result);
-                } else {
-                    done[i] = Some(gpu_outcome(result, config.budget, None));
-                }
-            }
-            pending = still;
-            if pending.is_empty() {
-                break;
-            }
-            let reason = stop.reached().or_else(|| slices.grow(dispatched.elapsed()));
-            if let Some(reason) = reason {
-                // Stopped between dispatches: what the last one drew, with the line it stopped before.
-                stop_pending(&mut done, &pending, std::mem::take(&mut partial), config.budget, reason);
-                break;
-            }
-        }
+        // The GPU runs the batch in slices of bounded work and asks `stop` between them; once
+        // it is reached, the programs still running come back with their cycles and canvas so
+        // far and the line they would run next.
+        let stop_check = || stop.reached().is_some();
+        let batch = match gpu.run_batch_gpu_only_until(textures, config, &tuning, &stop_check) {
+            Ok(Ok(batch)) => batch,
+            Ok(Err(reason)) => return cpu::run_parallel(textures, config, stop, &reason, start),
+            Err(err) => return Err(ExecError::GpuUnavailable(err.to_string())),
+        };
         // A finished program's time is its share of the batch; a stopped one's, the whole wait.
         let total = start.elapsed();
         let each = total / u32::try_from(textures.len().max(1)).unwrap_or(u32::MAX);
-        done.into_iter()
-            .map(|outcome| {
-                let mut outcome =
-                    outcome.ok_or_else(|| ExecError::Internal("a GPU batch result is missing".to_string()))?;
-                if outcome.backend == BackendName::Gpu {
-                    outcome.duration = if outcome.stopped.is_some() { total } else { each };
-                }
-                Ok(outcome)
+        let reason = stop.reached().unwrap_or(StopReason::Deadline);
+        Ok(batch
+            .results
+            .into_iter()
+            .enumerate()
+            .map(|(index, result)| {
+                let stopped = (result.status == Status::Running)
+                    .then(|| Stopped { reason, line: batch.next_lines.get(index).copied().unwrap_or(0) });
+                let duration = if stopped.is_some() { total } else { each };
+                Outcome { duration, ..gpu_outcome(result, config.budget, stopped) }
             })
-            .collect()
+            .collect())
     }
 
     #[cfg(not(feature = "gpu"))]
@@ -451,125 +400,6 @@ fn gpu_outcome(result: RunResult, budget: u64, stopped: Option<Stopped>) -> Outc
         gpu_fallback: None,
         tier: None,
         jit_fallback: None,
-    }
-}
-
-/// Ends the `pending` programs with what their last dispatch drew (`partial`, cut short by its
-/// budget), stopped by `reason` before the line it would have run next.
-#[cfg(feature = "gpu")]
-fn stop_pending(
-    done: &mut [Option<Outcome>],
-    pending: &[usize],
-    partial: Vec<RunResult>,
-    budget: u64,
-    reason: StopReason,
-) {
-    for (&i, mut result) in pending.iter().zip(partial) {
-        let line = match result.status {
-            Status::Trapped(trap) => trap.line,
-            _ => 0,
-        };
-        result.status = Status::Running;
-        done[i] = Some(gpu_outcome(result, budget, Some(Stopped { reason, line })));
-    }
-}
-
-/// Pixel work per program in the first GPU dispatch under a [`Stop`]: its budget is this
-/// divided by the canvas's pixels (at least [`GPU_MIN_SLICE`] instructions).
-pub const GPU_FIRST_SLICE_PIXELS: u64 = 1 << 24;
-/// The smallest budget of a GPU dispatch under a [`Stop`].
-pub const GPU_MIN_SLICE: u64 = 256;
-/// How much the budget of the next GPU dispatch may grow over the last one.
-pub const GPU_SLICE_GROWTH: u64 = 16;
-
-/// The budgets of the dispatches of a GPU batch under a [`Stop`]: the first bounded in pixel
-/// work, each next one up to [`GPU_SLICE_GROWTH`] times larger, and, with a deadline, no larger
-/// than what the last dispatch's speed says fits in half the time left (a dispatch runs from
-/// the start again, so the time it takes grows with its budget). Without a `Stop` there is one
-/// dispatch with the whole budget.
-#[cfg_attr(not(feature = "gpu"), allow(dead_code))]
-struct GpuSlices {
-    budget: u64,
-    full: u64,
-    deadline: Option<std::time::Instant>,
-}
-
-#[cfg_attr(not(feature = "gpu"), allow(dead_code))]
-impl GpuSlices {
-    fn new(config: &Config, stop: &Stop) -> GpuSlices {
-        let full = config.budget;
-        if stop.is_never() {
-            return GpuSlices { budget: full, full, deadline: None };
-        }
-        let pixels = u64::from(config.width) * u64::from(config.height);
-        let first = (GPU_FIRST_SLICE_PIXELS / pixels.max(1)).max(GPU_MIN_SLICE).min(full);
-        GpuSlices { budget: first, full, deadline: stop.deadline() }
-    }
-
-    /// The budget of the next dispatch.
-    fn budget(&self) -> u64 {
-        self.budget
-    }
-
-    /// After a dispatch that took `took` and left programs unfinished: grows the budget, or
-    /// says that the deadline comes before a larger dispatch could end.
-    fn grow(&mut self, took: Duration) -> Option<StopReason> {
-        let mut next = self.budget.saturating_mul(GPU_SLICE_GROWTH).min(self.full);
-        if let Some(deadline) = self.deadline {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            let per_cycle = took.as_secs_f64() / self.budget as f64;
-            let fits = (left.as_secs_f64() / 2.0 / per_cycle.max(f64::MIN_POSITIVE)).min(u64::MAX as f64) as u64;
-            next = next.min(fits);
-            if next <= self.budget {
-                return Some(StopReason::Deadline);
-            }
-        }
-        self.budget = next;
-        None
-    }
-}
-
-#[cfg(test)]
-mod gpu_slices_tests {
-    use std::time::{Duration, Instant};
-
-    use super::*;
-
-    fn config(side: u32, budget: u64) -> Config {
-        Config { width: side, height: side, budget, max_frames: 0 }
-    }
-
-    #[test]
-    fn without_a_stop_one_dispatch_has_the_whole_budget() {
-        let slices = GpuSlices::new(&config(256, 1_000_000_000), &Stop::never());
-        assert_eq!(slices.budget(), 1_000_000_000);
-    }
-
-    #[test]
-    fn the_first_dispatch_is_bounded_in_pixel_work_and_the_next_grow() {
-        let stop = Stop::never().with_cancel(CancelFlag::new());
-        let mut slices = GpuSlices::new(&config(256, 1_000_000_000), &stop);
-        assert_eq!(slices.budget(), GPU_MIN_SLICE);
-        assert_eq!(GpuSlices::new(&config(64, 1_000_000_000), &stop).budget(), GPU_FIRST_SLICE_PIXELS / 4096);
-        assert_eq!(GpuSlices::new(&config(64, 100), &stop).budget(), 100);
-        assert_eq!(slices.grow(Duration::from_secs(1)), None);
-        assert_eq!(slices.budget(), GPU_MIN_SLICE * GPU_SLICE_GROWTH);
-        for _ in 0..10 {
-            let _ = slices.grow(Duration::from_secs(1));
-        }
-        assert_eq!(slices.budget(), 1_000_000_000);
-    }
-
-    #[test]
-    fn a_dispatch_that_cannot_end_before_the_deadline_is_not_started() {
-        let stop = Stop::at(Instant::now() + Duration::from_secs(10));
-        let mut slices = GpuSlices::new(&config(256, 1_000_000_000), &stop);
-        // 1 s for 256 cycles: 16x more (16 s) does not fit in half of the 10 s left; about 5x does.
-        assert_eq!(slices.grow(Duration::from_secs(1)), None);
-        assert!(slices.budget() > GPU_MIN_SLICE && slices.budget() <= GPU_MIN_SLICE * 5, "{}", slices.budget());
-        // At that speed (about 1280 cycles in 5 s) nothing larger fits in half of what is left.
-        let took = Duration::from_secs(5);
-        assert_eq!(slices.grow(took), Some(StopReason::Deadline));
     }
 }
 

@@ -112,80 +112,102 @@ fn a_gpu_batch_checks_the_deadline_before_the_dispatch() {
     }
 }
 
+/// Issue 15: the GPU runs programs in resumable slices, so no driver loop limit (lavapipe ends
+/// a shader after 65,535 loop iterations) or watchdog cuts a program: a program of millions
+/// of cycles runs to its end on the GPU with the CPU's answer, and no fallback.
 #[test]
-fn the_gpu_fallback_honours_the_deadline() {
+fn long_programs_run_on_the_gpu_to_their_end() {
     let Some(engine) = gpu_engine() else { return };
-    // llvmpipe ends a shader after 65535 loop iterations, so an endless loop always falls back
-    // there; a real GPU would run the whole budget (its dispatch cannot be stopped yet).
-    if !engine.gpu_adapter().is_some_and(|name| name.contains("llvmpipe")) {
-        eprintln!("NOTE: not llvmpipe; this test needs a GPU that cuts long shaders short");
-        return;
+    let sources = [
+        // A million iterations (2 million cycles), then a picture of the count.
+        "SET i 0\nloop:\nADD s s i\nLOOP i 1000000 loop\nNUM 1 1 s\nHALT\n",
+        // Runs out of a budget in the millions, drawing as it goes.
+        "top:\nRAND x 16\nRAND y 16\nCOLOR x y 99 128\nRECT x y 3 3\nJMP top\n",
+    ];
+    let textures: Vec<_> = sources.iter().map(|s| compile(s).expect("compile")).collect();
+    let config = Config { width: 16, height: 16, budget: 4_000_000, max_frames: 0 };
+    let on_gpu = engine.execute_batch(&textures, &config, BackendChoice::Gpu).expect("gpu");
+    let on_cpu = engine.execute_batch(&textures, &config, BackendChoice::Cpu).expect("cpu");
+    for (index, (gpu, cpu)) in on_gpu.iter().zip(&on_cpu).enumerate() {
+        assert_eq!((gpu.backend, gpu.gpu_fallback.as_deref()), (BackendName::Gpu, None), "program {index}");
+        assert_eq!(gpu.result.status, cpu.result.status, "program {index}");
+        assert_eq!(gpu.result.cycles, cpu.result.cycles, "program {index}");
+        assert_eq!(gpu.result.canvas, cpu.result.canvas, "program {index}");
+        let json = ResultJson::from_outcome(gpu, textures[index].code_words().len());
+        assert_eq!(json.backend, "gpu");
     }
-    // Long enough for the GPU's attempt (over a second on a busy machine: the fallback must have time left).
-    let stop = Stop::after(Duration::from_secs(5));
-    // 8x8: the first dispatch's budget (GPU_FIRST_SLICE_PIXELS / 64) is already past the loop limit.
-    let config = Config { width: 8, height: 8, ..endless() };
-    let outcomes = engine.execute_batch_until(&vec![forever(); 2], &config, BackendChoice::Gpu, &stop).expect("batch");
-    for outcome in &outcomes {
-        assert_eq!(kind_and_backend(outcome), (TIME_LIMIT_KIND.to_string(), "cpu".to_string()));
-        assert!(outcome.gpu_fallback.is_some(), "the outcome says why the GPU did not run it");
-        assert!(outcome.result.cycles > 0, "the fallback ran until the deadline");
+    assert_eq!(on_gpu[0].result.cycles, 1 + 2 * 1_000_000 + 2);
+    assert_eq!(ResultJson::from_outcome(&on_gpu[1], 0).error.map(|e| e.kind), Some("budget_exhausted".to_string()));
+}
+
+/// Issue 17, finding 2 (the rest), and issue 15: a runaway GPU batch stops between slices at
+/// its deadline, on every adapter (lavapipe too): the answer is `time_limit` from the GPU,
+/// with the cycles it ran, its canvas so far and the line it would run next.
+#[test]
+fn a_runaway_gpu_batch_stops_between_slices() {
+    let Some(engine) = gpu_engine() else { return };
+    for heavy in [forever(), compile("top:\nCLS 1 2 3\nJMP top\n").expect("compile")] {
+        let config = Config { width: 256, height: 256, ..endless() };
+        let stop = Stop::after(Duration::from_millis(300));
+        let outcomes = engine.execute_batch_until(&vec![heavy; 2], &config, BackendChoice::Gpu, &stop).expect("batch");
+        for outcome in &outcomes {
+            assert_eq!(kind_and_backend(outcome), (TIME_LIMIT_KIND.to_string(), "gpu".to_string()));
+            assert!(outcome.gpu_fallback.is_none());
+            let cycles = outcome.result.cycles;
+            assert!(cycles > 0 && cycles < config.budget, "{cycles}");
+            let line = ResultJson::from_outcome(outcome, 0).error.and_then(|e| e.line);
+            assert!(matches!(line, Some(2 | 3)), "{line:?}");
+        }
     }
 }
 
-/// Issue 17, finding 2 (the rest): a GPU dispatch cannot be interrupted, so a runaway GPU batch
-/// ran to its budget (or, on llvmpipe, to the shader's loop limit, then on the CPU). Under a
-/// `Stop` the batch now runs in dispatches of growing budgets and stops between them: the
-/// answer is `time_limit` from the GPU, with the cycles of its last dispatch.
+/// The cancel flag reaches the GPU path between slices too.
 #[test]
-fn a_runaway_gpu_batch_stops_between_dispatches() {
+fn the_cancel_flag_stops_a_gpu_batch() {
     let Some(engine) = gpu_engine() else { return };
-    // llvmpipe ends a shader after 65535 loop iterations (every CLS is a loop over the pixels), so
-    // there a long dispatch falls back to the CPU (the next test); a real GPU runs it.
-    if engine.gpu_adapter().is_some_and(|name| name.contains("llvmpipe")) {
-        eprintln!("NOTE: llvmpipe; this test needs a GPU that runs long shaders");
-        return;
-    }
-    let heavy = compile("top:\nCLS 1 2 3\nJMP top\n").expect("compile");
-    let config = Config { width: 1024, height: 1024, budget: 1_000_000_000, max_frames: 0 };
-    let stop = Stop::after(Duration::from_millis(300));
-    let outcomes = engine.execute_batch_until(&vec![heavy; 2], &config, BackendChoice::Gpu, &stop).expect("batch");
+    let flag = gvpie_exec::CancelFlag::new();
+    let stop = Stop::never().with_cancel(flag.clone());
+    let canceller = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(200));
+        flag.cancel();
+    });
+    let outcomes =
+        engine.execute_batch_until(&vec![forever(); 3], &endless(), BackendChoice::Gpu, &stop).expect("batch");
+    canceller.join().expect("join");
     for outcome in &outcomes {
-        assert_eq!(kind_and_backend(outcome), (TIME_LIMIT_KIND.to_string(), "gpu".to_string()));
-        assert!(outcome.gpu_fallback.is_none());
-        let cycles = outcome.result.cycles;
-        assert!(cycles >= gvpie_exec::GPU_MIN_SLICE && cycles < config.budget, "{cycles}");
-        assert_eq!(ResultJson::from_outcome(outcome, 0).error.and_then(|e| e.line), Some(2));
+        let json = ResultJson::from_outcome(outcome, 0);
+        assert_eq!(json.backend, "gpu");
+        let error = json.error.expect("cancelled");
+        assert_eq!(error.kind, TIME_LIMIT_KIND);
+        assert!(error.message.starts_with("cancelled"), "{}", error.message);
     }
 }
 
-/// A batch run in several dispatches (a small first budget on a large canvas) gives exactly the
-/// answers of one dispatch and of the CPU.
+/// A batch run under a stop (in slices that ask it) gives exactly the answers of a batch run
+/// without one and of the CPU.
 #[test]
-fn gpu_dispatches_of_growing_budgets_give_the_same_answers() {
+fn gpu_batches_under_a_stop_give_the_same_answers() {
     let Some(engine) = gpu_engine() else { return };
     let textures: Vec<_> = (0..8)
         .map(|i| {
             let source =
-                format!("SET i 0\nloop:\nCOLOR i {i} 9\nPSET i {i}\nADD i i 1\nIF i < {} loop\nHALT\n", 100 * i);
+                format!("SET i 0\nloop:\nCOLOR i {i} 9\nPSET i {i}\nADD i i 1\nIF i < {} loop\nHALT\n", 4000 * i);
             compile(&source).unwrap_or_else(|d| panic!("{}", d[0].headline()))
         })
         .collect();
-    // 512x512: the first dispatch has GPU_MIN_SLICE instructions, fewer than these programs need.
     let config = Config { width: 512, height: 512, ..Config::default() };
-    let sliced = engine
+    let stopped = engine
         .execute_batch_until(&textures, &config, BackendChoice::Gpu, &Stop::after(Duration::from_secs(3600)))
-        .expect("sliced");
-    let whole = engine.execute_batch(&textures, &config, BackendChoice::Gpu).expect("one dispatch");
+        .expect("under a stop");
+    let whole = engine.execute_batch(&textures, &config, BackendChoice::Gpu).expect("no stop");
     let on_cpu = engine.execute_batch(&textures, &config, BackendChoice::Cpu).expect("cpu");
-    assert!(on_cpu.iter().any(|o| o.result.cycles > gvpie_exec::GPU_MIN_SLICE), "some program needs a second dispatch");
-    for (index, ((sliced, whole), cpu)) in sliced.iter().zip(&whole).zip(&on_cpu).enumerate() {
-        assert_eq!(sliced.backend, BackendName::Gpu, "program {index}");
-        assert!(sliced.stopped.is_none(), "program {index}");
+    for (index, ((stopped, whole), cpu)) in stopped.iter().zip(&whole).zip(&on_cpu).enumerate() {
+        assert_eq!(stopped.backend, BackendName::Gpu, "program {index}");
+        assert!(stopped.stopped.is_none(), "program {index}");
         for other in [whole, cpu] {
-            assert_eq!(sliced.result.status, other.result.status, "program {index}");
-            assert_eq!(sliced.result.cycles, other.result.cycles, "program {index}");
-            assert_eq!(sliced.result.canvas, other.result.canvas, "program {index}");
+            assert_eq!(stopped.result.status, other.result.status, "program {index}");
+            assert_eq!(stopped.result.cycles, other.result.cycles, "program {index}");
+            assert_eq!(stopped.result.canvas, other.result.canvas, "program {index}");
         }
     }
 }

@@ -802,8 +802,201 @@ fn channel(v: i32) -> u32 {
 // Runs the lane's program until it stops (RUN_STOP), hands over a shape for the whole
 // workgroup to draw (RUN_SHAPE, the shape in `shape`) or has used the slice's steps
 // (RUN_PAUSE, before the next instruction).
+// Whether an opcode is run by the interpreter's fast loop: arithmetic, control flow, colour,
+// random numbers, frames and single pixels; not the shapes, text, PEEK and POKE (nor 0, an
+// invalid record). Keeping the fast loop small matters where divergent code runs under
+// masks (lavapipe runs every branch of a loop body) and for register pressure.
+fn is_simple(op: u32) -> bool {
+    switch op {
+        case OP_SET, OP_ADD, OP_SUB, OP_MUL, OP_AND, OP_OR, OP_XOR, OP_SHL, OP_SHR, OP_DIV, OP_MOD, OP_JMP, OP_IF,
+            OP_LOOP, OP_CALL, OP_RET, OP_HALT, OP_COLOR, OP_PSET, OP_PGET, OP_RAND, OP_SEED, OP_FRAME: {
+            return true;
+        }
+        default: {
+            return false;
+        }
+    }
+}
+
+// Runs one simple instruction (see is_simple) at record `at` (words from rb, operand words
+// w1..w3); false when it trapped.
+fn exec_simple(op: u32, head: u32, at: u32, rb: u32, w1: u32, w2: u32, w3: u32) -> bool {
+    switch op {
+        case OP_SET: {
+            store_var(w1, operand(w2, head, 1u));
+        }
+        case OP_ADD: {
+            store_var(w1, operand(w2, head, 1u) + operand(w3, head, 2u));
+        }
+        case OP_SUB: {
+            store_var(w1, operand(w2, head, 1u) - operand(w3, head, 2u));
+        }
+        case OP_MUL: {
+            store_var(w1, operand(w2, head, 1u) * operand(w3, head, 2u));
+        }
+        case OP_AND: {
+            store_var(w1, operand(w2, head, 1u) & operand(w3, head, 2u));
+        }
+        case OP_OR: {
+            store_var(w1, operand(w2, head, 1u) | operand(w3, head, 2u));
+        }
+        case OP_XOR: {
+            store_var(w1, operand(w2, head, 1u) ^ operand(w3, head, 2u));
+        }
+        case OP_SHL: {
+            store_var(w1, operand(w2, head, 1u) << (bitcast<u32>(operand(w3, head, 2u)) & 31u));
+        }
+        case OP_SHR: {
+            store_var(w1, operand(w2, head, 1u) >> (bitcast<u32>(operand(w3, head, 2u)) & 31u));
+        }
+        case OP_DIV, OP_MOD: {
+            let b = operand(w3, head, 2u);
+            if b == 0 {
+                trap(TRAP_DIVISION_BY_ZERO, at);
+                return false;
+            }
+            let a = operand(w2, head, 1u);
+            var r = 0;
+            if b == -1 {
+                // Wrapping: MIN / -1 = MIN, MIN % -1 = 0.
+                r = select(0, 0 - a, (head & 0xFFu) == OP_DIV);
+            } else if (head & 0xFFu) == OP_DIV {
+                r = a / b;
+            } else {
+                r = a % b;
+            }
+            store_var(w1, r);
+        }
+        case OP_JMP: {
+            pc = w1;
+        }
+        case OP_IF: {
+            let a = operand(w1, head, 0u);
+            let b = operand(w2, head, 1u);
+            var holds = false;
+            switch (head >> 16u) & 0xFFu {
+                case CMP_EQ: {
+                    holds = a == b;
+                }
+                case CMP_NE: {
+                    holds = a != b;
+                }
+                case CMP_LT: {
+                    holds = a < b;
+                }
+                case CMP_LE: {
+                    holds = a <= b;
+                }
+                case CMP_GT: {
+                    holds = a > b;
+                }
+                // CMP_GE: a valid IF record holds no other code.
+                default: {
+                    holds = a >= b;
+                }
+            }
+            if holds {
+                pc = w3;
+            }
+        }
+        case OP_LOOP: {
+            let v = operand(w1, head, 0u) + 1;
+            store_var(w1, v);
+            // The limit is read after the write, like the CPU (it may be the same variable).
+            if v < operand(w2, head, 1u) {
+                pc = w3;
+            }
+        }
+        case OP_CALL: {
+            if sp == CALL_DEPTH {
+                trap(TRAP_STACK_OVERFLOW, at);
+                return false;
+            }
+            stack[sp] = pc;
+            sp += 1u;
+            pc = w1;
+        }
+        case OP_RET: {
+            if sp == 0u {
+                trap(TRAP_STACK_UNDERFLOW, at);
+                return false;
+            }
+            sp -= 1u;
+            pc = stack[sp];
+        }
+        case OP_HALT: {
+            pc = info.n_records;
+        }
+        case OP_COLOR: {
+            color = channel(operand(w1, head, 0u)) | (channel(operand(w2, head, 1u)) << 8u)
+                | (channel(operand(w3, head, 2u)) << 16u) | (channel(value(rb, head, 3u)) << 24u);
+        }
+        case OP_PSET: {
+            plot(canvas_base, operand(w1, head, 0u), operand(w2, head, 1u), color);
+        }
+        case OP_PGET: {
+            let x = operand(w2, head, 1u);
+            let y = operand(w3, head, 2u);
+            var v = -1;
+            if x >= 0 && y >= 0 && u32(x) < params.width && u32(y) < params.height {
+                let p = cv_get(canvas_base + u32(y) * params.width + u32(x));
+                v = bitcast<i32>(((p & 0xFFu) << 16u) | (p & 0xFF00u) | ((p >> 16u) & 0xFFu));
+            }
+            store_var(w1, v);
+        }
+        case OP_RAND: {
+            var x = rng;
+            x ^= x << 13u;
+            x ^= x >> 17u;
+            x ^= x << 5u;
+            rng = x;
+            let n = operand(w2, head, 1u);
+            if n > 0 {
+                store_var(w1, bitcast<i32>(x % u32(n)));
+            } else {
+                store_var(w1, bitcast<i32>(x));
+            }
+        }
+        case OP_SEED: {
+            let s = bitcast<u32>(operand(w1, head, 0u));
+            rng = select(s, DEFAULT_SEED, s == 0u);
+        }
+        case OP_FRAME: {
+            frames_lo += 1u;
+            if frames_lo == 0u {
+                frames_hi += 1u;
+            }
+        }
+        default: {}
+    }
+    return true;
+}
+
 fn run_lane() -> u32 {
     loop {
+        // The fast loop: simple instructions only, until something else comes (the full
+        // interpreter step below runs it) or the program, its budget or its slice ends.
+        loop {
+            if pc >= info.n_records || (left_lo == 0u && left_hi == 0u) || steps >= params.slice_steps {
+                break;
+            }
+            let at = pc;
+            let head = head_of(at);
+            let op = head & 0xFFu;
+            if !is_simple(op) {
+                break;
+            }
+            steps += 1u;
+            if left_lo == 0u {
+                left_hi -= 1u;
+            }
+            left_lo -= 1u;
+            let rb = at * 8u;
+            pc = at + 1u;
+            if !exec_simple(op, head, at, rb, word(rb + 1u), word(rb + 2u), word(rb + 3u)) {
+                return RUN_STOP;
+            }
+        }
         if pc >= info.n_records {
             finish(STATUS_HALTED, 0u, pc);
             return RUN_STOP;
@@ -829,152 +1022,8 @@ fn run_lane() -> u32 {
         let w1 = word(rb + 1u);
         let w2 = word(rb + 2u);
         let w3 = word(rb + 3u);
-        switch head & 0xFFu {
-            case OP_SET: {
-                store_var(w1, operand(w2, head, 1u));
-            }
-            case OP_ADD: {
-                store_var(w1, operand(w2, head, 1u) + operand(w3, head, 2u));
-            }
-            case OP_SUB: {
-                store_var(w1, operand(w2, head, 1u) - operand(w3, head, 2u));
-            }
-            case OP_MUL: {
-                store_var(w1, operand(w2, head, 1u) * operand(w3, head, 2u));
-            }
-            case OP_AND: {
-                store_var(w1, operand(w2, head, 1u) & operand(w3, head, 2u));
-            }
-            case OP_OR: {
-                store_var(w1, operand(w2, head, 1u) | operand(w3, head, 2u));
-            }
-            case OP_XOR: {
-                store_var(w1, operand(w2, head, 1u) ^ operand(w3, head, 2u));
-            }
-            case OP_SHL: {
-                store_var(w1, operand(w2, head, 1u) << (bitcast<u32>(operand(w3, head, 2u)) & 31u));
-            }
-            case OP_SHR: {
-                store_var(w1, operand(w2, head, 1u) >> (bitcast<u32>(operand(w3, head, 2u)) & 31u));
-            }
-            case OP_DIV, OP_MOD: {
-                let b = operand(w3, head, 2u);
-                if b == 0 {
-                    trap(TRAP_DIVISION_BY_ZERO, at);
-                    return RUN_STOP;
-                }
-                let a = operand(w2, head, 1u);
-                var r = 0;
-                if b == -1 {
-                    // Wrapping: MIN / -1 = MIN, MIN % -1 = 0.
-                    r = select(0, 0 - a, (head & 0xFFu) == OP_DIV);
-                } else if (head & 0xFFu) == OP_DIV {
-                    r = a / b;
-                } else {
-                    r = a % b;
-                }
-                store_var(w1, r);
-            }
-            case OP_JMP: {
-                pc = w1;
-            }
-            case OP_IF: {
-                let a = operand(w1, head, 0u);
-                let b = operand(w2, head, 1u);
-                var holds = false;
-                switch (head >> 16u) & 0xFFu {
-                    case CMP_EQ: {
-                        holds = a == b;
-                    }
-                    case CMP_NE: {
-                        holds = a != b;
-                    }
-                    case CMP_LT: {
-                        holds = a < b;
-                    }
-                    case CMP_LE: {
-                        holds = a <= b;
-                    }
-                    case CMP_GT: {
-                        holds = a > b;
-                    }
-                    // CMP_GE: a valid IF record holds no other code.
-                    default: {
-                        holds = a >= b;
-                    }
-                }
-                if holds {
-                    pc = w3;
-                }
-            }
-            case OP_LOOP: {
-                let v = operand(w1, head, 0u) + 1;
-                store_var(w1, v);
-                // The limit is read after the write, like the CPU (it may be the same variable).
-                if v < operand(w2, head, 1u) {
-                    pc = w3;
-                }
-            }
-            case OP_CALL: {
-                if sp == CALL_DEPTH {
-                    trap(TRAP_STACK_OVERFLOW, at);
-                    return RUN_STOP;
-                }
-                stack[sp] = pc;
-                sp += 1u;
-                pc = w1;
-            }
-            case OP_RET: {
-                if sp == 0u {
-                    trap(TRAP_STACK_UNDERFLOW, at);
-                    return RUN_STOP;
-                }
-                sp -= 1u;
-                pc = stack[sp];
-            }
-            case OP_HALT: {
-                pc = info.n_records;
-            }
-            case OP_COLOR: {
-                color = channel(operand(w1, head, 0u)) | (channel(operand(w2, head, 1u)) << 8u)
-                    | (channel(operand(w3, head, 2u)) << 16u) | (channel(value(rb, head, 3u)) << 24u);
-            }
-            case OP_PSET: {
-                plot(canvas_base, operand(w1, head, 0u), operand(w2, head, 1u), color);
-            }
-            case OP_PGET: {
-                let x = operand(w2, head, 1u);
-                let y = operand(w3, head, 2u);
-                var v = -1;
-                if x >= 0 && y >= 0 && u32(x) < params.width && u32(y) < params.height {
-                    let p = cv_get(canvas_base + u32(y) * params.width + u32(x));
-                    v = bitcast<i32>(((p & 0xFFu) << 16u) | (p & 0xFF00u) | ((p >> 16u) & 0xFFu));
-                }
-                store_var(w1, v);
-            }
-            case OP_RAND: {
-                var x = rng;
-                x ^= x << 13u;
-                x ^= x >> 17u;
-                x ^= x << 5u;
-                rng = x;
-                let n = operand(w2, head, 1u);
-                if n > 0 {
-                    store_var(w1, bitcast<i32>(x % u32(n)));
-                } else {
-                    store_var(w1, bitcast<i32>(x));
-                }
-            }
-            case OP_SEED: {
-                let s = bitcast<u32>(operand(w1, head, 0u));
-                rng = select(s, DEFAULT_SEED, s == 0u);
-            }
-            case OP_FRAME: {
-                frames_lo += 1u;
-                if frames_lo == 0u {
-                    frames_hi += 1u;
-                }
-            }
+        let op = head & 0xFFu;
+        switch op {
             case OP_PEEK: {
                 let addr = operand(w2, head, 1u);
                 if addr < 0 || u32(addr) >= info.code_len {
@@ -1041,6 +1090,12 @@ fn run_lane() -> u32 {
                 }
             }
             default: {
+                if is_simple(op) {
+                    if !exec_simple(op, head, at, rb, w1, w2, w3) {
+                        return RUN_STOP;
+                    }
+                    break;
+                }
                 // Opcode 0 in `heads`: the record is not a valid instruction.
                 for (var k = 0u; k < 8u; k += 1u) {
                     outcomes[out_index].record[k] = word(rb + k);

@@ -1,31 +1,33 @@
-//! The batch executor: runs many machine textures in one submission and turns the
+//! The batch executor: runs many machine textures in resumable slices and turns the
 //! per-program outcomes back into the CPU's result types.
 //!
 //! It does not decide whether the GPU is worth it (see [`crate::auto_prefers_gpu`]) and it
-//! never changes a program's meaning: when the GPU fails (device lost, out of memory, an
-//! outcome that makes no sense) the whole batch is run again on the CPU and the returned
-//! [`Batch`] says so.
+//! never changes a program's meaning: when the GPU fails (device lost, out of memory, a
+//! program too large for the adapter's buffers, an outcome that makes no sense) the whole
+//! batch is run again on the CPU and the returned [`Batch`] says so.
 //!
 //! # Steps
 //!
 //! [`GpuBackend::execute`] runs a batch in steps, each a function of its own:
 //!
 //! 1. **plan** (host): which programs run on which pipeline ([`Schedule`]), and the sizes
-//!    that split them into chunks ([`Plan`]).
+//!    that split them into chunks ([`Plan`]); a program too large for one buffer refuses
+//!    the batch.
 //! 2. **pack** (host, all cores): lay each job out in workgroups and chunks and fill the
 //!    staging buffers (`pack.rs`); record their copies into device buffers.
-//! 3. **record**: per chunk, *bind* its parameters, variables and outcome buffers
-//!    ([`BoundChunk`]), *dispatch* it, and copy its outcomes (and canvases) into read-back
-//!    buffers ([`Readback`]).
-//! 4. **submit** the one command buffer.
-//! 5. **wait** for the read-back buffers to map (`readback.rs`, the crate's one waiting loop)
+//! 3. **record**: per chunk, one after the other: *bind* its parameters, variables (with the
+//!    lanes' saved states) and outcome buffers ([`BoundChunk`]), then *run its slices*
+//!    ([`GpuBackend::run_chunk`]: dispatch, read back one word per group, dispatch again the
+//!    groups still running, ask `stop` between slices, [`SliceSizes`]), the *score pass* for
+//!    canvases not scored in their dispatch, and the copies of outcomes (and canvases) into
+//!    read-back buffers ([`Readback`]).
+//! 4. **wait** for the read-back buffers to map (`readback.rs`, the crate's one waiting loop)
 //!    and pop the error scopes; then *recycle* the staging buffers into the pool.
-//! 6. **unpack**: outcomes back to program order, canvases concatenated ([`Raw`]), then
+//! 5. **unpack**: outcomes back to program order, canvases concatenated ([`Raw`]), then
 //!    converted into [`RunResult`] or [`Scored`] by the public entry points.
 //!
-//! A bound chunk owns the state a dispatch leaves on the device (variables, outcomes; the
-//! canvases live in one buffer shared by the chunks), and dispatching is separate from
-//! binding and from reading back, so a dispatch can be recorded again over the same state.
+//! A bound chunk owns the state its slices keep on the device (variables, lane states,
+//! outcomes; the canvases live in one buffer shared by the chunks, which run one at a time).
 
 use std::time::Instant;
 

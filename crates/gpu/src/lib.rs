@@ -10,7 +10,11 @@
 //! [`GpuBackend::score_batch`] returns a [`Scored`] instead, with the exact sum of squared
 //! differences against a target image computed on the GPU (no canvas read-back). Both
 //! return a [`Batch`], which says in [`RanOn`] whether the GPU ran it or the batch fell back
-//! to the CPU after a device loss or an out-of-memory. [`list_adapters`] lists adapters, and
+//! to the CPU after a device loss or an out-of-memory. Programs run in resumable slices (see
+//! the design notes), so a program of any budget runs to its end on any adapter, and
+//! [`GpuBackend::run_batch_gpu_only_until`] asks a stop callback between slices (a stopped
+//! program comes back [`gvpie_pxl::Status::Running`], with its cycles, canvas and
+//! [`Batch::next_lines`]). [`list_adapters`] lists adapters, and
 //! the [`cpu`] module is the all-cores CPU twin used for fallback, tests and benchmarks.
 //! [`GpuBackend::shape_scorer`] makes a [`ShapeScorer`], the image goal's first evaluator
 //! stage: it scores batches of candidate triangles and rectangles against a small canvas's
@@ -55,13 +59,32 @@
 //! *workgroup* variant (canvases in workgroup memory) on first use, where the device's
 //! workgroup memory holds it (about 23 KiB; lavapipe has 32, NVIDIA 48). A batch is split
 //! into the programs each variant runs (see the schedules below), and each part into chunks
-//! whose buffers fit the device's storage-binding limit; every chunk is one dispatch, and
-//! all uploads, dispatches and read-back copies go into one command buffer and one
-//! `queue.submit`.
+//! whose buffers fit the device's storage-binding limit; the chunks run one after the other,
+//! each in one or more slices (one dispatch and one small read-back each).
+//!
+//! **Slices (resumable execution).** A dispatch gives each lane at most `steps` work units
+//! (an instruction, a pixel it draws itself) and each workgroup at most `raster` iterations of
+//! shared drawing (a large shape is drawn `round_iters` iterations a round, over as many rounds
+//! and slices as it needs). A lane that has not finished saves its state (pc, budget left,
+//! frames, colour, random state, call stack, its half-drawn shape) in the chunk's `vars`
+//! buffer and reports `STATUS_RUNNING`; what lives in workgroup memory (variables, code a
+//! `POKE` changed, canvases of the workgroup variant) goes back to the buffers. After each
+//! slice the host reads one word per group (lanes still running, scored, cut short) and
+//! dispatches only the groups still running again, their list in `vars`; a `stop` callback
+//! is asked between slices. On a software adapter the sizes keep every dispatch below the
+//! driver's loop limit (lavapipe ends a shader after 65,535 loop iterations, counted per SIMD
+//! vector of threads: the vector width comes from the adapter's name); on a real GPU the
+//! first slice is large enough for most programs and the next ones grow while a slice takes
+//! under 50 ms, so a watchdog never sees a long dispatch. Canvases in the canvas buffer start
+//! as zeros (cleared by the host, no shader loop) and are read with the alpha byte set. In
+//! score mode a group that finishes scores its canvases in the same dispatch where that fits
+//! the slice; else a score pass (`score_pass` in the same shader) sums 65,536 pixels per
+//! workgroup. `Tuning::slice` forces tiny slices and `Tuning::max_binding` small buffers, so
+//! the tests cut programs everywhere and split batches into many chunks.
 //!
 //! **Steps.** `batch.rs` runs a batch as plan (which programs run on which variant), pack
 //! (`pack.rs`: layout and host-side packing into pooled staging buffers), record (per chunk:
-//! bind its buffers, dispatch, copy results to read-back buffers), submit, wait and unpack,
+//! bind its buffers, run its slices, copy results to read-back buffers), wait and unpack,
 //! each step a function. Waiting is `readback.rs`, the crate's one loop that maps buffers and
 //! polls the device (the shape scorer uses it too), so a deadline or cancel flag has one
 //! place to go; a bound chunk holds its own device state, so a dispatch can be recorded
@@ -69,7 +92,11 @@
 //!
 //! **Lanes: a thread per program, a workgroup per shape.** A workgroup has 64 threads and
 //! runs up to 64 programs, one per thread. Each thread interprets its own program with no
-//! barrier in the interpreter loop, so ALU-heavy batches run at one thread per program.
+//! barrier in the interpreter loop, so ALU-heavy batches run at one thread per program. The
+//! interpreter has a fast loop for the simple instructions (arithmetic, control flow, colour,
+//! random numbers, frames, single pixels) and leaves it for one full step for anything else
+//! (shapes, text, `PEEK`, `POKE`, an invalid record): the hot loop stays small, which halves
+//! the time per instruction on lavapipe (whose divergent branches all run under masks).
 //! Drawing is where one thread would be slow, so a shape whose clipped area exceeds
 //! [`INLINE_MAX_PIXELS`] ends the thread's turn: it appends the prepared shape to the
 //! round's event list in workgroup memory, and after a barrier all 64 threads rasterize every
@@ -119,13 +146,14 @@
 //! zero-initialisation is off).
 //!
 //! **Failures.** Out-of-memory, validation and internal errors are caught with error scopes,
-//! device loss with the device-lost callback, read-back failures from `map_async`; any of
-//! them makes the batch run on the CPU ([`cpu::run_batch`]), reported as
-//! [`RanOn::CpuFallback`].
+//! device loss with the device-lost callback, read-back failures from `map_async`, a program
+//! too large for one buffer of the adapter by the plan (a message naming the program, the
+//! bytes it needs and the limit); any of them makes the batch run on the CPU
+//! ([`cpu::run_batch`]), reported as [`RanOn::CpuFallback`]. A canary loop checks that no
+//! slice was cut by the driver anyway; if one was, the batch falls back too.
 //!
-//! **Limits.** A dispatch runs every program to completion, so a budget of 10¹² on a
-//! program that uses it keeps the GPU busy for a long time; a driver with a watchdog may
-//! then reset the device, which the fallback absorbs. Frames are counted, not captured.
+//! **Limits.** Frames are counted, not captured. A slice cannot be interrupted once
+//! dispatched: a stop waits for the current slice.
 
 #![warn(missing_docs)]
 

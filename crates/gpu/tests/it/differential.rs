@@ -3,7 +3,7 @@
 
 use gvpie_pxl::{Config, Texture};
 
-use crate::util::{check_sources, check_textures, check_textures_long, compile, small};
+use crate::util::{check_sources, check_textures, check_textures_long, check_with, compile, small};
 
 #[test]
 fn every_example_program() {
@@ -19,8 +19,8 @@ fn every_example_program() {
         }
     }
     assert!(!programs.is_empty(), "no examples found in {}", dir.display());
-    // The CLI's default canvas and budget (lavapipe may cut these short and fall back), and
-    // budgets short enough for every driver.
+    // The CLI's default canvas and budget (run to the end on every driver, in slices), and
+    // short budgets under every schedule.
     check_textures_long(&labels, &programs, &Config::default());
     check_textures(&labels, &programs, &Config { width: 37, height: 19, budget: 2000, max_frames: 0 });
     check_textures(&labels, &programs, &Config { width: 128, height: 64, budget: 1500, max_frames: 0 });
@@ -85,8 +85,8 @@ fn budget_edges() {
     for budget in [0, 1, full - 1, full, full + 1, u64::from(u32::MAX), u64::from(u32::MAX) + 1, 1_000_000_000_000] {
         check_textures(&[format!("budget {budget}")], std::slice::from_ref(&program), &small(budget));
     }
-    // An endless loop runs out exactly; lavapipe cuts long loops short, so the long one may
-    // fall back there.
+    // An endless loop runs out exactly, also after 5 million cycles (issue 15: on lavapipe too,
+    // in slices, within a minute).
     let endless = compile("l:\nJMP l");
     check_textures(&["endless".to_string()], std::slice::from_ref(&endless), &small(3_000));
     check_textures_long(&["endless".to_string()], std::slice::from_ref(&endless), &small(5_000_000));
@@ -204,7 +204,7 @@ fn large_canvas() {
     let source = "CLS 1 2 3\nCOLOR 200 10 10 200\nCIRCF 2000 2000 1500\nTRI 0 0 4095 100 300 4095\nRECT 100 100 3000 20\nTXT 4000 4090 edge text";
     let programs = [compile(source), compile("HALT")];
     let labels = [source.to_string(), "HALT".to_string()];
-    // 4096x4096 takes more loop iterations than lavapipe allows: it may fall back there.
+    // 4096x4096: every shape takes many slices' worth of raster work on lavapipe.
     check_textures_long(&labels, &programs, &Config { width: 4096, height: 4096, budget: 100, max_frames: 0 });
     let source = "CLS 1 2 3\nCOLOR 200 10 10 200\nCIRCF 200 150 120\nTRI 0 0 499 10 30 299\nRECT 10 10 300 20\nTXT 450 290 edge text";
     check_sources(&[source, "HALT"], &Config { width: 500, height: 300, budget: 100, max_frames: 0 });
@@ -218,4 +218,88 @@ fn raw_textures_with_invalid_records() {
     words[8 + 1] = 99;
     let bad = Texture::from_words(words).unwrap_or_else(|e| panic!("{e}"));
     check_textures(&["bad variable".to_string()], &[bad], &small(100));
+}
+
+/// Issue 15: long loops and budgets in the millions run on the GPU to their end, in slices,
+/// with the CPU's pixels, cycles and trap (no fallback on lavapipe either).
+#[test]
+fn a_million_iterations_and_budgets_in_the_millions() {
+    let sources = [
+        "SET i 0\nl:\nADD s s i\nLOOP i 1000000 l\nNUM 0 0 s\nHALT",
+        "top:\nRAND x 40\nRAND y 24\nCOLOR x y 9 100\nRECT x y 4 4\nJMP top",
+    ];
+    let programs: Vec<Texture> = sources.iter().map(|s| compile(s)).collect();
+    let labels: Vec<String> = sources.iter().map(|s| s.to_string()).collect();
+    check_textures_long(&labels, &programs, &small(2_500_000));
+}
+
+/// Every kind of state a slice saves, cut at every few instructions: deep CALL/RET stacks,
+/// random state, colour, frames, self-modified code (in workgroup memory too), variables in
+/// workgroup memory, shapes drawn over several rounds and slices, traps after a resume.
+#[test]
+fn programs_cut_into_tiny_slices() {
+    let sources = [
+        "SET n 0\nCALL r\nNUM 0 0 n\nHALT\nr:\nADD n n 1\nRAND q 9\nIF n < 200 go\nRET\ngo:\nCALL r\nADD m m q\nRET",
+        "SEED 77\nl:\nRAND a 1000\nFRAME\nCOLOR a 3 a 200\nPSET i a\nLOOP i 30 l\nNUM 0 8 a",
+        "SET i 0\nloop:\nRECT 0 0 1 4\nADD w i 1\nPOKE 11 w\nLOOP i 10 loop",
+        "CLS 9 9 9\nCOLOR 200 10 10 180\nCIRCF 20 12 30\nTRI 0 0 39 0 20 23\nTXT 0 0 HELLO SLICES\nLINE 0 0 39 23",
+        "CALL f\nf:\nCALL f",
+        "SET a 3\nl:\nADD a a -1\nIF a > -2 l\nDIV b 1 0",
+        "l:\nCOLOR 1 2 3 128\nRECT 0 0 40 24\nJMP l",
+    ];
+    let programs: Vec<Texture> = sources.iter().map(|s| compile(s)).collect();
+    let labels: Vec<String> = sources.iter().map(|s| s.to_string()).collect();
+    let mut tunings = Vec::new();
+    for slice in [1, 3, 40] {
+        for base in crate::util::TUNINGS {
+            tunings.push(gvpie_gpu::Tuning { slice, ..base });
+        }
+    }
+    check_with(&labels, &programs, &small(3_000), &tunings);
+}
+
+/// A batch bigger than a buffer may be is split into chunks (the same answers); a program
+/// that alone needs more than a buffer may hold is refused with a message that says why, and
+/// the batch is never lost (`run_batch` runs it on the CPU instead).
+#[test]
+fn batches_too_large_for_a_buffer_are_split_or_refused() {
+    let Some(gpu) = crate::util::backend() else { return };
+    let sources: Vec<String> =
+        (0..300).map(|k| format!("SET k {k}\nl:\nCOLOR k 9 9 200\nPSET k i\nLOOP i {} l", k % 17)).collect();
+    let programs: Vec<Texture> = sources.iter().map(|s| compile(s)).collect();
+    let config = Config { width: 16, height: 16, budget: 500, max_frames: 0 };
+    let tuning = gvpie_gpu::Tuning { max_binding: 48 << 10, ..gvpie_gpu::Tuning::default() };
+    check_with(&sources, &programs, &config, &[tuning]);
+    // A 128x128 canvas is 64 KiB: it cannot fit a 48 KiB buffer.
+    let big = Config { width: 128, height: 128, budget: 500, max_frames: 0 };
+    let refused = gpu.run_batch_gpu_only(&programs[..3], &big, &tuning).unwrap_or_else(|e| panic!("{e}"));
+    let reason = refused.err().unwrap_or_default();
+    assert!(reason.contains("needs 65536 bytes") && reason.contains("per buffer"), "{reason}");
+    let batch = gpu.run_batch_tuned(&programs[..3], &big, &tuning).unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(&batch.ran_on, gvpie_gpu::RanOn::CpuFallback { reason } if reason.contains("refused")));
+    let cpu = gvpie_gpu::cpu::run_batch(&programs[..3], &big).unwrap_or_else(|e| panic!("{e}"));
+    for (index, (c, g)) in cpu.iter().zip(&batch.results).enumerate() {
+        crate::util::assert_same(&format!("program {index}"), c, g);
+    }
+}
+
+/// A stop asked between slices ends the batch: the programs still running come back as
+/// running, with the cycles they ran, their canvas so far and their next line.
+#[test]
+fn a_stop_between_slices_ends_the_batch() {
+    let Some(gpu) = crate::util::backend() else { return };
+    let programs = [compile("HALT"), compile("SET a 1\nl:\nPSET 1 1\nJMP l")];
+    let config = small(1_000_000_000);
+    let asked = std::sync::atomic::AtomicUsize::new(0);
+    let stop = || asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= 2;
+    let batch = gpu
+        .run_batch_gpu_only_until(&programs, &config, &gvpie_gpu::Tuning::default(), &stop)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|reason| panic!("{reason}"));
+    assert_eq!(batch.results[0].status, gvpie_pxl::Status::Halted);
+    assert_eq!(batch.results[1].status, gvpie_pxl::Status::Running);
+    let cycles = batch.results[1].cycles;
+    assert!(cycles > 1 && cycles < config.budget, "{cycles}");
+    assert_eq!(batch.next_lines, [0, if cycles % 2 == 1 { 3 } else { 4 }]);
+    assert_eq!(batch.results[1].canvas.get(1, 1), Some(gvpie_raster::Rgba::WHITE));
 }
