@@ -28,6 +28,12 @@ pub struct UpArgs {
     /// adapter's name (sets GVPIE_ADAPTER); see `gvpie daemon --help`.
     #[arg(long, value_name = "NAME|INDEX")]
     pub adapter: Option<String>,
+    /// Where the daemon's scripts run: cpu, gpu or auto (the engine's rule: the GPU for a
+    /// cycle's batch of at least 64 scripts). Each cycle's scripts run as one batch; every
+    /// execution records the backend that really ran it.
+    #[arg(long, value_parser = crate::evolve_cmd::named::<gvpie_exec::BackendChoice>(gvpie_exec::BackendChoice::NAMES),
+          ignore_case = true, default_value = "auto")]
+    pub backend: gvpie_exec::BackendChoice,
     /// Where the runtime API listens.
     #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8081")]
     pub bind: String,
@@ -73,7 +79,7 @@ pub fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
         per_cycle: 3,
         log_format: args.log_format,
         cycles: args.cycles,
-        backend: gvpie_exec::BackendChoice::Auto,
+        backend: args.backend,
         log_file: None,
         no_log_file: false,
         quiet: false,

@@ -19,7 +19,7 @@ use crate::generate::{GenerateContext, Generator, NoGenerator};
 use crate::import::ScriptFolder;
 use crate::log::{LogFormat, Reporter, RotatingFile};
 use crate::prepare::{PrepareCache, Prepared, RemoteInput, preview};
-use crate::runtime::{Executed, Remote, RemoteCode, RuntimeSpec, execute_local};
+use crate::runtime::{Executed, Remote, RemoteCode, RuntimeSpec, execute_batch_local, execute_local};
 
 /// How the daemon runs.
 #[derive(Debug, Clone)]
@@ -217,6 +217,26 @@ impl std::fmt::Debug for Daemon {
 }
 
 /// One script execution waiting for the cycle's commit, with what the console shows of it.
+/// A script of the cycle, prepared and about to run.
+struct StartedScript {
+    script: Script,
+    prepared: Prepared,
+    config: gvpie_pxl::Config,
+    execution: NewExecution,
+}
+
+/// The result of a run the executor panicked in.
+fn panicked() -> Executed {
+    Executed {
+        result: ResultJson::failed(
+            ErrorJson::new("internal", "the executor panicked (a gvpie bug); see stderr"),
+            None,
+            std::time::Duration::ZERO,
+        ),
+        canvas: None,
+    }
+}
+
 struct Pending {
     script: Option<Script>,
     preview: (Vec<String>, usize),
@@ -606,6 +626,7 @@ impl Daemon {
         }
         let mut batch = Vec::with_capacity(scripts.len());
         let mut pending = Vec::with_capacity(scripts.len());
+        let mut started = Vec::with_capacity(scripts.len());
         for script in scripts {
             if stop.load(Ordering::Relaxed) {
                 self.give_back(&work.claims);
@@ -616,7 +637,13 @@ impl Daemon {
                 self.give_back(&work.claims);
                 return Err(err);
             }
-            let (execution, shown) = self.run_script(script);
+            started.push(self.start_script(script));
+        }
+        // The cycle's scripts run as one batch per canvas size (on the GPU when the backend
+        // choice and the engine's `auto` rule pick it), each recorded with the backend that ran.
+        let mut executed = self.execute_started(&started);
+        for (start, done) in started.into_iter().zip(executed.drain(..)) {
+            let (execution, shown) = self.finish_script(start, done);
             batch.push(execution);
             pending.push(shown);
         }
@@ -770,7 +797,8 @@ impl Daemon {
         }
     }
 
-    fn run_script(&mut self, script: Script) -> (NewExecution, Pending) {
+    /// A script's record before its run, and the program and canvas it runs with.
+    fn start_script(&mut self, script: Script) -> StartedScript {
         let started_ms = gvpie_store::now_ms();
         let prepared = self.cache.prepare(&self.store, &script, self.config.max_code_bytes);
         let mut config = gvpie_pxl::Config {
@@ -784,7 +812,7 @@ impl Daemon {
             config = config.sized_for(&program.texture, None);
         }
         let task = TextRef::new(format!("{}: {}", script.name, script.purpose.as_deref().unwrap_or("N/A")));
-        let mut execution = NewExecution {
+        let execution = NewExecution {
             started_ms,
             script_id: Some(script.id),
             script_name: Some(script.name.clone()),
@@ -792,6 +820,53 @@ impl Daemon {
             config: Some(RunConfig { width: config.width, height: config.height, budget: config.budget }),
             ..NewExecution::default()
         };
+        StartedScript { script, prepared, config, execution }
+    }
+
+    /// Runs the ready scripts: in this process, one engine batch per canvas size and budget
+    /// (the engine's `auto` rule, or the backend asked for, decides CPU or GPU); with a remote
+    /// runtime, one request each. `None` for a script that failed to prepare.
+    fn execute_started(&self, started: &[StartedScript]) -> Vec<Option<Executed>> {
+        let mut done: Vec<Option<Executed>> = started.iter().map(|_| None).collect();
+        if self.remote.is_some() {
+            for (slot, start) in done.iter_mut().zip(started) {
+                if let Prepared::Ready(program) = &start.prepared {
+                    *slot = Some(self.execute(program, &start.config));
+                }
+            }
+            return done;
+        }
+        let mut groups: Vec<(gvpie_pxl::Config, Vec<usize>)> = Vec::new();
+        for (index, start) in started.iter().enumerate() {
+            if matches!(start.prepared, Prepared::Ready(_)) {
+                match groups.iter_mut().find(|(config, _)| *config == start.config) {
+                    Some((_, members)) => members.push(index),
+                    None => groups.push((start.config, vec![index])),
+                }
+            }
+        }
+        for (config, members) in groups {
+            let textures: Vec<gvpie_pxl::Texture> = members
+                .iter()
+                .filter_map(|&i| match &started[i].prepared {
+                    Prepared::Ready(program) => Some(program.texture.clone()),
+                    Prepared::Failed { .. } => None,
+                })
+                .collect();
+            let run = || execute_batch_local(&self.engine, &textures, &config, self.config.backend);
+            // The VM never panics by design; if a bug makes it, the runs fail and the daemon goes on.
+            let results = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
+                .unwrap_or_else(|_| textures.iter().map(|_| panicked()).collect());
+            for (&i, executed) in members.iter().zip(results) {
+                done[i] = Some(executed);
+            }
+        }
+        done
+    }
+
+    /// A script's record after its run (`executed`, `None` when it failed to prepare).
+    fn finish_script(&mut self, start: StartedScript, executed: Option<Executed>) -> (NewExecution, Pending) {
+        let StartedScript { script, prepared, mut execution, .. } = start;
         let mut new_images = Vec::new();
         let (result, shown_code) = match prepared {
             Prepared::Failed { error, code } => {
@@ -803,7 +878,7 @@ impl Daemon {
                 execution.program = Some(program.program.clone());
                 execution.code = Some(program.code.clone());
                 execution.cartridge_id = program.cartridge_id;
-                let executed = self.execute(&program, &config);
+                let executed = executed.unwrap_or_else(panicked);
                 if let Some(canvas) = &executed.canvas {
                     let hash = gvpie_store::image_hash(canvas.width(), canvas.height(), &canvas.to_rgba8());
                     let known = self.known_images.contains(&hash) || self.store.has_image_png(&hash).unwrap_or(false);
@@ -839,14 +914,7 @@ impl Daemon {
             }
         };
         // The VM never panics by design; if a bug makes it, the run fails and the daemon goes on.
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).unwrap_or_else(|_| Executed {
-            result: ResultJson::failed(
-                ErrorJson::new("internal", "the executor panicked (a gvpie bug); see stderr"),
-                None,
-                std::time::Duration::ZERO,
-            ),
-            canvas: None,
-        })
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).unwrap_or_else(|_| panicked())
     }
 
     /// The learn step's sampling: totals and rates into the seed's `system_metrics`.

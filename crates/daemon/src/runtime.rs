@@ -150,6 +150,34 @@ impl Remote {
     }
 }
 
+/// Runs textures in this process as one engine batch (the engine picks CPU or GPU for
+/// `backend`); one result per texture, each naming the backend that really ran it.
+pub(crate) fn execute_batch_local(
+    engine: &Engine,
+    textures: &[Texture],
+    config: &Config,
+    backend: BackendChoice,
+) -> Vec<Executed> {
+    let start = Instant::now();
+    match engine.execute_batch(textures, config, backend) {
+        Ok(outcomes) => outcomes
+            .into_iter()
+            .zip(textures)
+            .map(|(outcome, texture)| Executed {
+                result: ResultJson::from_outcome(&outcome, texture.code_words().len()),
+                canvas: Some(outcome.result.canvas),
+            })
+            .collect(),
+        Err(err) => textures
+            .iter()
+            .map(|_| Executed {
+                result: ResultJson::failed(ErrorJson::new("backend", err.to_string()), None, start.elapsed()),
+                canvas: None,
+            })
+            .collect(),
+    }
+}
+
 /// Runs a texture in this process.
 pub(crate) fn execute_local(engine: &Engine, texture: &Texture, config: &Config, backend: BackendChoice) -> Executed {
     let start = Instant::now();

@@ -477,8 +477,8 @@ pub(crate) async fn execute(
 ///
 /// With `backend` `gpu` (or `auto` on a server with a GPU and at least 64 programs: the
 /// engine's rule) the programs run as one GPU batch. Each program's result is as in
-/// `/api/execute`; the batch shares one time limit, checked on the CPU between slices and on
-/// the GPU before each of its dispatches of growing budgets (a dispatch, once started, runs to its end).
+/// `/api/execute`; the batch shares one time limit, checked on the CPU and on the GPU between
+/// slices (the GPU's are resumable: a slice, once started, runs to its end).
 #[utoipa::path(
     post,
     path = "/api/execute/batch",

@@ -137,3 +137,55 @@ fn the_log_file_rotates() {
     assert!(newest.contains("line 19"));
     assert!(std::fs::metadata(&path).expect("meta").len() <= 100);
 }
+
+/// Issue 15: a cycle's scripts run as one engine batch on the backend asked for (the GPU
+/// where the engine has one, as `gvpie up --backend gpu` asks), with the CPU's answers, and
+/// each execution records the backend that really ran it.
+#[test]
+fn a_cycles_scripts_run_as_one_batch_and_record_the_backend_that_ran() {
+    let engine = gvpie_exec::Engine::detect();
+    let (backend, ran) = if engine.gpu_adapter().is_some() {
+        (gvpie_exec::BackendChoice::Gpu, "gpu")
+    } else {
+        eprintln!("NOTE: no GPU adapter (or no `gpu` feature); the batch runs on the CPU");
+        (gvpie_exec::BackendChoice::Auto, "cpu")
+    };
+    let mut setup = Setup::new();
+    setup.config.backend = backend;
+    setup.config.per_cycle = 3;
+    gvpie_daemon::seed_examples(&setup.store()).expect("seed");
+    setup
+        .raw()
+        .execute_batch(
+            "INSERT INTO improvement_scripts (name, lang, purpose, code, enabled, created_at)
+             VALUES ('long_loop', 'pixel', 'A loop', 'SET i 0
+l:
+ADD s s i
+LOOP i 30000 l
+NUM 1 1 s
+HALT', 1, datetime('now'));",
+        )
+        .expect("insert");
+    let (sink, events) = crate::util::recorder();
+    let mut config = setup.config.clone();
+    config.max_cycles = Some(1);
+    let mut daemon = gvpie_daemon::Daemon::open(config, engine).expect("open daemon").with_events(sink);
+    daemon.run(&std::sync::atomic::AtomicBool::new(false)).expect("run");
+    let events = events.lock().expect("events").clone();
+    let runs: Vec<(String, u64, String, bool)> = events
+        .iter()
+        .filter_map(|event| match event {
+            gvpie_daemon::DaemonEvent::ExecutionRecorded { script: Some(script), cycles, backend, success, .. } => {
+                Some((script.clone(), *cycles, backend.clone(), *success))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(runs.len(), 3, "{runs:?}");
+    for (script, cycles, backend, success) in &runs {
+        assert_eq!((backend.as_str(), *success), (ran, true), "{script}");
+        if script == "long_loop" {
+            assert_eq!(*cycles, 1 + 2 * 30_000 + 2);
+        }
+    }
+}
