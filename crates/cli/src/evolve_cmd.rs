@@ -33,6 +33,11 @@ const MAX_SURVIVORS: u32 = 1024;
 const MAX_ANIMATION_FRAMES: usize = 100;
 
 /// Arguments of `gvpie evolve`.
+/// Shapes placed without `-n`.
+const DEFAULT_SHAPES: usize = 100;
+/// The shape count of `--seconds S` without `-n`: more than any run places in its time (the time stops it).
+const TIMED_SHAPES: usize = 100_000;
+
 #[derive(Args)]
 #[command(after_help = "Refinement is on by default: every --refine-every shapes the search may stop to tune the \
 numbers of every shape placed so far (positions and colours; the background and alpha stay) with gradients of a \
@@ -44,9 +49,10 @@ exactly as before refinement existed. The report says what refinement gained (RM
 pub struct EvolveArgs {
     /// The target image (PNG or JPEG).
     target: PathBuf,
-    /// How many shapes to place.
-    #[arg(short = 'n', long = "shapes", default_value_t = 100)]
-    n_shapes: usize,
+    /// How many shapes to place (default 100; with --seconds and no -n, as many as fit in the time: the best
+    /// picture within --seconds).
+    #[arg(short = 'n', long = "shapes")]
+    n_shapes: Option<usize>,
     /// Where to write the result as PNG (the program's canvas, at its size).
     #[arg(short, long, required_unless_present = "score")]
     output: Option<PathBuf>,
@@ -178,6 +184,12 @@ pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
     {
         return Err(UsageError::new(format!("--seconds {seconds} must be a number of seconds, 0 or more")).into());
     }
+    // `--seconds S` without `-n`: shapes until the time is up (equal-time comparisons in one command).
+    let n_shapes = match (args.n_shapes, args.seconds) {
+        (Some(n), _) => n,
+        (None, Some(_)) => TIMED_SHAPES,
+        (None, None) => DEFAULT_SHAPES,
+    };
     let target = load_target(&args.target, args.resize)?;
     if let Some(other) = &args.score {
         return score_only(&target, other, args.json);
@@ -201,7 +213,7 @@ pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
     };
     let preset = CascadeEffort { climb_failures: args.climb_failures.unwrap_or(preset.climb_failures), ..preset };
     let config = ImageGoalConfig {
-        n_shapes: args.n_shapes,
+        n_shapes,
         kinds: args.mode,
         alpha: args.alpha,
         min_alpha: 1,
@@ -224,7 +236,7 @@ pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
     let (width, height) = (target.width(), target.height());
     // The goal engine's image session with this command's settings: `--seconds` is its time budget.
     let params = ImageGoalParams {
-        shapes: args.n_shapes,
+        shapes: n_shapes,
         mode: args.mode,
         alpha: args.alpha,
         threads: n_threads.max(1),
@@ -249,7 +261,7 @@ pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
     let start_rmse = session.score();
 
     let start = Instant::now();
-    let mut host = ProgressHost { bar: progress_bar(args.n_shapes as u64), start, scorer: scorer.name() };
+    let mut host = ProgressHost { bar: progress_bar(n_shapes as u64), start, scorer: scorer.name() };
     let clock = SinceStart(start);
     session
         .run_slice(SliceLimits::UNBOUNDED, &clock, &mut host, scorer.as_mut(), None)

@@ -239,3 +239,35 @@ fn the_gpu_is_refused_where_it_cannot_score() {
     assert_eq!(run.stderr.trim(), "gvpie: --survivors 5000 is over the limit of 1024");
     assert!(!out.exists());
 }
+
+/// Issue 15: `--seconds S` without `-n` is the best picture within S seconds, as many shapes
+/// as fit (more than the default 100 when they are cheap), so equal-time comparisons are one
+/// command.
+#[test]
+fn seconds_without_a_shape_count_places_shapes_until_the_time_is_up() {
+    let dir = Dir::new("evolve-timed");
+    let out = dir.join("out.png");
+    let run = gvpie(&[
+        &"evolve",
+        &image("chelsea.png"),
+        &"--seconds",
+        &"2",
+        &"-o",
+        &out,
+        &"--resize",
+        &"24",
+        &"--no-refine",
+        &"--backend",
+        &"cpu",
+        &"--json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let summary = run.json();
+    let shapes = summary["shapes"].as_u64().unwrap_or(0);
+    assert!(shapes > 0, "{summary}");
+    let (rmse, start) = (summary["rmse"].as_f64().unwrap_or(1.0), summary["start_rmse"].as_f64().unwrap_or(0.0));
+    assert!(rmse < start, "{rmse} >= {start}");
+    // Without --seconds the default count stays 100.
+    let run = gvpie(&[&"evolve", &image("chelsea.png"), &"--help"]);
+    assert!(run.stdout.contains("as many as fit"), "{}", run.stdout);
+}
