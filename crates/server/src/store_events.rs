@@ -14,14 +14,15 @@
 //! executions feed its throughput (`/api/agents`), and what changed since the last look becomes
 //! an `agent` event: `joined` (a name not seen before, or one started again: its start count
 //! grew), `left` (an agent that was alive is now `stopped` or `stale`), `took_over` (a piece of
-//! work held by an agent that is not alive, or whose claim had lapsed, is now held by another).
-//! A takeover claimed and committed within one look leaves no claim to see; its slice's
-//! `work_log` row still names the agent it was taken from.
+//! work held by an agent that is not alive, or whose claim had lapsed, is now held by another;
+//! or such a claim is gone and its goal slice or verify block is in `work_log` as taken over).
+//! A script claim taken over and committed within one look leaves nothing to see (scripts run
+//! again and again and are not logged), so that takeover goes unreported.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use gvpie_store::{AgentInfo, AgentState, MapEntry, Store, WorkClaimInfo};
+use gvpie_store::{AgentInfo, AgentState, MapEntry, Store, WorkClaimInfo, WorkLogEntry};
 
 use crate::error::AppError;
 use crate::events::{AgentEvent, DaemonEvent, Event, ExecutionEvent, now_ms};
@@ -39,21 +40,27 @@ pub const AGENT_POLL_EVERY: u32 = 2;
 struct AgentsSeen {
     /// Name → (state, starts).
     agents: HashMap<String, (AgentState, i64)>,
-    /// Work → (agent, live).
-    claims: HashMap<String, (String, bool)>,
+    /// Work → (agent, live, seq).
+    claims: HashMap<String, (String, bool, i64)>,
 }
 
 impl AgentsSeen {
     fn new(agents: &[AgentInfo], claims: &[WorkClaimInfo]) -> AgentsSeen {
         AgentsSeen {
             agents: agents.iter().map(|a| (a.name.clone(), (a.state, a.starts))).collect(),
-            claims: claims.iter().map(|c| (c.work.clone(), (c.agent.clone(), c.live))).collect(),
+            claims: claims.iter().map(|c| (c.work.clone(), (c.agent.clone(), c.live, c.seq))).collect(),
         }
     }
 }
 
 /// What changed between two looks at the agents, as `agent` events (see the module docs).
-fn agent_events(before: &AgentsSeen, agents: &[AgentInfo], claims: &[WorkClaimInfo]) -> Vec<AgentEvent> {
+/// `committed(work, seq)` is the `work_log` row of a numbered piece of work, if committed.
+fn agent_events(
+    before: &AgentsSeen,
+    agents: &[AgentInfo],
+    claims: &[WorkClaimInfo],
+    committed: &dyn Fn(&str, i64) -> Option<WorkLogEntry>,
+) -> Vec<AgentEvent> {
     let mut events = Vec::new();
     for agent in agents {
         let previous = before.agents.get(&agent.name).copied();
@@ -79,21 +86,60 @@ fn agent_events(before: &AgentsSeen, agents: &[AgentInfo], claims: &[WorkClaimIn
         }
     }
     let alive = |name: &str| agents.iter().any(|a| a.name == name && a.state == AgentState::Alive);
+    let took_over = |agent: &str, from: &str, work: &str, seq: i64| {
+        let mut took = AgentEvent::new("took_over", agent);
+        took.from = Some(from.to_string());
+        took.work = Some(work.to_string());
+        took.seq = Some(seq);
+        took
+    };
     for claim in claims {
-        let Some((holder, was_live)) = before.claims.get(&claim.work) else { continue };
+        let Some((holder, was_live, _)) = before.claims.get(&claim.work) else { continue };
         if holder != &claim.agent && (!was_live || !alive(holder)) {
-            let mut took = AgentEvent::new("took_over", &claim.agent);
-            took.from = Some(holder.clone());
-            took.work = Some(claim.work.clone());
-            took.seq = Some(claim.seq);
-            events.push(took);
+            events.push(took_over(&claim.agent, holder, &claim.work, claim.seq));
+        }
+    }
+    // A lapsed claim that is gone: taken over and committed between two looks. A numbered piece
+    // of work says by whom in `work_log`.
+    let mut gone: Vec<(&String, &(String, bool, i64))> = before
+        .claims
+        .iter()
+        .filter(|(work, (holder, was_live, seq))| {
+            *seq > 0 && (!was_live || !alive(holder)) && !claims.iter().any(|c| &c.work == *work)
+        })
+        .collect();
+    gone.sort();
+    for (work, (holder, _, seq)) in gone {
+        if let Some(entry) = committed(work, *seq)
+            && entry.took_over_from.is_some()
+        {
+            events.push(took_over(&entry.agent, holder, work, *seq));
         }
     }
     events
 }
 
-fn look_at_agents(store: &Store) -> Result<(Vec<AgentInfo>, Vec<WorkClaimInfo>), AppError> {
-    Ok((store.agents()?, store.work_claims()?))
+/// The agents and their claims now, and what changed since `before` (no events without it).
+fn look_at_agents(
+    store: &Store,
+    before: Option<&AgentsSeen>,
+) -> Result<(Vec<AgentInfo>, AgentsSeen, Vec<AgentEvent>), AppError> {
+    let agents = store.agents()?;
+    let claims = store.work_claims()?;
+    let events = match before {
+        Some(before) => agent_events(before, &agents, &claims, &|work, seq| committed_slice(store, work, seq)),
+        None => Vec::new(),
+    };
+    let seen = AgentsSeen::new(&agents, &claims);
+    Ok((agents, seen, events))
+}
+
+/// The `work_log` row of `work`'s slice `seq`. The log is read oldest first by prefix, and a
+/// goal island's slices commit in order, so its row is among the first `seq` of its work's (a
+/// few more for other work sharing the prefix); read only for a lapsed claim that is gone.
+fn committed_slice(store: &Store, work: &str, seq: i64) -> Option<WorkLogEntry> {
+    let limit = usize::try_from(seq).ok()?.saturating_mul(2).saturating_add(64).min(100_000);
+    store.work_log(work, limit).ok()?.into_iter().find(|entry| entry.work == work && entry.seq == seq)
 }
 
 /// What one look at the store found.
@@ -160,18 +206,28 @@ pub async fn watch_store(state: AppState) {
     let mut agents_seen: Option<AgentsSeen> = None;
     let mut looks: u32 = 0;
     loop {
-        if looks.is_multiple_of(AGENT_POLL_EVERY)
-            && let Ok((agents, claims)) = pool.run(|store| look_at_agents(store)).await
-        {
-            state.agent_rates().record(gvpie_store::now_ms(), &agents);
-            if let Some(before) = &agents_seen
-                && state.events().n_subscribers() > 0
-            {
-                for event in agent_events(before, &agents, &claims) {
-                    state.events().publish(Event::Agent(event));
+        if looks.is_multiple_of(AGENT_POLL_EVERY) {
+            let before = agents_seen.take();
+            let looked = pool
+                .run(move |store| {
+                    let found = look_at_agents(store, before.as_ref());
+                    Ok((found, before))
+                })
+                .await;
+            match looked {
+                Ok((Ok((agents, seen, events)), _)) => {
+                    state.agent_rates().record(gvpie_store::now_ms(), &agents);
+                    if state.events().n_subscribers() > 0 {
+                        for event in events {
+                            state.events().publish(Event::Agent(event));
+                        }
+                    }
+                    agents_seen = Some(seen);
                 }
+                // A failed look changes nothing: the next compares with the same one.
+                Ok((Err(_), before)) => agents_seen = before,
+                Err(_) => {}
             }
-            agents_seen = Some(AgentsSeen::new(&agents, &claims));
         }
         looks = looks.wrapping_add(1);
         tokio::select! {
@@ -241,6 +297,10 @@ mod tests {
         WorkClaimInfo { work: work.to_string(), agent: agent.to_string(), seq: 4, claimed_ms: 0, live }
     }
 
+    fn nothing_committed(_work: &str, _seq: i64) -> Option<WorkLogEntry> {
+        None
+    }
+
     fn summary(events: &[AgentEvent]) -> Vec<String> {
         events
             .iter()
@@ -270,7 +330,7 @@ mod tests {
         ];
         let claims = [claim("goal:1:0", "b", true), claim("script:2", "b", true)];
         assert_eq!(
-            summary(&agent_events(&before, &now, &claims)),
+            summary(&agent_events(&before, &now, &claims, &nothing_committed)),
             ["a left stale", "c left stopped", "d joined alive", "b took_over goal:1:0 from a"]
         );
     }
@@ -283,11 +343,36 @@ mod tests {
         );
         // a started again; b committed script:1 and a claimed it next (b alive, its claim was live).
         let now = [agent("a", AgentState::Alive, 2), agent("b", AgentState::Alive, 1)];
-        let events = agent_events(&before, &now, &[claim("script:1", "a", true)]);
+        let events = agent_events(&before, &now, &[claim("script:1", "a", true)], &nothing_committed);
         assert_eq!(summary(&events), ["a joined alive"]);
         assert_eq!(events[0].restarted, Some(true));
         // Nothing changed: nothing to say.
         let same = AgentsSeen::new(&now, &[]);
-        assert!(agent_events(&same, &now, &[]).is_empty());
+        assert!(agent_events(&same, &now, &[], &nothing_committed).is_empty());
+    }
+
+    #[test]
+    fn a_lapsed_slice_claim_gone_is_a_takeover_when_the_log_says_so() {
+        let before = AgentsSeen::new(
+            &[agent("a", AgentState::Alive, 1), agent("b", AgentState::Alive, 1)],
+            &[claim("goal:1:0", "a", true), claim("goal:1:1", "b", true)],
+        );
+        let now = [agent("a", AgentState::Stale, 1), agent("b", AgentState::Alive, 1)];
+        // b took goal:1:0's slice 4 over from a and committed it between the looks; goal:1:1 was
+        // b's own (alive): committing it is no takeover.
+        let log = |work: &str, seq: i64| {
+            (work == "goal:1:0" && seq == 4).then(|| WorkLogEntry {
+                work: work.to_string(),
+                seq,
+                agent: "b".to_string(),
+                committed_ms: 0,
+                took_over_from: Some("a".to_string()),
+            })
+        };
+        let events = agent_events(&before, &now, &[], &log);
+        assert_eq!(summary(&events), ["a left stale", "b took_over goal:1:0 from a"]);
+        assert_eq!(events[1].seq, Some(4));
+        // Not in the log (yet, or read too late): nothing is said rather than a guess.
+        assert_eq!(summary(&agent_events(&before, &now, &[], &nothing_committed)), ["a left stale"]);
     }
 }
