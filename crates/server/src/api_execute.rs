@@ -409,6 +409,7 @@ fn record(metrics: &Metrics, events: &EventBus, ran: &[Ran]) {
                 iteration: None,
                 program_hash: None,
                 image_hash: None,
+                agent: None,
                 at_ms: now_ms(),
             }));
         }

@@ -68,6 +68,9 @@ pub struct ExecutionEvent {
     /// SHA-256 of the output image (daemon runs; see `/api/images/{hash}`).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub image_hash: Option<String>,
+    /// The agent that recorded it (seen in the database by `gvpie serve`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub agent: Option<String>,
     /// Milliseconds since the Unix epoch.
     pub at_ms: u64,
 }
@@ -187,6 +190,7 @@ impl Event {
                 iteration: fields.get("iteration").and_then(serde_json::Value::as_i64),
                 program_hash: text(&fields, "program_hash"),
                 image_hash: text(&fields, "image_hash"),
+                agent: text(&fields, "agent"),
                 at_ms: now_ms(),
             });
         }

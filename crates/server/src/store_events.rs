@@ -181,6 +181,7 @@ fn execution_event(entry: &MapEntry) -> Event {
         iteration: Some(entry.iteration),
         program_hash: entry.program_hash.map(|h| h.to_hex()),
         image_hash: entry.image_hash.map(|h| h.to_hex()),
+        agent: entry.agent.clone(),
         at_ms: u64::try_from(entry.started_ms).unwrap_or(0),
     })
 }

@@ -55,14 +55,19 @@ impl Events {
 
     /// The next `agent` event for which `wanted` holds (others are skipped).
     async fn agent_event(&mut self, what: &str, wanted: impl Fn(&Value) -> bool) -> Value {
+        self.event("agent", what, wanted).await
+    }
+
+    /// The next event named `name` for which `wanted` holds (others are skipped).
+    async fn event(&mut self, name: &str, what: &str, wanted: impl Fn(&Value) -> bool) -> Value {
         let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
             while let Some(end) = self.buffer.find("\n\n") {
                 let message: String = self.buffer.drain(..end + 2).collect();
                 let field = |key: &str| message.lines().find_map(|l| l.strip_prefix(key)).map(str::to_string);
-                if field("event: ").as_deref() == Some("agent") {
+                if field("event: ").as_deref() == Some(name) {
                     let data: Value = serde_json::from_str(&field("data: ").expect("data")).expect("JSON data");
-                    assert_eq!(data["type"], "agent", "{data}");
+                    assert_eq!(data["type"], name, "{data}");
                     if wanted(&data) {
                         return data;
                     }
@@ -70,7 +75,7 @@ impl Events {
             }
             let frame = tokio::time::timeout_at(deadline, self.body.frame())
                 .await
-                .unwrap_or_else(|_| panic!("no agent event {what} within {PATIENCE:?}"))
+                .unwrap_or_else(|_| panic!("no {name} event {what} within {PATIENCE:?}"))
                 .expect("the stream is open")
                 .expect("a frame");
             if let Ok(data) = frame.into_data() {
@@ -168,6 +173,9 @@ async fn agents_are_listed_and_their_comings_and_goings_streamed(db: &str) {
     assert_eq!((joined["host"].as_str(), joined["pid"].as_u64()), (Some("test-host"), Some(4242)));
     assert_eq!((joined["restarted"].as_bool(), joined["state"].as_str()), (Some(false), Some("alive")));
     blocking(|| record_for(&mut store, &late, 5));
+    // Its executions reach the stream naming it.
+    let execution = events.event("execution", "of late", |e| e["agent"] == "late").await;
+    assert_eq!(execution["origin"], "store", "{execution}");
 
     // An agent that claims the script and then stops heartbeating (killed): it goes `stale`, and
     // the next agent to ask takes the script over.

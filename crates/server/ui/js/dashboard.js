@@ -172,7 +172,7 @@ export class DashboardView {
       if (data.success) this.live.successes += 1;
       this.backends.set(data.backend, (this.backends.get(data.backend) ?? 0) + 1);
       this.arrivals.push(data.at_ms);
-      const who = data.origin === 'daemon' ? `daemon ${data.script ?? ''}${data.iteration ? ' #' + data.iteration : ''}` : 'api';
+      const who = data.origin === 'daemon' ? `${data.agent ?? 'daemon'} ${data.script ?? ''}${data.iteration ? ' #' + data.iteration : ''}` : 'api';
       log.prepend(
         logLine(data.at_ms, data.success, `${who} · ${formatCount(data.cycles)} cycles · ${data.backend} · ${formatMs(data.duration_ms)}${data.success ? '' : ' · ' + (data.error_kind ?? 'failed')}`),
       );
