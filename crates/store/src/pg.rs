@@ -15,6 +15,14 @@ use crate::store::{Durability, StoreOptions, redact_url};
 /// How long connecting may take when the URL does not say (`connect_timeout=`).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a connection may sit idle before TCP probes whether its peer is still there.
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(30);
+
+/// How long a session may sit idle inside a transaction before the server ends it (and releases
+/// its locks). The store never waits inside a transaction on anything but the database, so only a
+/// hung or cut-off client reaches it.
+const IDLE_IN_TRANSACTION_MS: u64 = 60_000;
+
 /// The URL as a client configuration; a clear [`StoreError::Open`] when it is not one.
 pub(crate) fn config_of(url: &str) -> Result<postgres::Config> {
     let mut config =
@@ -24,6 +32,11 @@ pub(crate) fn config_of(url: &str) -> Result<postgres::Config> {
     }
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    // A host that dies without closing its socket would keep its session, and the row locks of a
+    // claim it was taking, for the kernel's default two hours; probe the peer after 30 s idle.
+    if !url.contains("keepalives_idle") {
+        config.keepalives_idle(KEEPALIVE_IDLE);
     }
     if config.get_application_name().is_none() {
         config.application_name("gvpie");
@@ -56,7 +69,7 @@ pub(crate) fn open(url: &str, options: &StoreOptions) -> Result<Db> {
     // busy timeout's twin (a statement waiting on another writer's lock gives up).
     let session = format!(
         "SET TIME ZONE 'UTC'; SET lock_timeout = {lock_ms}; SET synchronous_commit = {synchronous}; \
-         SET client_min_messages = warning;"
+         SET client_min_messages = warning; SET idle_in_transaction_session_timeout = {IDLE_IN_TRANSACTION_MS};"
     );
     let db = Db::postgres(client, config, session).map_err(|e| open_error(url, e.message))?;
     refuse_foreign(&db, url, &dbname)?;
