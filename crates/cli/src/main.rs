@@ -230,6 +230,9 @@ fn main() -> ExitCode {
             return if err.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
         }
     };
+    if !matches!(cli.command, Command::Serve(_) | Command::Daemon(_) | Command::Up(_)) {
+        die_quietly_on_closed_pipe();
+    }
     match dispatch(cli.command) {
         Ok(code) => code,
         Err(err) => {
@@ -238,6 +241,17 @@ fn main() -> ExitCode {
             }
             exit_status(&err)
         }
+    }
+}
+
+/// A command whose reader went away (`gvpie stats | head`) ends silently, as `cat` does, instead of
+/// panicking in `println!`. Only for commands that print and end: the long-running ones keep
+/// ignoring SIGPIPE, so a client that hangs up never kills a server.
+fn die_quietly_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: called on the main thread before any other thread starts; SIG_DFL is a valid handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

@@ -102,3 +102,25 @@ fn cartridge_pack_unpack_run() {
     assert_eq!(image.width() % 128, 0);
     assert!(image.width() >= 256);
 }
+
+/// A reader that goes away (`gvpie … | head`) ends a printing command quietly, never with a panic;
+/// a server keeps ignoring SIGPIPE (it is not reset for `serve`, `daemon`, `up`).
+#[test]
+#[cfg(unix)]
+fn a_closed_stdout_ends_a_command_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let program = examples_dir().join("countdown.pxl");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_gvpie"))
+        .arg("disasm")
+        .arg(&program)
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("run gvpie");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "a panic on a closed pipe: {stderr}");
+    const SIGPIPE: i32 = 13;
+    assert_eq!(output.status.signal(), Some(SIGPIPE), "ended by SIGPIPE like cat: {:?} {stderr}", output.status);
+}
