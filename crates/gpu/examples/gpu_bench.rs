@@ -4,7 +4,7 @@
 //! checks every example program against the CPU first.
 //!
 //! `cargo run --release -p gvpie-gpu --example gpu_bench -- [--quick] [--programs N]`
-//! (`--quick` keeps every shader within lavapipe's loop limit). Prints a table and one JSON
+//! (`--quick`: small batches and loops, for lavapipe). Prints a table and one JSON
 //! line per measurement. It does not write files.
 
 use std::time::Instant;
