@@ -119,8 +119,12 @@ pub fn open_existing(db: &std::path::Path) -> anyhow::Result<Store> {
     {
         return Err(UsageError::new(format!("no database at {} (give --db PATH)", db.display())).into());
     }
-    Store::open_location(&location, &gvpie_store::StoreOptions::default())
-        .with_context(|| format!("cannot open {location}"))
+    match Store::open_location(&location, &gvpie_store::StoreOptions::default()) {
+        Ok(store) => Ok(store),
+        // Already names the database and says why.
+        Err(err @ gvpie_store::StoreError::Open { .. }) => Err(err.into()),
+        Err(err) => Err(anyhow::Error::new(err).context(format!("cannot open {location}"))),
+    }
 }
 
 fn seconds(value: f64, flag: &str) -> anyhow::Result<Duration> {

@@ -124,3 +124,23 @@ fn an_adapter_that_names_no_gpu() {
     }
     assert!(!db.exists(), "a refused --adapter created the database");
 }
+
+/// An unreachable PostgreSQL server: one clear line naming the database (its password hidden),
+/// exit 2, for every command that takes `--db`.
+#[test]
+fn an_unreachable_postgres_database() {
+    let url = "postgres://gvpie:s3cret@127.0.0.1:1/gvpie";
+    for command in [&["stats"][..], &["agents"], &["scripts", "list"], &["goals", "list"], &["replay", "1"]] {
+        let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> =
+            command.iter().map(|a| a as &dyn AsRef<std::ffi::OsStr>).collect();
+        args.extend([&"--db" as &dyn AsRef<std::ffi::OsStr>, &url]);
+        let run = gvpie(&args);
+        assert_eq!(run.code, 2, "{command:?}: {}", run.stderr);
+        assert_eq!(
+            run.stderr.trim(),
+            "gvpie: cannot open the database postgres://gvpie:***@127.0.0.1:1/gvpie: error connecting to server: \
+             Connection refused (os error 111)",
+            "{command:?}"
+        );
+    }
+}
