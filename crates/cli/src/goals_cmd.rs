@@ -12,8 +12,8 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use gvpie_evolve::goal::GoalDraft;
 use gvpie_evolve::{
-    EffortPreset, GoalOptions, GoalProgress, ImageGoalParams, ImageGoalSpec, OptimizeGoalParams, OptimizeGoalSpec,
-    ShapeKinds, StopRules, Strategy,
+    EffortPreset, GoalOptions, GoalProgress, ImageGoalParams, ImageGoalSpec, ImageRefine, OptimizeGoalParams,
+    OptimizeGoalSpec, ShapeKinds, StopRules, Strategy,
 };
 use gvpie_store::{ARM_SCOPE, Goal, GoalUpdate, NewGoal, NewImage, Store, StoreError};
 use serde_json::json;
@@ -157,6 +157,11 @@ pub enum AddCommand {
         /// Cascade: the effort preset, cpu or gpu. Default: the preset of the daemon's scorer.
         #[arg(long, value_parser = named::<EffortPreset>(EffortPreset::NAMES), ignore_case = true)]
         effort: Option<EffortPreset>,
+        /// Let the daemon's bandit also refine the placed shapes with gradients (generator `image:refine`: every
+        /// 10 shapes it may choose a refinement instead of a shape, and one final refinement runs once every shape
+        /// is placed; kept only when the RMSE falls; docs/refine.md). Off by default for goals.
+        #[arg(long)]
+        refine: bool,
         #[command(flatten)]
         common: BudgetArgs,
     },
@@ -314,7 +319,7 @@ fn open_existing(db: &std::path::Path) -> anyhow::Result<Store> {
 
 fn add_goal(add: AddCommand) -> anyhow::Result<ExitCode> {
     let goal = match add {
-        AddCommand::Image { target, shapes, resize, mode, alpha, threads, strategy, effort, common } => {
+        AddCommand::Image { target, shapes, resize, mode, alpha, threads, strategy, effort, refine, common } => {
             if !(1..=gvpie_raster::MAX_SIDE).contains(&resize) {
                 return Err(UsageError::new(format!("--resize {resize} is out of range (1 to 4096)")).into());
             }
@@ -328,7 +333,11 @@ fn add_goal(add: AddCommand) -> anyhow::Result<ExitCode> {
             let label = target.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
             let (width, height) = (canvas.width(), canvas.height());
             let hash = gvpie_store::image_hash(width, height, &canvas.to_rgba8());
-            let spec = ImageGoalSpec::new(hash.to_hex(), width, height, &params, &options).map_err(UsageError::new)?;
+            let mut spec =
+                ImageGoalSpec::new(hash.to_hex(), width, height, &params, &options).map_err(UsageError::new)?;
+            if refine {
+                spec.refine = Some(ImageRefine::default());
+            }
             let image = NewImage { hash, width, height, png: Some(gvpie_cart::encode_png(&canvas, 1)) };
             store.add_goal(&new_goal(spec.draft(&label, &options)), Some(&image)).map_err(goal_error)?
         }

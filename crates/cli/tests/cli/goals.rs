@@ -233,3 +233,37 @@ fn goal_names_reach_the_terminal_without_escape_sequences() {
         assert!(run.stdout.contains("fine"), "{}", run.stdout);
     }
 }
+
+/// `gvpie goals add image --refine`: the daemon's bandit may refine the placed shapes, the goal's
+/// spec says so, and the refinements it keeps are in the infinite map as `image:refine`, each
+/// better than the program before it.
+#[test]
+fn an_image_goal_added_with_refine_records_refinements() {
+    let dir = Dir::new("goal-refine");
+    let target = target_png(&dir);
+    let db = dir.join("gvpie.db");
+    let add = gvpie(&[&"goals", &"add", &"image", &target, &"-n", &"12", &"--refine", &"--db", &db]);
+    assert_eq!(add.code, 0, "{}", add.stderr);
+    let show = gvpie(&[&"goals", &"show", &"1", &"--json", &"--db", &db]);
+    assert_eq!(show.code, 0, "{}", show.stderr);
+    let shown = show.json();
+    assert!(shown.to_string().contains("\"refine\":{"), "the spec asks for refinement: {shown}");
+    run_to_done(&db);
+    let store = Store::open(&db).expect("open");
+    let query = MapQuery { goal_id: Some(1), limit: 10_000, ..MapQuery::default() };
+    let mut entries = store.map_page(&query).expect("map").entries;
+    entries.reverse();
+    let refined: Vec<f64> = entries
+        .iter()
+        .filter(|e| e.generator.as_deref() == Some("image:refine"))
+        .map(|e| e.score.expect("scored"))
+        .collect();
+    assert!(
+        !refined.is_empty(),
+        "no kept refinement among {:?}",
+        entries.iter().map(|e| &e.generator).collect::<Vec<_>>()
+    );
+    // Every kept program of the goal beats the one before it, refinements included.
+    let scores: Vec<f64> = entries.iter().filter_map(|e| e.score).collect();
+    assert!(scores.windows(2).all(|w| w[1] < w[0]), "{scores:?}");
+}
