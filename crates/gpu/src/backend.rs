@@ -126,6 +126,8 @@ pub struct GpuBackend {
     pub(crate) busy: std::sync::Mutex<()>,
     /// Upload buffers reused between batches.
     pub(crate) pool: std::sync::Mutex<crate::pack::Pool>,
+    /// The canvas buffer, kept between batches (allocating gigabytes per batch costs time).
+    pub(crate) canvas_pool: std::sync::Mutex<Option<wgpu::Buffer>>,
     info: AdapterInfo,
 }
 
@@ -223,6 +225,7 @@ impl GpuBackend {
             lost,
             busy: std::sync::Mutex::new(()),
             pool: std::sync::Mutex::default(),
+            canvas_pool: std::sync::Mutex::default(),
             info,
         })
     }

@@ -783,15 +783,21 @@ impl GpuBackend {
         let outcome_size = std::mem::size_of::<Outcome>() as u64;
         let run_mode = !plan.score;
         let canvas_words = packed.iter().map(|p| p.chunk.n as u64 * plan.n_pixels).max().unwrap_or(0);
-        let shared = Shared {
-            target: self.padded_storage("gvpie.target_buf", target.map_or(&[], Canvas::pixels)),
-            canvases: self.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("gvpie.canvas_buf"),
-                size: (canvas_words * 4).max(16),
-                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            }),
-        };
+        let canvas_bytes = (canvas_words * 4).max(16);
+        // The last batch's canvas buffer when it is large enough (and not wastefully larger).
+        let kept = self.canvas_pool.lock().ok().and_then(|mut kept| kept.take());
+        let canvases = kept
+            .filter(|b| b.size() >= canvas_bytes && b.size() <= canvas_bytes.saturating_mul(4))
+            .unwrap_or_else(|| {
+                self.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("gvpie.canvas_buf"),
+                    size: canvas_bytes,
+                    usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                })
+            });
+        let shared =
+            Shared { target: self.padded_storage("gvpie.target_buf", target.map_or(&[], Canvas::pixels)), canvases };
         let mut readback = Readback {
             outcomes: self.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("gvpie.outcome_read_buf"),
@@ -835,6 +841,10 @@ impl GpuBackend {
         if !run_mode {
             readback.canvases = None;
         }
+        // Later submissions are ordered after this batch's: the next batch may reuse the buffer.
+        if let Ok(mut kept) = self.canvas_pool.lock() {
+            *kept = Some(shared.canvases);
+        }
         Ok((readback, stopped, patches))
     }
 
@@ -862,8 +872,9 @@ impl GpuBackend {
                 self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("gvpie.slice") })
             });
             let resume = list.is_some();
-            if !resume {
-                // Zero words read as black (see the shader).
+            if !resume && !plan.jobs[packed.job].workgroup {
+                // Zero words read as black (see the shader); the workgroup variant clears its
+                // canvases in workgroup memory and reads the buffer only when it resumes.
                 encoder.clear_buffer(&shared.canvases, 0, Some(packed.chunk.n as u64 * plan.canvas_bytes));
             }
             let n_dispatch = list.as_ref().map_or(bound.n_groups, Vec::len);
