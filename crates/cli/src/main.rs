@@ -363,8 +363,23 @@ fn fmt(file: &std::path::Path, write: bool, check: bool) -> anyhow::Result<ExitC
 }
 
 /// Writes through a temporary file and a rename, so a crash never leaves half a file.
+///
+/// Only regular files are replaced that way: `/dev/null`, `/dev/stdout` or a FIFO is written into
+/// (a rename would put a regular file in its place: `-o /dev/null` run as root once turned
+/// `/dev/null` into a file that every later reader got text from), and a symbolic link keeps
+/// pointing where it did while its target is replaced.
 pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
     use anyhow::Context;
+    if std::fs::metadata(path).is_ok_and(|meta| !meta.is_file()) {
+        return std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()));
+    }
+    let resolved;
+    let path = if std::fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_symlink()) {
+        resolved = std::fs::canonicalize(path).with_context(|| format!("cannot follow {}", path.display()))?;
+        resolved.as_path()
+    } else {
+        path
+    };
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));

@@ -69,6 +69,9 @@ pub struct RotatingFile {
     keep: usize,
     file: Option<File>,
     written: u64,
+    /// Only a regular file is rotated: renaming `/dev/null` or a FIFO away would leave a regular
+    /// file in its place (and, as root, break every program that reads `/dev/null`).
+    rotates: bool,
 }
 
 impl RotatingFile {
@@ -78,8 +81,15 @@ impl RotatingFile {
             std::fs::create_dir_all(parent)?;
         }
         let file = OpenOptions::new().create(true).append(true).open(path)?;
-        let written = file.metadata()?.len();
-        Ok(RotatingFile { path: path.to_path_buf(), max_bytes: max_bytes.max(1), keep, file: Some(file), written })
+        let metadata = file.metadata()?;
+        Ok(RotatingFile {
+            path: path.to_path_buf(),
+            max_bytes: max_bytes.max(1),
+            keep,
+            file: Some(file),
+            written: metadata.len(),
+            rotates: metadata.is_file(),
+        })
     }
 
     /// The current file's path.
@@ -89,7 +99,7 @@ impl RotatingFile {
 
     /// Appends `text`, rotating first when it would pass the size limit.
     pub fn write(&mut self, text: &str) -> std::io::Result<()> {
-        if self.written > 0 && self.written + text.len() as u64 > self.max_bytes {
+        if self.rotates && self.written > 0 && self.written + text.len() as u64 > self.max_bytes {
             self.rotate()?;
         }
         if let Some(file) = &mut self.file {

@@ -124,3 +124,25 @@ fn a_closed_stdout_ends_a_command_quietly() {
     const SIGPIPE: i32 = 13;
     assert_eq!(output.status.signal(), Some(SIGPIPE), "ended by SIGPIPE like cat: {:?} {stderr}", output.status);
 }
+
+/// `-o /dev/null` writes into the device instead of renaming a file over it (as root that turned
+/// `/dev/null` into a regular file), and an output that is a symbolic link stays one.
+#[test]
+#[cfg(unix)]
+fn outputs_that_are_not_plain_files_are_written_into() {
+    use std::os::unix::fs::FileTypeExt;
+    let run = gvpie(&[&"compile", &"a red circle", &"-o", &"/dev/null"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let null = std::fs::metadata("/dev/null").expect("/dev/null");
+    assert!(null.file_type().is_char_device(), "/dev/null is no longer a device: {null:?}");
+
+    let dir = Dir::new("symlinked-output");
+    let real = dir.write("real.pxl", "old");
+    let link = dir.join("link.pxl");
+    std::os::unix::fs::symlink(&real, &link).expect("symlink");
+    let run = gvpie(&[&"compile", &"a red circle", &"-o", &link]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(std::fs::symlink_metadata(&link).expect("link").file_type().is_symlink(), "the link was replaced");
+    let written = std::fs::read_to_string(&real).expect("target");
+    assert!(written.contains("CIRC"), "the link's target holds the program: {written}");
+}

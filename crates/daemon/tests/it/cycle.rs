@@ -138,6 +138,21 @@ fn the_log_file_rotates() {
     assert!(std::fs::metadata(&path).expect("meta").len() <= 100);
 }
 
+/// `--log-file /dev/null` is written into, never rotated: renaming it away would leave a regular
+/// file called `/dev/null` behind.
+#[test]
+#[cfg(unix)]
+fn a_log_file_that_is_a_device_is_never_rotated() {
+    use std::os::unix::fs::FileTypeExt;
+    let mut file = gvpie_daemon::RotatingFile::open(std::path::Path::new("/dev/null"), 100, 2).expect("open");
+    for index in 0..20 {
+        file.write(&format!("line {index:02} of the log, about forty bytes\n")).expect("write");
+    }
+    let null = std::fs::metadata("/dev/null").expect("/dev/null");
+    assert!(null.file_type().is_char_device(), "/dev/null is no longer a device: {null:?}");
+    assert!(!std::path::Path::new("/dev/null.1").exists(), "/dev/null was rotated");
+}
+
 /// Issue 15: a cycle's scripts run as one engine batch on the backend asked for (the GPU
 /// where the engine has one, as `gvpie up --backend gpu` asks), with the CPU's answers, and
 /// each execution records the backend that really ran it.
