@@ -95,8 +95,8 @@ pub struct EvolveArgs {
     #[arg(long, value_parser = named::<Strategy>(Strategy::NAMES), ignore_case = true, default_value = "cascade")]
     strategy: Strategy,
     /// Cascade: the effort preset, sized for the CPU scorer (256 resident climbers of 64 random starts, each
-    /// climbing until 64 mutations in a row fail; 8 survivors) or for the GPU (4096 such climbers, one GPU
-    /// workgroup each, one dispatch per shape; 16 survivors). Default: the scorer's. With the same preset, the CPU and the GPU
+    /// climbing until 64 mutations in a row fail; 32 survivors) or for the GPU (4096 such climbers, one GPU
+    /// workgroup each, one dispatch per shape; 32 survivors). Default: the scorer's. With the same preset, the CPU and the GPU
     /// find the same program.
     #[arg(long, value_parser = named::<EffortPreset>(EffortPreset::NAMES), ignore_case = true)]
     effort: Option<EffortPreset>,
@@ -132,12 +132,21 @@ pub struct EvolveArgs {
     /// Refinement: gradient (Adam) steps of the final refinement.
     #[arg(long, default_value_t = ImageRefine::default().final_steps, value_name = "N")]
     final_steps: usize,
-    /// Refinement: the most polish sweeps (coordinate descent scored in the VM) of a refinement between shapes.
+    /// Refinement: the most polish sweeps (coordinate descent, each move scored exactly) of a refinement between
+    /// shapes.
     #[arg(long, default_value_t = ImageRefine::default().sweeps, value_name = "N")]
     refine_sweeps: usize,
     /// Refinement: the most polish sweeps of the final refinement.
     #[arg(long, default_value_t = ImageRefine::default().final_sweeps, value_name = "N")]
     final_sweeps: usize,
+    /// Refinement: random moves of a vertex or corner tried per shape in each polish sweep, after the shape's
+    /// coordinate descent (every move scored exactly, only where the picture can change).
+    #[arg(long, default_value_t = ImageRefine::default().moves, value_name = "N")]
+    polish_moves: u32,
+    /// Refinement: after the final refinement, up to N times take out the shape that is worth least and search a
+    /// new one on top instead (kept only when the picture gets better; 0: never).
+    #[arg(long, default_value_t = ImageRefine::default().regrow, value_name = "N")]
+    regrow: u32,
     /// Refinement: gradient steps work on the target reduced to at most this many pixels (the polish is always at
     /// full size).
     #[arg(long, default_value_t = ImageRefine::default().soft_pixels, value_name = "PIXELS")]
@@ -254,6 +263,8 @@ pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
         sweeps: args.refine_sweeps,
         final_sweeps: args.final_sweeps,
         soft_pixels: args.refine_pixels,
+        moves: args.polish_moves,
+        regrow: args.regrow,
         ..ImageRefine::default()
     });
     let label = args.target.display().to_string();

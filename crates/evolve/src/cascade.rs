@@ -55,21 +55,22 @@ pub struct CascadeEffort {
 
 impl CascadeEffort {
     /// Sized for a CPU scorer on a few cores: 256 resident climbers of 64 random starts, each climbing until 64
-    /// mutations in a row fail; 8 survivors.
+    /// mutations in a row fail; 32 survivors (a few tenths of a second more per 50 shapes at 256 px, for about
+    /// 1 % lower error with refinement: BENCHMARKS.md).
     pub const DEFAULT: CascadeEffort = CascadeEffort {
         climbers: 256,
         random_tries: 64,
         mutations: 0,
         patience: 0,
         max_rounds: 0,
-        survivors: 8,
+        survivors: 32,
         refine_failures: 60,
         climb_failures: 64,
     };
 
-    /// Sized for a GPU: 4096 resident climbers (one GPU workgroup each, one dispatch per shape), 16 survivors.
+    /// Sized for a GPU: 4096 resident climbers (one GPU workgroup each, one dispatch per shape), 32 survivors.
     pub const GPU: CascadeEffort =
-        CascadeEffort { climbers: 4096, survivors: 16, refine_failures: 100, ..Self::DEFAULT };
+        CascadeEffort { climbers: 4096, survivors: 32, refine_failures: 100, ..Self::DEFAULT };
 
     /// Lockstep rounds: 48 climbers of 64 random starts, 8 mutations each a round, one scorer call per round; a
     /// climber stops after 3 rounds without progress. Cheaper per shape than [`CascadeEffort::DEFAULT`] (about a

@@ -260,7 +260,13 @@ impl ImageSearch {
     /// As [`ImageSearch::step`], with [`Strategy::Cascade`]'s batches scored by `scorer` (the other strategies do
     /// not use it). The result is the same whatever the scorer.
     pub fn step_with(&mut self, scorer: &mut dyn ShapeScorer) -> StepReport {
-        let shape_index = self.placed.len() as u64;
+        self.step_in_stream(scorer, self.placed.len() as u64)
+    }
+
+    /// As [`ImageSearch::step_with`], with the random choices drawn from stream `stream` instead of the one of the
+    /// shape's position (a shape searched again in the same place gets other candidates).
+    pub fn step_in_stream(&mut self, scorer: &mut dyn ShapeScorer, stream: u64) -> StepReport {
+        let shape_index = stream;
         let (shape, color, n_candidates) = match &self.small {
             Some(small) if self.config.strategy == Strategy::Cascade => self.cascade_shape(small, shape_index, scorer),
             _ => self.search_shape(shape_index),

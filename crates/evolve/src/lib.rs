@@ -72,7 +72,8 @@ pub use crate::optimize::{Accepted, Edit, OptimizeCheckpoint, OptimizeConfig, Op
 pub use crate::pixel_reference::PixelReference;
 pub use crate::refine::{CpuSoftRenderer, RefineConfig, Refinement, SoftRenderer, refine};
 pub use crate::rng::Rng;
-pub use crate::shape::{Shape, ShapeKinds};
+pub use crate::shape::{Shape, ShapeKinds, Window};
+pub use crate::stack_polish::{StackPolishConfig, StackPolished, polish_stack, removal_costs, render_stack};
 pub use crate::variation::{
     Child, Gene, Operator, Rejection, Variation, VariationStats, genes, labels, render, repair_labels,
 };
@@ -90,4 +91,5 @@ mod pixel_reference;
 pub mod refine;
 mod rng;
 mod shape;
+mod stack_polish;
 mod variation;

@@ -190,10 +190,81 @@ impl Shape {
     /// clipped: `0 <= x_lo <= x_hi < width`. These are exactly the pixels [`Shape::draw`] blends.
     #[inline]
     pub fn for_each_span(&self, width: u32, height: u32, f: impl FnMut(i32, i32, i32)) {
+        self.for_each_span_in(Window::canvas(width, height), f);
+    }
+
+    /// As [`Shape::for_each_span`], clipped to `window` (which lies on the canvas): the spans of the whole canvas
+    /// cut to the window, computed without walking the rows above it.
+    #[inline]
+    pub fn for_each_span_in(&self, window: Window, f: impl FnMut(i32, i32, i32)) {
         match *self {
-            Shape::Triangle(v) => triangle_spans(v, width, height, f),
-            Shape::Rectangle(r) => rectangle_spans(r, width, height, f),
+            Shape::Triangle(v) => triangle_spans(v, window, f),
+            Shape::Rectangle(r) => rectangle_spans(r, window, f),
         }
+    }
+
+    /// The smallest window holding every pixel the shape may cover on a `width` x `height` canvas, or `None` when
+    /// it covers none there for certain.
+    pub fn bounds(&self, width: u32, height: u32) -> Option<Window> {
+        let (x0, y0, x1, y1) = match *self {
+            Shape::Triangle(v) => {
+                let v = v.map(clamp);
+                (v[0].min(v[2]).min(v[4]), v[1].min(v[3]).min(v[5]), v[0].max(v[2]).max(v[4]), v[1].max(v[3]).max(v[5]))
+            }
+            Shape::Rectangle(r) => (r[0], r[1], r[2], r[3]),
+        };
+        Window { x0, y0, x1, y1 }.intersect(Window::canvas(width, height))
+    }
+}
+
+/// A rectangle of pixels `x0..=x1` by `y0..=y1` (inclusive; never empty).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Window {
+    /// The first column.
+    pub x0: i32,
+    /// The first row.
+    pub y0: i32,
+    /// The last column.
+    pub x1: i32,
+    /// The last row.
+    pub y1: i32,
+}
+
+impl Window {
+    /// The whole of a `width` x `height` canvas (at least one pixel each way).
+    pub fn canvas(width: u32, height: u32) -> Window {
+        Window { x0: 0, y0: 0, x1: width.max(1) as i32 - 1, y1: height.max(1) as i32 - 1 }
+    }
+
+    /// The pixels in both, if any.
+    pub fn intersect(self, other: Window) -> Option<Window> {
+        let w = Window {
+            x0: self.x0.max(other.x0),
+            y0: self.y0.max(other.y0),
+            x1: self.x1.min(other.x1),
+            y1: self.y1.min(other.y1),
+        };
+        (w.x0 <= w.x1 && w.y0 <= w.y1).then_some(w)
+    }
+
+    /// The smallest window holding both.
+    pub fn union(self, other: Window) -> Window {
+        Window {
+            x0: self.x0.min(other.x0),
+            y0: self.y0.min(other.y0),
+            x1: self.x1.max(other.x1),
+            y1: self.y1.max(other.y1),
+        }
+    }
+
+    /// Columns.
+    pub fn width(&self) -> usize {
+        (self.x1 - self.x0 + 1) as usize
+    }
+
+    /// Rows.
+    pub fn height(&self) -> usize {
+        (self.y1 - self.y0 + 1) as usize
     }
 }
 
@@ -209,13 +280,13 @@ fn area2(v: &[i32; 6]) -> i32 {
 }
 
 #[inline]
-fn rectangle_spans(r: [i32; 4], width: u32, height: u32, mut f: impl FnMut(i32, i32, i32)) {
-    let lo = r[0].max(0);
-    let hi = r[2].min(width as i32 - 1);
+fn rectangle_spans(r: [i32; 4], window: Window, mut f: impl FnMut(i32, i32, i32)) {
+    let lo = r[0].max(window.x0);
+    let hi = r[2].min(window.x1);
     if lo > hi {
         return;
     }
-    for y in r[1].max(0)..=r[3].min(height as i32 - 1) {
+    for y in r[1].max(window.y0)..=r[3].min(window.y1) {
         f(y, lo, hi);
     }
 }
@@ -250,7 +321,7 @@ impl EdgeWalk {
 
 /// The TRI rule of `docs/pxl.md`, row by row (see `gvpie_raster::shapes`).
 #[inline]
-fn triangle_spans(v: [i32; 6], width: u32, height: u32, mut f: impl FnMut(i32, i32, i32)) {
+fn triangle_spans(v: [i32; 6], window: Window, mut f: impl FnMut(i32, i32, i32)) {
     let v0 = (clamp(v[0]), clamp(v[1]));
     let (mut v1, mut v2) = ((clamp(v[2]), clamp(v[3])), (clamp(v[4]), clamp(v[5])));
     let area2 = (v1.0 - v0.0) * (v2.1 - v0.1) - (v1.1 - v0.1) * (v2.0 - v0.0);
@@ -260,10 +331,10 @@ fn triangle_spans(v: [i32; 6], width: u32, height: u32, mut f: impl FnMut(i32, i
     if area2 < 0 {
         std::mem::swap(&mut v1, &mut v2);
     }
-    let x_lo = v0.0.min(v1.0).min(v2.0).max(0);
-    let x_hi = v0.0.max(v1.0).max(v2.0).min(width as i32 - 1);
-    let mut y_lo = v0.1.min(v1.1).min(v2.1).max(0);
-    let mut y_hi = v0.1.max(v1.1).max(v2.1).min(height as i32 - 1);
+    let x_lo = v0.0.min(v1.0).min(v2.0).max(window.x0);
+    let x_hi = v0.0.max(v1.0).max(v2.0).min(window.x1);
+    let mut y_lo = v0.1.min(v1.1).min(v2.1).max(window.y0);
+    let mut y_hi = v0.1.max(v1.1).max(v2.1).min(window.y1);
     if x_lo > x_hi || y_lo > y_hi {
         return;
     }
@@ -363,6 +434,34 @@ mod tests {
         fn rectangle_spans_match_the_rasterizer(x0 in -5i32..40, y0 in -5i32..40, w in 1i32..30, h in 1i32..30) {
             let shape = Shape::Rectangle([x0, y0, x0 + w - 1, y0 + h - 1]);
             proptest::prop_assert_eq!(coverage_by_spans(&shape, 33, 21), coverage_by_raster(&shape, 33, 21));
+        }
+
+        #[test]
+        fn spans_in_a_window_are_the_canvas_spans_cut_to_it(
+            v in proptest::array::uniform6(-40i32..80),
+            rect in proptest::array::uniform4(-5i32..40),
+            x0 in 0i32..37, y0 in 0i32..29, w in 1i32..37, h in 1i32..29,
+        ) {
+            let window = Window { x0, y0, x1: (x0 + w - 1).min(36), y1: (y0 + h - 1).min(28) };
+            let rectangle = Shape::Rectangle([rect[0].min(rect[2]), rect[1].min(rect[3]), rect[0].max(rect[2]), rect[1].max(rect[3])]);
+            for shape in [Shape::Triangle(v), rectangle] {
+                let mut expected = Vec::new();
+                shape.for_each_span(37, 29, |y, lo, hi| {
+                    let (lo, hi) = (lo.max(window.x0), hi.min(window.x1));
+                    if (window.y0..=window.y1).contains(&y) && lo <= hi {
+                        expected.push((y, lo, hi));
+                    }
+                });
+                let mut got = Vec::new();
+                shape.for_each_span_in(window, |y, lo, hi| got.push((y, lo, hi)));
+                proptest::prop_assert_eq!(&got, &expected);
+                // The bounds hold every span.
+                let bounds = shape.bounds(37, 29);
+                shape.for_each_span(37, 29, |y, lo, hi| {
+                    let b = bounds.expect("a shape with spans has bounds");
+                    assert!(b.y0 <= y && y <= b.y1 && b.x0 <= lo && hi <= b.x1);
+                });
+            }
         }
 
         #[test]

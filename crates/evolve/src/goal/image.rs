@@ -11,6 +11,10 @@ use super::{
 use crate::refine::{Budget, CpuSoftRenderer, RefineConfig};
 use crate::{ImageGoalConfig, ImageSearch, Placed, ShapeScorer, Strategy};
 
+/// The first random stream of the regrowth's searches: far above any shape's position, so that a regrown shape
+/// does not replay the climbers of the shape placed there first.
+const REGROW_STREAM: u64 = 1 << 40;
+
 /// An image goal being worked on: its spec (with progress) and its search.
 #[derive(Debug)]
 pub struct ImageSession {
@@ -208,7 +212,13 @@ impl ImageSession {
 
     /// One refinement of the program so far (see [`ImageRefine`]): kept only when it lowers the RMSE, with the
     /// background and a fixed alpha left alone, so the search goes on from the refined shapes.
-    fn refine_step(&mut self, last: bool, clock: &dyn Clock, deadline: Option<f64>) -> Result<Refined, String> {
+    fn refine_step(
+        &mut self,
+        last: bool,
+        scorer: &mut dyn ShapeScorer,
+        clock: &dyn Clock,
+        deadline: Option<f64>,
+    ) -> Result<Refined, String> {
         let Some(settings) = self.spec.refine.clone() else {
             return Err("internal error: refinement is off".to_string());
         };
@@ -216,7 +226,8 @@ impl ImageSession {
         let threads = self.search.config().n_threads.max(1);
         let config = RefineConfig {
             steps: if last { settings.final_steps } else { settings.steps },
-            polish_sweeps: if last { settings.final_sweeps } else { settings.sweeps },
+            // The polish runs below, on the search's own shapes, without the VM (see `stack_polish`).
+            polish_sweeps: 0,
             soft_max_pixels: settings.soft_pixels.max(1),
             keep_background: true,
             keep_alpha: self.search.config().alpha != 0,
@@ -247,6 +258,22 @@ impl ImageSession {
         if let Some(search) = adopted {
             self.search = search;
         }
+        let sweeps = if last { settings.final_sweeps } else { settings.sweeps };
+        let mut exact_runs = exact_runs;
+        let polish = crate::StackPolishConfig {
+            sweeps,
+            keep_alpha: config.keep_alpha,
+            mutations: settings.moves,
+            seed: self.search.config().seed ^ (shapes as u64) << 32,
+        };
+        exact_runs += self.polish(&polish, clock, deadline)?;
+        if last && settings.regrow > 0 {
+            let (regrown, runs) = self.regrow(settings.regrow, scorer, clock, deadline)?;
+            exact_runs += runs;
+            if regrown {
+                exact_runs += self.polish(&polish, clock, deadline)?;
+            }
+        }
         let after = self.search.rmse();
         let seconds = clock.seconds() - started;
         let progress = &mut self.spec.progress;
@@ -270,6 +297,74 @@ impl ImageSession {
         refine.state.rmse = Some(after);
         refine.state.final_done |= last;
         Ok(Refined { shapes, last, before, after, steps, exact_runs, seconds })
+    }
+
+    /// Polishes the search's shapes (see [`crate::polish_stack`]) and keeps the result when it is better; returns
+    /// the moves scored.
+    fn polish(
+        &mut self,
+        config: &crate::StackPolishConfig,
+        clock: &dyn Clock,
+        deadline: Option<f64>,
+    ) -> Result<usize, String> {
+        if config.sweeps == 0 {
+            return Ok(0);
+        }
+        let search = &self.search;
+        let polished =
+            crate::polish_stack(search.target(), search.background(), search.placed(), config, clock, deadline);
+        if polished.sse_after < polished.sse_before {
+            let mut search = self.search.clone();
+            search.replace_shapes(&polished.placed).map_err(|e| format!("the polished shapes: {e}"))?;
+            if search.rmse() < self.search.rmse() {
+                self.search = search;
+            }
+        }
+        Ok(polished.evaluations as usize)
+    }
+
+    /// Up to `rounds` times: takes out the shape whose removal costs least (never the top one, which the search
+    /// just placed on this very canvas) and searches a new shape on top instead, kept when the picture gets
+    /// better. Each attempt draws its climbers from a stream of its own. Returns whether any was kept, and the
+    /// shapes whose worth was measured.
+    fn regrow(
+        &mut self,
+        rounds: u32,
+        scorer: &mut dyn ShapeScorer,
+        clock: &dyn Clock,
+        deadline: Option<f64>,
+    ) -> Result<(bool, usize), String> {
+        let mut tried = std::collections::HashSet::new();
+        let (mut regrown, mut measured) = (false, 0);
+        for round in 0..rounds {
+            if deadline.is_some_and(|d| clock.seconds() >= d) {
+                break;
+            }
+            let search = &self.search;
+            let placed = search.placed();
+            let costs = crate::removal_costs(search.target(), search.background(), placed);
+            measured += costs.len();
+            let weakest = costs
+                .iter()
+                .enumerate()
+                .take(placed.len().saturating_sub(1))
+                .filter(|(i, _)| !tried.contains(&placed[*i]))
+                .min_by_key(|(_, cost)| **cost);
+            let Some((i, _)) = weakest else {
+                break;
+            };
+            tried.insert(placed[i]);
+            let mut rest = placed.to_vec();
+            rest.remove(i);
+            let mut trial = search.clone();
+            trial.replace_shapes(&rest).map_err(|e| format!("the shapes without shape {i}: {e}"))?;
+            trial.step_in_stream(scorer, REGROW_STREAM + u64::from(round));
+            if trial.rmse() < self.search.rmse() {
+                self.search = trial;
+                regrown = true;
+            }
+        }
+        Ok((regrown, measured))
     }
 
     fn stop_reason(&self) -> Option<String> {
@@ -368,7 +463,7 @@ impl ImageSession {
             // A refinement is one step, like a shape: the slice's end does not cut it (so a goal resumed after any
             // slice reaches the same program); only the goal's own time budget does.
             let deadline = self.seconds_left().map(|left| clock.seconds() + left);
-            let refined = self.refine_step(last, clock, deadline)?;
+            let refined = self.refine_step(last, scorer, clock, deadline)?;
             steps += 1;
             refine_tries += 1;
             if refined.after < refined.before {

@@ -361,11 +361,16 @@ pub struct ImageGoalSpec {
     pub refine: Option<ImageRefine>,
 }
 
+fn zero_u32() -> u32 {
+    0
+}
+
 /// How an image goal refines its program with gradients (`docs/refine.md`): every `every` shapes the session's
 /// bandit may choose a refinement of `steps` Adam steps instead of a shape, and once every shape is placed one
 /// final refinement of `final_steps` Adam steps runs before the goal is done. Every refinement polishes its
-/// rounded numbers with at most `sweeps` coordinate-descent sweeps scored in the VM and is kept only when it
-/// lowers the RMSE. The budget is in steps, not seconds, so a goal gives the same program on every machine and
+/// rounded numbers with at most `sweeps` sweeps of coordinate descent and `moves` random moves per shape, each
+/// scored exactly (`crate::polish_stack`), and is kept only when it lowers the RMSE; the final one then regrows up
+/// to `regrow` of the least useful shapes. The budget is in steps, not seconds, so a goal gives the same program on every machine and
 /// after any restart: like a shape, a refinement is one step that a slice's end does not cut (a goal's own time
 /// budget does). Refinement keeps the background (`CLS`) and a fixed alpha, so the search continues from the
 /// refined shapes exactly as from its own.
@@ -386,6 +391,14 @@ pub struct ImageRefine {
     pub soft_pixels: u32,
     /// With a time budget (`--seconds`): the share of it kept for the final refinement.
     pub final_share: f64,
+    /// Random moves of a vertex or corner tried per shape in each polish sweep (after its coordinate descent).
+    /// Specs stored before moves existed have none.
+    #[serde(default = "zero_u32")]
+    pub moves: u32,
+    /// After the final refinement: how many times the least useful shape is taken out and a new one searched on
+    /// top (kept when the picture gets better). Specs stored before regrowth existed have none.
+    #[serde(default = "zero_u32")]
+    pub regrow: u32,
     /// Where the refinements are (part of the goal's checkpoint).
     pub state: RefineState,
 }
@@ -400,6 +413,8 @@ impl Default for ImageRefine {
             final_sweeps: 4,
             soft_pixels: 32_768,
             final_share: 0.5,
+            moves: 40,
+            regrow: 20,
             state: RefineState::default(),
         }
     }

@@ -257,6 +257,64 @@ fn line(v: &[f64; SLOTS], px: f64, py: f64, inv: f64, grad: Option<(&mut [f64], 
     c
 }
 
+/// A triangle's edges, computed once per evaluation rather than per pixel: for each directed edge `a→b` its start,
+/// direction, length, and `s/(|b-a| σ)` (see [`tri`], whose numbers these are).
+#[derive(Debug, Clone, Copy)]
+struct TriEdges {
+    s: f64,
+    inv: f64,
+    edges: [(f64, f64, f64, f64, f64); 3],
+}
+
+impl TriEdges {
+    fn new(v: &[f64; SLOTS], inv: f64) -> Option<TriEdges> {
+        let area2 = (v[2] - v[0]) * (v[5] - v[1]) - (v[3] - v[1]) * (v[4] - v[0]);
+        if area2 == 0.0 {
+            return None;
+        }
+        let edges = std::array::from_fn(|i| {
+            let (a, b) = (i, (i + 1) % 3);
+            let (ax, ay, ex, ey) = (v[2 * a], v[2 * a + 1], v[2 * b] - v[2 * a], v[2 * b + 1] - v[2 * a + 1]);
+            (ax, ay, ex, ey, (ex * ex + ey * ey).sqrt().max(1e-9))
+        });
+        Some(TriEdges { s: area2.signum(), inv, edges })
+    }
+
+    /// The coverage at `(px, py)` and each edge's logistic factor and its derivative.
+    #[inline]
+    fn coverage(&self, px: f64, py: f64) -> (f64, [f64; 3], [f64; 3]) {
+        let (mut f, mut df) = ([0.0; 3], [0.0; 3]);
+        for (i, &(ax, ay, ex, ey, len)) in self.edges.iter().enumerate() {
+            let e = ex * (py - ay) - ey * (px - ax);
+            (f[i], df[i]) = sig_d((self.s * e + 0.5) * self.inv / len);
+        }
+        (f[0] * f[1] * f[2], f, df)
+    }
+
+    /// Adds the coverage's derivatives by the six coordinates times `scale` to `g`, from the factors
+    /// [`TriEdges::coverage`] gave at the same pixel (the numbers of [`tri`]).
+    #[inline]
+    fn gradient(&self, px: f64, py: f64, f: &[f64; 3], df: &[f64; 3], g: &mut [f64], scale: f64) {
+        for (i, &(ax, ay, ex, ey, len)) in self.edges.iter().enumerate() {
+            let (bx, by) = (ax + ex, ay + ey);
+            let num = self.s * (ex * (py - ay) - ey * (px - ax)) + 0.5;
+            let de = [by - py, px - bx, py - ay, -(px - ax)];
+            let dl = [-ex / len, -ey / len, ex / len, ey / len];
+            let k = scale * df[i] * f[(i + 1) % 3] * f[(i + 2) % 3];
+            let (a, b) = (i, (i + 1) % 3);
+            let du = |j: usize| self.s * de[j] * self.inv / len - num * self.inv / (len * len) * dl[j];
+            g[2 * a] += k * du(0);
+            g[2 * a + 1] += k * du(1);
+            g[2 * b] += k * du(2);
+            g[2 * b + 1] += k * du(3);
+        }
+    }
+}
+
+/// A call covering a pixel, as the forward pass leaves it for the backward pass: the call, the colour under it,
+/// its coverage, and a triangle's edge factors and their derivatives.
+type Layer = (usize, [f64; 3], f64, [f64; 3], [f64; 3]);
+
 /// The target and what the loss weighs, shared by every evaluation of one refinement.
 #[derive(Debug, Clone)]
 pub struct SoftTarget {
@@ -312,13 +370,15 @@ pub struct SoftResult {
 pub fn evaluate(target: &SoftTarget, masks: &[Vec<bool>], draws: &[Call], sigma: f64, threads: usize) -> SoftResult {
     let (w, h) = (target.width, target.height);
     let boxes: Vec<(i64, i64, i64, i64)> = draws.iter().map(|(k, _, v)| bounds(*k, v, sigma, w, h)).collect();
+    let triangles: Vec<Option<TriEdges>> =
+        draws.iter().map(|(k, _, v)| if *k == DrawKind::Tri { TriEdges::new(v, 1.0 / sigma) } else { None }).collect();
     let weight_sum: f64 = target.weight.iter().map(|&x| f64::from(x)).sum::<f64>().max(1e-12);
     let norm = 1.0 / (3.0 * 255.0 * 255.0 * weight_sum);
     let threads = threads.clamp(1, h as usize);
     let band = (h as usize).div_ceil(threads);
     let work = |rows: std::ops::Range<usize>| -> SoftResult {
         let mut out = SoftResult { loss: 0.0, grads: vec![[0.0; SLOTS]; draws.len()] };
-        let mut stack: Vec<(usize, [f64; 3], f64)> = Vec::new();
+        let mut stack: Vec<Layer> = Vec::new();
         for y in rows {
             let active: Vec<usize> =
                 (0..draws.len()).filter(|&k| boxes[k].1 <= y as i64 && y as i64 <= boxes[k].3).collect();
@@ -332,17 +392,21 @@ pub fn evaluate(target: &SoftTarget, masks: &[Vec<bool>], draws: &[Call], sigma:
                     if (x as i64) < boxes[k].0 || (x as i64) > boxes[k].2 {
                         continue;
                     }
-                    let c = match kind {
+                    let (c, f, df) = match kind {
                         DrawKind::Mask => {
                             if masks.get(*mask as usize).and_then(|m| m.get(pixel)).copied().unwrap_or(false) {
-                                1.0
+                                (1.0, [0.0; 3], [0.0; 3])
                             } else {
                                 continue;
                             }
                         }
-                        _ => coverage(*kind, v, px, py, sigma, None),
+                        DrawKind::Tri => match &triangles[k] {
+                            Some(t) => t.coverage(px, py),
+                            None => (0.0, [0.0; 3], [0.0; 3]),
+                        },
+                        _ => (coverage(*kind, v, px, py, sigma, None), [0.0; 3], [0.0; 3]),
                     };
-                    stack.push((k, d, c));
+                    stack.push((k, d, c, f, df));
                     let s = channels(v);
                     if *kind == DrawKind::Cls {
                         d = s;
@@ -361,7 +425,7 @@ pub fn evaluate(target: &SoftTarget, masks: &[Vec<bool>], draws: &[Call], sigma:
                     out.loss += wt * diff * diff * norm;
                     g[ch] = 2.0 * wt * diff * norm;
                 }
-                for &(k, prev, c) in stack.iter().rev() {
+                for &(k, prev, c, f, df) in stack.iter().rev() {
                     let (kind, _, v) = &draws[k];
                     let s = channels(v);
                     let gk = &mut out.grads[k];
@@ -387,7 +451,13 @@ pub fn evaluate(target: &SoftTarget, masks: &[Vec<bool>], draws: &[Call], sigma:
                     }
                     let dc = dm * a;
                     if dc != 0.0 && *kind != DrawKind::Mask {
-                        coverage(*kind, v, px, py, sigma, Some((&mut gk[..COLOR_SLOT], dc)));
+                        match (&triangles[k], kind) {
+                            (Some(t), DrawKind::Tri) => t.gradient(px, py, &f, &df, &mut gk[..COLOR_SLOT], dc),
+                            (None, DrawKind::Tri) => {}
+                            _ => {
+                                coverage(*kind, v, px, py, sigma, Some((&mut gk[..COLOR_SLOT], dc)));
+                            }
+                        }
                     }
                     for gc in &mut g {
                         *gc *= 1.0 - m;
