@@ -68,11 +68,18 @@ pub struct EvolveArgs {
     /// Stop adding shapes after this many seconds, even if fewer than --shapes are placed.
     #[arg(long)]
     seconds: Option<f64>,
-    /// Where the cascade's batches are scored: `gpu` (an error without one), `cpu`, or `auto` (a hardware GPU when
-    /// there is one, else the CPU; a software adapter such as lavapipe is slower than the CPU). The program is the
-    /// same whichever scores: the GPU computes exactly the CPU's numbers.
+    /// Where the cascade's batches are scored: `gpu` (an error without one), `cpu`, or `auto`, which is the CPU:
+    /// measured on an H100 host, the CPU cascade places about three times as many shapes in the same time as the
+    /// GPU's, and a software adapter such as lavapipe is slower still (BENCHMARKS.md). The program is the same
+    /// whichever scores: the GPU computes exactly the CPU's numbers.
     #[arg(long, value_parser = named::<BackendChoice>(BackendChoice::NAMES), ignore_case = true, default_value = "auto")]
     backend: BackendChoice,
+    /// Where refinement computes its gradients: `gpu` (an error without one), `cpu`, or `auto` (a hardware GPU
+    /// when there is one, where it takes many times the CPU's gradient steps in the same time; never a software
+    /// adapter such as lavapipe). The GPU computes in 32-bit floats, so the program may differ from the CPU's;
+    /// every score is the exact renderer's either way.
+    #[arg(long, value_parser = named::<BackendChoice>(BackendChoice::NAMES), ignore_case = true, default_value = "auto")]
+    refine_backend: BackendChoice,
     /// Seed of the search: the same seed gives the same program, whatever the number of threads.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -207,14 +214,23 @@ pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
         return Err(UsageError::new("--output is required").into());
     };
     let n_threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    // Opening a GPU takes up to a second: only when the cascade may score there.
-    let engine = match (args.strategy, args.backend) {
-        (Strategy::Cascade, BackendChoice::Gpu | BackendChoice::Auto) if args.alpha != 0 => Engine::detect(),
-        _ => Engine::cpu_only(),
+    // Opening a GPU takes up to a second: only when the cascade or the refinement may use one.
+    let cascade_on_gpu = args.strategy == Strategy::Cascade && args.backend == BackendChoice::Gpu && args.alpha != 0;
+    let gradients_on_gpu = !args.no_refine && args.refine_backend != BackendChoice::Cpu;
+    let engine = match (cascade_on_gpu, gradients_on_gpu) {
+        (true, _) => Engine::detect(),
+        (false, true) if args.refine_backend == BackendChoice::Gpu => Engine::detect(),
+        (false, true) => Engine::detect_hardware(),
+        (false, false) => Engine::cpu_only(),
     };
-    let (mut scorer, scorer_choice) = engine
-        .shape_scorer(args.backend, n_threads.max(1))
-        .map_err(|e| UsageError::new(format!("--backend {}: {e}", args.backend)))?;
+    let search_backend = if cascade_on_gpu { BackendChoice::Gpu } else { BackendChoice::Cpu };
+    let gradients_backend = if args.no_refine { BackendChoice::Cpu } else { args.refine_backend };
+    let (mut scorer, choice) =
+        engine.image_search(search_backend, gradients_backend, n_threads.max(1)).map_err(|e| {
+            let flag = if cascade_on_gpu { "--backend" } else { "--refine-backend" };
+            UsageError::new(format!("{flag} gpu: {e}"))
+        })?;
+    let scorer_choice = choice.search.clone();
     let preset = match (args.effort, scorer_choice.backend) {
         _ if args.climb_failures == Some(0) => CascadeEffort::LOCKSTEP,
         (Some(EffortPreset::Gpu), _) | (None, "gpu") => CascadeEffort::GPU,
@@ -338,6 +354,8 @@ pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
                 "gradient_steps": refinements.iter().map(|r| r.steps).sum::<usize>(),
                 "vm_runs": refinements.iter().map(|r| r.exact_runs).sum::<usize>(),
                 "seconds": refinements.iter().map(|r| r.seconds).sum::<f64>(),
+                "gradients_on": gradients_on(&choice, refinements),
+                "gradients_adapter": choice.gradients.adapter,
             });
         }
         println!("{summary}");
@@ -351,10 +369,12 @@ pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
         );
         if let Some(last) = refined {
             eprintln!(
-                "refined {} times ({} kept, {:.2} s): rmse {:.5} -> {:.5} ({:+.1}%) at the last, -{:.5} in all",
+                "refined {} times ({} kept, {:.2} s, gradients on {}): rmse {:.5} -> {:.5} ({:+.1}%) at the last, \
+                 -{:.5} in all",
                 refinements.len(),
                 refinements.iter().filter(|r| r.after < r.before).count(),
                 refinements.iter().map(|r| r.seconds).sum::<f64>(),
+                gradients_on(&choice, refinements),
                 last.before,
                 last.after,
                 100.0 * (last.after / last.before - 1.0),
@@ -363,6 +383,17 @@ pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where the refinements computed their gradients: the GPU with its adapter, or the CPU (with the GPU's failure
+/// when it moved there).
+fn gradients_on(choice: &gvpie_exec::ImageChoice, refinements: &[gvpie_evolve::goal::Refined]) -> String {
+    let fell_back = refinements.iter().rev().map(|r| &r.gradients).find(|g| g.starts_with("cpu (")).cloned();
+    match (&choice.gradients.adapter, fell_back) {
+        (_, Some(why)) => why,
+        (Some(adapter), None) => format!("gpu ({adapter})"),
+        (None, None) => "cpu".to_string(),
+    }
 }
 
 /// `gvpie evolve`'s host of the session: nothing is recorded (the command writes its files at the end); a

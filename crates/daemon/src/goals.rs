@@ -601,16 +601,18 @@ impl GoalGenerator {
         let spec: ImageGoalSpec = serde_json::from_value(start.spec).context("bad image goal spec")?;
         let target = self.target(ctx, &spec.target)?;
         let n_threads = spec.threads.max(1);
-        // One scorer per slice: the GPU's when the engine has a hardware GPU. A solved alpha (0) is computed on the
-        // CPU only, and the other strategies never call the scorer.
+        // One scorer per slice, by the engine's one rule for image searches (`Engine::image_search`): shapes
+        // scored where `auto` puts them (the CPU, measured faster), gradients on a hardware GPU when there is one.
+        // A solved alpha (0) is computed on the CPU only, and the other strategies never call the scorer.
         let engine = ctx.engine;
         let cpu_scorer = || -> Box<dyn ShapeScorer> { Box::new(CpuShapeScorer { n_threads }) };
-        let (mut scorer, on_gpu) = match spec.strategy() {
-            Strategy::Cascade if spec.alpha != 0 => match engine.shape_scorer(BackendChoice::Auto, n_threads) {
-                Ok((scorer, choice)) => (scorer, choice.backend == "gpu"),
-                Err(_) => (cpu_scorer(), false),
-            },
-            _ => (cpu_scorer(), false),
+        let search = match spec.strategy() {
+            Strategy::Cascade if spec.alpha != 0 => BackendChoice::Auto,
+            _ => BackendChoice::Cpu,
+        };
+        let (mut scorer, on_gpu) = match engine.image_search(search, BackendChoice::Auto, n_threads) {
+            Ok((scorer, choice)) => (scorer, choice.search.backend == "gpu"),
+            Err(_) => (cpu_scorer(), false),
         };
         // Resume from the program of the best (latest kept) execution: the database is the checkpoint. Island 0
         // resumes from the goal's best, wherever it was found; another island from its own (an independent restart).

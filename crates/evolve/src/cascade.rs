@@ -107,6 +107,11 @@ pub trait ShapeScorer {
     /// Runs the resident climbers of `job` against the table last set; one result per climber, in order, exactly
     /// as [`climb_cpu`] computes them.
     fn climb(&mut self, table: &ErrorTable, job: &ClimbJob) -> Vec<Climbed>;
+    /// The renderer an image goal's refinement computes its gradients with, when this scorer brings one (the
+    /// GPU's, see `gvpie-exec`); `None`: the CPU's, on the search's threads.
+    fn soft_renderer(&mut self) -> Option<&mut dyn crate::SoftRenderer> {
+        None
+    }
 }
 
 /// The CPU scorer: [`ErrorTable::score`] on `n_threads` threads.

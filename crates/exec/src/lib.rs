@@ -54,7 +54,7 @@ use gvpie_pxl::{Config, Diagnostic, RunResult, Status, Texture, Tracer};
 use serde::{Deserialize, Serialize};
 
 pub use crate::cpu::{CpuRun, MAX_SLICE, SLICE_PIXELS};
-pub use crate::shapes::ScorerChoice;
+pub use crate::shapes::{ImageChoice, ScorerChoice};
 pub use crate::stop::{CancelFlag, Stop, StopReason, TIME_LIMIT_KIND};
 #[cfg(feature = "gpu")]
 pub use gvpie_gpu::{ADAPTER_ENV, AdapterInfo};
@@ -200,6 +200,24 @@ impl Engine {
         };
         #[cfg(not(feature = "gpu"))]
         Engine { no_gpu: Some("this gvpie was built without the `gpu` feature".to_string()), tier: Tier::Auto }
+    }
+
+    /// As [`Engine::detect`], but opens a device only when it would be a hardware GPU (or `GVPIE_ADAPTER` names
+    /// one): for callers whose `auto` never uses a software adapter such as lavapipe, so that they do not pay for
+    /// opening one. Listing the adapters costs far less than opening a device.
+    pub fn detect_hardware() -> Engine {
+        #[cfg(feature = "gpu")]
+        {
+            let named = std::env::var_os(gvpie_gpu::ADAPTER_ENV).is_some();
+            if !named && gvpie_gpu::list_adapters().iter().all(|a| a.device_type == "cpu") {
+                return Engine {
+                    gpu: None,
+                    no_gpu: Some("no hardware GPU (a software adapter is never used by auto)".to_string()),
+                    tier: Tier::Auto,
+                };
+            }
+        }
+        Engine::detect()
     }
 
     /// Names of the backends this engine can run (`["cpu"]` or `["cpu", "gpu"]`).

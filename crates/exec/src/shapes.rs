@@ -7,7 +7,7 @@
 
 #[cfg(feature = "gpu")]
 use gvpie_evolve::{ClimbJob, Climbed, ErrorTable, Scored, Shape, ShapeKinds};
-use gvpie_evolve::{CpuShapeScorer, ShapeScorer};
+use gvpie_evolve::{CpuShapeScorer, ShapeScorer, SoftRenderer};
 
 use crate::{BackendChoice, Engine, ExecError};
 
@@ -20,10 +20,45 @@ pub struct ScorerChoice {
     pub adapter: Option<String>,
 }
 
+/// What an image search runs where: its shape scoring and its refinement's gradients.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageChoice {
+    /// Where the cascade's batches are scored.
+    pub search: ScorerChoice,
+    /// Where refinement computes its gradients.
+    pub gradients: ScorerChoice,
+}
+
 impl Engine {
+    /// The scorer of an image search whose shapes are scored on `search` and whose refinement computes its
+    /// gradients on `gradients` (through [`ShapeScorer::soft_renderer`]). `auto` is the measured rule
+    /// (BENCHMARKS.md, "The GPU's place in the image goal"): shapes on the CPU, since the CPU cascade placed 2.7 to
+    /// 3.3 times as many shapes as the GPU's in the same time on the H100 host and lavapipe is slower still;
+    /// gradients on a hardware GPU when there is one (6 to 15 times the CPU's Adam steps on the H100), never on a
+    /// software adapter.
+    ///
+    /// # Errors
+    ///
+    /// [`ExecError::GpuUnavailable`] for `gpu` without a GPU.
+    pub fn image_search(
+        &self,
+        search: BackendChoice,
+        gradients: BackendChoice,
+        n_threads: usize,
+    ) -> Result<(Box<dyn ShapeScorer + '_>, ImageChoice), ExecError> {
+        let search = match search {
+            BackendChoice::Auto => BackendChoice::Cpu,
+            other => other,
+        };
+        let (scorer, search) = self.shape_scorer(search, n_threads)?;
+        let (renderer, gradients) = self.soft_renderer(gradients, n_threads)?;
+        Ok((Box::new(WithGradients { scorer, renderer }), ImageChoice { search, gradients }))
+    }
+
     /// A shape scorer on `choice`: `cpu` scores on `n_threads` threads, `gpu` on the GPU (an error without one),
     /// `auto` on a hardware GPU when there is one (a software adapter such as lavapipe is slower than the CPU
-    /// scorer), else on the CPU.
+    /// scorer), else on the CPU. An image search takes [`Engine::image_search`], whose `auto` is the measured
+    /// rule.
     ///
     /// # Errors
     ///
@@ -54,6 +89,38 @@ impl Engine {
             #[cfg(not(feature = "gpu"))]
             BackendChoice::Gpu => Err(ExecError::GpuUnavailable(self.no_gpu.clone().unwrap_or_default())),
         }
+    }
+}
+
+/// A shape scorer that brings its refinement's soft renderer along.
+struct WithGradients<'a> {
+    scorer: Box<dyn ShapeScorer + 'a>,
+    renderer: Box<dyn SoftRenderer + 'a>,
+}
+
+impl ShapeScorer for WithGradients<'_> {
+    fn name(&self) -> String {
+        self.scorer.name()
+    }
+
+    fn set_table(&mut self, table: &gvpie_evolve::ErrorTable) {
+        self.scorer.set_table(table);
+    }
+
+    fn score(
+        &mut self,
+        table: &gvpie_evolve::ErrorTable,
+        shapes: &[gvpie_evolve::Shape],
+    ) -> Vec<Option<gvpie_evolve::Scored>> {
+        self.scorer.score(table, shapes)
+    }
+
+    fn climb(&mut self, table: &gvpie_evolve::ErrorTable, job: &gvpie_evolve::ClimbJob) -> Vec<gvpie_evolve::Climbed> {
+        self.scorer.climb(table, job)
+    }
+
+    fn soft_renderer(&mut self) -> Option<&mut dyn SoftRenderer> {
+        Some(self.renderer.as_mut())
     }
 }
 

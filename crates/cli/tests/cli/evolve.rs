@@ -271,3 +271,61 @@ fn seconds_without_a_shape_count_places_shapes_until_the_time_is_up() {
     let run = gvpie(&[&"evolve", &image("chelsea.png"), &"--help"]);
     assert!(run.stdout.contains("as many as fit"), "{}", run.stdout);
 }
+
+/// Issue 15: refinement's gradients on the GPU (`--refine-backend gpu`, here lavapipe in CI), reported in the
+/// summary; the program still draws exactly the picture reported (the command checks it in the VM before
+/// writing), and `auto` never takes a software adapter.
+#[test]
+fn refinement_gradients_run_on_the_gpu_when_asked() {
+    let dir = Dir::new("evolve-refine-gpu");
+    let (out, program) = (dir.join("out.png"), dir.join("out.pxl"));
+    let run_with = |backend: &str| {
+        gvpie(&[
+            &"evolve",
+            &image("chelsea.png"),
+            &"-n",
+            &"6",
+            &"--resize",
+            &"48",
+            &"--refine-every",
+            &"3",
+            &"--refine-steps",
+            &"4",
+            &"--final-steps",
+            &"8",
+            &"--refine-backend",
+            &backend,
+            &"-o",
+            &out,
+            &"--program",
+            &program,
+            &"--json",
+        ])
+    };
+    let gpu = run_with("gpu");
+    let required = std::env::var("GVPIE_REQUIRE_GPU").is_ok_and(|v| v == "1");
+    if gpu.code != 0 && !required {
+        eprintln!("\n!!! NOTE: the GPU half skipped: {}", gpu.stderr);
+        return;
+    }
+    assert_eq!(gpu.code, 0, "{}", gpu.stderr);
+    let summary = gpu.json();
+    let on = summary["refine"]["gradients_on"].as_str().unwrap_or_default().to_string();
+    assert!(on.starts_with("gpu ("), "{summary}");
+    assert!(summary["refine"]["gradient_steps"].as_u64().unwrap_or(0) > 0, "{summary}");
+    assert_eq!(summary["shapes"], 6);
+    // The picture written is the program's: rerun it and score the picture against the target.
+    let rerun = dir.join("rerun.png");
+    let run = gvpie(&[&"run", &program, &"--backend", &"cpu", &"-o", &rerun]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(std::fs::read(&rerun).ok(), std::fs::read(&out).ok());
+    // auto on a machine whose only adapter is a software one computes on the CPU.
+    let adapters = gvpie(&[&"gpu", &"info", &"--json"]).json();
+    let list = adapters["adapters"].as_array().cloned().unwrap_or_default();
+    let software_only = list.iter().all(|a| a["type"] == "cpu");
+    if software_only {
+        let auto = run_with("auto");
+        assert_eq!(auto.code, 0, "{}", auto.stderr);
+        assert_eq!(auto.json()["refine"]["gradients_on"], "cpu", "{}", auto.stdout);
+    }
+}

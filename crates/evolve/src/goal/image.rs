@@ -45,6 +45,8 @@ pub struct Refined {
     pub exact_runs: usize,
     /// Seconds it took, on the caller's clock.
     pub seconds: f64,
+    /// Where its gradients were computed (`cpu`, `gpu`), and why the GPU's moved to the CPU, if they did.
+    pub gradients: String,
 }
 
 /// The next step of a slice.
@@ -235,16 +237,23 @@ impl ImageSession {
         };
         let before = self.search.rmse();
         let shapes = self.search.placed().len();
-        let mut renderer = CpuSoftRenderer { threads };
+        let mut cpu = CpuSoftRenderer { threads };
         let budget = Budget { clock, deadline };
         let result = crate::refine::refine(
             &self.search.program(),
             self.search.target(),
             &config,
-            &mut renderer,
+            scorer.soft_renderer().unwrap_or(&mut cpu),
             threads,
             &budget,
             &mut |_| {},
+        );
+        let gradients = result.as_ref().map_or_else(
+            |_| "cpu".to_string(),
+            |r| match &r.fallback {
+                Some(why) => format!("{} (the GPU failed: {why})", r.renderer),
+                None => r.renderer.clone(),
+            },
         );
         let (steps, exact_runs) = result.as_ref().map_or((0, 0), |r| (r.steps, r.exact_runs));
         // Keep it only when it is better and reads back as the search's own shapes drawing the same picture.
@@ -296,7 +305,7 @@ impl ImageSession {
         refine.state.at_shapes = Some(shapes);
         refine.state.rmse = Some(after);
         refine.state.final_done |= last;
-        Ok(Refined { shapes, last, before, after, steps, exact_runs, seconds })
+        Ok(Refined { shapes, last, before, after, steps, exact_runs, seconds, gradients })
     }
 
     /// Polishes the search's shapes (see [`crate::polish_stack`]) and keeps the result when it is better; returns
@@ -336,14 +345,18 @@ impl ImageSession {
     ) -> Result<(bool, usize), String> {
         let mut tried = std::collections::HashSet::new();
         let (mut regrown, mut measured) = (false, 0);
+        // The shapes' worth, measured again only when the shapes changed (it costs a pass over the whole stack).
+        let mut measured_costs: Option<Vec<i64>> = None;
         for round in 0..rounds {
             if deadline.is_some_and(|d| clock.seconds() >= d) {
                 break;
             }
             let search = &self.search;
             let placed = search.placed();
-            let costs = crate::removal_costs(search.target(), search.background(), placed);
-            measured += costs.len();
+            let costs = measured_costs.get_or_insert_with(|| {
+                measured += placed.len();
+                crate::removal_costs(search.target(), search.background(), placed)
+            });
             let weakest = costs
                 .iter()
                 .enumerate()
@@ -362,6 +375,7 @@ impl ImageSession {
             if trial.rmse() < self.search.rmse() {
                 self.search = trial;
                 regrown = true;
+                measured_costs = None;
             }
         }
         Ok((regrown, measured))
