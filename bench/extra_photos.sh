@@ -8,6 +8,8 @@
 #   ihc                immunohistochemistry, Center for Microscopy and Molecular Imaging: no known copyright restrictions
 #   motorcycle_left    Middlebury 2014 stereo benchmark (Scharstein et al.): research data, licence not stated, so
 #                      only measured here, never copied into the repository
+#   camera             a grey photograph (Lav Varshney), CC0 as scikit-image's data README states; kept grey, as RGB
+#   coins              Greek coins from Pompeii (Brooklyn Museum), no known copyright restrictions per the same README
 #
 # Usage: bench/extra_photos.sh OUTDIR   (needs pip and Pillow: pip install pillow)
 set -euo pipefail
@@ -21,7 +23,7 @@ import glob, sys, zipfile
 from PIL import Image
 work, out = sys.argv[1], sys.argv[2]
 wheel = zipfile.ZipFile(glob.glob(f"{work}/scikit_image-*.whl")[0])
-for name in ["hubble_deep_field.jpg", "retina.jpg", "ihc.png", "motorcycle_left.png"]:
+for name in ["hubble_deep_field.jpg", "retina.jpg", "ihc.png", "motorcycle_left.png", "camera.png", "coins.png"]:
     with wheel.open(f"skimage/data/{name}") as f:
         im = Image.open(f).convert("RGB")
     w, h = im.size

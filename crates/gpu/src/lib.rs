@@ -161,7 +161,7 @@ pub use crate::backend::{ADAPTER_ENV, AdapterInfo, GpuBackend, list_adapters, me
 pub use crate::batch::{Batch, INLINE_MAX_PIXELS, RanOn, Schedule, Scored, Timings, Tuning};
 pub use crate::error::GpuError;
 pub use crate::refine::{REFINE_WGSL, SOFT_SLOTS, SoftCall, SoftRenderer};
-pub use crate::shader::{BATCH_WGSL, WORKGROUP_SIZE, batch_source};
+pub use crate::shader::{BATCH_WGSL, PipelineSource, WORKGROUP_SIZE, batch_source, pipeline_sources};
 pub use crate::shapes::{
     CLIMB_WGSL, ClimbParams, ClimbResult, ENTRY_WORDS, MAX_TABLE_PIXELS, SHAPES_WGSL, ShapeCandidate, ShapeScore,
     ShapeScorer, climb_source,

@@ -56,6 +56,30 @@ pub fn batch_source() -> String {
     variant_source(&LANES)
 }
 
+/// One compute pipeline gvpie builds: its name in reports, its complete WGSL and its entry point.
+#[derive(Debug, Clone)]
+pub struct PipelineSource {
+    /// A short name: `batch.lanes`, `batch.workgroup`, `batch.score`, `shapes`, `climb`, `refine`.
+    pub name: &'static str,
+    /// The complete WGSL module, as handed to the device.
+    pub wgsl: String,
+    /// The entry point.
+    pub entry: &'static str,
+}
+
+/// Every compute pipeline gvpie builds, for reports of what the driver made of them (registers, memory:
+/// `examples/pipeline_stats.rs`).
+pub fn pipeline_sources() -> Vec<PipelineSource> {
+    vec![
+        PipelineSource { name: "batch.lanes", wgsl: variant_source(&LANES), entry: "main" },
+        PipelineSource { name: "batch.workgroup", wgsl: variant_source(&WORKGROUP), entry: "main" },
+        PipelineSource { name: "batch.score", wgsl: variant_source(&LANES), entry: "score_pass" },
+        PipelineSource { name: "shapes", wgsl: crate::shapes::SHAPES_WGSL.to_string(), entry: "main" },
+        PipelineSource { name: "climb", wgsl: crate::shapes::climb_source(), entry: "climb_main" },
+        PipelineSource { name: "refine", wgsl: crate::refine::REFINE_WGSL.to_string(), entry: "main" },
+    ]
+}
+
 /// The complete shader source of one variant.
 pub(crate) fn variant_source(v: &Variant) -> String {
     let mut out = String::new();
