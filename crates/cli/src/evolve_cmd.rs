@@ -377,7 +377,7 @@ pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
                 gradients_on(&choice, refinements),
                 last.before,
                 last.after,
-                100.0 * (last.after / last.before - 1.0),
+                if last.before > 0.0 { 100.0 * (last.after / last.before - 1.0) } else { 0.0 },
                 gained
             );
         }
