@@ -26,6 +26,12 @@ use crate::{UsageError, input, write_atomically};
 /// The most hill climbers `--climbers` may ask for.
 const MAX_CLIMBERS: u32 = 1 << 20;
 
+/// `--refine-backend auto` takes a hardware GPU from this many shapes on (measured on the H100 host: slower at 50
+/// shapes, faster at 200).
+const AUTO_GPU_MIN_SHAPES: usize = 200;
+/// ... or from a time budget of this many seconds on.
+const AUTO_GPU_MIN_SECONDS: f64 = 3.0;
+
 /// The most survivors `--survivors` may ask for (each is refined at full size on the CPU).
 const MAX_SURVIVORS: u32 = 1024;
 
@@ -74,10 +80,11 @@ pub struct EvolveArgs {
     /// whichever scores: the GPU computes exactly the CPU's numbers.
     #[arg(long, value_parser = named::<BackendChoice>(BackendChoice::NAMES), ignore_case = true, default_value = "auto")]
     backend: BackendChoice,
-    /// Where refinement computes its gradients: `gpu` (an error without one), `cpu`, or `auto` (a hardware GPU
-    /// when there is one, where it takes many times the CPU's gradient steps in the same time; never a software
-    /// adapter such as lavapipe). The GPU computes in 32-bit floats, so the program may differ from the CPU's;
-    /// every score is the exact renderer's either way.
+    /// Where refinement computes its gradients: `gpu` (an error without one), `cpu`, or `auto`: a hardware GPU
+    /// when there is one and the run is long (at least 200 shapes, or --seconds of at least 3), where it takes
+    /// many times the CPU's gradient steps in the same time; the CPU for shorter runs, where opening the device
+    /// costs more than it saves; never a software adapter such as lavapipe. The GPU computes in 32-bit floats,
+    /// so the program may differ from the CPU's; every score is the exact renderer's either way.
     #[arg(long, value_parser = named::<BackendChoice>(BackendChoice::NAMES), ignore_case = true, default_value = "auto")]
     refine_backend: BackendChoice,
     /// Seed of the search: the same seed gives the same program, whatever the number of threads.
@@ -216,15 +223,23 @@ pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
     let n_threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     // Opening a GPU takes up to a second: only when the cascade or the refinement may use one.
     let cascade_on_gpu = args.strategy == Strategy::Cascade && args.backend == BackendChoice::Gpu && args.alpha != 0;
-    let gradients_on_gpu = !args.no_refine && args.refine_backend != BackendChoice::Cpu;
+    // `auto` takes the GPU for gradients only for a long run: opening the device (0.3–1 s on the H100 host) costs
+    // more than the GPU saves at 50 shapes, and less from about 200 shapes or a few seconds on (BENCHMARKS.md, "The
+    // GPU's place in the image goal").
+    let long_run = n_shapes >= AUTO_GPU_MIN_SHAPES || args.seconds.is_some_and(|s| s >= AUTO_GPU_MIN_SECONDS);
+    let refine_backend = match args.refine_backend {
+        BackendChoice::Auto if !long_run => BackendChoice::Cpu,
+        other => other,
+    };
+    let gradients_on_gpu = !args.no_refine && refine_backend != BackendChoice::Cpu;
     let engine = match (cascade_on_gpu, gradients_on_gpu) {
         (true, _) => Engine::detect(),
-        (false, true) if args.refine_backend == BackendChoice::Gpu => Engine::detect(),
+        (false, true) if refine_backend == BackendChoice::Gpu => Engine::detect(),
         (false, true) => Engine::detect_hardware(),
         (false, false) => Engine::cpu_only(),
     };
     let search_backend = if cascade_on_gpu { BackendChoice::Gpu } else { BackendChoice::Cpu };
-    let gradients_backend = if args.no_refine { BackendChoice::Cpu } else { args.refine_backend };
+    let gradients_backend = if args.no_refine { BackendChoice::Cpu } else { refine_backend };
     let (mut scorer, choice) =
         engine.image_search(search_backend, gradients_backend, n_threads.max(1)).map_err(|e| {
             let flag = if cascade_on_gpu { "--backend" } else { "--refine-backend" };
