@@ -34,6 +34,10 @@ const AUTO_GPU_MIN_SECONDS: f64 = 3.0;
 
 /// The most survivors `--survivors` may ask for (each is refined at full size on the CPU).
 const MAX_SURVIVORS: u32 = 1024;
+/// The most random polish moves per shape and sweep (each is a scored redraw of the shape's region).
+const MAX_POLISH_MOVES: u32 = 100_000;
+/// The most regrowth rounds (each is a full shape search).
+const MAX_REGROW: u32 = 10_000;
 
 /// The most frames written to `--gif`: later shapes are grouped so the animation stays small.
 const MAX_ANIMATION_FRAMES: usize = 100;
@@ -198,6 +202,13 @@ pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(survivors) = args.survivors.filter(|&s| s > MAX_SURVIVORS) {
         return Err(UsageError::new(format!("--survivors {survivors} is over the limit of {MAX_SURVIVORS}")).into());
+    }
+    if args.polish_moves > MAX_POLISH_MOVES {
+        let moves = args.polish_moves;
+        return Err(UsageError::new(format!("--polish-moves {moves} is over the limit of {MAX_POLISH_MOVES}")).into());
+    }
+    if args.regrow > MAX_REGROW {
+        return Err(UsageError::new(format!("--regrow {} is over the limit of {MAX_REGROW}", args.regrow)).into());
     }
     if !(1..=gvpie_raster::MAX_SIDE).contains(&args.resize) {
         return Err(UsageError::new(format!("--resize {} is out of range (1 to 4096)", args.resize)).into());

@@ -237,6 +237,12 @@ fn the_gpu_is_refused_where_it_cannot_score() {
     let run = gvpie(&[&"evolve", &image("rocket.jpg"), &"-o", &out, &"--survivors", &"5000"]);
     assert_eq!(run.code, 2);
     assert_eq!(run.stderr.trim(), "gvpie: --survivors 5000 is over the limit of 1024");
+    let run = gvpie(&[&"evolve", &image("rocket.jpg"), &"-o", &out, &"--regrow", &"10001"]);
+    assert_eq!(run.code, 2);
+    assert_eq!(run.stderr.trim(), "gvpie: --regrow 10001 is over the limit of 10000");
+    let run = gvpie(&[&"evolve", &image("rocket.jpg"), &"-o", &out, &"--polish-moves", &"100001"]);
+    assert_eq!(run.code, 2);
+    assert_eq!(run.stderr.trim(), "gvpie: --polish-moves 100001 is over the limit of 100000");
     assert!(!out.exists());
 }
 
