@@ -146,7 +146,12 @@ fn main() {
     let cpu_results = cpu::score_batch(&alu[..cpu_sample], &config, &target).unwrap_or_else(|e| panic!("{e}"));
     let t_cpu = start.elapsed().as_secs_f64();
     let cpu_cycles: u64 = cpu_results.iter().map(|r| r.cycles).sum();
-    let variants = [("default", Tuning::default()), ("global_vars", Tuning { local_vars: false, ..Tuning::default() })];
+    let variants = [
+        ("default", Tuning::default()),
+        ("global_vars", Tuning { local_vars: false, ..Tuning::default() }),
+        // Looping programs start in the interpreter-only pipeline.
+        ("split", Tuning { split: true, ..Tuning::default() }),
+    ];
     for (name, tuning) in variants {
         let (t, tg, tp, batch) = timed(|| gpu.score_batch_tuned(&alu, &config, &target, &tuning));
         if batch.ran_on != RanOn::Gpu {
@@ -160,6 +165,38 @@ fn main() {
             total_cycles as f64 / tg,
             cpu_cycles as f64 / t_cpu
         );
+    }
+
+    // 1b. Probes: where an instruction's time goes. The loop instruction alone, the ALU loop
+    // without pixels or shapes, the ALU loop with a half-transparent PSET (blended: read and
+    // write), each in the interpreter-only pipeline and in the full one.
+    let probes = [
+        ("loop_only", format!("l:\nLOOP i {} l\nHALT", iterations * 8)),
+        (
+            "alu_no_draw",
+            format!(
+                "SET s 3\nl:\nMUL t i 3\nADD s s t\nXOR s s i\nAND s s 0xFFFF\nAND x s 63\nSHR y s 6\nLOOP i {iterations} l\nHALT"
+            ),
+        ),
+        (
+            "alu_pset_blend",
+            format!(
+                "COLOR 200 80 40 128\nSET s 3\nl:\nMUL t i 3\nADD s s t\nXOR s s i\nAND s s 0xFFFF\nAND x s 63\nSHR y s 6\nPSET x y\nLOOP i {iterations} l\nHALT"
+            ),
+        ),
+    ];
+    for (probe, source) in probes {
+        let programs: Vec<Texture> = (0..n_programs).map(|_| compile(&source)).collect();
+        for (name, tuning) in [("split", Tuning { split: true, ..Tuning::default() }), ("unsplit", Tuning::default())] {
+            let (_, tg, _, batch) = timed(|| gpu.score_batch_tuned(&programs, &config, &target, &tuning));
+            let total_cycles: u64 = batch.results.iter().map(|r| r.cycles).sum();
+            println!(
+                "{{\"bench\":\"instruction_probe\",\"probe\":\"{probe}\",\"variant\":\"{name}\",\"gpu_ips\":{:.4e},\"interp_dispatches\":{},\"full_dispatches\":{}}}",
+                total_cycles as f64 / tg,
+                batch.timings.interp_dispatches,
+                batch.timings.full_dispatches
+            );
+        }
     }
 
     // 2. Image task: candidates per second, GPU against all CPU cores.

@@ -9,6 +9,9 @@
 //   appends it to the round's event list in workgroup memory, and after a barrier all WG
 //   threads rasterize every listed shape together, each thread taking every WG-th pixel.
 //   Shapes are sets of pixels, each blended once, so the split cannot change the result.
+// - INTERP_ONLY (a generated constant): the per-lane variant without the rasterizer, for
+//   programs with loops. A lane stops before its first shape and reports it (SCHED_RASTER);
+//   the host runs the group's next slices in the full pipeline. Fewer registers, more lanes.
 // - Two variants (generated constants): LOCAL_CANVAS false, 64 lanes, canvases in the canvas
 //   buffer; LOCAL_CANVAS true, few lanes, canvases in workgroup memory (`wg_canvas`). Flags
 //   move variables (`wg_vars`) and code plus record heads (`wg_prog`) into workgroup memory
@@ -171,6 +174,8 @@ var<workgroup> wg_vars: array<i32, LOCAL_VAR_WORDS>;
 var<workgroup> wg_prog: array<u32, LOCAL_PROG_WORDS>;
 // Counts the iterations of the closing canary loop (see the end of main).
 var<workgroup> canary: atomic<u32>;
+// INTERP_ONLY: set when a lane stopped before a shape (the group goes on in the full pipeline).
+var<workgroup> wg_hand_over: atomic<u32>;
 
 // The lane's machine state.
 var<private> info: Info;
@@ -199,6 +204,8 @@ var<private> paused: bool;
 var<private> pending: bool;
 var<private> shape_done: u32;
 var<private> steps: u32;
+// INTERP_ONLY: the lane stopped before a shape, which only the full pipeline draws.
+var<private> hand_over: bool;
 // What run_lane stopped for.
 const RUN_STOP: u32 = 0u;
 const RUN_SHAPE: u32 = 1u;
@@ -209,7 +216,7 @@ const RUN_PAUSE: u32 = 2u;
 
 // Word `i` of the code buffer in use (global or the workgroup copy).
 fn code_word(i: u32) -> u32 {
-    if local_prog {
+    if LOCAL_PROG_WORDS > 1u && local_prog {
         return wg_prog[i];
     }
     return code[i];
@@ -221,7 +228,7 @@ fn word(addr: u32) -> u32 {
 
 fn set_word(addr: u32, v: u32) {
     let i = code_base + addr * params.lanes;
-    if local_prog {
+    if LOCAL_PROG_WORDS > 1u && local_prog {
         wg_prog[i] = v;
     } else {
         code[i] = v;
@@ -230,7 +237,7 @@ fn set_word(addr: u32, v: u32) {
 
 fn head_of(index: u32) -> u32 {
     let i = head_base + index * params.lanes;
-    if local_prog {
+    if LOCAL_PROG_WORDS > 1u && local_prog {
         return wg_prog[i];
     }
     return heads[i];
@@ -238,7 +245,7 @@ fn head_of(index: u32) -> u32 {
 
 fn set_head(index: u32, v: u32) {
     let i = head_base + index * params.lanes;
-    if local_prog {
+    if LOCAL_PROG_WORDS > 1u && local_prog {
         wg_prog[i] = v;
     } else {
         heads[i] = v;
@@ -384,7 +391,13 @@ fn blend(dst: u32, src: u32) -> u32 {
 fn plot(cbase: u32, x: i32, y: i32, c: u32) {
     if x >= 0 && y >= 0 && u32(x) < params.width && u32(y) < params.height {
         let i = cbase + u32(y) * params.width + u32(x);
-        cv_set(i, blend(cv_get(i), c));
+        // An opaque colour replaces the pixel (blend returns it): a store without the read,
+        // which in device memory is what a PSET costs most.
+        if (c >> 24u) == 255u {
+            cv_set(i, c);
+        } else {
+            cv_set(i, blend(cv_get(i), c));
+        }
     }
 }
 
@@ -483,7 +496,8 @@ fn raster(s: Shape, cbase: u32, start: u32, end: u32, stride: u32) {
                     }
                 }
                 if hit {
-                    if kind == SHAPE_CLS {
+                    // An opaque colour replaces the pixel (as blend would): no read.
+                    if kind == SHAPE_CLS || (c >> 24u) == 255u {
                         cv_set(i, c);
                     } else {
                         cv_set(i, blend(cv_get(i), c));
@@ -818,9 +832,15 @@ fn is_simple(op: u32) -> bool {
     }
 }
 
+// What exec_simple did.
+const SIMPLE_DONE: u32 = 0u;
+const SIMPLE_TRAPPED: u32 = 1u;
+// Not a simple instruction: nothing was changed (the caller runs it in the full step).
+const SIMPLE_NOT: u32 = 2u;
+
 // Runs one simple instruction (see is_simple) at record `at` (words from rb, operand words
 // w1..w3); false when it trapped.
-fn exec_simple(op: u32, head: u32, at: u32, rb: u32, w1: u32, w2: u32, w3: u32) -> bool {
+fn exec_simple(op: u32, head: u32, at: u32, rb: u32, w1: u32, w2: u32, w3: u32) -> u32 {
     switch op {
         case OP_SET: {
             store_var(w1, operand(w2, head, 1u));
@@ -853,7 +873,7 @@ fn exec_simple(op: u32, head: u32, at: u32, rb: u32, w1: u32, w2: u32, w3: u32) 
             let b = operand(w3, head, 2u);
             if b == 0 {
                 trap(TRAP_DIVISION_BY_ZERO, at);
-                return false;
+                return SIMPLE_TRAPPED;
             }
             let a = operand(w2, head, 1u);
             var r = 0;
@@ -910,7 +930,7 @@ fn exec_simple(op: u32, head: u32, at: u32, rb: u32, w1: u32, w2: u32, w3: u32) 
         case OP_CALL: {
             if sp == CALL_DEPTH {
                 trap(TRAP_STACK_OVERFLOW, at);
-                return false;
+                return SIMPLE_TRAPPED;
             }
             stack[sp] = pc;
             sp += 1u;
@@ -919,7 +939,7 @@ fn exec_simple(op: u32, head: u32, at: u32, rb: u32, w1: u32, w2: u32, w3: u32) 
         case OP_RET: {
             if sp == 0u {
                 trap(TRAP_STACK_UNDERFLOW, at);
-                return false;
+                return SIMPLE_TRAPPED;
             }
             sp -= 1u;
             pc = stack[sp];
@@ -967,9 +987,11 @@ fn exec_simple(op: u32, head: u32, at: u32, rb: u32, w1: u32, w2: u32, w3: u32) 
                 frames_hi += 1u;
             }
         }
-        default: {}
+        default: {
+            return SIMPLE_NOT;
+        }
     }
-    return true;
+    return SIMPLE_DONE;
 }
 
 fn run_lane() -> u32 {
@@ -983,9 +1005,6 @@ fn run_lane() -> u32 {
             let at = pc;
             let head = head_of(at);
             let op = head & 0xFFu;
-            if !is_simple(op) {
-                break;
-            }
             steps += 1u;
             if left_lo == 0u {
                 left_hi -= 1u;
@@ -993,7 +1012,19 @@ fn run_lane() -> u32 {
             left_lo -= 1u;
             let rb = at * 8u;
             pc = at + 1u;
-            if !exec_simple(op, head, at, rb, word(rb + 1u), word(rb + 2u), word(rb + 3u)) {
+            // One switch decides and runs (an is_simple test first cost a second indirect branch
+            // per instruction); an instruction it does not run is given back to the full step.
+            let done = exec_simple(op, head, at, rb, word(rb + 1u), word(rb + 2u), word(rb + 3u));
+            if done == SIMPLE_NOT {
+                pc = at;
+                steps -= 1u;
+                left_lo += 1u;
+                if left_lo == 0u {
+                    left_hi += 1u;
+                }
+                break;
+            }
+            if done == SIMPLE_TRAPPED {
                 return RUN_STOP;
             }
         }
@@ -1006,6 +1037,12 @@ fn run_lane() -> u32 {
             return RUN_STOP;
         }
         if steps >= params.slice_steps {
+            return RUN_PAUSE;
+        }
+        // The interpreter-only variant (no rasterizer, fewer registers) stops before a shape;
+        // the full pipeline runs it from here, with the same state.
+        if INTERP_ONLY && needs_raster(head_of(pc) & 0xFFu) {
+            hand_over = true;
             return RUN_PAUSE;
         }
         steps += 1u;
@@ -1051,19 +1088,21 @@ fn run_lane() -> u32 {
                 }
             }
             case OP_CLS: {
-                shape[0] = SHAPE_CLS;
-                shape[1] = channel(operand(w1, head, 0u)) | (channel(operand(w2, head, 1u)) << 8u)
-                    | (channel(operand(w3, head, 2u)) << 16u) | BLACK;
-                shape[2] = 0u;
-                shape[3] = 0u;
-                shape[4] = params.width;
-                shape[5] = params.height;
-                if draw_or_hand_over() {
-                    return RUN_SHAPE;
+                if !INTERP_ONLY {
+                    shape[0] = SHAPE_CLS;
+                    shape[1] = channel(operand(w1, head, 0u)) | (channel(operand(w2, head, 1u)) << 8u)
+                        | (channel(operand(w3, head, 2u)) << 16u) | BLACK;
+                    shape[2] = 0u;
+                    shape[3] = 0u;
+                    shape[4] = params.width;
+                    shape[5] = params.height;
+                    if draw_or_hand_over() {
+                        return RUN_SHAPE;
+                    }
                 }
             }
             case OP_RECT, OP_LINE, OP_CIRC, OP_CIRCF, OP_TRI, OP_TXT, OP_NUM: {
-                if (color >> 24u) != 0u {
+                if !INTERP_ONLY && (color >> 24u) != 0u {
                     let op = head & 0xFFu;
                     let a = operand(w1, head, 0u);
                     let b = operand(w2, head, 1u);
@@ -1091,7 +1130,7 @@ fn run_lane() -> u32 {
             }
             default: {
                 if is_simple(op) {
-                    if !exec_simple(op, head, at, rb, w1, w2, w3) {
+                    if exec_simple(op, head, at, rb, w1, w2, w3) == SIMPLE_TRAPPED {
                         return RUN_STOP;
                     }
                     break;
@@ -1106,6 +1145,18 @@ fn run_lane() -> u32 {
         }
     }
     return RUN_STOP;
+}
+
+// Whether an opcode draws more than one pixel (the interpreter-only variant stops before it).
+fn needs_raster(op: u32) -> bool {
+    switch op {
+        case OP_CLS, OP_RECT, OP_LINE, OP_CIRC, OP_CIRCF, OP_TRI, OP_TXT, OP_NUM: {
+            return true;
+        }
+        default: {
+            return false;
+        }
+    }
 }
 
 // Draws a small prepared shape at once; returns true when it is big enough to be drawn by
@@ -1234,6 +1285,7 @@ fn main(
         atomicStore(&n_active, 0u);
         atomicStore(&canary, 0u);
         atomicStore(&n_events, 0u);
+        atomicStore(&wg_hand_over, 0u);
     }
     if lid < MAX_LANES {
         atomicStore(&sse_lo[lid], 0u);
@@ -1249,7 +1301,7 @@ fn main(
             wg_vars[k] = v;
         }
     }
-    if local_prog {
+    if LOCAL_PROG_WORDS > 1u && local_prog {
         // The group's record heads, then its code, as laid out in the global buffers (which a
         // suspended group wrote its POKEs back to).
         for (var k = lid; k < g.group_head_words; k += WG) {
@@ -1278,11 +1330,12 @@ fn main(
     pending = false;
     shape_done = 0u;
     steps = 0u;
+    hand_over = false;
     if live {
         out_index = first + lid;
         info = infos[out_index];
         canvas_base = group_canvas + lid * n_pixels;
-        if local_prog {
+        if LOCAL_PROG_WORDS > 1u && local_prog {
             code_base = info.group_head_words + info.lane;
             head_base = info.lane;
         } else {
@@ -1349,7 +1402,8 @@ fn main(
         // Each event gets its share of the round's iterations; the rest waits for the next.
         let n_round = round_events;
         let per_event = max(1u, params.round_iters / max(n_round, 1u)) * WG;
-        for (var e = 0u; e < n_round; e += 1u) {
+        // (No lane of the interpreter-only variant has a shape: the rasterizer is left out.)
+        for (var e = 0u; e < n_round && !INTERP_ONLY; e += 1u) {
             let s = event_shapes[e];
             let to = min(s[14] + per_event, shape_work(s));
             raster(s, group_canvas + s[15] * n_pixels, s[14] + lid, to, WG);
@@ -1369,6 +1423,9 @@ fn main(
         save_state();
         finish(STATUS_RUNNING, 0u, pc);
         atomicAdd(&n_active, 1u);
+        if hand_over {
+            atomicStore(&wg_hand_over, 1u);
+        }
     }
     workgroupBarrier();
     if lid == 0u {
@@ -1422,7 +1479,7 @@ fn main(
                 vars[g.var_base + k] = wg_vars[k];
             }
         }
-        if local_prog {
+        if LOCAL_PROG_WORDS > 1u && local_prog {
             for (var k = lid; k < g.group_head_words; k += WG) {
                 heads[g.group_head_base + k] = wg_prog[k];
             }
@@ -1446,7 +1503,8 @@ fn main(
         outcomes[out_index].status = STATUS_CUT_SHORT;
     }
     if lid == 0u {
-        let result = unfinished | select(0u, SCHED_SCORED, scored) | select(0u, SCHED_CUT, cut);
+        let result = unfinished | select(0u, SCHED_SCORED, scored) | select(0u, SCHED_CUT, cut)
+            | select(0u, SCHED_RASTER, atomicLoad(&wg_hand_over) != 0u);
         vars[params.sched_base + group] = bitcast<i32>(result);
     }
 }

@@ -122,6 +122,8 @@ pub struct GpuBackend {
     workgroup_pipeline: std::sync::OnceLock<Option<wgpu::ComputePipeline>>,
     /// The score pass (`score_pass` in batch.wgsl), compiled on first use.
     score_pipeline: std::sync::OnceLock<Option<wgpu::ComputePipeline>>,
+    /// The interpreter-only variant (no rasterizer), compiled on first use.
+    interp_pipeline: std::sync::OnceLock<Option<wgpu::ComputePipeline>>,
     pub(crate) lost: Arc<AtomicBool>,
     pub(crate) busy: std::sync::Mutex<()>,
     /// Upload buffers reused between batches.
@@ -222,6 +224,7 @@ impl GpuBackend {
             pipeline_layout,
             workgroup_pipeline: std::sync::OnceLock::new(),
             score_pipeline: std::sync::OnceLock::new(),
+            interp_pipeline: std::sync::OnceLock::new(),
             lost,
             busy: std::sync::Mutex::new(()),
             pool: std::sync::Mutex::default(),
@@ -254,6 +257,14 @@ impl GpuBackend {
     pub(crate) fn score_pipeline(&self) -> Option<&wgpu::ComputePipeline> {
         self.score_pipeline
             .get_or_init(|| build_pipeline(&self.device, &self.pipeline_layout, &shader::LANES, "score_pass").ok())
+            .as_ref()
+    }
+
+    /// The interpreter-only variant of the per-lane pipeline (compiled on first use), or `None`
+    /// if it failed to compile (programs then start in the full pipeline).
+    pub(crate) fn interp_pipeline(&self) -> Option<&wgpu::ComputePipeline> {
+        self.interp_pipeline
+            .get_or_init(|| build_pipeline(&self.device, &self.pipeline_layout, &shader::LANES_INTERP, "main").ok())
             .as_ref()
     }
 

@@ -40,8 +40,8 @@ use wgpu::util::DeviceExt;
 
 use crate::backend::GpuBackend;
 use crate::codes::{
-    FLAG_INLINE_SCORE, FLAG_LOCAL_PROG, FLAG_LOCAL_VARS, FLAG_SCORE, SCHED_CUT, SCHED_SCORED, STATUS_CUT_SHORT,
-    STATUS_HALTED, STATUS_RUNNING, STATUS_TRAPPED, TrapCode,
+    FLAG_INLINE_SCORE, FLAG_LOCAL_PROG, FLAG_LOCAL_VARS, FLAG_SCORE, SCHED_CUT, SCHED_RASTER, SCHED_SCORED,
+    STATUS_CUT_SHORT, STATUS_HALTED, STATUS_RUNNING, STATUS_TRAPPED, TrapCode,
 };
 use crate::cpu;
 use crate::error::GpuError;
@@ -77,6 +77,10 @@ pub struct Timings {
     pub gpu_s: f64,
     /// Reading results back and building the result values.
     pub readback_s: f64,
+    /// Dispatches of the interpreter-only pipeline (see [`Tuning::split`]).
+    pub interp_dispatches: u32,
+    /// Dispatches of the full pipelines (per lane or per workgroup).
+    pub full_dispatches: u32,
 }
 
 /// The results of a batch, in program order.
@@ -195,11 +199,26 @@ pub struct Tuning {
     /// The most bytes one buffer may take; 0 means the device's limit (tests use small
     /// limits to split batches into many chunks and to see programs refused).
     pub max_binding: u64,
+    /// Programs with loops start in the interpreter-only pipeline (the interpreter without the
+    /// rasterizer: 64 registers instead of 81 on the H100, 50 % occupancy instead of 34 %); a
+    /// group goes on in the full pipeline from the first shape one of its programs reaches. Off
+    /// by default: on the H100 it ran the instruction benchmarks no faster (BENCHMARKS.md), so
+    /// occupancy is not what limits the interpreter there, and it costs a third pipeline and a
+    /// dispatch more.
+    pub split: bool,
 }
 
 impl Default for Tuning {
     fn default() -> Tuning {
-        Tuning { schedule: Schedule::Auto, local_vars: true, local_prog: true, threads: 0, slice: 0, max_binding: 0 }
+        Tuning {
+            schedule: Schedule::Auto,
+            local_vars: true,
+            local_prog: true,
+            threads: 0,
+            slice: 0,
+            max_binding: 0,
+            split: false,
+        }
     }
 }
 
@@ -313,6 +332,8 @@ struct Job {
     workgroup: bool,
     lanes: usize,
     indices: Vec<usize>,
+    /// Start in the interpreter-only pipeline (per-lane jobs with a program that loops).
+    interp_first: bool,
 }
 
 /// How a batch runs: its jobs, and the sizes that split them into chunks. Host decisions
@@ -380,6 +401,15 @@ struct Shared {
 struct Readback {
     outcomes: wgpu::Buffer,
     canvases: Option<Vec<wgpu::Buffer>>,
+    /// Dispatches per pipeline, for [`Timings`].
+    counts: DispatchCounts,
+}
+
+/// Dispatches of one batch per pipeline.
+#[derive(Debug, Clone, Copy, Default)]
+struct DispatchCounts {
+    interp: u32,
+    full: u32,
 }
 
 /// The error scopes around one batch's GPU work (out of memory, validation, internal).
@@ -632,6 +662,8 @@ impl GpuBackend {
         drop(pool);
         timings.gpu_s = start.elapsed().as_secs_f64();
 
+        timings.interp_dispatches = readback.counts.interp;
+        timings.full_dispatches = readback.counts.full;
         let start = Instant::now();
         let mut raw = unpack(&plan, readback)?;
         for (slot, sse) in patches {
@@ -703,13 +735,20 @@ impl GpuBackend {
         // Fewer programs per workgroup when programs are so large that 64 of them do not fit.
         let lanes = (chunk_limit / per_program).clamp(1, u64::from(WORKGROUP_SIZE)) as usize;
         let mut jobs = vec![
-            Job { workgroup: false, lanes, indices: Vec::new() },
-            Job { workgroup: true, lanes: wg_lanes.clamp(1, lanes), indices: Vec::new() },
+            Job { workgroup: false, lanes, indices: Vec::new(), interp_first: false },
+            Job { workgroup: true, lanes: wg_lanes.clamp(1, lanes), indices: Vec::new(), interp_first: false },
         ];
         for (index, &wg) in in_workgroup.iter().enumerate() {
             jobs[usize::from(wg)].indices.push(index);
         }
         jobs.retain(|job| !job.indices.is_empty());
+        // Straight-line programs draw and end: the interpreter-only pipeline would only add a
+        // dispatch before their first shape. Programs that loop may interpret for long.
+        if tuning.split && self.interp_pipeline().is_some() {
+            for job in jobs.iter_mut().filter(|job| !job.workgroup) {
+                job.interp_first = job.indices.iter().any(|&i| !pack::straight_line(&programs[i]));
+            }
+        }
         let job_offsets = jobs
             .iter()
             .scan(0, |next, job| {
@@ -806,6 +845,7 @@ impl GpuBackend {
                 mapped_at_creation: false,
             }),
             canvases: run_mode.then(Vec::new),
+            counts: DispatchCounts::default(),
         };
         let mut first = Some(encoder);
         let mut stopped = false;
@@ -822,7 +862,10 @@ impl GpuBackend {
             if !stopped {
                 let bound = self.bind(p, plan, config, &shared)?;
                 let chunk_run = ChunkRun { plan, packed: p, shared: &shared, bound: &bound };
-                let sched = self.run_chunk(&chunk_run, &mut first, &readback, canvas_read.as_ref(), stop)?;
+                let mut counts = readback.counts;
+                let sched =
+                    self.run_chunk(&chunk_run, &mut first, &readback, canvas_read.as_ref(), stop, &mut counts)?;
+                readback.counts = counts;
                 match sched {
                     None => stopped = true,
                     Some(sched) if plan.score => patches.extend(self.score_pass(&chunk_run, &sched)?),
@@ -861,12 +904,16 @@ impl GpuBackend {
         readback: &Readback,
         canvas_read: Option<&wgpu::Buffer>,
         stop: &dyn Fn() -> bool,
+        counts: &mut DispatchCounts,
     ) -> Result<Option<Vec<u32>>, String> {
         let ChunkRun { plan, packed, shared, bound } = *run;
         let outcome_size = std::mem::size_of::<Outcome>() as u64;
         let job = &plan.jobs[packed.job];
         let mut sizes = SliceSizes::new(plan.software, &plan.tuning, job.lanes as u64, plan.n_pixels);
         let mut list: Option<Vec<u32>> = None;
+        let interp = if job.interp_first { self.interp_pipeline() } else { None };
+        // Once a group reached a shape, the whole chunk goes on in the full pipeline (a superset).
+        let mut full = interp.is_none();
         loop {
             let mut encoder = first.take().unwrap_or_else(|| {
                 self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("gvpie.slice") })
@@ -895,7 +942,17 @@ impl GpuBackend {
             if let Some(list) = &list {
                 self.queue.write_buffer(&bound.var_buf, u64::from(params.list_base) * 4, bytemuck::cast_slice(list));
             }
-            dispatch(&mut encoder, bound.pipeline, &bound.bind_group, n_dispatch, self.max_dim());
+            let pipeline = match interp {
+                Some(interp) if !full => {
+                    counts.interp += 1;
+                    interp
+                }
+                _ => {
+                    counts.full += 1;
+                    bound.pipeline
+                }
+            };
+            dispatch(&mut encoder, pipeline, &bound.bind_group, n_dispatch, self.max_dim());
             encoder.copy_buffer_to_buffer(
                 &bound.var_buf,
                 u64::from(params.sched_base) * 4,
@@ -924,8 +981,10 @@ impl GpuBackend {
             if sched.iter().any(|&word| word & SCHED_CUT != 0) {
                 return Err(CUT_SHORT.into());
             }
+            full |= sched.iter().any(|&word| word & SCHED_RASTER != 0);
+            let flags = SCHED_SCORED | SCHED_CUT | SCHED_RASTER;
             let running: Vec<u32> = (0..bound.n_groups as u32)
-                .filter(|&g| sched.get(g as usize).is_some_and(|&word| word & !(SCHED_SCORED | SCHED_CUT) != 0))
+                .filter(|&g| sched.get(g as usize).is_some_and(|&word| word & !flags != 0))
                 .collect();
             if running.is_empty() {
                 return Ok(Some(sched));

@@ -27,6 +27,9 @@ pub(crate) const STATUS_RUNNING: u32 = 4;
 pub(crate) const SCHED_SCORED: u32 = 1 << 31;
 /// A group's result word: the driver cut the dispatch's loops short (see the canary).
 pub(crate) const SCHED_CUT: u32 = 1 << 30;
+/// A group's result word (interpreter-only pipeline): a lane stopped before a shape, which
+/// only the full pipeline draws; the group goes on there.
+pub(crate) const SCHED_RASTER: u32 = 1 << 29;
 /// Words of a lane's saved state before its call stack (pc, budget, frames, colour, random
 /// state, sp, the pending shape and its progress).
 pub(crate) const STATE_HEAD: u32 = 26;
@@ -135,6 +138,7 @@ pub(crate) fn wgsl_constants() -> String {
     line("FLAG_INLINE_SCORE", FLAG_INLINE_SCORE);
     line("SCHED_SCORED", SCHED_SCORED);
     line("SCHED_CUT", SCHED_CUT);
+    line("SCHED_RASTER", SCHED_RASTER);
     line("STATE_HEAD", STATE_HEAD);
     line("STATE_WORDS", STATE_WORDS);
     for code in TrapCode::ALL {

@@ -50,14 +50,19 @@
 //!
 //! # Design (architecture notes)
 //!
-//! **One shader, two variants, one submission.** `shaders/batch.wgsl` (with a prelude
+//! **One shader, three variants, one submission.** `shaders/batch.wgsl` (with a prelude
 //! generated in `shader.rs`: the opcodes from [`gvpie_pxl::OPS`], one trap code per
 //! [`gvpie_pxl::TrapKind`], `IF`'s comparison codes, the outcome statuses and flags the host
 //! shares with it (`codes.rs`), the font from [`gvpie_raster::FONT`], the operand table from
 //! [`gvpie_pxl::OPS`], and the workgroup-memory sizes of the variant) is the whole executor.
 //! It is compiled twice: the *lanes* variant (canvases in device memory) at start, the
 //! *workgroup* variant (canvases in workgroup memory) on first use, where the device's
-//! workgroup memory holds it (about 23 KiB; lavapipe has 32, NVIDIA 48). A batch is split
+//! workgroup memory holds it (about 23 KiB; lavapipe has 32, NVIDIA 48), and the
+//! *interpreter-only* lanes variant (`INTERP_ONLY`: the rasterizer left out, so fewer registers)
+//! on first use. With [`Tuning::split`] (off by default: measured no faster on the H100)
+//! programs with a loop start there; a lane stops before its first shape, reports it in its
+//! group's result word, and the chunk's next slices run in the full lanes variant from the same
+//! saved state. A batch is split
 //! into the programs each variant runs (see the schedules below), and each part into chunks
 //! whose buffers fit the device's storage-binding limit; the chunks run one after the other,
 //! each in one or more slices (one dispatch and one small read-back each).

@@ -29,6 +29,10 @@ pub(crate) struct Variant {
     pub prog_words: u32,
     /// The most programs one workgroup runs.
     pub max_lanes: u32,
+    /// The interpreter without the rasterizer: a lane stops before a shape (CLS, RECT, LINE,
+    /// CIRC, CIRCF, TRI, TXT, NUM) and its group goes on in the full pipeline. PSET and PGET
+    /// stay: they are one pixel. Fewer registers, so more programs resident per multiprocessor.
+    pub interp_only: bool,
 }
 
 impl Variant {
@@ -42,13 +46,28 @@ impl Variant {
 
 /// One program per thread, 64 per workgroup, canvases in the canvas buffer; variables in
 /// workgroup memory when 64 programs' variables fit in 1024 words.
-pub(crate) const LANES: Variant =
-    Variant { local_canvas: false, canvas_words: 1, var_words: 1024, prog_words: 1, max_lanes: WORKGROUP_SIZE };
+pub(crate) const LANES: Variant = Variant {
+    local_canvas: false,
+    canvas_words: 1,
+    var_words: 1024,
+    prog_words: 1,
+    max_lanes: WORKGROUP_SIZE,
+    interp_only: false,
+};
+
+/// [`LANES`] without the rasterizer: where programs with loops start (see `Tuning::split`).
+pub(crate) const LANES_INTERP: Variant = Variant { interp_only: true, ..LANES };
 
 /// Few programs per workgroup (one 64×64 canvas), canvases, code and variables in workgroup
 /// memory, drawn by all the workgroup's threads.
-pub(crate) const WORKGROUP: Variant =
-    Variant { local_canvas: true, canvas_words: 4096, var_words: 256, prog_words: 1024, max_lanes: 16 };
+pub(crate) const WORKGROUP: Variant = Variant {
+    local_canvas: true,
+    canvas_words: 4096,
+    var_words: 256,
+    prog_words: 1024,
+    max_lanes: 16,
+    interp_only: false,
+};
 
 /// The complete shader source: generated prelude plus `batch.wgsl` (the per-lane variant,
 /// canvases in device memory).
@@ -59,7 +78,7 @@ pub fn batch_source() -> String {
 /// One compute pipeline gvpie builds: its name in reports, its complete WGSL and its entry point.
 #[derive(Debug, Clone)]
 pub struct PipelineSource {
-    /// A short name: `batch.lanes`, `batch.workgroup`, `batch.score`, `shapes`, `climb`, `refine`.
+    /// A short name: `batch.lanes`, `batch.interp`, `batch.workgroup`, `batch.score`, `shapes`, `climb`, `refine`.
     pub name: &'static str,
     /// The complete WGSL module, as handed to the device.
     pub wgsl: String,
@@ -72,6 +91,7 @@ pub struct PipelineSource {
 pub fn pipeline_sources() -> Vec<PipelineSource> {
     vec![
         PipelineSource { name: "batch.lanes", wgsl: variant_source(&LANES), entry: "main" },
+        PipelineSource { name: "batch.interp", wgsl: variant_source(&LANES_INTERP), entry: "main" },
         PipelineSource { name: "batch.workgroup", wgsl: variant_source(&WORKGROUP), entry: "main" },
         PipelineSource { name: "batch.score", wgsl: variant_source(&LANES), entry: "score_pass" },
         PipelineSource { name: "shapes", wgsl: crate::shapes::SHAPES_WGSL.to_string(), entry: "main" },
@@ -92,6 +112,7 @@ pub(crate) fn variant_source(v: &Variant) -> String {
     out.push_str(&format!("const LOCAL_VAR_WORDS: u32 = {}u;\n", v.var_words));
     out.push_str(&format!("const LOCAL_PROG_WORDS: u32 = {}u;\n", v.prog_words));
     out.push_str(&format!("const MAX_LANES: u32 = {}u;\n", v.max_lanes));
+    out.push_str(&format!("const INTERP_ONLY: bool = {};\n", v.interp_only));
     out.push_str(&codes::wgsl_constants());
     out.push_str(&font_array());
     out.push_str(&op_sig_fn());
@@ -169,7 +190,7 @@ mod tests {
 
     #[test]
     fn both_variants_validate() {
-        for v in [LANES, WORKGROUP] {
+        for v in [LANES, LANES_INTERP, WORKGROUP] {
             let module = naga::front::wgsl::parse_str(&variant_source(&v)).unwrap_or_else(|e| panic!("{e}"));
             naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::all())
                 .validate(&module)

@@ -165,10 +165,15 @@ fn same_program_on_the_gpu_and_the_cpu(climb_failures: Option<&str>) {
     let run_on = |backend: &str, threads: &str| {
         let (out, program) =
             (dir.join(&format!("{backend}{threads}.png")), dir.join(&format!("{backend}{threads}.pxl")));
-        let more: Vec<&dyn AsRef<std::ffi::OsStr>> = match &climb_failures {
+        let mut more: Vec<&dyn AsRef<std::ffi::OsStr>> = match &climb_failures {
             Some(n) => vec![&"--climb-failures", n],
             None => Vec::new(),
         };
+        // The CPU's default alpha is solved per shape; the GPU's (which scores a fixed alpha only)
+        // is 128, which the CPU is given here.
+        if backend == "cpu" {
+            more.extend([&"--alpha" as &dyn AsRef<std::ffi::OsStr>, &"128"]);
+        }
         let args: [&dyn AsRef<std::ffi::OsStr>; 18] = [
             &"evolve",
             &image("coffee.png"),
@@ -207,8 +212,53 @@ fn same_program_on_the_gpu_and_the_cpu(climb_failures: Option<&str>) {
     }
     assert_eq!(gpu.code, 0, "{}", gpu.stderr);
     assert!(gpu.json()["scored_on"].as_str().is_some_and(|s| s.starts_with("gpu (")), "{}", gpu.stdout);
+    assert_eq!(gpu.json()["alpha"], 128);
     assert_eq!(gpu_program, cpu_program);
     assert_eq!(gpu.json()["rmse"], cpu.json()["rmse"]);
+}
+
+/// Without `--alpha`, the CPU solves every shape's alpha (the better picture at a given shape
+/// count), and refinement tunes it with the rest; `--alpha A` fixes it.
+#[test]
+fn the_alpha_is_solved_per_shape_unless_fixed() {
+    let dir = Dir::new("evolve-alpha");
+    let run = |alpha: Option<&str>| {
+        let (out, program) = (dir.join("out.png"), dir.join("out.pxl"));
+        let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![
+            &"evolve",
+            &"--json",
+            &"-n",
+            &"12",
+            &"--resize",
+            &"64",
+            &"-j",
+            &"2",
+            &"-o",
+            &out,
+            &"--program",
+            &program,
+        ];
+        let coffee = image("coffee.png");
+        args.push(&coffee);
+        if let Some(a) = &alpha {
+            args.extend([&"--alpha" as &dyn AsRef<std::ffi::OsStr>, a]);
+        }
+        let run = gvpie(&args);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let source = std::fs::read_to_string(&program).unwrap_or_default();
+        let alphas: std::collections::BTreeSet<String> = source
+            .lines()
+            .filter(|l| l.starts_with("COLOR "))
+            .filter_map(|l| l.split_whitespace().nth(4).map(str::to_string))
+            .collect();
+        (run.json()["alpha"].clone(), alphas)
+    };
+    let (alpha, alphas) = run(None);
+    assert_eq!(alpha, 0);
+    assert!(alphas.len() > 1, "one alpha for every shape: {alphas:?}");
+    let (alpha, alphas) = run(Some("200"));
+    assert_eq!(alpha, 200);
+    assert_eq!(alphas.into_iter().collect::<Vec<_>>(), ["200"]);
 }
 
 #[test]

@@ -411,7 +411,7 @@ impl Default for ImageRefine {
             final_steps: 150,
             sweeps: 0,
             final_sweeps: 4,
-            soft_pixels: 32_768,
+            soft_pixels: 16_384,
             final_share: 0.5,
             moves: 40,
             regrow: 20,

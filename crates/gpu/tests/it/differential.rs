@@ -258,6 +258,72 @@ fn programs_cut_into_tiny_slices() {
     check_with(&labels, &programs, &small(3_000), &tunings);
 }
 
+/// Programs that loop start in the interpreter-only pipeline (the interpreter without the
+/// rasterizer) and go on in the full one from the first shape of their group: the CPU's
+/// results whichever ran, and each pipeline runs exactly where it should.
+#[test]
+fn looping_programs_leave_the_interpreter_pipeline_at_their_first_shape() {
+    let Some(gpu) = crate::util::backend() else { return };
+    let config = small(20_000);
+    let cpu = |programs: &[Texture]| gvpie_gpu::cpu::run_batch(programs, &config).unwrap_or_else(|e| panic!("{e}"));
+    let run = |programs: &[Texture], tuning: &gvpie_gpu::Tuning| {
+        let batch = gpu.run_batch_tuned(programs, &config, tuning).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(batch.ran_on, gvpie_gpu::RanOn::Gpu);
+        batch
+    };
+    let looping_then_drawing = [
+        // The benchmark's shape: a long ALU loop with single pixels, then shapes.
+        "SET s 7\nl:\nMUL t i 3\nADD s s t\nAND x s 31\nPSET x i\nLOOP i 300 l\nCOLOR 9 80 200 160\nRECT 2 4 30 20\n\
+         TRI 0 0 39 9 10 23\nNUM 2 10 s\nHALT",
+        // A shape inside the loop, after 40 iterations of arithmetic only.
+        "l:\nADD a a 5\nIF i < 40 skip\nCIRCF a 12 3\nskip:\nLOOP i 60 l",
+        // Text after a loop that calls a subroutine.
+        "l:\nCALL f\nLOOP i 25 l\nTXT 0 0 DONE\nHALT\nf:\nADD n n i\nRET",
+        // Traps before any shape.
+        "l:\nADD a a 1\nIF a < 50 l\nDIV b 1 0\nCLS 1 2 3",
+    ];
+    let interp_only = ["l:\nRAND a 40\nPSET a i\nFRAME\nLOOP i 500 l", "l:\nJMP l"];
+    let straight = ["COLOR 200 10 10 128\nRECT 0 0 20 10\nPSET 3 3", "CLS 5 5 5\nTXT 1 1 HI"];
+    let compile_all = |sources: &[&str]| sources.iter().map(|s| compile(s)).collect::<Vec<Texture>>();
+    let same = |want: &[gvpie_pxl::RunResult], got: &[gvpie_pxl::RunResult]| {
+        assert_eq!(want.len(), got.len());
+        for (k, (w, g)) in want.iter().zip(got).enumerate() {
+            crate::util::assert_same(&format!("program {k}"), w, g);
+        }
+    };
+    let split = gvpie_gpu::Tuning { schedule: gvpie_gpu::Schedule::Lanes, split: true, ..gvpie_gpu::Tuning::default() };
+    let unsplit = gvpie_gpu::Tuning { split: false, ..split };
+
+    let programs = compile_all(&looping_then_drawing);
+    let want = cpu(&programs);
+    let batch = run(&programs, &split);
+    same(&want, &batch.results);
+    assert!(batch.timings.interp_dispatches >= 1, "{:?}", batch.timings);
+    assert!(batch.timings.full_dispatches >= 1, "{:?}", batch.timings);
+    let batch = run(&programs, &unsplit);
+    same(&want, &batch.results);
+    assert_eq!(batch.timings.interp_dispatches, 0, "{:?}", batch.timings);
+
+    // Loops without shapes never need the full pipeline (the second runs out of budget).
+    let programs = compile_all(&interp_only);
+    let batch = run(&programs, &split);
+    same(&cpu(&programs), &batch.results);
+    assert_eq!(batch.timings.full_dispatches, 0, "{:?}", batch.timings);
+    assert!(batch.timings.interp_dispatches >= 1);
+
+    // Straight-line programs draw at once: they start in the full pipeline.
+    let programs = compile_all(&straight);
+    let batch = run(&programs, &split);
+    same(&cpu(&programs), &batch.results);
+    assert_eq!(batch.timings.interp_dispatches, 0, "{:?}", batch.timings);
+
+    // All of them together, cut into tiny slices: a group moves to the full pipeline mid-run.
+    let all: Vec<&str> = looping_then_drawing.iter().chain(&interp_only).chain(&straight).copied().collect();
+    let programs = compile_all(&all);
+    let labels: Vec<String> = all.iter().map(|s| s.to_string()).collect();
+    check_with(&labels, &programs, &config, &[gvpie_gpu::Tuning { slice: 7, ..split }, split]);
+}
+
 /// A batch bigger than a buffer may be is split into chunks (the same answers); a program
 /// that alone needs more than a buffer may hold is refused with a message that says why, and
 /// the batch is never lost (`run_batch` runs it on the CPU instead).

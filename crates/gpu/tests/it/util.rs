@@ -23,8 +23,26 @@ pub fn backend() -> Option<&'static GpuBackend> {
 /// Every batch of the differential tests runs under each of these, besides the default: every
 /// schedule and memory placement must give the CPU's results.
 pub const TUNINGS: [Tuning; 3] = [
-    Tuning { schedule: Schedule::Lanes, local_vars: false, local_prog: false, threads: 1, slice: 0, max_binding: 0 },
-    Tuning { schedule: Schedule::Workgroup, local_vars: true, local_prog: true, threads: 3, slice: 0, max_binding: 0 },
+    // Looping programs start in the interpreter-only pipeline (the default runs every program
+    // in the full one).
+    Tuning {
+        schedule: Schedule::Lanes,
+        local_vars: false,
+        local_prog: false,
+        threads: 1,
+        slice: 0,
+        max_binding: 0,
+        split: true,
+    },
+    Tuning {
+        schedule: Schedule::Workgroup,
+        local_vars: true,
+        local_prog: true,
+        threads: 3,
+        slice: 0,
+        max_binding: 0,
+        split: true,
+    },
     Tuning {
         schedule: Schedule::Workgroup,
         local_vars: false,
@@ -32,6 +50,7 @@ pub const TUNINGS: [Tuning; 3] = [
         threads: 0,
         slice: 0,
         max_binding: 0,
+        split: true,
     },
 ];
 
