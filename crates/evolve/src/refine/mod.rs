@@ -52,7 +52,7 @@ pub trait SoftRenderer {
     ) -> Result<SoftResult, String>;
 }
 
-/// The CPU soft renderer, in `f64`, rows split over `threads` threads.
+/// The CPU soft renderer, in `f64`: rows in chunks shared by `threads` threads (the result does not depend on their number).
 #[derive(Debug, Clone, Copy)]
 pub struct CpuSoftRenderer {
     /// Threads to use (at least 1).

@@ -364,9 +364,14 @@ pub struct SoftResult {
     pub grads: Vec<[f64; SLOTS]>,
 }
 
+/// Rows of one unit of work of [`evaluate`]: small enough that threads share uneven rows well, large enough that
+/// a unit's partial sums cost little.
+const ROWS_PER_CHUNK: usize = 4;
+
 /// Evaluates the soft render of `draws` (each with its slot values resolved) against `target` with softness
-/// `sigma`, on `threads` threads (rows split in bands; the result does not depend on the count beyond
-/// floating-point summation order of the bands).
+/// `sigma`, on `threads` threads. Rows are cut into chunks of [`ROWS_PER_CHUNK`] that the threads take in turn
+/// (shapes cover rows unevenly: fixed bands left most threads waiting for one), and the chunks' sums are added in
+/// row order, so the result is the same, to the last bit, whatever the number of threads.
 pub fn evaluate(target: &SoftTarget, masks: &[Vec<bool>], draws: &[Call], sigma: f64, threads: usize) -> SoftResult {
     let (w, h) = (target.width, target.height);
     let boxes: Vec<(i64, i64, i64, i64)> = draws.iter().map(|(k, _, v)| bounds(*k, v, sigma, w, h)).collect();
@@ -374,8 +379,8 @@ pub fn evaluate(target: &SoftTarget, masks: &[Vec<bool>], draws: &[Call], sigma:
         draws.iter().map(|(k, _, v)| if *k == DrawKind::Tri { TriEdges::new(v, 1.0 / sigma) } else { None }).collect();
     let weight_sum: f64 = target.weight.iter().map(|&x| f64::from(x)).sum::<f64>().max(1e-12);
     let norm = 1.0 / (3.0 * 255.0 * 255.0 * weight_sum);
-    let threads = threads.clamp(1, h as usize);
-    let band = (h as usize).div_ceil(threads);
+    let n_chunks = (h as usize).div_ceil(ROWS_PER_CHUNK);
+    let threads = threads.clamp(1, n_chunks.max(1));
     let work = |rows: std::ops::Range<usize>| -> SoftResult {
         let mut out = SoftResult { loss: 0.0, grads: vec![[0.0; SLOTS]; draws.len()] };
         let mut stack: Vec<Layer> = Vec::new();
@@ -467,18 +472,30 @@ pub fn evaluate(target: &SoftTarget, masks: &[Vec<bool>], draws: &[Call], sigma:
         }
         out
     };
+    let chunk_rows = |c: usize| c * ROWS_PER_CHUNK..((c + 1) * ROWS_PER_CHUNK).min(h as usize);
     let parts: Vec<SoftResult> = if threads == 1 {
-        vec![work(0..h as usize)]
+        (0..n_chunks).map(|c| work(chunk_rows(c))).collect()
     } else {
-        std::thread::scope(|scope| {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let mut done: Vec<(usize, SoftResult)> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..threads)
-                .map(|i| {
-                    let rows = (i * band).min(h as usize)..((i + 1) * band).min(h as usize);
-                    scope.spawn(move || work(rows))
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut mine = Vec::new();
+                        loop {
+                            let c = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            if c >= n_chunks {
+                                break mine;
+                            }
+                            mine.push((c, work(chunk_rows(c))));
+                        }
+                    })
                 })
                 .collect();
-            handles.into_iter().map(|handle| handle.join().unwrap_or_default()).collect()
-        })
+            handles.into_iter().flat_map(|handle| handle.join().unwrap_or_default()).collect()
+        });
+        done.sort_by_key(|(c, _)| *c);
+        done.into_iter().map(|(_, part)| part).collect()
     };
     let mut total = SoftResult { loss: 0.0, grads: vec![[0.0; SLOTS]; draws.len()] };
     for part in parts {
