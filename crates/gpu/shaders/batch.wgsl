@@ -216,7 +216,7 @@ const RUN_PAUSE: u32 = 2u;
 
 // Word `i` of the code buffer in use (global or the workgroup copy).
 fn code_word(i: u32) -> u32 {
-    if LOCAL_PROG_WORDS > 1u && local_prog {
+    if local_prog {
         return wg_prog[i];
     }
     return code[i];
@@ -228,7 +228,7 @@ fn word(addr: u32) -> u32 {
 
 fn set_word(addr: u32, v: u32) {
     let i = code_base + addr * params.lanes;
-    if LOCAL_PROG_WORDS > 1u && local_prog {
+    if local_prog {
         wg_prog[i] = v;
     } else {
         code[i] = v;
@@ -237,7 +237,7 @@ fn set_word(addr: u32, v: u32) {
 
 fn head_of(index: u32) -> u32 {
     let i = head_base + index * params.lanes;
-    if LOCAL_PROG_WORDS > 1u && local_prog {
+    if local_prog {
         return wg_prog[i];
     }
     return heads[i];
@@ -245,7 +245,7 @@ fn head_of(index: u32) -> u32 {
 
 fn set_head(index: u32, v: u32) {
     let i = head_base + index * params.lanes;
-    if LOCAL_PROG_WORDS > 1u && local_prog {
+    if local_prog {
         wg_prog[i] = v;
     } else {
         heads[i] = v;
@@ -832,15 +832,9 @@ fn is_simple(op: u32) -> bool {
     }
 }
 
-// What exec_simple did.
-const SIMPLE_DONE: u32 = 0u;
-const SIMPLE_TRAPPED: u32 = 1u;
-// Not a simple instruction: nothing was changed (the caller runs it in the full step).
-const SIMPLE_NOT: u32 = 2u;
-
 // Runs one simple instruction (see is_simple) at record `at` (words from rb, operand words
 // w1..w3); false when it trapped.
-fn exec_simple(op: u32, head: u32, at: u32, rb: u32, w1: u32, w2: u32, w3: u32) -> u32 {
+fn exec_simple(op: u32, head: u32, at: u32, rb: u32, w1: u32, w2: u32, w3: u32) -> bool {
     switch op {
         case OP_SET: {
             store_var(w1, operand(w2, head, 1u));
@@ -873,7 +867,7 @@ fn exec_simple(op: u32, head: u32, at: u32, rb: u32, w1: u32, w2: u32, w3: u32) 
             let b = operand(w3, head, 2u);
             if b == 0 {
                 trap(TRAP_DIVISION_BY_ZERO, at);
-                return SIMPLE_TRAPPED;
+                return false;
             }
             let a = operand(w2, head, 1u);
             var r = 0;
@@ -930,7 +924,7 @@ fn exec_simple(op: u32, head: u32, at: u32, rb: u32, w1: u32, w2: u32, w3: u32) 
         case OP_CALL: {
             if sp == CALL_DEPTH {
                 trap(TRAP_STACK_OVERFLOW, at);
-                return SIMPLE_TRAPPED;
+                return false;
             }
             stack[sp] = pc;
             sp += 1u;
@@ -939,7 +933,7 @@ fn exec_simple(op: u32, head: u32, at: u32, rb: u32, w1: u32, w2: u32, w3: u32) 
         case OP_RET: {
             if sp == 0u {
                 trap(TRAP_STACK_UNDERFLOW, at);
-                return SIMPLE_TRAPPED;
+                return false;
             }
             sp -= 1u;
             pc = stack[sp];
@@ -987,11 +981,9 @@ fn exec_simple(op: u32, head: u32, at: u32, rb: u32, w1: u32, w2: u32, w3: u32) 
                 frames_hi += 1u;
             }
         }
-        default: {
-            return SIMPLE_NOT;
-        }
+        default: {}
     }
-    return SIMPLE_DONE;
+    return true;
 }
 
 fn run_lane() -> u32 {
@@ -1005,6 +997,9 @@ fn run_lane() -> u32 {
             let at = pc;
             let head = head_of(at);
             let op = head & 0xFFu;
+            if !is_simple(op) {
+                break;
+            }
             steps += 1u;
             if left_lo == 0u {
                 left_hi -= 1u;
@@ -1012,19 +1007,7 @@ fn run_lane() -> u32 {
             left_lo -= 1u;
             let rb = at * 8u;
             pc = at + 1u;
-            // One switch decides and runs (an is_simple test first cost a second indirect branch
-            // per instruction); an instruction it does not run is given back to the full step.
-            let done = exec_simple(op, head, at, rb, word(rb + 1u), word(rb + 2u), word(rb + 3u));
-            if done == SIMPLE_NOT {
-                pc = at;
-                steps -= 1u;
-                left_lo += 1u;
-                if left_lo == 0u {
-                    left_hi += 1u;
-                }
-                break;
-            }
-            if done == SIMPLE_TRAPPED {
+            if !exec_simple(op, head, at, rb, word(rb + 1u), word(rb + 2u), word(rb + 3u)) {
                 return RUN_STOP;
             }
         }
@@ -1130,7 +1113,7 @@ fn run_lane() -> u32 {
             }
             default: {
                 if is_simple(op) {
-                    if exec_simple(op, head, at, rb, w1, w2, w3) == SIMPLE_TRAPPED {
+                    if !exec_simple(op, head, at, rb, w1, w2, w3) {
                         return RUN_STOP;
                     }
                     break;
@@ -1301,7 +1284,7 @@ fn main(
             wg_vars[k] = v;
         }
     }
-    if LOCAL_PROG_WORDS > 1u && local_prog {
+    if local_prog {
         // The group's record heads, then its code, as laid out in the global buffers (which a
         // suspended group wrote its POKEs back to).
         for (var k = lid; k < g.group_head_words; k += WG) {
@@ -1335,7 +1318,7 @@ fn main(
         out_index = first + lid;
         info = infos[out_index];
         canvas_base = group_canvas + lid * n_pixels;
-        if LOCAL_PROG_WORDS > 1u && local_prog {
+        if local_prog {
             code_base = info.group_head_words + info.lane;
             head_base = info.lane;
         } else {
@@ -1479,7 +1462,7 @@ fn main(
                 vars[g.var_base + k] = wg_vars[k];
             }
         }
-        if LOCAL_PROG_WORDS > 1u && local_prog {
+        if local_prog {
             for (var k = lid; k < g.group_head_words; k += WG) {
                 heads[g.group_head_base + k] = wg_prog[k];
             }
