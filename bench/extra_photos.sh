@@ -10,6 +10,9 @@
 #                      only measured here, never copied into the repository
 #   camera             a grey photograph (Lav Varshney), CC0 as scikit-image's data README states; kept grey, as RGB
 #   coins              Greek coins from Pompeii (Brooklyn Museum), no known copyright restrictions per the same README
+#   brick grass gravel moon page clock_motion cell microaneurysms color horse text
+#                      the rest of the wheel's photographs and pictures (issue 14's 21-photo table), under the terms
+#                      scikit-image's data README states for each; only measured here, never copied into the repository
 #
 # Usage: bench/extra_photos.sh OUTDIR   (needs pip and Pillow: pip install pillow)
 set -euo pipefail
@@ -23,7 +26,9 @@ import glob, sys, zipfile
 from PIL import Image
 work, out = sys.argv[1], sys.argv[2]
 wheel = zipfile.ZipFile(glob.glob(f"{work}/scikit_image-*.whl")[0])
-for name in ["hubble_deep_field.jpg", "retina.jpg", "ihc.png", "motorcycle_left.png", "camera.png", "coins.png"]:
+for name in ["hubble_deep_field.jpg", "retina.jpg", "ihc.png", "motorcycle_left.png", "camera.png", "coins.png",
+             "brick.png", "grass.png", "gravel.png", "moon.png", "page.png", "clock_motion.png", "cell.png",
+             "microaneurysms.png", "color.png", "horse.png", "text.png"]:
     with wheel.open(f"skimage/data/{name}") as f:
         im = Image.open(f).convert("RGB")
     w, h = im.size
