@@ -68,7 +68,7 @@ pub enum RanOn {
     },
 }
 
-/// Wall-clock times of one batch, in seconds.
+/// Wall-clock times of one batch, in seconds, and its dispatches per pipeline.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Timings {
     /// Packing the textures into buffers on the host.
