@@ -22,6 +22,37 @@ fn main() {
     }
 }
 
+/// Writes the internal representations the driver gives for one executable (the two-call
+/// pattern: sizes first, then the data) into `dir`; prints how many there were.
+fn write_internal_representations(
+    statistics: &ash::khr::pipeline_executable_properties::Device,
+    info: &vk::PipelineExecutableInfoKHR<'_>,
+    dir: &std::path::Path,
+    name: &str,
+    index: u32,
+) -> Result<(), Box<dyn Error>> {
+    let fp = statistics.fp().get_pipeline_executable_internal_representations_khr;
+    let device = statistics.device();
+    let mut count = 0u32;
+    unsafe { fp(device, info, &mut count, std::ptr::null_mut()) }.result()?;
+    let mut reps = vec![vk::PipelineExecutableInternalRepresentationKHR::default(); count as usize];
+    unsafe { fp(device, info, &mut count, reps.as_mut_ptr()) }.result()?;
+    let mut buffers: Vec<Vec<u8>> = reps.iter().map(|r| vec![0u8; r.data_size]).collect();
+    for (rep, buffer) in reps.iter_mut().zip(&mut buffers) {
+        rep.p_data = buffer.as_mut_ptr().cast();
+    }
+    unsafe { fp(device, info, &mut count, reps.as_mut_ptr()) }.result()?;
+    println!("    internal representations: {count}");
+    std::fs::create_dir_all(dir)?;
+    for (k, (rep, buffer)) in reps.iter().zip(&buffers).enumerate() {
+        let label = rep.name_as_c_str().map(|c| c.to_string_lossy().into_owned()).unwrap_or_default();
+        let file = dir.join(format!("{name}.{index}.{k}.{}", label.replace(|c: char| !c.is_alphanumeric(), "_")));
+        std::fs::write(&file, buffer)?;
+        println!("      {} ({} bytes, text: {}) -> {}", label, buffer.len(), rep.is_text != 0, file.display());
+    }
+    Ok(())
+}
+
 /// One statistic as the driver reports it.
 struct Statistic {
     name: String,
@@ -31,6 +62,9 @@ struct Statistic {
 
 fn run() -> Result<(), Box<dyn Error>> {
     let args: Vec<String> = std::env::args().collect();
+    // `--ir DIR`: also write what the driver shows of its compiled code (internal
+    // representations, where it gives any) into DIR, one file per representation.
+    let ir_dir = args.iter().position(|a| a == "--ir").and_then(|i| args.get(i + 1)).map(std::path::PathBuf::from);
     let wanted = match args.iter().position(|a| a == "--device") {
         Some(i) => Some(args.get(i + 1).ok_or("--device takes an index")?.parse::<usize>()?),
         None => None,
@@ -147,10 +181,14 @@ fn run() -> Result<(), Box<dyn Error>> {
             .stage(vk::ShaderStageFlags::COMPUTE)
             .module(shader)
             .name(&entry_name);
-        let create = [vk::ComputePipelineCreateInfo::default()
-            .stage(stage)
-            .layout(layout)
-            .flags(vk::PipelineCreateFlags::CAPTURE_STATISTICS_KHR)];
+        let create = [vk::ComputePipelineCreateInfo::default().stage(stage).layout(layout).flags(
+            vk::PipelineCreateFlags::CAPTURE_STATISTICS_KHR
+                | if ir_dir.is_some() {
+                    vk::PipelineCreateFlags::CAPTURE_INTERNAL_REPRESENTATIONS_KHR
+                } else {
+                    vk::PipelineCreateFlags::empty()
+                },
+        )];
         let pipeline = unsafe { device.create_compute_pipelines(vk::PipelineCache::null(), &create, None) }
             .map_err(|(_, e)| format!("{}: {e}", source.name))?[0];
 
@@ -183,6 +221,9 @@ fn run() -> Result<(), Box<dyn Error>> {
                 .filter(|&r| r > 0.0);
             if let Some(registers) = registers {
                 println!("    {}", occupancy(registers, workgroup_size, workgroup_bytes));
+            }
+            if let Some(dir) = &ir_dir {
+                write_internal_representations(&statistics, &info, dir, source.name, index)?;
             }
         }
         println!();

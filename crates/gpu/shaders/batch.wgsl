@@ -214,9 +214,15 @@ const RUN_PAUSE: u32 = 2u;
 // ---------------------------------------------------------------------------------------
 // Memory of the running lane.
 
+// Whether code and heads live in workgroup memory: never in a variant without room for them
+// (a constant there, so that its accessors have no branch).
+fn prog_local() -> bool {
+    return LOCAL_PROG_WORDS > 1u && local_prog;
+}
+
 // Word `i` of the code buffer in use (global or the workgroup copy).
 fn code_word(i: u32) -> u32 {
-    if local_prog {
+    if prog_local() {
         return wg_prog[i];
     }
     return code[i];
@@ -228,7 +234,7 @@ fn word(addr: u32) -> u32 {
 
 fn set_word(addr: u32, v: u32) {
     let i = code_base + addr * params.lanes;
-    if local_prog {
+    if prog_local() {
         wg_prog[i] = v;
     } else {
         code[i] = v;
@@ -237,7 +243,7 @@ fn set_word(addr: u32, v: u32) {
 
 fn head_of(index: u32) -> u32 {
     let i = head_base + index * params.lanes;
-    if local_prog {
+    if prog_local() {
         return wg_prog[i];
     }
     return heads[i];
@@ -245,7 +251,7 @@ fn head_of(index: u32) -> u32 {
 
 fn set_head(index: u32, v: u32) {
     let i = head_base + index * params.lanes;
-    if local_prog {
+    if prog_local() {
         wg_prog[i] = v;
     } else {
         heads[i] = v;
@@ -813,23 +819,15 @@ fn channel(v: i32) -> u32 {
     return u32(clamp(v, 0, 255));
 }
 
-// Runs the lane's program until it stops (RUN_STOP), hands over a shape for the whole
-// workgroup to draw (RUN_SHAPE, the shape in `shape`) or has used the slice's steps
-// (RUN_PAUSE, before the next instruction).
 // Whether an opcode is run by the interpreter's fast loop: arithmetic, control flow, colour,
 // random numbers, frames and single pixels; not the shapes, text, PEEK and POKE (nor 0, an
 // invalid record). Keeping the fast loop small matters where divergent code runs under
-// masks (lavapipe runs every branch of a loop body) and for register pressure.
+// masks (lavapipe runs every branch of a loop body) and for register pressure. The set is
+// FAST_OPS_LO (opcodes 0..31) and FAST_OPS_HI (32..63), generated from FAST_OPS in shader.rs:
+// a bit test instead of a switch.
 fn is_simple(op: u32) -> bool {
-    switch op {
-        case OP_SET, OP_ADD, OP_SUB, OP_MUL, OP_AND, OP_OR, OP_XOR, OP_SHL, OP_SHR, OP_DIV, OP_MOD, OP_JMP, OP_IF,
-            OP_LOOP, OP_CALL, OP_RET, OP_HALT, OP_COLOR, OP_PSET, OP_PGET, OP_RAND, OP_SEED, OP_FRAME: {
-            return true;
-        }
-        default: {
-            return false;
-        }
-    }
+    let mask = select(FAST_OPS_HI, FAST_OPS_LO, op < 32u);
+    return op < 64u && ((mask >> (op & 31u)) & 1u) != 0u;
 }
 
 // Runs one simple instruction (see is_simple) at record `at` (words from rb, operand words
@@ -986,30 +984,56 @@ fn exec_simple(op: u32, head: u32, at: u32, rb: u32, w1: u32, w2: u32, w3: u32) 
     return true;
 }
 
+// Runs the lane's program until it stops (RUN_STOP), hands over a shape for the whole
+// workgroup to draw (RUN_SHAPE, the shape in `shape`) or has used the slice's steps
+// (RUN_PAUSE, before the next instruction).
 fn run_lane() -> u32 {
     loop {
         // The fast loop: simple instructions only, until something else comes (the full
-        // interpreter step below runs it) or the program, its budget or its slice ends.
+        // interpreter step below runs it) or the program, its budget or its slice ends. It
+        // counts what it runs in one word (`n`, at most `quota`: the slice's steps and the
+        // budget left, whichever is smaller) and settles the two counters once at its end.
+        var quota = 0u;
+        if steps < params.slice_steps {
+            quota = params.slice_steps - steps;
+        }
+        if left_hi == 0u {
+            quota = min(quota, left_lo);
+        }
+        var n = 0u;
+        var trapped = false;
         loop {
-            if pc >= info.n_records || (left_lo == 0u && left_hi == 0u) || steps >= params.slice_steps {
+            if n >= quota || pc >= info.n_records {
                 break;
             }
             let at = pc;
+            let rb = at * 8u;
+            // The head and operand words are independent loads: one wait for memory.
             let head = head_of(at);
+            let w1 = word(rb + 1u);
+            let w2 = word(rb + 2u);
+            let w3 = word(rb + 3u);
             let op = head & 0xFFu;
             if !is_simple(op) {
                 break;
             }
-            steps += 1u;
-            if left_lo == 0u {
-                left_hi -= 1u;
-            }
-            left_lo -= 1u;
-            let rb = at * 8u;
+            n += 1u;
             pc = at + 1u;
-            if !exec_simple(op, head, at, rb, word(rb + 1u), word(rb + 2u), word(rb + 3u)) {
-                return RUN_STOP;
+            if !exec_simple(op, head, at, rb, w1, w2, w3) {
+                trapped = true;
+                break;
             }
+        }
+        steps += n;
+        if left_lo < n {
+            left_hi -= 1u;
+        }
+        left_lo -= n;
+        if trapped {
+            // The trap's outcome was written before the counters were settled.
+            outcomes[out_index].left_lo = left_lo;
+            outcomes[out_index].left_hi = left_hi;
+            return RUN_STOP;
         }
         if pc >= info.n_records {
             finish(STATUS_HALTED, 0u, pc);

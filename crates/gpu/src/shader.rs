@@ -116,6 +116,7 @@ pub(crate) fn variant_source(v: &Variant) -> String {
     out.push_str(&codes::wgsl_constants());
     out.push_str(&font_array());
     out.push_str(&op_sig_fn());
+    out.push_str(&fast_ops_masks());
     out.push_str(BATCH_WGSL);
     out
 }
@@ -164,6 +165,23 @@ pub fn op_signature(op: gvpie_pxl::Op) -> u32 {
     sig
 }
 
+/// The opcodes the interpreter's fast loop runs (`is_simple` in the shader): arithmetic,
+/// control flow, colour, random numbers, frames and single pixels. The others (shapes, text,
+/// `PEEK`, `POKE`) go through the full interpreter step.
+pub(crate) const FAST_OPS: [gvpie_pxl::Op; 23] = {
+    use gvpie_pxl::Op::*;
+    [
+        Set, Add, Sub, Mul, And, Or, Xor, Shl, Shr, Div, Mod, Jmp, If, Loop, Call, Ret, Halt, Color, Pset, Pget, Rand,
+        Seed, Frame,
+    ]
+};
+
+/// `FAST_OPS_LO` and `FAST_OPS_HI`: [`FAST_OPS`] as bits of opcodes 0..31 and 32..63.
+fn fast_ops_masks() -> String {
+    let mask: u64 = FAST_OPS.iter().fold(0, |mask, &op| mask | 1 << (op as u32));
+    format!("const FAST_OPS_LO: u32 = {}u;\nconst FAST_OPS_HI: u32 = {}u;\n", mask as u32, (mask >> 32) as u32)
+}
+
 fn op_sig_fn() -> String {
     let mut out = String::from("fn op_sig(op: u32) -> u32 {\n    switch op {\n");
     for info in OPS {
@@ -196,6 +214,25 @@ mod tests {
                 .validate(&module)
                 .unwrap_or_else(|e| panic!("{e:?}"));
         }
+    }
+
+    #[test]
+    fn fast_ops_fit_the_masks_and_leave_out_every_drawing_op() {
+        use gvpie_pxl::Op;
+        assert!(OPS.iter().all(|info| (info.op as u32) < 64), "the masks cover opcodes 0..63");
+        let masks = fast_ops_masks();
+        let lo: u32 = masks
+            .split("FAST_OPS_LO: u32 = ")
+            .nth(1)
+            .and_then(|r| r.split('u').next())
+            .map_or(0, |v| v.parse().unwrap_or(0));
+        for op in [Op::Txt, Op::Rect, Op::Line, Op::Circ, Op::Circf, Op::Tri, Op::Cls, Op::Num, Op::Peek] {
+            assert_eq!(lo >> (op as u32) & 1, 0, "{op:?} is not a fast op");
+        }
+        for op in [Op::Set, Op::Halt, Op::Pset, Op::Frame] {
+            assert_eq!(lo >> (op as u32) & 1, 1, "{op:?} is a fast op");
+        }
+        assert!(masks.contains(&format!("FAST_OPS_HI: u32 = {}u", 1u32 << (Op::Loop as u32 - 32))), "{masks}");
     }
 
     #[test]
