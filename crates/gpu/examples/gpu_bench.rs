@@ -41,26 +41,36 @@ fn alu_program(k: u32, iterations: u32) -> String {
     )
 }
 
-/// The image task's candidate: 32 filled shapes (RECT or TRI) with alpha colours.
-fn image_program(rng: &mut Rng) -> String {
+/// The image task's candidate: 32 filled shapes (RECT or TRI) with alpha colours, on a
+/// `side`×`side` canvas (sizes and positions scale with it).
+fn image_program(rng: &mut Rng, side: u32) -> String {
     let mut s = String::new();
     for _ in 0..32 {
         s.push_str(&format!("COLOR {} {} {} {}\n", rng.next(256), rng.next(256), rng.next(256), 20 + rng.next(200)));
         if rng.next(2) == 0 {
-            s.push_str(&format!("RECT {} {} {} {}\n", rng.next(64), rng.next(64), 1 + rng.next(40), 1 + rng.next(40)));
+            let most = side * 40 / 64;
+            s.push_str(&format!(
+                "RECT {} {} {} {}\n",
+                rng.next(side),
+                rng.next(side),
+                1 + rng.next(most),
+                1 + rng.next(most)
+            ));
         } else {
-            let p: Vec<u32> = (0..6).map(|_| rng.next(72)).collect();
+            let p: Vec<u32> = (0..6).map(|_| rng.next(side * 72 / 64)).collect();
             s.push_str(&format!("TRI {} {} {} {} {} {}\n", p[0], p[1], p[2], p[3], p[4], p[5]));
         }
     }
     s
 }
 
-fn target() -> Canvas {
-    let mut canvas = Canvas::new(64, 64).unwrap_or_else(|e| panic!("{e}"));
-    for y in 0..64 {
-        for x in 0..64 {
-            canvas.pset(x, y, Rgba::new((x * 4) as u8, (y * 4) as u8, ((x ^ y) * 4) as u8, 255));
+fn target(side: u32) -> Canvas {
+    let mut canvas = Canvas::new(side, side).unwrap_or_else(|e| panic!("{e}"));
+    let scale = 256 / side.max(1);
+    for y in 0..side as i32 {
+        for x in 0..side as i32 {
+            let s = scale as i32;
+            canvas.pset(x, y, Rgba::new((x * s) as u8, (y * s) as u8, ((x ^ y) * s) as u8, 255));
         }
     }
     canvas
@@ -140,7 +150,7 @@ fn main() {
     // 1. Aggregate instructions per second.
     let alu: Vec<Texture> = (0..n_programs as u32).map(|k| compile(&alu_program(k, iterations))).collect();
     let config = Config { width: 64, height: 64, budget: u64::from(iterations) * 8 + 100, max_frames: 0 };
-    let target = target();
+    let target = target(64);
     let cpu_sample = (n_programs / 20).max(n_threads);
     let start = Instant::now();
     let cpu_results = cpu::score_batch(&alu[..cpu_sample], &config, &target).unwrap_or_else(|e| panic!("{e}"));
@@ -199,32 +209,12 @@ fn main() {
         }
     }
 
-    // 2. Image task: candidates per second, GPU against all CPU cores.
-    let mut rng = Rng(0x1234_5678);
-    let candidates: Vec<Texture> = (0..n_candidates).map(|_| compile(&image_program(&mut rng))).collect();
-    let config = Config { width: 64, height: 64, budget: 1000, max_frames: 0 };
-    let cpu_sample = (n_candidates / 10).max(n_threads);
-    let start = Instant::now();
-    let cpu_scored = cpu::score_batch(&candidates[..cpu_sample], &config, &target).unwrap_or_else(|e| panic!("{e}"));
-    let t_cpu = start.elapsed().as_secs_f64();
-    let cpu_rate = cpu_sample as f64 / t_cpu;
-    let variants = [
-        ("default", Tuning::default()),
-        ("lanes", Tuning { schedule: Schedule::Lanes, ..Tuning::default() }),
-        ("workgroup_global_prog", Tuning { schedule: Schedule::Workgroup, local_prog: false, ..Tuning::default() }),
-    ];
-    for (name, tuning) in variants {
-        let (t, tg, tp, batch) = timed(|| gpu.score_batch_tuned(&candidates, &config, &target, &tuning));
-        if batch.ran_on != RanOn::Gpu {
-            println!("note: image batch ran on {:?}", batch.ran_on);
-        }
-        let identical = batch.results[..cpu_sample] == cpu_scored[..];
-        let gpu_rate = n_candidates as f64 / t;
-        println!(
-            "{{\"bench\":\"image\",\"variant\":\"{name}\",\"candidates\":{n_candidates},\"seconds\":{t:.4},\"pack_seconds\":{tp:.4},\"gpu_seconds\":{tg:.4},\"gpu_per_s\":{gpu_rate:.4e},\"gpu_per_s_dispatch\":{:.4e},\"cpu_threads\":{n_threads},\"cpu_per_s\":{cpu_rate:.4e},\"ratio\":{:.1},\"identical\":{identical}}}",
-            n_candidates as f64 / tg,
-            gpu_rate / cpu_rate
-        );
+    // 2. Image task: candidates per second, GPU against all CPU cores, on 64×64 canvases (the
+    // task of the issue), then 32×32 and 128×128 (where the schedules compare differently).
+    let image_sizes: Vec<(u32, usize)> =
+        vec![(64, n_candidates), (32, n_candidates), (128, (n_candidates / 4).max(n_threads))];
+    for (side, n) in image_sizes {
+        image_bench(&gpu, side, n, n_threads);
     }
 
     // 3. Latency of one small program.
@@ -250,4 +240,39 @@ fn main() {
     let size: u64 = if quick { 64 << 20 } else { 1 << 30 };
     let bandwidth = gvpie_gpu::measure_copy_bandwidth(&gpu, size, 5);
     println!("{{\"bench\":\"bandwidth\",\"bytes\":{size},\"gb_per_s\":{:.1}}}", bandwidth / 1e9);
+}
+
+/// The image task on `side`×`side` canvases: `n` candidates scored on the CPU (a sample) and
+/// on the GPU under each schedule and chunk size.
+fn image_bench(gpu: &GpuBackend, side: u32, n: usize, n_threads: usize) {
+    let mut rng = Rng(0x1234_5678);
+    let candidates: Vec<Texture> = (0..n).map(|_| compile(&image_program(&mut rng, side))).collect();
+    let config = Config { width: side, height: side, budget: 1000, max_frames: 0 };
+    let target = target(side);
+    let cpu_sample = (n / 10).max(n_threads);
+    let start = Instant::now();
+    let cpu_scored = cpu::score_batch(&candidates[..cpu_sample], &config, &target).unwrap_or_else(|e| panic!("{e}"));
+    let t_cpu = start.elapsed().as_secs_f64();
+    let cpu_rate = cpu_sample as f64 / t_cpu;
+    let variants = [
+        ("default", Tuning::default()),
+        ("lanes", Tuning { schedule: Schedule::Lanes, ..Tuning::default() }),
+        ("lanes_one_chunk", Tuning { schedule: Schedule::Lanes, chunk_programs: 0, ..Tuning::default() }),
+        ("lanes_chunk_128k", Tuning { schedule: Schedule::Lanes, chunk_programs: 1 << 17, ..Tuning::default() }),
+        ("workgroup", Tuning { schedule: Schedule::Workgroup, ..Tuning::default() }),
+        ("workgroup_global_prog", Tuning { schedule: Schedule::Workgroup, local_prog: false, ..Tuning::default() }),
+    ];
+    for (name, tuning) in variants {
+        let (t, tg, tp, batch) = timed(|| gpu.score_batch_tuned(&candidates, &config, &target, &tuning));
+        if batch.ran_on != RanOn::Gpu {
+            println!("note: image batch ran on {:?}", batch.ran_on);
+        }
+        let identical = batch.results[..cpu_sample] == cpu_scored[..];
+        let gpu_rate = n as f64 / t;
+        println!(
+            "{{\"bench\":\"image\",\"side\":{side},\"variant\":\"{name}\",\"candidates\":{n},\"seconds\":{t:.4},\"pack_seconds\":{tp:.4},\"gpu_seconds\":{tg:.4},\"gpu_per_s\":{gpu_rate:.4e},\"gpu_per_s_dispatch\":{:.4e},\"cpu_threads\":{n_threads},\"cpu_per_s\":{cpu_rate:.4e},\"ratio\":{:.1},\"identical\":{identical}}}",
+            n as f64 / tg,
+            gpu_rate / cpu_rate
+        );
+    }
 }

@@ -45,7 +45,7 @@ use crate::codes::{
 };
 use crate::cpu;
 use crate::error::GpuError;
-use crate::pack::{self, Chunk, Info, Pool, Uploads};
+use crate::pack::{self, Chunk, Group, Info, Pool, Uploads};
 use crate::readback;
 use crate::shader::{self, WORKGROUP_SIZE};
 
@@ -206,6 +206,10 @@ pub struct Tuning {
     /// occupancy is not what limits the interpreter there, and it costs a third pipeline and a
     /// dispatch more.
     pub split: bool,
+    /// The most programs of one chunk (0: only the device's buffer limits split a batch). The
+    /// host packs a chunk while the GPU runs the one before, so a batch of several chunks
+    /// hides most of its packing.
+    pub chunk_programs: usize,
 }
 
 impl Default for Tuning {
@@ -218,9 +222,13 @@ impl Default for Tuning {
             slice: 0,
             max_binding: 0,
             split: false,
+            chunk_programs: DEFAULT_CHUNK_PROGRAMS,
         }
     }
 }
+
+/// [`Tuning::chunk_programs`] by default.
+pub const DEFAULT_CHUNK_PROGRAMS: usize = 1 << 16;
 
 /// The loop iterations lavapipe (llvmpipe) allows one shader invocation, counted per SIMD
 /// vector of threads and shared by all loops; a dispatch stays well below it.
@@ -364,6 +372,22 @@ struct Plan {
 /// share of the groups' result words and list, and its score-pass partial sums.
 fn extra_words(score_blocks: u64) -> usize {
     crate::codes::STATE_WORDS as usize + 2 + 2 * score_blocks as usize
+}
+
+/// One job's workgroups and the chunks they are split into.
+struct JobLayout {
+    groups: Vec<Group>,
+    chunks: Vec<Chunk>,
+}
+
+/// What step 3 leaves for the wait: the read-back buffers, whether `stop` ended the batch, the
+/// score pass's sums (by position in job order), and the packed chunks (their buffers go back
+/// to the pool).
+struct Recorded {
+    readback: Readback,
+    stopped: bool,
+    patches: Vec<(usize, u64)>,
+    packed: Vec<PackedChunk>,
 }
 
 /// One chunk's programs, packed and on their way to the device.
@@ -641,26 +665,21 @@ impl GpuBackend {
         let plan = self.plan(programs, config, target.is_some(), tuning)?;
         let scopes = ErrorScopes::push(&self.device);
         let mut pool = self.pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut encoder =
-            self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("gvpie.batch") });
-        let packed = self.pack(programs, &plan, &mut pool, &mut encoder)?;
-        timings.pack_s = start.elapsed().as_secs_f64();
-
-        let start = Instant::now();
-        let recorded = self.record(encoder, config, target, &plan, &packed, stop);
+        let layouts = self.layouts(programs, &plan);
+        let recorded = self.record(programs, config, target, &plan, &layouts, &mut pool, stop, &mut timings, start);
         // Whatever happened, the scopes are popped (they belong to this batch).
         let waited = match &recorded {
-            Ok((readback, _, _)) => self.wait(readback, scopes),
+            Ok(recorded) => self.wait(&recorded.readback, scopes),
             Err(_) => {
                 drop(scopes.pop());
                 Ok(())
             }
         };
-        let (readback, stopped, patches) = recorded?;
+        let Recorded { readback, stopped, patches, packed } = recorded?;
         waited?;
         self.recycle(packed, &mut pool);
         drop(pool);
-        timings.gpu_s = start.elapsed().as_secs_f64();
+        timings.gpu_s = start.elapsed().as_secs_f64() - timings.pack_s;
 
         timings.interp_dispatches = readback.counts.interp;
         timings.full_dispatches = readback.counts.full;
@@ -772,56 +791,61 @@ impl GpuBackend {
         })
     }
 
-    /// Step 2: lays out every job's chunks, packs them on host threads straight into mapped
-    /// staging buffers (kept between batches, like the device buffers they are copied into:
-    /// no allocation once warm), and records those copies.
-    fn pack(
-        &self,
-        programs: &[Texture],
-        plan: &Plan,
-        pool: &mut Pool,
-        encoder: &mut wgpu::CommandEncoder,
-    ) -> Result<Vec<PackedChunk>, String> {
-        let mut packed = Vec::new();
+    /// Step 2: lays out every job's groups and chunks (host decisions only).
+    fn layouts(&self, programs: &[Texture], plan: &Plan) -> Vec<JobLayout> {
         let extra = extra_words(if plan.score { plan.score_blocks } else { 0 });
-        for (j, job) in plan.jobs.iter().enumerate() {
-            let (groups, chunks) =
-                pack::layout(programs, &job.indices, job.lanes, plan.canvas_bytes, plan.chunk_limit, extra);
-            for chunk in chunks {
-                let uploads = Uploads {
-                    info: pool.staged(&self.device, "gvpie.info_buf", chunk.n * std::mem::size_of::<Info>()),
-                    code: pool.staged(&self.device, "gvpie.code_buf", chunk.code_words * 4),
-                    heads: pool.staged(&self.device, "gvpie.head_buf", chunk.head_words * 4),
-                };
-                let chunk_groups = &groups[chunk.groups.clone()];
-                pack::fill_chunk(programs, &job.indices, job.lanes, chunk_groups, plan.threads, &uploads)?;
-                for staged in uploads.iter() {
-                    staged.staging.unmap();
-                    encoder.copy_buffer_to_buffer(&staged.staging, 0, &staged.device, 0, staged.size);
-                }
-                packed.push(PackedChunk { job: j, chunk, uploads });
-            }
-        }
-        Ok(packed)
+        plan.jobs
+            .iter()
+            .map(|job| {
+                let max_programs = plan.tuning.chunk_programs.next_multiple_of(job.lanes);
+                let (groups, chunks) = pack::layout(
+                    programs,
+                    &job.indices,
+                    job.lanes,
+                    plan.canvas_bytes,
+                    plan.chunk_limit,
+                    max_programs,
+                    extra,
+                );
+                JobLayout { groups, chunks }
+            })
+            .collect()
     }
 
-    /// Step 3: runs the chunks one after the other, each in slices until its programs finish
-    /// (see [`GpuBackend::run_chunk`]), and records the copies of their results into read-back
-    /// buffers. The chunks share one canvas buffer. Returns the read-back buffers, whether
-    /// `stop` ended the batch, and the score pass's sums (by position in job order).
-    #[allow(clippy::type_complexity)]
+    /// Part of step 3: a chunk's staging buffers (mapped, to be filled) and the device buffers
+    /// they go to, from the pool (kept between batches: no allocation once warm).
+    fn stage(&self, pool: &mut Pool, job: usize, chunk: &Chunk) -> (usize, Chunk, Uploads) {
+        let uploads = Uploads {
+            info: pool.staged(&self.device, "gvpie.info_buf", chunk.n * std::mem::size_of::<Info>()),
+            code: pool.staged(&self.device, "gvpie.code_buf", chunk.code_words * 4),
+            heads: pool.staged(&self.device, "gvpie.head_buf", chunk.head_words * 4),
+        };
+        (job, chunk.clone(), uploads)
+    }
+
+    /// Step 3: packs the chunks (on host threads, straight into mapped staging buffers) and runs
+    /// them one after the other, each in slices until its programs finish (see
+    /// [`GpuBackend::run_chunk`]), and records the copies of their results into read-back
+    /// buffers. The next chunk is packed while the GPU runs this one. The chunks share one
+    /// canvas buffer. Sets `timings.pack_s` to the time from `start` to the first submission.
+    #[allow(clippy::too_many_arguments)]
     fn record(
         &self,
-        encoder: wgpu::CommandEncoder,
+        programs: &[Texture],
         config: &Config,
         target: Option<&Canvas>,
         plan: &Plan,
-        packed: &[PackedChunk],
+        layouts: &[JobLayout],
+        pool: &mut Pool,
         stop: &dyn Fn() -> bool,
-    ) -> Result<(Readback, bool, Vec<(usize, u64)>), String> {
+        timings: &mut Timings,
+        start: Instant,
+    ) -> Result<Recorded, String> {
         let outcome_size = std::mem::size_of::<Outcome>() as u64;
         let run_mode = !plan.score;
-        let canvas_words = packed.iter().map(|p| p.chunk.n as u64 * plan.n_pixels).max().unwrap_or(0);
+        let order: Vec<(usize, &Chunk)> =
+            layouts.iter().enumerate().flat_map(|(j, layout)| layout.chunks.iter().map(move |c| (j, c))).collect();
+        let canvas_words = order.iter().map(|(_, c)| c.n as u64 * plan.n_pixels).max().unwrap_or(0);
         let canvas_bytes = (canvas_words * 4).max(16);
         // The last batch's canvas buffer when it is large enough (and not wastefully larger).
         let kept = self.canvas_pool.lock().ok().and_then(|mut kept| kept.take());
@@ -847,38 +871,76 @@ impl GpuBackend {
             canvases: run_mode.then(Vec::new),
             counts: DispatchCounts::default(),
         };
-        let mut first = Some(encoder);
+        // Packs one staged chunk (on `plan.threads` threads).
+        let fill = |(job, chunk, uploads): (usize, Chunk, Uploads)| -> Result<PackedChunk, String> {
+            let groups = &layouts[job].groups[chunk.groups.clone()];
+            pack::fill_chunk(programs, &plan.jobs[job].indices, plan.jobs[job].lanes, groups, plan.threads, &uploads)?;
+            Ok(PackedChunk { job, chunk, uploads })
+        };
+        let mut packed: Vec<PackedChunk> = Vec::new();
+        let mut first: Option<wgpu::CommandEncoder> = None;
         let mut stopped = false;
         let mut patches = Vec::new();
-        for p in packed {
+        let mut next = match order.first() {
+            Some(&(job, chunk)) => Some(fill(self.stage(pool, job, chunk))?),
+            None => None,
+        };
+        timings.pack_s = start.elapsed().as_secs_f64();
+        for (k, &(job, chunk)) in order.iter().enumerate() {
             let canvas_read = run_mode.then(|| {
                 self.device.create_buffer(&wgpu::BufferDescriptor {
                     label: Some("gvpie.canvas_read_buf"),
-                    size: p.chunk.n as u64 * plan.canvas_bytes,
+                    size: chunk.n as u64 * plan.canvas_bytes,
                     usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
                     mapped_at_creation: false,
                 })
             });
-            if !stopped {
-                let bound = self.bind(p, plan, config, &shared)?;
-                let chunk_run = ChunkRun { plan, packed: p, shared: &shared, bound: &bound };
+            if let Some(p) = next.take().filter(|_| !stopped) {
+                debug_assert_eq!((p.job, p.chunk.first), (job, chunk.first));
+                // The chunk's uploads go first in its first slice's encoder.
+                let mut encoder =
+                    self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("gvpie.batch") });
+                for staged in p.uploads.iter() {
+                    staged.staging.unmap();
+                    encoder.copy_buffer_to_buffer(&staged.staging, 0, &staged.device, 0, staged.size);
+                }
+                first = Some(encoder);
+                let staged_next = order.get(k + 1).map(|&(job, chunk)| self.stage(pool, job, chunk));
+                let bound = self.bind(&p, plan, config, &shared)?;
+                let chunk_run = ChunkRun { plan, packed: &p, shared: &shared, bound: &bound };
                 let mut counts = readback.counts;
-                let sched =
-                    self.run_chunk(&chunk_run, &mut first, &readback, canvas_read.as_ref(), stop, &mut counts)?;
+                // The next chunk is packed on other threads while this one runs.
+                let (ran, packed_next) = std::thread::scope(|scope| {
+                    let packing = staged_next.map(|staged| scope.spawn(|| fill(staged)));
+                    let ran =
+                        self.run_chunk(&chunk_run, &mut first, &readback, canvas_read.as_ref(), stop, &mut counts);
+                    let packed_next = packing
+                        .map(|handle| handle.join().unwrap_or_else(|_| Err("a packing thread panicked".to_string())));
+                    (ran, packed_next)
+                });
                 readback.counts = counts;
-                match sched {
+                match ran? {
                     None => stopped = true,
                     Some(sched) if plan.score => patches.extend(self.score_pass(&chunk_run, &sched)?),
                     Some(_) => {}
                 }
+                next = packed_next.transpose()?;
+                packed.push(p);
             }
             if let (Some(reads), Some(read)) = (&mut readback.canvases, canvas_read) {
                 reads.push(read);
             }
         }
         if let Some(encoder) = first {
-            // An empty plan: the uploads still go (nothing waits for them).
+            // A chunk whose first slice was not recorded: its uploads still go.
             self.queue.submit([encoder.finish()]);
+        }
+        if let Some(p) = next {
+            // Packed for a chunk that a stop left out: the buffers go back to the pool.
+            for staged in p.uploads.iter() {
+                staged.staging.unmap();
+            }
+            packed.push(p);
         }
         readback.canvases.get_or_insert_with(Vec::new);
         if !run_mode {
@@ -888,7 +950,7 @@ impl GpuBackend {
         if let Ok(mut kept) = self.canvas_pool.lock() {
             *kept = Some(shared.canvases);
         }
-        Ok((readback, stopped, patches))
+        Ok(Recorded { readback, stopped, patches, packed })
     }
 
     /// Part of step 3: one chunk's slices. The first dispatch runs every group; each later

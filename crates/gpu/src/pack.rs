@@ -85,14 +85,16 @@ pub(crate) struct Chunk {
 }
 
 /// Splits a job's programs into workgroups of `lanes` and the groups into chunks whose
-/// buffers each fit `max_binding` bytes; each program adds `extra` words (its saved state and
-/// bookkeeping) to the variable buffer.
+/// buffers each fit `max_binding` bytes and that hold at most `max_programs` programs (0: no
+/// such limit; a chunk holds at least one group); each program adds `extra` words (its saved
+/// state and bookkeeping) to the variable buffer.
 pub(crate) fn layout(
     programs: &[Texture],
     job: &[usize],
     lanes: usize,
     canvas_bytes: u64,
     max_binding: u64,
+    max_programs: usize,
     extra: usize,
 ) -> (Vec<Group>, Vec<Chunk>) {
     let mut groups = Vec::with_capacity(job.len().div_ceil(lanes));
@@ -120,7 +122,8 @@ pub(crate) fn layout(
             (chunk.n + members.len()) as u64 * std::mem::size_of::<Outcome>() as u64,
             (chunk.n + members.len()) as u64 * std::mem::size_of::<Info>() as u64,
         ];
-        if chunk.n > 0 && grows.iter().any(|&bytes| bytes > max_binding) {
+        let full = max_programs > 0 && chunk.n + members.len() > max_programs;
+        if chunk.n > 0 && (full || grows.iter().any(|&bytes| bytes > max_binding)) {
             let next = empty(chunk.first + chunk.n, g);
             chunks.push(std::mem::replace(&mut chunk, next));
         }
@@ -435,7 +438,7 @@ mod tests {
         let b = gvpie_pxl::compile("TXT 0 0 hi\nSET y 2\nSET z 3")?;
         let programs = [a.clone(), b.clone(), a.clone()];
         let job = [0, 1, 2];
-        let (groups, chunks) = layout(&programs, &job, 2, 64, 1 << 20, 0);
+        let (groups, chunks) = layout(&programs, &job, 2, 64, 1 << 20, 0, 0);
         assert_eq!(chunks.len(), 1);
         let (mut code, mut heads, mut infos) = (Vec::new(), Vec::new(), Vec::new());
         fill_group(&programs, &job, &groups[0], 2, &mut code, &mut heads, &mut infos);
@@ -445,7 +448,14 @@ mod tests {
         assert_eq!(groups[1].code_off, b.code_words().len() * 2);
         assert_eq!(heads[2 + 1], b.code_words()[8]);
         // A tiny binding limit puts each group in its own chunk.
-        let (_, chunks) = layout(&programs, &job, 2, 64, 200, 0);
+        let (_, chunks) = layout(&programs, &job, 2, 64, 200, 0, 0);
+        assert_eq!(chunks.iter().map(|c| (c.first, c.n)).collect::<Vec<_>>(), [(0, 2), (2, 1)]);
+        // So does a limit of programs per chunk; a chunk holds at least one group.
+        let (_, chunks) = layout(&programs, &job, 2, 64, 1 << 20, 2, 0);
+        assert_eq!(chunks.iter().map(|c| (c.first, c.n)).collect::<Vec<_>>(), [(0, 2), (2, 1)]);
+        let (_, chunks) = layout(&programs, &job, 2, 64, 1 << 20, 3, 0);
+        assert_eq!(chunks.iter().map(|c| (c.first, c.n)).collect::<Vec<_>>(), [(0, 3)]);
+        let (_, chunks) = layout(&programs, &job, 2, 64, 1 << 20, 1, 0);
         assert_eq!(chunks.iter().map(|c| (c.first, c.n)).collect::<Vec<_>>(), [(0, 2), (2, 1)]);
         Ok(())
     }

@@ -21,7 +21,8 @@ pub fn backend() -> Option<&'static GpuBackend> {
 }
 
 /// Every batch of the differential tests runs under each of these, besides the default: every
-/// schedule and memory placement must give the CPU's results.
+/// schedule and memory placement must give the CPU's results, and so must batches cut into
+/// chunks of one group or of 64 programs (each packed while the one before runs).
 pub const TUNINGS: [Tuning; 3] = [
     // Looping programs start in the interpreter-only pipeline (the default runs every program
     // in the full one).
@@ -33,6 +34,7 @@ pub const TUNINGS: [Tuning; 3] = [
         slice: 0,
         max_binding: 0,
         split: true,
+        chunk_programs: 0,
     },
     Tuning {
         schedule: Schedule::Workgroup,
@@ -42,6 +44,7 @@ pub const TUNINGS: [Tuning; 3] = [
         slice: 0,
         max_binding: 0,
         split: true,
+        chunk_programs: 64,
     },
     Tuning {
         schedule: Schedule::Workgroup,
@@ -51,6 +54,7 @@ pub const TUNINGS: [Tuning; 3] = [
         slice: 0,
         max_binding: 0,
         split: true,
+        chunk_programs: 1,
     },
 ];
 
