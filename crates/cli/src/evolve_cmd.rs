@@ -26,12 +26,6 @@ use crate::{UsageError, input, write_atomically};
 /// The most hill climbers `--climbers` may ask for.
 const MAX_CLIMBERS: u32 = 1 << 20;
 
-/// `--refine-backend auto` takes a hardware GPU from this many shapes on (measured on the H100 host: slower at 50
-/// shapes, faster at 200).
-const AUTO_GPU_MIN_SHAPES: usize = 200;
-/// ... or from a time budget of this many seconds on.
-const AUTO_GPU_MIN_SECONDS: f64 = 3.0;
-
 /// The most survivors `--survivors` may ask for (each is refined at full size on the CPU).
 const MAX_SURVIVORS: u32 = 1024;
 /// The most random polish moves per shape and sweep (each is a scored redraw of the shape's region).
@@ -84,11 +78,11 @@ pub struct EvolveArgs {
     /// whichever scores: the GPU computes exactly the CPU's numbers.
     #[arg(long, value_parser = named::<BackendChoice>(BackendChoice::NAMES), ignore_case = true, default_value = "auto")]
     backend: BackendChoice,
-    /// Where refinement computes its gradients: `gpu` (an error without one), `cpu`, or `auto`: a hardware GPU
-    /// when there is one and the run is long (at least 200 shapes, or --seconds of at least 3), where it takes
-    /// many times the CPU's gradient steps in the same time; the CPU for shorter runs, where opening the device
-    /// costs more than it saves; never a software adapter such as lavapipe. The GPU computes in 32-bit floats,
-    /// so the program may differ from the CPU's; every score is the exact renderer's either way.
+    /// Where refinement computes its gradients: `gpu` (an error without one), `cpu`, or `auto`, which is the CPU:
+    /// measured on an H100 host at equal --seconds (3 and 10 s, three photos), the GPU's gradients gave 1-6 %
+    /// lower RMSE at 3 s but took 0.25 s more to open the device, and up to 4 % higher RMSE at 10 s
+    /// (BENCHMARKS.md). The GPU computes in 32-bit floats, so the program may differ from the CPU's; every score
+    /// is the exact renderer's either way.
     #[arg(long, value_parser = named::<BackendChoice>(BackendChoice::NAMES), ignore_case = true, default_value = "auto")]
     refine_backend: BackendChoice,
     /// Seed of the search: the same seed gives the same program, whatever the number of threads.
@@ -238,12 +232,10 @@ pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
     let n_threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     // Opening a GPU takes up to a second: only when the cascade or the refinement may use one.
     let cascade_on_gpu = args.strategy == Strategy::Cascade && args.backend == BackendChoice::Gpu && alpha != 0;
-    // `auto` takes the GPU for gradients only for a long run: opening the device (0.3–1 s on the H100 host) costs
-    // more than the GPU saves at 50 shapes, and less from about 200 shapes or a few seconds on (BENCHMARKS.md, "The
-    // GPU's place in the image goal").
-    let long_run = n_shapes >= AUTO_GPU_MIN_SHAPES || args.seconds.is_some_and(|s| s >= AUTO_GPU_MIN_SECONDS);
+    // `auto` computes the gradients on the CPU, by the engine's rule (`Engine::image_search`): measured on the H100
+    // host at equal --seconds, GPU gradients were no better (BENCHMARKS.md, "The GPU's place in the image goal").
     let refine_backend = match args.refine_backend {
-        BackendChoice::Auto if !long_run => BackendChoice::Cpu,
+        BackendChoice::Auto => BackendChoice::Cpu,
         other => other,
     };
     let gradients_on_gpu = !args.no_refine && refine_backend != BackendChoice::Cpu;

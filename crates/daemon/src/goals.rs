@@ -602,7 +602,7 @@ impl GoalGenerator {
         let target = self.target(ctx, &spec.target)?;
         let n_threads = spec.threads.max(1);
         // One scorer per slice, by the engine's one rule for image searches (`Engine::image_search`): shapes
-        // scored where `auto` puts them (the CPU, measured faster), gradients on a hardware GPU when there is one.
+        // and gradients where `auto` puts them (the CPU for both, measured at equal time on the H100 host).
         // A solved alpha (0) is computed on the CPU only, and the other strategies never call the scorer.
         let engine = ctx.engine;
         let cpu_scorer = || -> Box<dyn ShapeScorer> { Box::new(CpuShapeScorer { n_threads }) };

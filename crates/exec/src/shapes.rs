@@ -34,8 +34,9 @@ impl Engine {
     /// gradients on `gradients` (through [`ShapeScorer::soft_renderer`]). `auto` is the measured rule
     /// (BENCHMARKS.md, "The GPU's place in the image goal"): shapes on the CPU, since the CPU cascade placed 2.7 to
     /// 3.3 times as many shapes as the GPU's in the same time on the H100 host and lavapipe is slower still;
-    /// gradients on a hardware GPU when there is one (6 to 15 times the CPU's Adam steps on the H100), never on a
-    /// software adapter.
+    /// gradients on the CPU too: at equal time the H100's gradients (6 to 15 times the CPU's Adam steps) gave a
+    /// picture no better once the shapes' alphas were solved on the CPU (1-6 % lower RMSE in 3 s runs that took 8 %
+    /// longer, up to 4 % higher in 10 s runs).
     ///
     /// # Errors
     ///
@@ -47,6 +48,10 @@ impl Engine {
         n_threads: usize,
     ) -> Result<(Box<dyn ShapeScorer + '_>, ImageChoice), ExecError> {
         let search = match search {
+            BackendChoice::Auto => BackendChoice::Cpu,
+            other => other,
+        };
+        let gradients = match gradients {
             BackendChoice::Auto => BackendChoice::Cpu,
             other => other,
         };

@@ -167,10 +167,9 @@ pub(crate) struct Outcome {
 /// every schedule gives the CPU's results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Schedule {
-    /// Per program: straight-line programs (no jump, loop, call or `POKE`, so they execute
-    /// each record at most once and mostly draw) on canvases that fit workgroup memory run
-    /// as [`Schedule::Workgroup`], the others as [`Schedule::Lanes`]. On a software adapter
-    /// every program runs as [`Schedule::Lanes`].
+    /// The schedule measured best: today [`Schedule::Lanes`] for every program on every
+    /// adapter. (It used to run straight-line programs as [`Schedule::Workgroup`]; on the
+    /// H100 that scored the image task's programs 5–25 % slower, BENCHMARKS.md.)
     #[default]
     Auto,
     /// One program per thread, 64 per workgroup, canvases in device memory.
@@ -206,9 +205,11 @@ pub struct Tuning {
     /// occupancy is not what limits the interpreter there, and it costs a third pipeline and a
     /// dispatch more.
     pub split: bool,
-    /// The most programs of one chunk (0: only the device's buffer limits split a batch). The
-    /// host packs a chunk while the GPU runs the one before, so a batch of several chunks
-    /// hides most of its packing.
+    /// The most programs of one chunk of straight-line programs (no jump, loop, call or `POKE`;
+    /// 0: only the device's buffer limits split a batch). The host packs a chunk while the GPU
+    /// runs the one before, so a batch of several chunks hides most of its packing; programs
+    /// that loop run long enough that packing hardly counts, and smaller chunks would leave the
+    /// GPU part-empty more often.
     pub chunk_programs: usize,
 }
 
@@ -342,6 +343,9 @@ struct Job {
     indices: Vec<usize>,
     /// Start in the interpreter-only pipeline (per-lane jobs with a program that loops).
     interp_first: bool,
+    /// The most programs of one chunk (0: no limit): [`Tuning::chunk_programs`] for a large job
+    /// of straight-line programs, whose packing costs as much as their run.
+    chunk_programs: usize,
 }
 
 /// How a batch runs: its jobs, and the sizes that split them into chunks. Host decisions
@@ -741,21 +745,24 @@ impl GpuBackend {
         }
         let wg_lanes =
             (u64::from(shader::WORKGROUP.canvas_words) / n_pixels).min(u64::from(shader::WORKGROUP.max_lanes)) as usize;
-        let workgroup_ok = wg_lanes > 0 && tuning.schedule != Schedule::Lanes && self.workgroup_pipeline().is_some();
-        // A software adapter (lavapipe) runs the workgroup variant's barriers slowly: there,
-        // `Auto` keeps every program on the lanes schedule.
+        // Only on request: measured on the H100, the lanes schedule scored the image task's
+        // programs as fast as the workgroup one or faster on 32-, 64- and 128-pixel canvases
+        // (BENCHMARKS.md), and lavapipe runs the workgroup variant's barriers slowly.
+        let workgroup_ok =
+            wg_lanes > 0 && tuning.schedule == Schedule::Workgroup && self.workgroup_pipeline().is_some();
         let software = (self.adapter_info().device_type == "cpu").then(|| software_vector(&self.adapter_info().name));
-        let in_workgroup: Vec<bool> = match (workgroup_ok, tuning.schedule) {
-            (false, _) => vec![false; programs.len()],
-            (true, Schedule::Workgroup) => vec![true; programs.len()],
-            _ if software.is_some() => vec![false; programs.len()],
-            _ => pack::par_map(programs, threads, pack::straight_line),
-        };
+        let in_workgroup = vec![workgroup_ok; programs.len()];
         // Fewer programs per workgroup when programs are so large that 64 of them do not fit.
         let lanes = (chunk_limit / per_program).clamp(1, u64::from(WORKGROUP_SIZE)) as usize;
         let mut jobs = vec![
-            Job { workgroup: false, lanes, indices: Vec::new(), interp_first: false },
-            Job { workgroup: true, lanes: wg_lanes.clamp(1, lanes), indices: Vec::new(), interp_first: false },
+            Job { workgroup: false, lanes, indices: Vec::new(), interp_first: false, chunk_programs: 0 },
+            Job {
+                workgroup: true,
+                lanes: wg_lanes.clamp(1, lanes),
+                indices: Vec::new(),
+                interp_first: false,
+                chunk_programs: 0,
+            },
         ];
         for (index, &wg) in in_workgroup.iter().enumerate() {
             jobs[usize::from(wg)].indices.push(index);
@@ -766,6 +773,17 @@ impl GpuBackend {
         if tuning.split && self.interp_pipeline().is_some() {
             for job in jobs.iter_mut().filter(|job| !job.workgroup) {
                 job.interp_first = job.indices.iter().any(|&i| !pack::straight_line(&programs[i]));
+            }
+        }
+        // Chunks by program count only where packing is a large part of the time: programs that
+        // run each record at most once (on the H100, the image task's 200,000 candidates ran
+        // 1.2-1.3x faster end to end in chunks of 65,536; a looping batch ran 3 % slower).
+        for job in jobs.iter_mut() {
+            if tuning.chunk_programs > 0
+                && job.indices.len() > tuning.chunk_programs
+                && pack::all_straight_line(programs, &job.indices, threads)
+            {
+                job.chunk_programs = tuning.chunk_programs;
             }
         }
         let job_offsets = jobs
@@ -797,7 +815,7 @@ impl GpuBackend {
         plan.jobs
             .iter()
             .map(|job| {
-                let max_programs = plan.tuning.chunk_programs.next_multiple_of(job.lanes);
+                let max_programs = job.chunk_programs.next_multiple_of(job.lanes);
                 let (groups, chunks) = pack::layout(
                     programs,
                     &job.indices,

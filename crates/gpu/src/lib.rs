@@ -116,10 +116,10 @@
 //! as many canvases as fit 4096 words (one 64×64 canvas, up to 16 small ones). Canvases,
 //! record heads and code (copied in at the start, `POKE` writes the copy) and variables live
 //! in workgroup memory, scoring reads the canvas there, and only run mode copies canvases
-//! out. Under [`Schedule::Auto`] the straight-line programs (no jump, loop, call or `POKE`:
-//! each record runs at most once, so one thread interpreting costs little next to drawing)
-//! take this schedule when the canvas fits, and all others the lanes one (on a software
-//! adapter such as lavapipe, whose barriers are slow, `Auto` keeps every program on lanes).
+//! out. It runs only when asked for ([`Schedule::Workgroup`]): on the H100 the lanes
+//! schedule scored the image task's straight-line programs as fast or faster on 32-, 64- and
+//! 128-pixel canvases, and lavapipe runs this variant's barriers slowly, so
+//! [`Schedule::Auto`] takes lanes everywhere.
 //!
 //! **Upload.** The host packs chunks on all cores (each thread fills whole workgroups in
 //! address order) straight into staging buffers that stay mapped between batches, and copies

@@ -45,11 +45,35 @@ pub(crate) fn words_u64(n: usize) -> u64 {
 }
 
 /// Whether a program executes each record at most once: no jump, loop, call, return or
-/// `POKE` (which could write one). Decides the schedule under [`crate::Schedule::Auto`].
+/// `POKE` (which could write one). Decides whether a job starts in the interpreter-only
+/// pipeline ([`crate::Tuning::split`]) and whether it is cut into chunks by program count
+/// ([`crate::Tuning::chunk_programs`]).
 pub(crate) fn straight_line(texture: &Texture) -> bool {
     use gvpie_pxl::Op;
     let branchy = [Op::Jmp, Op::If, Op::Loop, Op::Call, Op::Ret, Op::Poke].map(|op| op as u32);
     texture.code_words().chunks_exact(RECORD_WORDS).take(texture.n_records()).all(|r| !branchy.contains(&(r[0] & 0xFF)))
+}
+
+/// Whether every program of `indices` is [`straight_line`], checked on up to `threads` threads
+/// (a batch of 200,000 image candidates has 13 million records).
+pub(crate) fn all_straight_line(programs: &[Texture], indices: &[usize], threads: usize) -> bool {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let branchy = AtomicBool::new(false);
+    let per = indices.len().div_ceil(threads.max(1)).max(4096);
+    std::thread::scope(|scope| {
+        for part in indices.chunks(per) {
+            let branchy = &branchy;
+            scope.spawn(move || {
+                for &i in part {
+                    if branchy.load(Ordering::Relaxed) || !straight_line(&programs[i]) {
+                        branchy.store(true, Ordering::Relaxed);
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    !branchy.into_inner()
 }
 
 /// One workgroup's programs and where their interleaved arrays go in the chunk's buffers.
@@ -389,27 +413,6 @@ pub(crate) fn fill_chunk(
     Ok(())
 }
 
-/// Maps `f` over `items` on up to `threads` threads, keeping the order.
-pub(crate) fn par_map<T: Sync, R: Send + Clone + Default>(
-    items: &[T],
-    threads: usize,
-    f: impl Fn(&T) -> R + Sync,
-) -> Vec<R> {
-    let per = items.len().div_ceil(threads.max(1)).max(4096);
-    let mut out = vec![R::default(); items.len()];
-    std::thread::scope(|scope| {
-        for (src, dst) in items.chunks(per).zip(out.chunks_mut(per)) {
-            let f = &f;
-            scope.spawn(move || {
-                for (s, d) in src.iter().zip(dst) {
-                    *d = f(s);
-                }
-            });
-        }
-    });
-    out
-}
-
 /// Splits groups into at most `threads` contiguous parts of similar work; returns each
 /// part's end. Small chunks stay in one part (no thread is started for them).
 fn split_groups(groups: &[Group], lanes: usize, threads: usize) -> Vec<usize> {
@@ -465,6 +468,12 @@ mod tests {
         assert!(straight_line(&gvpie_pxl::compile("COLOR 1 2 3 4\nRECT 0 0 5 5\nHALT")?));
         assert!(!straight_line(&gvpie_pxl::compile("l:\nRECT 0 0 5 5\nJMP l")?));
         assert!(!straight_line(&gvpie_pxl::compile("POKE 0 0")?));
+        let plain = gvpie_pxl::compile("COLOR 1 2 3 4\nRECT 0 0 5 5")?;
+        let mut programs = vec![plain; 10_000];
+        assert!(all_straight_line(&programs, &(0..10_000).collect::<Vec<_>>(), 3));
+        programs[9_999] = gvpie_pxl::compile("l:\nJMP l")?;
+        assert!(!all_straight_line(&programs, &(0..10_000).collect::<Vec<_>>(), 3));
+        assert!(all_straight_line(&programs, &(0..9_999).collect::<Vec<_>>(), 3));
         Ok(())
     }
 

@@ -369,3 +369,32 @@ fn a_stop_between_slices_ends_the_batch() {
     assert_eq!(batch.next_lines, [0, if cycles % 2 == 1 { 3 } else { 4 }]);
     assert_eq!(batch.results[1].canvas.get(1, 1), Some(gvpie_raster::Rgba::WHITE));
 }
+
+/// A stop in a batch of many chunks (each packed while the one before runs): the chunks the
+/// stop came before come back as running from their first line with no cycles, the others
+/// as far as they got, and the buffers packed for the next chunk are not lost (a second batch
+/// runs on the same backend and gives the CPU's answers).
+#[test]
+fn a_stop_in_a_batch_of_many_chunks_leaves_the_later_chunks_unstarted() {
+    let Some(gpu) = crate::util::backend() else { return };
+    let programs: Vec<Texture> = (0..96).map(|k| compile(&format!("SET k {k}\nl:\nPSET k 1\nJMP l"))).collect();
+    let config = small(1_000_000_000);
+    // 12 KiB buffers: three 40x24 canvases a chunk, so the batch is 32 chunks.
+    let tuning = gvpie_gpu::Tuning { max_binding: 12 << 10, ..gvpie_gpu::Tuning::default() };
+    let asked = std::sync::atomic::AtomicUsize::new(0);
+    let stop = || asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= 1;
+    let batch = gpu
+        .run_batch_gpu_only_until(&programs, &config, &tuning, &stop)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|reason| panic!("{reason}"));
+    assert!(batch.results.iter().all(|r| r.status == gvpie_pxl::Status::Running));
+    let (started, unstarted): (Vec<_>, Vec<_>) = batch.results.iter().partition(|r| r.cycles > 0);
+    assert!(!started.is_empty() && !unstarted.is_empty(), "{} started, {} not", started.len(), unstarted.len());
+    // Chunks run in order: every program after the first unstarted one is unstarted too.
+    let first_unstarted = batch.results.iter().position(|r| r.cycles == 0).unwrap_or(0);
+    assert!(batch.results[first_unstarted..].iter().all(|r| r.cycles == 0));
+    assert!(batch.next_lines[first_unstarted..].iter().all(|&line| line == 1));
+    let sources: Vec<String> = (0..40).map(|k| format!("SET k {k}\nl:\nPSET k 2\nLOOP i 30 l")).collect();
+    let again: Vec<Texture> = sources.iter().map(|s| compile(s)).collect();
+    check_with(&sources, &again, &small(10_000), &[tuning]);
+}
