@@ -621,19 +621,22 @@ impl GpuBackend {
             Ok(raw) => raw,
             Err(reason) => return Ok(fallback(reason)),
         };
-        let runs = match finished_runs(programs, &raw.outcomes, config.budget, false) {
-            Ok(runs) => runs,
-            Err(reason) => return Ok(fallback(reason)),
-        };
-        let results = runs
-            .into_iter()
-            .zip(&raw.outcomes)
-            .map(|(run, outcome)| {
-                let sse = u64::from(outcome.sse_hi) << 32 | u64::from(outcome.sse_lo);
-                Scored { status: run.status, cycles: run.cycles, n_frames: run.n_frames, sse }
-            })
-            .collect();
-        Ok(Batch { results, ran_on: RanOn::Gpu, timings: raw.timings, next_lines: Vec::new() })
+        let start = Instant::now();
+        if raw.outcomes.iter().any(|o| o.status == STATUS_CUT_SHORT) {
+            return Ok(fallback(CUT_SHORT.into()));
+        }
+        // Straight to the results, in one pass (a batch may be hundreds of thousands).
+        let mut results = Vec::with_capacity(programs.len());
+        for (index, (texture, outcome)) in programs.iter().zip(&raw.outcomes).enumerate() {
+            let Some(run) = convert(texture, outcome, config.budget, false) else {
+                return Ok(fallback(invalid_outcome(index, outcome)));
+            };
+            let sse = u64::from(outcome.sse_hi) << 32 | u64::from(outcome.sse_lo);
+            results.push(Scored { status: run.status, cycles: run.cycles, n_frames: run.n_frames, sse });
+        }
+        let mut timings = raw.timings;
+        timings.readback_s += start.elapsed().as_secs_f64();
+        Ok(Batch { results, ran_on: RanOn::Gpu, timings, next_lines: Vec::new() })
     }
 
     /// Runs a batch on the GPU, step by step (see the module docs): plan, pack, then each
@@ -815,7 +818,13 @@ impl GpuBackend {
         plan.jobs
             .iter()
             .map(|job| {
-                let max_programs = job.chunk_programs.next_multiple_of(job.lanes);
+                // Chunks of about `chunk_programs`, all of one size: a last chunk of a few
+                // programs would cost a dispatch as long as a full one.
+                let n_chunks = (job.indices.len() as f64 / job.chunk_programs.max(1) as f64).round().max(1.0) as usize;
+                let max_programs = match job.chunk_programs {
+                    0 => 0,
+                    _ => job.indices.len().div_ceil(n_chunks).next_multiple_of(job.lanes),
+                };
                 let (groups, chunks) = pack::layout(
                     programs,
                     &job.indices,
@@ -1302,10 +1311,16 @@ fn unpack(plan: &Plan, readback: Readback) -> Result<Raw, String> {
     }
     let mut in_job_order: Vec<Outcome> = Vec::with_capacity(n_programs);
     readback::append_mapped(readback.outcomes.slice(..), &mut in_job_order)?;
-    let outcomes = canvas_slot
-        .iter()
-        .map(|&slot| in_job_order.get(slot).copied().ok_or_else(|| format!("no outcome came back for slot {slot}")))
-        .collect::<Result<Vec<Outcome>, String>>()?;
+    // One job in program order (the usual case): the outcomes are already in place.
+    let in_order = canvas_slot.iter().enumerate().all(|(index, &slot)| index == slot);
+    let outcomes = if in_order && in_job_order.len() == n_programs {
+        in_job_order
+    } else {
+        canvas_slot
+            .iter()
+            .map(|&slot| in_job_order.get(slot).copied().ok_or_else(|| format!("no outcome came back for slot {slot}")))
+            .collect::<Result<Vec<Outcome>, String>>()?
+    };
     let canvases = match &readback.canvases {
         Some(reads) => {
             let mut pixels: Vec<u32> = Vec::with_capacity(n_programs * plan.n_pixels as usize);
@@ -1360,10 +1375,14 @@ fn finished_runs(programs: &[Texture], outcomes: &[Outcome], budget: u64, stoppe
         .zip(outcomes)
         .enumerate()
         .map(|(index, (texture, outcome))| {
-            convert(texture, outcome, budget, stopped)
-                .ok_or_else(|| format!("program {index} came back without a valid outcome: {outcome:?}"))
+            convert(texture, outcome, budget, stopped).ok_or_else(|| invalid_outcome(index, outcome))
         })
         .collect()
+}
+
+/// Why program `index`'s outcome cannot be trusted (the reason the batch falls back).
+fn invalid_outcome(index: usize, outcome: &Outcome) -> String {
+    format!("program {index} came back without a valid outcome: {outcome:?}")
 }
 
 /// Turns one outcome into the CPU's values; `None` when the outcome is not a finished run

@@ -197,8 +197,11 @@ fn fill_group(
     heads.clear();
     heads.resize(group.max_records * lanes, 0);
     for (lane, texture) in members.iter().enumerate() {
+        // An assembled texture's records are valid by construction: no need to decode them.
+        let (words, valid) = (texture.code_words(), texture.records_valid());
         for index in 0..texture.n_records() {
-            heads[index * lanes + lane] = initial_head(texture, index);
+            heads[index * lanes + lane] =
+                if valid { words[index * RECORD_WORDS] } else { initial_head(texture, index) };
         }
     }
     infos.clear();

@@ -75,4 +75,5 @@ pub fn assemble(parsed: &Parsed) -> Texture {
     debug_assert!(records.iter().all(|r| Op::from_code(r[0] as u8).is_some()));
     let names = Names { variables: variable_names, labels: label_order };
     Texture::build(&records, names.variables.len() as u32, &data, Some(&names), parsed.canvas_size())
+        .with_records_valid()
 }

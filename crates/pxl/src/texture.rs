@@ -93,11 +93,22 @@ pub struct Names {
 }
 
 /// A checked machine texture. The header agrees with the size; records may still be invalid
-/// (they trap when executed).
-#[derive(Clone, PartialEq, Eq)]
+/// (they trap when executed). Two textures are equal when their words are.
+#[derive(Clone)]
 pub struct Texture {
     words: Vec<u32>,
+    /// Every record is known to decode: the assembler made it. Textures read from words or
+    /// bytes are not known to (their records are decoded where they run).
+    records_valid: bool,
 }
+
+impl PartialEq for Texture {
+    fn eq(&self, other: &Texture) -> bool {
+        self.words == other.words
+    }
+}
+
+impl Eq for Texture {}
 
 impl std::fmt::Debug for Texture {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -142,7 +153,28 @@ impl Texture {
         }
         push_bytes(&mut words, data);
         push_bytes(&mut words, &meta);
-        Texture { words }
+        Texture { words, records_valid: false }
+    }
+
+    /// Marks every record as valid: only for the assembler's output, which is valid by
+    /// construction (checked in debug builds, so every test that compiles a program checks it).
+    pub(crate) fn with_records_valid(mut self) -> Texture {
+        debug_assert!(
+            (0..self.n_records()).all(|i| {
+                let mut literals = [0i32; OPERANDS_PER_RECORD];
+                decode_record(&self.record(i), self.n_vars(), self.n_records(), self.data_len(), 0, &mut literals)
+                    .is_ok()
+            }),
+            "the assembler made an invalid record"
+        );
+        self.records_valid = true;
+        self
+    }
+
+    /// Whether every record is known to be a valid instruction without decoding it (the
+    /// assembler made the texture). `false` says nothing: decode the records to know.
+    pub fn records_valid(&self) -> bool {
+        self.records_valid
     }
 
     /// Reads a texture from little-endian bytes (4 per texel), checking its header.
@@ -169,7 +201,7 @@ impl Texture {
         if version == 0 {
             return Err(TextureError::BadHeader("version 0"));
         }
-        let texture = Texture { words };
+        let texture = Texture { words, records_valid: false };
         if version >= 2 && texture.words[SIZE_WORD] != 0 && texture.canvas_size().is_none() {
             return Err(TextureError::BadHeader("declared canvas size out of range (1x1 to 4096x4096)"));
         }
@@ -274,7 +306,9 @@ impl Texture {
     /// The same texture without names (what a stripped program looks like).
     pub fn without_names(&self) -> Texture {
         let records: Vec<_> = (0..self.n_records()).map(|i| self.record(i)).collect();
-        Texture::build(&records, self.n_vars() as u32, &self.data(), None, self.canvas_size())
+        let stripped = Texture::build(&records, self.n_vars() as u32, &self.data(), None, self.canvas_size());
+        // The same records: valid if these were.
+        Texture { records_valid: self.records_valid, ..stripped }
     }
 }
 

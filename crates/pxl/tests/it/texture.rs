@@ -447,3 +447,19 @@ fn declared_size_scans_like_the_parser() {
         }
     }
 }
+
+/// The assembler's textures say their records are valid (the GPU then skips decoding them);
+/// textures read from words do not, whatever their words; equality is by words only.
+#[test]
+fn assembled_textures_know_their_records_are_valid() {
+    let compiled = gvpie_pxl::compile("SET a 3\nl:\nCOLOR a 2 1\nLOOP a 9 l\nTXT 0 0 hi")
+        .unwrap_or_else(|d| panic!("{}", gvpie_pxl::render_all(&d)));
+    assert!(compiled.records_valid());
+    assert!(compiled.without_names().records_valid());
+    let read = Texture::from_words(compiled.words().to_vec()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!read.records_valid());
+    assert_eq!(read, compiled);
+    let stripped = read.without_names();
+    assert!(!stripped.records_valid());
+    assert_eq!(stripped, compiled.without_names());
+}
