@@ -377,6 +377,7 @@ pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
                 "gradient_steps": refinements.iter().map(|r| r.steps).sum::<usize>(),
                 "vm_runs": refinements.iter().map(|r| r.exact_runs).sum::<usize>(),
                 "seconds": refinements.iter().map(|r| r.seconds).sum::<f64>(),
+                "polish_seconds": refinements.iter().map(|r| r.polish_seconds).sum::<f64>(),
                 "gradients_on": gradients_on(&choice, refinements),
                 "gradients_adapter": choice.gradients.adapter,
             });

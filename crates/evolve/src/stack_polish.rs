@@ -33,7 +33,13 @@ pub struct StackPolishConfig {
     pub mutations: u32,
     /// The seed of those moves.
     pub seed: u64,
+    /// Threads that score moves ahead (see [`polish_stack`]); the result is the same on any number.
+    pub threads: usize,
 }
+
+/// Random moves scored ahead per thread at a time: after a move that improves the picture, the ones scored after
+/// it are scored again, so a small window wastes little; a large one starts threads less often.
+const MOVES_AHEAD_PER_THREAD: u32 = 4;
 
 /// The standard deviation of a random move, in pixels: small, as the shapes are already near a good place.
 pub const MUTATION_SIGMA: f64 = 3.0;
@@ -68,6 +74,13 @@ pub fn render_stack(width: u32, height: u32, background: [u8; 3], placed: &[Plac
 /// channel (and alpha unless kept) moves by one while that lowers the exact squared error, shape by shape from the
 /// bottom of the stack up. Stops after `config.sweeps` sweeps, a sweep that gains nothing, or at `deadline` on
 /// `clock`. Never returns shapes worse than the ones given.
+///
+/// With more than one thread, the moves of a shape are scored ahead on `config.threads` threads against the
+/// stack as it is, and taken in the serial order: the first step of every number, and the random moves (drawn
+/// from the same generator as the serial walk). Most moves do not improve the picture, so most of that work is
+/// what the serial walk would have done; after a move that improves it, the rest is scored again against the
+/// new stack. The moves taken, and so the shapes returned, are exactly the serial walk's (tested), on any number
+/// of threads; only `evaluations` counts the extra scoring, and a deadline is checked between batches.
 pub fn polish_stack(
     target: &Canvas,
     background: [u8; 3],
@@ -80,17 +93,32 @@ pub fn polish_stack(
     let sse_before = stack.sse;
     let out_of_time = || deadline.is_some_and(|d| clock.seconds() >= d);
     let mut sweeps = 0;
+    // A pool for the whole polish (starting threads for every batch would cost more than the batch).
+    let pool = match config.threads {
+        0 | 1 => None,
+        n => rayon::ThreadPoolBuilder::new().num_threads(n).build().ok(),
+    };
+    let ahead = pool.is_some();
     'sweeps: while sweeps < config.sweeps && !stack.shapes.is_empty() {
         sweeps += 1;
         let sse_at_start = stack.sse;
         stack.below.copy_from_slice(&stack.blank);
         for i in 0..stack.shapes.len() {
             let n_numbers = numbers(&stack.shapes[i], config.keep_alpha).len();
+            // Whether the first step of number k by +1 (index 0) and -1 (1) improves the stack as it is now.
+            let mut first_steps: Option<Vec<[bool; 2]>> = None;
             for k in 0..n_numbers {
                 if out_of_time() {
                     break 'sweeps;
                 }
-                for delta in [1, -1] {
+                if ahead && first_steps.is_none() {
+                    first_steps = Some(stack.first_steps(i, k, n_numbers, config.keep_alpha, pool.as_ref()));
+                }
+                for (d, delta) in [1, -1].into_iter().enumerate() {
+                    // Scored ahead and not better: the serial walk would stop at its first step.
+                    if first_steps.as_ref().is_some_and(|f| !f[k - (n_numbers - f.len())][d]) {
+                        continue;
+                    }
                     let mut moved = false;
                     while let Some(candidate) = moved_by(&stack.shapes[i], k, delta, config.keep_alpha) {
                         if !stack.try_replace(i, candidate) {
@@ -99,19 +127,52 @@ pub fn polish_stack(
                         moved = true;
                     }
                     if moved {
+                        // The stack changed: what was scored ahead for the next numbers is stale.
+                        first_steps = None;
                         break;
                     }
                 }
             }
             let mut rng = Rng::derive(config.seed, &[sweeps as u64, i as u64]);
-            for _ in 0..config.mutations {
+            let mut tried = 0;
+            while tried < config.mutations {
                 if out_of_time() {
                     break 'sweeps;
                 }
+                if !ahead {
+                    tried += 1;
+                    let p = stack.shapes[i];
+                    let shape = p.shape.mutate_by(stack.width, stack.height, MUTATION_SIGMA, 16, &mut rng);
+                    if shape != p.shape {
+                        stack.try_replace(i, Placed { shape, ..p });
+                    }
+                    continue;
+                }
+                // The remaining moves, drawn as the serial walk would from the shape as it is, scored together;
+                // the first that improves is taken, and the walk goes on after it from the new shape.
                 let p = stack.shapes[i];
-                let shape = p.shape.mutate_by(stack.width, stack.height, MUTATION_SIGMA, 16, &mut rng);
-                if shape != p.shape {
-                    stack.try_replace(i, Placed { shape, ..p });
+                let window = (config.mutations - tried).min(MOVES_AHEAD_PER_THREAD * config.threads as u32);
+                let mut moves = Vec::with_capacity(window as usize);
+                let mut after = Vec::with_capacity(window as usize);
+                let mut generator = rng.clone();
+                for _ in 0..window {
+                    moves.push(Placed {
+                        shape: p.shape.mutate_by(stack.width, stack.height, MUTATION_SIGMA, 16, &mut generator),
+                        ..p
+                    });
+                    after.push(generator.clone());
+                }
+                let better = stack.improves(i, &moves, pool.as_ref());
+                match better.iter().position(|&b| b) {
+                    Some(j) => {
+                        stack.try_replace(i, moves[j]);
+                        rng = after[j].clone();
+                        tried += j as u32 + 1;
+                    }
+                    None => {
+                        rng = generator;
+                        tried += window;
+                    }
                 }
             }
             stack.draw_below(i);
@@ -235,10 +296,61 @@ impl<'a> Stack<'a> {
         true
     }
 
+    /// The first step of numbers `from..n_numbers` of shape `i`, by +1 and by -1: whether each improves the stack
+    /// as it is (no such step, or none that improves: false). Scored on `threads` threads.
+    fn first_steps(
+        &mut self,
+        i: usize,
+        from: usize,
+        n_numbers: usize,
+        keep_alpha: bool,
+        pool: Option<&rayon::ThreadPool>,
+    ) -> Vec<[bool; 2]> {
+        let p = self.shapes[i];
+        let mut moves = Vec::new();
+        let mut slots = Vec::new();
+        for k in from..n_numbers {
+            for delta in [1, -1] {
+                slots.push(moved_by(&p, k, delta, keep_alpha).map(|candidate| {
+                    moves.push(candidate);
+                    moves.len() - 1
+                }));
+            }
+        }
+        let better = self.improves(i, &moves, pool);
+        slots.chunks(2).map(|pair| [0, 1].map(|d| pair[d].is_some_and(|m| better[m]))).collect()
+    }
+
+    /// Whether shape `i` replaced by each of `candidates` lowers the squared error of the stack as it is, scored
+    /// on `pool`'s threads (each with a scratch region of its own), or here without one.
+    fn improves(&mut self, i: usize, candidates: &[Placed], pool: Option<&rayon::ThreadPool>) -> Vec<bool> {
+        use rayon::prelude::*;
+        self.evaluations += candidates.len() as u64;
+        let this: &Stack<'a> = self;
+        let score = |scratch: &mut Vec<u32>, candidate: &Placed| {
+            this.score(i, Some(*candidate), scratch).is_some_and(|(_, old, new)| new < old)
+        };
+        match pool {
+            Some(pool) => pool.install(|| candidates.par_iter().map_init(Vec::new, score).collect()),
+            None => {
+                let mut scratch = Vec::new();
+                candidates.iter().map(|c| score(&mut scratch, c)).collect()
+            }
+        }
+    }
+
     /// Redraws into `scratch` the region where shape `i` replaced by `candidate` (or removed, for `None`) can
     /// change the picture: the region, and its squared error now and after. `None` when nothing can change.
     fn redraw(&mut self, i: usize, candidate: Option<Placed>) -> Option<(Window, u64, u64)> {
         self.evaluations += 1;
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let scored = self.score(i, candidate, &mut scratch);
+        self.scratch = scratch;
+        scored
+    }
+
+    /// [`Stack::redraw`] into a scratch region of the caller's, without counting it.
+    fn score(&self, i: usize, candidate: Option<Placed>, scratch: &mut Vec<u32>) -> Option<(Window, u64, u64)> {
         let new_bounds = candidate.and_then(|c| c.shape.bounds(self.width, self.height));
         let region = match (self.bounds[i], new_bounds) {
             (Some(a), Some(b)) => a.union(b),
@@ -247,12 +359,11 @@ impl<'a> Stack<'a> {
             (None, None) => return None,
         };
         let (rw, width) = (region.width(), self.width as usize);
-        self.scratch.clear();
+        scratch.clear();
         for y in region.y0..=region.y1 {
             let row = y as usize * width;
-            self.scratch.extend_from_slice(&self.below[row + region.x0 as usize..=row + region.x1 as usize]);
+            scratch.extend_from_slice(&self.below[row + region.x0 as usize..=row + region.x1 as usize]);
         }
-        let scratch = &mut self.scratch;
         let mut paint = |shape: &Shape, color: Rgba, window: Window| {
             shape.for_each_span_in(window, |y, lo, hi| {
                 let row = (y - region.y0) as usize * rw;
@@ -274,7 +385,7 @@ impl<'a> Stack<'a> {
         let mut new = 0u64;
         for (r, y) in (region.y0..=region.y1).enumerate() {
             let row = y as usize * width + region.x0 as usize;
-            new += row_sse(&self.target[row..row + rw], &self.scratch[r * rw..(r + 1) * rw]);
+            new += row_sse(&self.target[row..row + rw], &scratch[r * rw..(r + 1) * rw]);
         }
         Some((region, old, new))
     }
@@ -350,7 +461,7 @@ mod tests {
             let (w, h) = (41, 29);
             let target = render_stack(w, h, [200, 40, 90], &random_stack(w, h, 12, false, seed + 100));
             let placed = random_stack(w, h, 9, keep_alpha, seed);
-            let config = StackPolishConfig { sweeps: 3, keep_alpha, mutations: 20, seed };
+            let config = StackPolishConfig { sweeps: 3, keep_alpha, mutations: 20, seed, threads: 1 };
             let result = polish_stack(&target, [10, 20, 30], &placed, &config, &NoClock, None);
             let before = crate::sse(&target, &render_stack(w, h, [10, 20, 30], &placed)).expect("same size");
             let after = crate::sse(&target, &render_stack(w, h, [10, 20, 30], &result.placed)).expect("same size");
@@ -365,6 +476,27 @@ mod tests {
                 if let Shape::Rectangle(r) = p.shape {
                     assert!(r[0] <= r[2] && r[1] <= r[3]);
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn scoring_ahead_on_threads_takes_exactly_the_serial_walk() {
+        for (seed, keep_alpha, n) in [(21, false, 14), (22, true, 9), (23, false, 30)] {
+            let (w, h) = (53, 37);
+            let target = render_stack(w, h, [30, 160, 90], &random_stack(w, h, 20, false, seed + 100));
+            let placed = random_stack(w, h, n, keep_alpha, seed);
+            let polish = |threads| {
+                let config = StackPolishConfig { sweeps: 3, keep_alpha, mutations: 25, seed, threads };
+                polish_stack(&target, [40, 40, 40], &placed, &config, &NoClock, None)
+            };
+            let serial = polish(1);
+            assert!(serial.sse_after < serial.sse_before);
+            for threads in [2, 3, 8] {
+                let ahead = polish(threads);
+                assert_eq!(ahead.placed, serial.placed, "seed {seed}, {threads} threads");
+                assert_eq!((ahead.sse_after, ahead.sweeps), (serial.sse_after, serial.sweeps));
+                assert!(ahead.evaluations >= serial.evaluations);
             }
         }
     }
@@ -389,7 +521,7 @@ mod tests {
         let (w, h) = (23, 17);
         let placed = random_stack(w, h, 6, true, 9);
         let target = render_stack(w, h, [0, 0, 0], &placed);
-        let config = StackPolishConfig { sweeps: 2, keep_alpha: true, mutations: 5, seed: 1 };
+        let config = StackPolishConfig { sweeps: 2, keep_alpha: true, mutations: 5, seed: 1, threads: 3 };
         let result = polish_stack(&target, [0, 0, 0], &placed, &config, &NoClock, None);
         assert_eq!((result.sse_before, result.sse_after), (0, 0));
         assert_eq!(result.placed, placed);
@@ -407,7 +539,7 @@ mod tests {
         let (w, h) = (23, 17);
         let placed = random_stack(w, h, 6, true, 4);
         let target = render_stack(w, h, [90, 90, 90], &random_stack(w, h, 6, true, 5));
-        let config = StackPolishConfig { sweeps: 4, keep_alpha: true, mutations: 5, seed: 1 };
+        let config = StackPolishConfig { sweeps: 4, keep_alpha: true, mutations: 5, seed: 1, threads: 2 };
         let result = polish_stack(&target, [0, 0, 0], &placed, &config, &Late, Some(1.0));
         assert_eq!(result.placed, placed);
         assert_eq!(result.sse_after, result.sse_before);

@@ -45,6 +45,9 @@ pub struct Refined {
     pub exact_runs: usize,
     /// Seconds it took, on the caller's clock.
     pub seconds: f64,
+    /// Of those, the seconds of the exact polish (and regrowth) after the gradients: serial work, what is left
+    /// of a refinement's time on many cores.
+    pub polish_seconds: f64,
     /// Where its gradients were computed (`cpu`, `gpu`), and why the GPU's moved to the CPU, if they did.
     pub gradients: String,
 }
@@ -269,11 +272,13 @@ impl ImageSession {
         }
         let sweeps = if last { settings.final_sweeps } else { settings.sweeps };
         let mut exact_runs = exact_runs;
+        let polish_started = clock.seconds();
         let polish = crate::StackPolishConfig {
             sweeps,
             keep_alpha: config.keep_alpha,
             mutations: settings.moves,
             seed: self.search.config().seed ^ (shapes as u64) << 32,
+            threads,
         };
         exact_runs += self.polish(&polish, clock, deadline)?;
         if last && settings.regrow > 0 {
@@ -284,6 +289,7 @@ impl ImageSession {
             }
         }
         let after = self.search.rmse();
+        let polish_seconds = clock.seconds() - polish_started;
         let seconds = clock.seconds() - started;
         let progress = &mut self.spec.progress;
         progress.seconds += seconds;
@@ -305,7 +311,7 @@ impl ImageSession {
         refine.state.at_shapes = Some(shapes);
         refine.state.rmse = Some(after);
         refine.state.final_done |= last;
-        Ok(Refined { shapes, last, before, after, steps, exact_runs, seconds, gradients })
+        Ok(Refined { shapes, last, before, after, steps, exact_runs, seconds, polish_seconds, gradients })
     }
 
     /// Polishes the search's shapes (see [`crate::polish_stack`]) and keeps the result when it is better; returns
