@@ -110,18 +110,19 @@ pub fn polish_stack(
         stack.below.copy_from_slice(&stack.blank);
         for i in 0..stack.shapes.len() {
             let n_numbers = numbers(&stack.shapes[i], config.keep_alpha).len();
-            // Whether the first step of number k by +1 (index 0) and -1 (1) improves the stack as it is now.
-            let mut first_steps: Option<Vec<[bool; 2]>> = None;
+            // From which number on, and whether the first step of each by +1 (index 0) and -1 (1) improves the stack
+            // as it is now.
+            let mut first_steps: Option<(usize, Vec<[bool; 2]>)> = None;
             for k in 0..n_numbers {
                 if out_of_time() {
                     break 'sweeps;
                 }
                 if ahead && first_steps.is_none() {
-                    first_steps = Some(stack.first_steps(i, k, n_numbers, config.keep_alpha, pool.as_ref()));
+                    first_steps = Some((k, stack.first_steps(i, k, n_numbers, config.keep_alpha, pool.as_ref())));
                 }
                 for (d, delta) in [1, -1].into_iter().enumerate() {
                     // Scored ahead and not better: the serial walk would stop at its first step.
-                    if first_steps.as_ref().is_some_and(|f| !f[k - (n_numbers - f.len())][d]) {
+                    if first_steps.as_ref().is_some_and(|(from, better)| !better[k - from][d]) {
                         continue;
                     }
                     let mut moved = false;
@@ -302,7 +303,7 @@ impl<'a> Stack<'a> {
     }
 
     /// The first step of numbers `from..n_numbers` of shape `i`, by +1 and by -1: whether each improves the stack
-    /// as it is (no such step, or none that improves: false). Scored on `threads` threads.
+    /// as it is (no such step, or none that improves: false). Scored on `pool`'s threads.
     fn first_steps(
         &mut self,
         i: usize,
