@@ -96,7 +96,7 @@ pub struct EvolveArgs {
     mode: ShapeKinds,
     /// Alpha of every shape (1 to 255), or 0 to solve it per shape like the colour (and refine it with the rest).
     /// Default: 0, solved, which gave 0.1-39 % lower RMSE at 50 shapes on 17 of 21 photos and at most 1 % more on
-    /// the others (BENCHMARKS.md); with --backend gpu, which scores a fixed alpha only, 128 (primitive's default).
+    /// the others (BENCHMARKS.md). The GPU solves it in the same integers as the CPU.
     #[arg(short, long)]
     alpha: Option<u8>,
     /// Worker threads (default: all cores).
@@ -183,14 +183,7 @@ pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
         ))
         .into());
     }
-    // A solved alpha is the better picture; the GPU scorer computes a fixed alpha only.
-    let alpha = args.alpha.unwrap_or(if args.backend == BackendChoice::Gpu { 128 } else { 0 });
-    if args.backend == BackendChoice::Gpu && alpha == 0 {
-        return Err(UsageError::new(
-            "--backend gpu needs a fixed --alpha (1 to 255): a solved alpha is computed in floating point on the CPU",
-        )
-        .into());
-    }
+    let alpha = args.alpha.unwrap_or(0);
     if args.climbers == Some(0) || args.survivors == Some(0) {
         return Err(UsageError::new("--climbers and --survivors must be at least 1").into());
     }
@@ -231,7 +224,7 @@ pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
     };
     let n_threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     // Opening a GPU takes up to a second: only when the cascade or the refinement may use one.
-    let cascade_on_gpu = args.strategy == Strategy::Cascade && args.backend == BackendChoice::Gpu && alpha != 0;
+    let cascade_on_gpu = args.strategy == Strategy::Cascade && args.backend == BackendChoice::Gpu;
     // `auto` computes the gradients on the CPU, by the engine's rule (`Engine::image_search`): measured on the H100
     // host at equal --seconds, GPU gradients were no better (BENCHMARKS.md, "The GPU's place in the image goal").
     let refine_backend = match args.refine_backend {

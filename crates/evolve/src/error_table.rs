@@ -84,6 +84,49 @@ fn channels(pixel: u32) -> [i32; 3] {
     [(pixel & 0xFF) as i32, (pixel >> 8 & 0xFF) as i32, (pixel >> 16 & 0xFF) as i32]
 }
 
+/// The solved alpha of the module docs in exact integers, so that every device computes the same one (the GPU's
+/// shape scorer does, in 64 bits): with `nV = n·Σp² − Σ_ch (Σp)²` (n times the variance of `p`) and
+/// `D = Σ_ch Σe·Σp − n·Σep` (n times variance minus covariance), `a = 255·(1 − β) = 255·D / nV`, rounded half up
+/// and clamped to `min_alpha..=255`. A flat patch (variance at most ½) is painted over opaquely.
+#[inline]
+fn solved_alpha<T>(s: &Sums, min_alpha: u8) -> i64
+where
+    T: Copy
+        + From<i64>
+        + std::ops::Add<Output = T>
+        + std::ops::Sub<Output = T>
+        + std::ops::Mul<Output = T>
+        + PartialOrd,
+{
+    let n = T::from(s.n);
+    let mut n_var = n * T::from(s.pp);
+    let mut d = T::from(0) - n * T::from(s.ep);
+    for ch in 0..3 {
+        let (e, p) = (T::from(s.e[ch]), T::from(s.p[ch]));
+        n_var = n_var - p * p;
+        d = d + e * p;
+    }
+    if T::from(2) * n_var <= n {
+        return 255;
+    }
+    let min_alpha = i64::from(min_alpha.max(1));
+    // floor((510·D + nV) / (2·nV)) >= k exactly when (2k − 1)·nV <= 510·D: the largest such k in 1..=255.
+    let d510 = T::from(510) * d;
+    if n_var > d510 {
+        return min_alpha;
+    }
+    let mut k = 0i64;
+    let mut bit = 128;
+    while bit > 0 {
+        let candidate = k | bit;
+        if T::from(2 * candidate - 1) * n_var <= d510 {
+            k = candidate;
+        }
+        bit >>= 1;
+    }
+    k.clamp(min_alpha, 255)
+}
+
 impl ErrorTable {
     /// A table for drawing onto `current` towards `target` with shapes of alpha `alpha` (1..=255), or with the
     /// alpha solved per shape (at least `min_alpha`) when `alpha` is 0. Both canvases must have the same size (the
@@ -131,6 +174,11 @@ impl ErrorTable {
     /// The fixed alpha of the shapes, or 0 when it is solved per shape.
     pub fn alpha(&self) -> u8 {
         self.alpha
+    }
+
+    /// The smallest alpha a solved alpha may take (at least 1).
+    pub fn min_alpha(&self) -> u8 {
+        self.min_alpha
     }
 
     /// The exact sum of squared channel differences between the current canvas and the target.
@@ -194,20 +242,9 @@ impl ErrorTable {
         if self.alpha != 0 {
             return i64::from(self.alpha);
         }
-        let n = s.n as f64;
-        let (mut cov, mut var) = (0.0, 0.0);
-        for ch in 0..3 {
-            let (se, sp) = (s.e[ch] as f64, s.p[ch] as f64);
-            // Σtp − ΣtΣp/n with t = e + p, and Σp² − (Σp)²/n, summed over channels below.
-            cov -= (se + sp) * sp / n;
-            var -= sp * sp / n;
-        }
-        cov += (s.ep + s.pp) as f64;
-        var += s.pp as f64;
-        // A flat patch (no variance) is best painted over opaquely.
-        let beta = if var > 0.5 { cov / var } else { 0.0 };
-        let a = (255.0 * (1.0 - beta)).round();
-        (a.clamp(f64::from(self.min_alpha), 255.0)) as i64
+        // Below 2^17 pixels every product fits i64 (|510·D| < 2·510·3·255²·n²); larger shapes (on canvases over
+        // 256x512) take i128. Both are the same exact integers.
+        if s.n < 1 << 17 { solved_alpha::<i64>(s, self.min_alpha) } else { solved_alpha::<i128>(s, self.min_alpha) }
     }
 
     /// The colour and error change from the sums of the covered pixels.
@@ -363,6 +400,64 @@ mod tests {
             assert!((est.delta - scaled).abs() <= slack, "estimate {} exact {}", est.delta, scaled);
             table.draw(&shape, color);
             assert_eq!(Some(table.sse()), sse(&target, table.current()));
+        }
+    }
+
+    /// The solved alpha in integers is the rounded regression: the same as a division in i128, and within one
+    /// level of the floating-point formula it replaced.
+    #[test]
+    fn solved_alpha_is_the_rounded_regression() {
+        let mut rng = Rng::new(9);
+        for round in 0..20_000 {
+            let n = 1 + rng.below(if round % 2 == 0 { 400 } else { 200_000 }) as i64;
+            let mut s = Sums { n, ..Sums::default() };
+            let (mut ep, mut pp) = (0i64, 0i64);
+            // Sums of n pixels drawn around a random level (some flat, some spread), as a shape would cover.
+            let spread = [0, 1, 3, 40, 255][rng.below(5) as usize];
+            for ch in 0..3 {
+                let (level, target) = (rng.below(256) as i64, rng.below(256) as i64);
+                let (mut sp, mut se) = (0i64, 0i64);
+                for i in 0..n.min(64) {
+                    let p = (level + (i % 7 - 3) * spread / 3).clamp(0, 255);
+                    let t = (target + (i % 5 - 2) * rng.below(spread as u32 + 1) as i64).clamp(0, 255);
+                    let weight = n / n.min(64) + i64::from(i < n % n.min(64));
+                    sp += p * weight;
+                    se += (t - p) * weight;
+                    ep += (t - p) * p * weight;
+                    pp += p * p * weight;
+                }
+                s.e[ch] = se;
+                s.p[ch] = sp;
+            }
+            s.ep = ep;
+            s.pp = pp;
+            let min_alpha = [1u8, 20][round % 2];
+            let solved =
+                if n < 1 << 17 { solved_alpha::<i64>(&s, min_alpha) } else { solved_alpha::<i128>(&s, min_alpha) };
+            assert_eq!(solved, solved_alpha::<i128>(&s, min_alpha), "{s:?}");
+            let (nn, mut n_var, mut d) =
+                (i128::from(n), i128::from(n) * i128::from(pp), -i128::from(n) * i128::from(ep));
+            for ch in 0..3 {
+                n_var -= i128::from(s.p[ch]) * i128::from(s.p[ch]);
+                d += i128::from(s.e[ch]) * i128::from(s.p[ch]);
+            }
+            let by_division = if 2 * n_var <= nn {
+                255
+            } else {
+                (510 * d + n_var).div_euclid(2 * n_var).clamp(i128::from(min_alpha), 255) as i64
+            };
+            assert_eq!(solved, by_division, "{s:?}");
+            // The floating-point regression of the module docs.
+            let nf = n as f64;
+            let (mut cov, mut var) = ((ep + pp) as f64, pp as f64);
+            for ch in 0..3 {
+                let (se, sp) = (s.e[ch] as f64, s.p[ch] as f64);
+                cov -= (se + sp) * sp / nf;
+                var -= sp * sp / nf;
+            }
+            let beta = if var > 0.5 { cov / var } else { 0.0 };
+            let float = (255.0 * (1.0 - beta)).round().clamp(f64::from(min_alpha), 255.0) as i64;
+            assert!((solved - float).abs() <= 1, "integer {solved} float {float}: {s:?}");
         }
     }
 

@@ -166,9 +166,13 @@ impl ShapeScorer for GpuShapeScorer<'_> {
             return;
         }
         let (w, h) = (table.target().width(), table.target().height());
-        let fits = self.scorer.as_ref().is_some_and(|s| s.table_words() == h as usize * (w as usize + 1) * 8);
+        let alpha = (table.alpha(), table.min_alpha());
+        let fits = self
+            .scorer
+            .as_ref()
+            .is_some_and(|s| s.table_words() == h as usize * (w as usize + 1) * 8 && s.alpha() == alpha);
         if !fits {
-            match self.gpu.shape_scorer(w, h, table.alpha()) {
+            match self.gpu.shape_scorer(w, h, alpha.0, alpha.1) {
                 Ok(scorer) => self.scorer = Some(scorer),
                 Err(err) => return self.fail(err),
             }

@@ -2,14 +2,16 @@
 //
 // One thread scores one candidate shape (a TRI or a RECT) against a small canvas: it walks the
 // shape's rows with the TRI/RECT pixel rules of docs/pxl.md, sums the per-row prefix entries of
-// the error table (Σe and Σp per channel, Σe·p and Σp² over the channels), solves the colour in
-// closed form for the fixed alpha, and writes the estimated change of the squared error. This
-// is gvpie-evolve's `ErrorTable::score`, operation for operation: the small canvas has at most
-// 4096 pixels, so every sum fits i32 and only the final delta needs 64 bits (two u32 words).
+// the error table (Σe and Σp per channel, Σe·p and Σp² over the channels), solves the alpha (or
+// takes the fixed one) and the colour in closed form, and writes the estimated change of the
+// squared error. This is gvpie-evolve's `ErrorTable::score`, operation for operation: the small
+// canvas has at most 4096 pixels, so every sum fits i32; the alpha's regression and the final
+// delta need 64 bits (two u32 words).
 
 struct Params {
     width: u32,
     height: u32,
+    // The fixed alpha (1 to 255) in the low byte, or 0 to solve it per shape; the smallest solved alpha in the next.
     alpha: u32,
     n_shapes: u32,
 }
@@ -225,12 +227,61 @@ fn add64(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
     return vec2<u32>(lo, a.y + b.y + select(0u, 1u, lo < a.x));
 }
 
-// The colour solved for the fixed alpha and the delta, from the sums over a candidate's pixels.
+fn sub64(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
+    return vec2<u32>(a.x - b.x, a.y - b.y - select(0u, 1u, a.x < b.x));
+}
+
+// x * k for x < 2^64 / k (unsigned).
+fn mul64_small(x: vec2<u32>, k: u32) -> vec2<u32> {
+    let lo = mul_wide(x.x, k);
+    return vec2<u32>(lo.x, lo.y + x.y * k);
+}
+
+// a <= b, unsigned.
+fn le64(a: vec2<u32>, b: vec2<u32>) -> bool {
+    return a.y < b.y || (a.y == b.y && a.x <= b.x);
+}
+
+// The alpha for a shape with these sums: the fixed one, or `solved_alpha` of gvpie-evolve's error table in the same
+// exact integers: nV = n·Σp² − Σ_ch (Σp)², D = Σ_ch Σe·Σp − n·Σep, a = 255·D / nV rounded half up, clamped to the
+// smallest allowed alpha..255; a flat patch (nV <= n / 2) is painted over opaquely.
+fn solve_alpha(s: Sums) -> i32 {
+    let fixed = params.alpha & 0xffu;
+    if fixed != 0u {
+        return i32(fixed);
+    }
+    let min_alpha = i32(max((params.alpha >> 8u) & 0xffu, 1u));
+    let n = u32(s.n);
+    var n_var = mul_wide(n, u32(s.pp));
+    var d = sub64(vec2<u32>(0u, 0u), mul_signed(s.ep, n));
+    for (var ch = 0; ch < 3; ch++) {
+        n_var = sub64(n_var, mul_wide(u32(s.p[ch]), u32(s.p[ch])));
+        d = add64(d, mul_signed(s.e[ch], u32(s.p[ch])));
+    }
+    if n_var.y == 0u && n_var.x <= n / 2u {
+        return 255;
+    }
+    if i32(d.y) < 0 {
+        return min_alpha;
+    }
+    // floor((510·D + nV) / (2·nV)) >= k exactly when (2k − 1)·nV <= 510·D: the largest such k in 1..=255.
+    let d510 = mul64_small(d, 510u);
+    var k = 0u;
+    for (var bit = 128u; bit > 0u; bit >>= 1u) {
+        let candidate = k | bit;
+        if le64(mul64_small(n_var, 2u * candidate - 1u), d510) {
+            k = candidate;
+        }
+    }
+    return clamp(i32(k), min_alpha, 255);
+}
+
+// The colour solved for the alpha and the delta, from the sums over a candidate's pixels.
 fn finish(s: Sums) -> Score {
     if s.n == 0 {
         return Score(0u, 0u, 0u, 0u);
     }
-    let a = i32(params.alpha);
+    let a = solve_alpha(s);
     let an = a * s.n;
     var linear = s.ep;
     var quadratic = s.pp;

@@ -71,7 +71,7 @@ impl ShapeCandidate {
 pub struct ShapeScore {
     /// Estimated change of the squared error, in units of `1/255²` of a squared level (negative is better).
     pub delta: i64,
-    /// The solved colour, RGBA (the alpha is the table's).
+    /// The solved colour, RGBA (the alpha is the fixed one, or the one solved for this shape).
     pub color: [u8; 4],
     /// Pixels covered; 0 when the shape covers none (then the other fields are 0).
     pub n_pixels: u32,
@@ -135,7 +135,7 @@ struct RawScore {
     n_pixels: u32,
 }
 
-/// A compiled scorer with its buffers, for one table size and alpha.
+/// A compiled scorer with its buffers, for one table size and alpha rule.
 pub struct ShapeScorer {
     device: wgpu::Device,
     queue: wgpu::Queue,
@@ -157,27 +157,26 @@ impl std::fmt::Debug for ShapeScorer {
         f.debug_struct("ShapeScorer")
             .field("width", &self.params.width)
             .field("height", &self.params.height)
-            .field("alpha", &self.params.alpha)
+            .field("alpha", &(self.params.alpha & 0xff))
+            .field("min_alpha", &(self.params.alpha >> 8))
             .finish_non_exhaustive()
     }
 }
 
 impl GpuBackend {
-    /// A shape scorer for `width` x `height` error tables and shapes of alpha `alpha`.
+    /// A shape scorer for `width` x `height` error tables and shapes of alpha `alpha`, or, when `alpha` is 0, with
+    /// the alpha solved per shape and at least `min_alpha` (0 counts as 1): `gvpie_evolve::ErrorTable`'s rules, in
+    /// the same exact integers.
     ///
     /// # Errors
     ///
-    /// [`GpuError::BadRequest`] for a canvas over [`MAX_TABLE_PIXELS`] or an alpha of 0 (a solved alpha needs
-    /// floating point, which the shader would not round as the CPU does); [`GpuError::Device`] when the shader does
+    /// [`GpuError::BadRequest`] for a canvas over [`MAX_TABLE_PIXELS`]; [`GpuError::Device`] when the shader does
     /// not compile.
-    pub fn shape_scorer(&self, width: u32, height: u32, alpha: u8) -> Result<ShapeScorer, GpuError> {
+    pub fn shape_scorer(&self, width: u32, height: u32, alpha: u8, min_alpha: u8) -> Result<ShapeScorer, GpuError> {
         if width == 0 || height == 0 || u64::from(width) * u64::from(height) > u64::from(MAX_TABLE_PIXELS) {
             return Err(GpuError::BadRequest(format!(
                 "the shape scorer takes canvases of 1 to {MAX_TABLE_PIXELS} pixels, not {width}x{height}"
             )));
-        }
-        if alpha == 0 {
-            return Err(GpuError::BadRequest("the shape scorer needs a fixed alpha (1 to 255)".into()));
         }
         let device = self.device.clone();
         let entry = |binding: u32, ty: wgpu::BufferBindingType| wgpu::BindGroupLayoutEntry {
@@ -229,7 +228,7 @@ impl GpuBackend {
             pipeline,
             layout,
             lost: Arc::clone(&self.lost),
-            params: Params { width, height, alpha: u32::from(alpha), n_shapes: 0 },
+            params: Params { width, height, alpha: u32::from(alpha) | u32::from(min_alpha.max(1)) << 8, n_shapes: 0 },
             prefix,
             capacity: 0,
             buffers: None,
@@ -240,6 +239,11 @@ impl GpuBackend {
 }
 
 impl ShapeScorer {
+    /// The fixed alpha (0: solved per shape) and the smallest solved alpha this scorer was made for.
+    pub fn alpha(&self) -> (u8, u8) {
+        ((self.params.alpha & 0xff) as u8, (self.params.alpha >> 8) as u8)
+    }
+
     /// The words a table of this scorer's size has: `height * (width + 1) * 8`.
     pub fn table_words(&self) -> usize {
         self.params.height as usize * (self.params.width as usize + 1) * ENTRY_WORDS

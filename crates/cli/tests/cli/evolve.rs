@@ -154,13 +154,14 @@ fn optimize_keeps_pixels_and_cuts_cycles() {
 
 #[test]
 fn the_cascade_finds_the_same_program_on_the_gpu_and_the_cpu() {
-    // Resident climbers (the presets), then lockstep rounds (`--climb-failures 0`).
-    for climb_failures in [None, Some("0")] {
-        same_program_on_the_gpu_and_the_cpu(climb_failures);
+    // Resident climbers (the presets) with the solved alpha and a fixed one, then lockstep rounds
+    // (`--climb-failures 0`).
+    for (climb_failures, alpha) in [(None, None), (None, Some("128")), (Some("0"), None)] {
+        same_program_on_the_gpu_and_the_cpu(climb_failures, alpha);
     }
 }
 
-fn same_program_on_the_gpu_and_the_cpu(climb_failures: Option<&str>) {
+fn same_program_on_the_gpu_and_the_cpu(climb_failures: Option<&str>, alpha: Option<&str>) {
     let dir = Dir::new("evolve-cascade");
     let run_on = |backend: &str, threads: &str| {
         let (out, program) =
@@ -169,10 +170,8 @@ fn same_program_on_the_gpu_and_the_cpu(climb_failures: Option<&str>) {
             Some(n) => vec![&"--climb-failures", n],
             None => Vec::new(),
         };
-        // The CPU's default alpha is solved per shape; the GPU's (which scores a fixed alpha only)
-        // is 128, which the CPU is given here.
-        if backend == "cpu" {
-            more.extend([&"--alpha" as &dyn AsRef<std::ffi::OsStr>, &"128"]);
+        if let Some(a) = &alpha {
+            more.extend([&"--alpha" as &dyn AsRef<std::ffi::OsStr>, a]);
         }
         let args: [&dyn AsRef<std::ffi::OsStr>; 18] = [
             &"evolve",
@@ -212,7 +211,20 @@ fn same_program_on_the_gpu_and_the_cpu(climb_failures: Option<&str>) {
     }
     assert_eq!(gpu.code, 0, "{}", gpu.stderr);
     assert!(gpu.json()["scored_on"].as_str().is_some_and(|s| s.starts_with("gpu (")), "{}", gpu.stdout);
-    assert_eq!(gpu.json()["alpha"], 128);
+    let expected_alpha = alpha.map_or(0, |a| a.parse::<u64>().expect("a number"));
+    assert_eq!(
+        (gpu.json()["alpha"].as_u64(), cpu.json()["alpha"].as_u64()),
+        (Some(expected_alpha), Some(expected_alpha))
+    );
+    if alpha.is_none() {
+        // Solved per shape, so the shapes' alphas differ.
+        let alphas: std::collections::BTreeSet<&str> = gpu_program
+            .lines()
+            .filter(|l| l.starts_with("COLOR "))
+            .filter_map(|l| l.split_whitespace().nth(4))
+            .collect();
+        assert!(alphas.len() > 1, "{gpu_program}");
+    }
     assert_eq!(gpu_program, cpu_program);
     assert_eq!(gpu.json()["rmse"], cpu.json()["rmse"]);
 }
@@ -271,12 +283,6 @@ fn the_gpu_is_refused_where_it_cannot_score() {
         run.stderr.trim(),
         "gvpie: --backend gpu scores the cascade's batches; --strategy fast searches on the CPU only (use --strategy \
          cascade)"
-    );
-    let run = gvpie(&[&"evolve", &image("rocket.jpg"), &"-o", &out, &"--backend", &"gpu", &"--alpha", &"0"]);
-    assert_eq!(run.code, 2);
-    assert_eq!(
-        run.stderr.trim(),
-        "gvpie: --backend gpu needs a fixed --alpha (1 to 255): a solved alpha is computed in floating point on the CPU"
     );
     let run = gvpie(&[&"evolve", &image("rocket.jpg"), &"-o", &out, &"--climbers", &"0"]);
     assert_eq!(run.code, 2);

@@ -1,5 +1,6 @@
-//! The shape scorer against `gvpie_evolve::ErrorTable::score`, the CPU reference: every delta, colour and pixel
-//! count must be equal, on random tables and shapes and on the edge cases of the TRI and RECT rules.
+//! The shape scorer against `gvpie_evolve::ErrorTable::score`, the CPU reference: every delta, colour (with the
+//! alpha, fixed or solved) and pixel count must be equal, on random tables and shapes and on the edge cases of the
+//! TRI and RECT rules.
 
 use gvpie_evolve::{ErrorTable, Rng, Shape, ShapeKinds};
 use gvpie_gpu::{GpuError, MAX_TABLE_PIXELS, ShapeCandidate, ShapeScore};
@@ -21,7 +22,8 @@ fn candidate(shape: &Shape) -> ShapeCandidate {
 fn check(table: &ErrorTable, shapes: &[Shape]) -> usize {
     let Some(gpu) = crate::util::backend() else { return 0 };
     let (w, h) = (table.target().width(), table.target().height());
-    let mut scorer = gpu.shape_scorer(w, h, table.alpha()).expect("scorer");
+    let mut scorer = gpu.shape_scorer(w, h, table.alpha(), table.min_alpha()).expect("scorer");
+    assert_eq!(scorer.alpha(), (table.alpha(), table.min_alpha()));
     scorer.set_table(&table.prefix_words()).expect("table");
     let candidates: Vec<ShapeCandidate> = shapes.iter().map(candidate).collect();
     let scores = scorer.score(&candidates).expect("score");
@@ -40,19 +42,65 @@ fn check(table: &ErrorTable, shapes: &[Shape]) -> usize {
     covered
 }
 
-fn table(w: u32, h: u32, alpha: u8, rng: &mut Rng) -> ErrorTable {
-    ErrorTable::new(noise(w, h, rng), noise(w, h, rng), alpha, 1)
+/// A table for `alpha` (0: solved, at least `min_alpha`). For a solved alpha the target is the current canvas
+/// mixed with noise in a proportion that changes every 4 columns, and the canvas has flat bands, so that shapes get
+/// alphas over the whole range, clamped ones and opaque flat patches included.
+fn table(w: u32, h: u32, alpha: u8, min_alpha: u8, rng: &mut Rng) -> ErrorTable {
+    if alpha != 0 {
+        return ErrorTable::new(noise(w, h, rng), noise(w, h, rng), alpha, min_alpha);
+    }
+    let mut current = noise(w, h, rng);
+    for y in (0..h).filter(|y| y % 8 < 3) {
+        for x in 0..w {
+            current.pset(x as i32, y as i32, Rgba::new(90, 140, 30, 255));
+        }
+    }
+    let noise = noise(w, h, rng);
+    let weights: Vec<u32> = (0..w.div_ceil(4)).map(|_| rng.below(300).min(256)).collect();
+    let mut target = Canvas::new(w, h).expect("size");
+    for y in 0..h {
+        for x in 0..w {
+            let (p, n, m) = (
+                current.pixels()[(y * w + x) as usize],
+                noise.pixels()[(y * w + x) as usize],
+                weights[(x / 4) as usize],
+            );
+            let mix = |shift: u32| ((p >> shift & 0xff) * m + (n >> shift & 0xff) * (256 - m)) >> 8;
+            target.pset(x as i32, y as i32, Rgba::new(mix(0) as u8, mix(8) as u8, mix(16) as u8, 255));
+        }
+    }
+    ErrorTable::new(target, current, 0, min_alpha)
 }
 
 #[test]
 fn random_shapes_score_as_on_the_cpu() {
     let mut rng = Rng::new(7);
-    for (w, h, alpha) in [(64, 64, 128), (64, 48, 255), (37, 29, 1), (4096, 1, 200), (1, 4096, 77), (1, 1, 128)] {
-        let table = table(w, h, alpha, &mut rng);
+    let cases = [
+        (64, 64, 128, 1),
+        (64, 48, 255, 1),
+        (37, 29, 1, 1),
+        (4096, 1, 200, 1),
+        (1, 4096, 77, 1),
+        (1, 1, 128, 1),
+        (64, 64, 0, 1),
+        (64, 64, 0, 40),
+        (37, 29, 0, 0),
+        (4096, 1, 0, 1),
+        (1, 4096, 0, 1),
+    ];
+    for (w, h, alpha, min_alpha) in cases {
+        let table = table(w, h, alpha, min_alpha, &mut rng);
         let mut shapes = Vec::new();
         for _ in 0..3000 {
             let shape = Shape::random_within(ShapeKinds::Both, w, h, 1 + rng.below(40) as i32, &mut rng);
             shapes.push(shape.mutate_by(w, h, 8.0, 20, &mut rng));
+        }
+        if alpha == 0 && w >= 32 && h >= 29 {
+            // The cases reach the whole rule: clamped to the least, opaque, and many alphas between.
+            let alphas: std::collections::BTreeSet<u8> =
+                shapes.iter().filter_map(|s| table.score(s)).map(|s| s.color.a).collect();
+            let least = table.min_alpha();
+            assert!(alphas.len() > 50 && alphas.contains(&least) && alphas.contains(&255), "{w}x{h}: {alphas:?}");
         }
         let covered = check(&table, &shapes);
         assert!(crate::util::backend().is_none() || covered > 1000, "only {covered} shapes covered a pixel");
@@ -62,7 +110,7 @@ fn random_shapes_score_as_on_the_cpu() {
 #[test]
 fn edge_cases_score_as_on_the_cpu() {
     let mut rng = Rng::new(11);
-    let table = table(64, 64, 128, &mut rng);
+    let table = table(64, 64, 128, 1, &mut rng);
     let shapes = [
         // The whole canvas, two ways; both windings.
         Shape::Rectangle([0, 0, 63, 63]),
@@ -89,14 +137,14 @@ fn edge_cases_score_as_on_the_cpu() {
 #[test]
 fn bad_requests_are_refused_with_reasons() {
     let Some(gpu) = crate::util::backend() else { return };
-    let refused = |w, h, alpha| gpu.shape_scorer(w, h, alpha).map(|_| ()).expect_err("refused");
+    let refused = |w, h, alpha| gpu.shape_scorer(w, h, alpha, 1).map(|_| ()).expect_err("refused");
     assert_eq!(
         refused(65, 64, 128),
         GpuError::BadRequest(format!("the shape scorer takes canvases of 1 to {MAX_TABLE_PIXELS} pixels, not 65x64"))
     );
     assert_eq!(refused(0, 4, 128).to_string(), "the shape scorer takes canvases of 1 to 4096 pixels, not 0x4");
-    assert_eq!(refused(8, 8, 0).to_string(), "the shape scorer needs a fixed alpha (1 to 255)");
-    let mut scorer = gpu.shape_scorer(8, 4, 128).expect("scorer");
+    assert_eq!(refused(65, 64, 0).to_string(), "the shape scorer takes canvases of 1 to 4096 pixels, not 65x64");
+    let mut scorer = gpu.shape_scorer(8, 4, 128, 1).expect("scorer");
     assert_eq!(
         scorer.score(&[ShapeCandidate::rectangle([0, 0, 1, 1])]).expect_err("no table").to_string(),
         "no table was set before scoring"
@@ -116,7 +164,7 @@ fn a_new_table_changes_the_scores() {
     let mut target = Canvas::new(16, 16).expect("size");
     target.clear(Rgba::new(200, 10, 10, 255));
     let mut table = ErrorTable::new(target, Canvas::new(16, 16).expect("size"), 255, 1);
-    let mut scorer = gpu.shape_scorer(16, 16, 255).expect("scorer");
+    let mut scorer = gpu.shape_scorer(16, 16, 255, 1).expect("scorer");
     let shape = Shape::Rectangle([0, 0, 15, 15]);
     for _ in 0..2 {
         scorer.set_table(&table.prefix_words()).expect("table");
@@ -138,9 +186,11 @@ fn resident_climbers_climb_as_on_the_cpu() {
         (37, 29, 200, ShapeKinds::Both, 9, 5, 16),
         (64, 48, 1, ShapeKinds::Rectangles, 3, 2, 2),
         (2, 1, 255, ShapeKinds::Both, 1, 1, 1),
+        (64, 64, 0, ShapeKinds::Both, 4, 3, 4),
+        (37, 29, 0, ShapeKinds::Triangles, 9, 5, 16),
     ];
     for (w, h, alpha, kinds, spread, step, margin) in cases {
-        let table = table(w, h, alpha, &mut rng);
+        let table = table(w, h, alpha, 1, &mut rng);
         let job = gvpie_evolve::ClimbJob {
             key: rng.next_u64() as u32,
             n_climbers: 300,
@@ -152,7 +202,7 @@ fn resident_climbers_climb_as_on_the_cpu() {
             margin,
         };
         let expected = gvpie_evolve::climb_cpu(&table, &job, 2);
-        let mut scorer = gpu.shape_scorer(w, h, alpha).expect("scorer");
+        let mut scorer = gpu.shape_scorer(w, h, alpha, 1).expect("scorer");
         scorer.set_table(&table.prefix_words()).expect("table");
         let params = gvpie_gpu::ClimbParams {
             key: job.key,
