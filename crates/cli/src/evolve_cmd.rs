@@ -69,7 +69,9 @@ pub struct EvolveArgs {
     /// Write the build-up as an animation: GIF, or animated PNG when the name ends in .png.
     #[arg(long)]
     gif: Option<PathBuf>,
-    /// Stop adding shapes after this many seconds, even if fewer than --shapes are placed.
+    /// Stop adding shapes after this many seconds, even if fewer than --shapes are placed; counted from the
+    /// command's start (loading the target and opening a GPU are part of it), and the final refinement stays within
+    /// it too.
     #[arg(long)]
     seconds: Option<f64>,
     /// Where the cascade's batches are scored: `gpu` (an error without one), `cpu`, or `auto`, which is the CPU:
@@ -215,6 +217,9 @@ pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
         (None, Some(_)) => TIMED_SHAPES,
         (None, None) => DEFAULT_SHAPES,
     };
+    // The clock (and --seconds) counts from here: loading the target and opening a GPU are part of the time a
+    // user gives, so that paths are compared at equal wall time.
+    let start = Instant::now();
     let target = load_target(&args.target, args.resize)?;
     if let Some(other) = &args.score {
         return score_only(&target, other, args.json);
@@ -302,7 +307,6 @@ pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
     let mut session = ImageSession::with_config(0, &label, spec, target, config, &[], None).map_err(UsageError::new)?;
     let start_rmse = session.score();
 
-    let start = Instant::now();
     let mut host = ProgressHost { bar: progress_bar(n_shapes as u64), start, scorer: scorer.name() };
     let clock = SinceStart(start);
     session
