@@ -22,7 +22,7 @@ fn main() {
     let mut canvas = Canvas::new(side, side).expect("size");
     for y in 0..side {
         for x in 0..side {
-            let n = rng.below(40) as u32;
+            let n = rng.below(40);
             canvas.pset(x as i32, y as i32, Rgba::new((x * 2 + n) as u8, (y * 2) as u8, (x + y + n) as u8, 255));
         }
     }
