@@ -73,6 +73,17 @@ pub struct SoftRenderer {
     target: wgpu::Buffer,
     norm: f64,
     has_target: bool,
+    /// The history, partial-sum and read-back buffers of the last evaluation, reused by the next one that fits
+    /// (a refinement evaluates hundreds of times: allocating, and clearing, `16 · pixels · calls` bytes each time
+    /// cost more than the render once programs had hundreds of shapes).
+    scratch: Option<Scratch>,
+}
+
+/// Buffers an evaluation needs, sized for `hist_bytes` of history and `partial_bytes` of partial sums.
+struct Scratch {
+    hist: wgpu::Buffer,
+    partial: wgpu::Buffer,
+    read: wgpu::Buffer,
 }
 
 impl std::fmt::Debug for SoftRenderer {
@@ -150,6 +161,7 @@ impl GpuBackend {
             target,
             norm: 0.0,
             has_target: false,
+            scratch: None,
         })
     }
 }
@@ -243,21 +255,40 @@ impl SoftRenderer {
         let params_buf = init("gvpie.refine_params", bytemuck::bytes_of(&params), wgpu::BufferUsages::UNIFORM);
         let calls_buf = init("gvpie.refine_calls", bytemuck::cast_slice(&raw), wgpu::BufferUsages::STORAGE);
         let masks_buf = init("gvpie.refine_masks", bytemuck::cast_slice(&mask_bits), wgpu::BufferUsages::STORAGE);
-        let make = |label: &str, size: u64, usage| {
-            self.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some(label),
-                size,
-                usage,
-                mapped_at_creation: false,
-            })
-        };
-        let hist = make("gvpie.refine_hist", hist_bytes, wgpu::BufferUsages::STORAGE);
         let partial_len = n * n_groups * SOFT_SLOTS + n_groups;
         let partial_bytes = (partial_len * 4) as u64;
-        let partial =
-            make("gvpie.refine_partial", partial_bytes, wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC);
-        let read =
-            make("gvpie.refine_read", partial_bytes, wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST);
+        let fits =
+            self.scratch.as_ref().is_some_and(|s| s.hist.size() >= hist_bytes && s.partial.size() >= partial_bytes);
+        if !fits {
+            // Grown with room (a refinement's programs grow by a shape at a time), within the device's limit.
+            let limit = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
+            let hist_size = (hist_bytes + hist_bytes / 4).next_multiple_of(16).min(limit).max(hist_bytes);
+            let partial_size = (partial_bytes + partial_bytes / 4).next_multiple_of(16);
+            let make = |label: &str, size: u64, usage| {
+                self.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some(label),
+                    size,
+                    usage,
+                    mapped_at_creation: false,
+                })
+            };
+            self.scratch = Some(Scratch {
+                hist: make("gvpie.refine_hist", hist_size, wgpu::BufferUsages::STORAGE),
+                partial: make(
+                    "gvpie.refine_partial",
+                    partial_size,
+                    wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+                ),
+                read: make(
+                    "gvpie.refine_read",
+                    partial_size,
+                    wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                ),
+            });
+        }
+        let Some(Scratch { hist, partial, read }) = self.scratch.as_ref() else {
+            return Err(GpuError::Device("no scratch buffers".into()));
+        };
         let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("gvpie.refine_bind_group"),
             layout: &self.layout,
@@ -281,17 +312,24 @@ impl SoftRenderer {
             pass.set_bind_group(0, &bind_group, &[]);
             pass.dispatch_workgroups(n_groups as u32, 1, 1);
         }
-        encoder.copy_buffer_to_buffer(&partial, 0, &read, 0, partial_bytes);
+        encoder.copy_buffer_to_buffer(partial, 0, read, 0, partial_bytes);
         self.queue.submit([encoder.finish()]);
         let waited =
             readback::map_and_wait(&self.device, &self.lost, &[read.slice(0..partial_bytes)], wgpu::MapMode::Read);
         let scope_error = pollster::block_on(scope.pop());
-        waited.map_err(|failed| GpuError::Device(failed.reason()))?;
-        if let Some(err) = scope_error {
-            return Err(GpuError::Device(err.to_string()));
-        }
         let mut sums: Vec<f32> = Vec::with_capacity(partial_len);
-        readback::append_mapped(read.slice(0..partial_bytes), &mut sums).map_err(GpuError::Device)?;
+        let read_back = match (waited, scope_error) {
+            (Err(failed), _) => Err(GpuError::Device(failed.reason())),
+            (Ok(()), Some(err)) => Err(GpuError::Device(err.to_string())),
+            (Ok(()), None) => {
+                readback::append_mapped(read.slice(0..partial_bytes), &mut sums).map_err(GpuError::Device)
+            }
+        };
+        if let Err(err) = read_back {
+            // A buffer left mapped or half-written is not reused.
+            self.scratch = None;
+            return Err(err);
+        }
         let mut grads = vec![[0.0f32; SOFT_SLOTS]; n];
         for (k, grad) in grads.iter_mut().enumerate() {
             let mut acc = [0.0f64; SOFT_SLOTS];

@@ -64,36 +64,40 @@ fn the_gpu_soft_renderer_agrees_with_the_cpu_twin() {
         let canvas = noise(w, h, &mut rng);
         let target = SoftTarget::new(&canvas, edge);
         let (calls, masks) = random_scene(w, h, n, &mut rng);
-        let cpu = soft::evaluate(&target, &masks, &calls, sigma, 2);
         let mut renderer = gpu.soft_renderer(w, h).expect("renderer");
         let rgbw: Vec<[f32; 4]> =
             target.rgb.iter().zip(&target.weight).map(|(c, &wt)| [c[0], c[1], c[2], wt]).collect();
         renderer.set_target(&rgbw).expect("target");
-        let gpu_calls: Vec<SoftCall> = calls
-            .iter()
-            .map(|(kind, mask, v)| {
-                let (x0, y0, x1, y1) = bounds(*kind, v, sigma, w, h);
-                SoftCall {
-                    kind: *kind as u32,
-                    mask: *mask,
-                    bbox: [x0 as i32, y0 as i32, x1 as i32, y1 as i32],
-                    values: v.map(|x| x as f32),
+        // The whole program, then a part of it (buffers reused from a larger evaluation), then all of it again.
+        for calls in [&calls[..], &calls[..n / 2 + 1], &calls[..]] {
+            let cpu = soft::evaluate(&target, &masks, calls, sigma, 2);
+            let gpu_calls: Vec<SoftCall> = calls
+                .iter()
+                .map(|(kind, mask, v)| {
+                    let (x0, y0, x1, y1) = bounds(*kind, v, sigma, w, h);
+                    SoftCall {
+                        kind: *kind as u32,
+                        mask: *mask,
+                        bbox: [x0 as i32, y0 as i32, x1 as i32, y1 as i32],
+                        values: v.map(|x| x as f32),
+                    }
+                })
+                .collect();
+            let (loss, grads) = renderer.evaluate(&gpu_calls, &masks, sigma as f32).expect("evaluates");
+            assert!((loss - cpu.loss).abs() <= 1e-4 * cpu.loss, "{w}x{h}: loss gpu {loss} cpu {}", cpu.loss);
+            assert_eq!(grads.len(), calls.len());
+            for (k, (g, c)) in grads.iter().zip(&cpu.grads).enumerate() {
+                let scale = c.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+                for slot in 0..SLOTS {
+                    let diff = (f64::from(g[slot]) - c[slot]).abs();
+                    assert!(
+                        diff <= 1e-3 * scale + 1e-9,
+                        "{w}x{h} call {k} ({:?}) slot {slot}: gpu {} cpu {}",
+                        calls[k].0,
+                        g[slot],
+                        c[slot]
+                    );
                 }
-            })
-            .collect();
-        let (loss, grads) = renderer.evaluate(&gpu_calls, &masks, sigma as f32).expect("evaluates");
-        assert!((loss - cpu.loss).abs() <= 1e-4 * cpu.loss, "{w}x{h}: loss gpu {loss} cpu {}", cpu.loss);
-        for (k, (g, c)) in grads.iter().zip(&cpu.grads).enumerate() {
-            let scale = c.iter().fold(0.0f64, |m, x| m.max(x.abs()));
-            for slot in 0..SLOTS {
-                let diff = (f64::from(g[slot]) - c[slot]).abs();
-                assert!(
-                    diff <= 1e-3 * scale + 1e-9,
-                    "{w}x{h} call {k} ({:?}) slot {slot}: gpu {} cpu {}",
-                    calls[k].0,
-                    g[slot],
-                    c[slot]
-                );
             }
         }
     }
