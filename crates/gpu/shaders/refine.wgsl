@@ -289,8 +289,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation
                     c = coverage(call, px, py, sigma).c;
                 }
             }
-            hist[pixel * n + k] = vec4<f32>(d, c);
             if inside {
+                // Read back only where the call covers the pixel's box.
+                hist[pixel * n + k] = vec4<f32>(d, c);
                 let s = channels(call);
                 if call.kind == KIND_CLS {
                     d = s;
@@ -318,16 +319,30 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation
         partial[(n * params.n_groups) * SLOTS + wid.x] = red[0];
     }
     workgroupBarrier();
+    // The rows this workgroup's pixels lie in: a call whose box misses them adds nothing here, so the whole
+    // workgroup skips its reduction (most calls of a large program are small). The test is the same for every
+    // thread of the workgroup, so the barriers below stay uniform.
+    let first_pixel = wid.x * GROUP;
+    let last_pixel = min(first_pixel + GROUP, n_pixels) - 1u;
+    let row_lo = i32(first_pixel / params.width);
+    let row_hi = i32(last_pixel / params.width);
     for (var kk = 0u; kk < n; kk++) {
         let k = n - 1u - kk;
+        let box = calls[k].bbox;
+        if box.y > row_hi || box.w < row_lo {
+            if lid.x < SLOTS {
+                partial[(k * params.n_groups + wid.x) * SLOTS + lid.x] = 0.0;
+            }
+            continue;
+        }
         var contrib: array<f32, 10>;
         if live {
             let call = calls[k];
-            let h = hist[pixel * n + k];
-            let c = h.w;
             let inside = i32(px) >= call.bbox.x && i32(px) <= call.bbox.z && i32(py) >= call.bbox.y
                 && i32(py) <= call.bbox.w;
             if inside {
+                let h = hist[pixel * n + k];
+                let c = h.w;
                 let s = channels(call);
                 if call.kind == KIND_CLS {
                     contrib[6] = g.x * in_range(call.v1.z);
