@@ -75,9 +75,10 @@ pub struct EvolveArgs {
     #[arg(long)]
     seconds: Option<f64>,
     /// Where the cascade's batches are scored: `gpu` (an error without one), `cpu`, or `auto`, which is the CPU:
-    /// measured on an H100 host, the CPU cascade places about three times as many shapes in the same time as the
-    /// GPU's, and a software adapter such as lavapipe is slower still (BENCHMARKS.md). The program is the same
-    /// whichever scores: the GPU computes exactly the CPU's numbers.
+    /// measured on an H100 host with 16 cores, the CPU cascade placed 1.5 to 2 times as many shapes in the same
+    /// time as the GPU's, and a software adapter such as lavapipe is slower still (BENCHMARKS.md). The program is
+    /// the same whichever scores (with the same --effort): the GPU computes exactly the CPU's numbers, the solved
+    /// alpha included.
     #[arg(long, value_parser = named::<BackendChoice>(BackendChoice::NAMES), ignore_case = true, default_value = "auto")]
     backend: BackendChoice,
     /// Where refinement computes its gradients: `gpu` (an error without one), `cpu`, or `auto`, which is the CPU:

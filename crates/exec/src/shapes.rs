@@ -32,11 +32,11 @@ pub struct ImageChoice {
 impl Engine {
     /// The scorer of an image search whose shapes are scored on `search` and whose refinement computes its
     /// gradients on `gradients` (through [`ShapeScorer::soft_renderer`]). `auto` is the measured rule
-    /// (BENCHMARKS.md, "The GPU's place in the image goal"): shapes on the CPU, since the CPU cascade placed 2.7 to
-    /// 3.3 times as many shapes as the GPU's in the same time on the H100 host and lavapipe is slower still;
-    /// gradients on the CPU too: at equal time the H100's gradients (6 to 15 times the CPU's Adam steps) gave a
-    /// picture no better once the shapes' alphas were solved on the CPU (1-6 % lower RMSE in 3 s runs that took 8 %
-    /// longer, up to 4 % higher in 10 s runs).
+    /// (BENCHMARKS.md, "The GPU's place in the image goal" and after): shapes on the CPU, since on the H100 host
+    /// (16 cores) the CPU cascade placed 1.5 to 2 times as many shapes as the GPU's in the same time, even with the
+    /// GPU solving alphas too, and lavapipe is slower still; gradients on the CPU too: at equal time the H100's
+    /// gradients gave 1-9 % lower RMSE in 3-5 s runs that took 0.25-0.3 s longer to open the device (now counted
+    /// in `--seconds`), and up to 4 % higher RMSE in 10 s runs.
     ///
     /// # Errors
     ///
