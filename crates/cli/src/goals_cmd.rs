@@ -145,8 +145,8 @@ pub enum AddCommand {
         /// tri, rect or both.
         #[arg(long, value_parser = named::<ShapeKinds>(ShapeKinds::NAMES), ignore_case = true, default_value = "tri")]
         mode: ShapeKinds,
-        /// Alpha of every shape (1 to 255), or 0 to solve it per shape.
-        #[arg(long, default_value_t = 128)]
+        /// Alpha of every shape (1 to 255), or 0 (the default) to solve it per shape like its colour.
+        #[arg(long, default_value_t = 0)]
         alpha: u8,
         /// Threads per step (the result does not depend on it).
         #[arg(long, default_value_t = 1)]

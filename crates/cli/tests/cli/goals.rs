@@ -62,7 +62,22 @@ fn goals_commands_and_a_killed_daemon_resuming_an_image_goal() {
     let straight = dir.join("straight.db");
     let resumed = dir.join("resumed.db");
     for db in [&straight, &resumed] {
-        let run = gvpie(&[&"goals", &"add", &"image", &target, &"--shapes", &"60", &"--resize", &"48", &"--db", db]);
+        // A fixed alpha: with the solved default, two opaque rectangles are matched in a few shapes and the goal's
+        // patience ends it early; this test wants a long run to kill in the middle.
+        let run = gvpie(&[
+            &"goals",
+            &"add",
+            &"image",
+            &target,
+            &"--shapes",
+            &"60",
+            &"--resize",
+            &"48",
+            &"--alpha",
+            &"128",
+            &"--db",
+            db,
+        ]);
         assert_eq!(run.code, 0, "{}", run.stderr);
         assert_eq!(run.stdout, "added goal 1 (image): approximate target.png with 60 shapes\n");
     }

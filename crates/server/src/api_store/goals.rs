@@ -66,7 +66,7 @@ pub struct NewGoalRequest {
     /// Image: `tri` (default), `rect` or `both`.
     #[serde(default)]
     pub mode: Option<String>,
-    /// Image: alpha of every shape (1 to 255), or 0 to solve it per shape (default 128).
+    /// Image: alpha of every shape (1 to 255), or 0 to solve it per shape (the default).
     #[serde(default)]
     pub alpha: Option<u8>,
     /// Image: `cascade` (default: many climbers on a reduced canvas, scored on the GPU when the daemon has one),
