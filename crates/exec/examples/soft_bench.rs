@@ -14,9 +14,15 @@ use gvpie_exec::{BackendChoice, Engine};
 use gvpie_raster::{Canvas, Rgba};
 
 fn main() {
-    let mut args = std::env::args().skip(1).map(|a| a.parse::<u32>().expect("a number"));
-    let side = args.next().unwrap_or(128);
-    let evaluations = args.next().unwrap_or(20).max(1);
+    let args: Vec<u32> = match std::env::args().skip(1).map(|a| a.parse::<u32>()).collect() {
+        Ok(args) => args,
+        Err(err) => {
+            eprintln!("usage: soft_bench [SIDE] [EVALUATIONS] (whole numbers): {err}");
+            std::process::exit(2);
+        }
+    };
+    let side = args.first().copied().unwrap_or(128).clamp(1, 1024);
+    let evaluations = args.get(1).copied().unwrap_or(20).max(1);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut rng = Rng::new(1);
     let mut canvas = Canvas::new(side, side).expect("size");
