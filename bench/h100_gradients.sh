@@ -11,8 +11,8 @@ for f in .gl/*.deb; do dpkg -x $f / >/dev/null 2>&1; done; ldconfig
 export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json XDG_RUNTIME_DIR=/tmp
 G=.dev-bin/gvpie; L=$OUT/log.txt; R=$OUT/results.jsonl
 { date -u; nproc; nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader; } >$L 2>&1
-timeout 60 .dev-bin/soft_bench_old 128 20 >$OUT/soft_bench_old.txt 2>&1; echo "rc $?" >>$OUT/soft_bench_old.txt; date -u >>$L
-timeout 60 .dev-bin/soft_bench 128 20 >$OUT/soft_bench.txt 2>&1; echo "rc $?" >>$OUT/soft_bench.txt; date -u >>$L
+timeout 45 .dev-bin/soft_bench_old 128 20 >$OUT/soft_bench_old.txt 2>&1; echo "rc $?" >>$OUT/soft_bench_old.txt; date -u >>$L
+timeout 45 .dev-bin/soft_bench 128 20 >$OUT/soft_bench.txt 2>&1; echo "rc $?" >>$OUT/soft_bench.txt; date -u >>$L
 now() { date +%s.%N; }
 run() {
   local photo=$1 mode=$2; shift 2

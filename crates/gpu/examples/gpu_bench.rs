@@ -167,13 +167,14 @@ fn main() {
     ];
     for (name, tuning) in variants {
         let (t, tg, tp, batch) = timed(|| gpu.score_batch_tuned(&alu, &config, &target, &tuning));
+        let plan_s = batch.timings.plan_s;
         if batch.ran_on != RanOn::Gpu {
             println!("note: ALU batch ran on {:?}", batch.ran_on);
         }
         let total_cycles: u64 = batch.results.iter().map(|r| r.cycles).sum();
         let identical = batch.results[..cpu_sample] == cpu_results[..];
         println!(
-            "{{\"bench\":\"instructions\",\"variant\":\"{name}\",\"programs\":{n_programs},\"cycles\":{total_cycles},\"seconds\":{t:.4},\"pack_seconds\":{tp:.4},\"gpu_seconds\":{tg:.4},\"gpu_ips\":{:.4e},\"gpu_ips_dispatch\":{:.4e},\"cpu_programs\":{cpu_sample},\"cpu_ips\":{:.4e},\"identical\":{identical}}}",
+            "{{\"bench\":\"instructions\",\"variant\":\"{name}\",\"programs\":{n_programs},\"cycles\":{total_cycles},\"seconds\":{t:.4},\"pack_seconds\":{tp:.4},\"plan_seconds\":{plan_s:.4},\"gpu_seconds\":{tg:.4},\"gpu_ips\":{:.4e},\"gpu_ips_dispatch\":{:.4e},\"cpu_programs\":{cpu_sample},\"cpu_ips\":{:.4e},\"identical\":{identical}}}",
             total_cycles as f64 / t,
             total_cycles as f64 / tg,
             cpu_cycles as f64 / t_cpu
@@ -262,18 +263,23 @@ fn image_bench(gpu: &GpuBackend, side: u32, n: usize, n_threads: usize) {
         ("lanes", Tuning { schedule: Schedule::Lanes, ..Tuning::default() }),
         ("lanes_one_chunk", Tuning { schedule: Schedule::Lanes, chunk_programs: 0, ..Tuning::default() }),
         ("lanes_chunk_128k", Tuning { schedule: Schedule::Lanes, chunk_programs: 1 << 17, ..Tuning::default() }),
+        ("first_8k", Tuning { first_chunk_programs: 1 << 13, ..Tuning::default() }),
+        ("first_16k", Tuning { first_chunk_programs: 1 << 14, ..Tuning::default() }),
+        ("first_32k", Tuning { first_chunk_programs: 1 << 15, ..Tuning::default() }),
+        ("first_16k_chunk_32k", Tuning { first_chunk_programs: 1 << 14, chunk_programs: 1 << 15, ..Tuning::default() }),
         ("workgroup", Tuning { schedule: Schedule::Workgroup, ..Tuning::default() }),
         ("workgroup_global_prog", Tuning { schedule: Schedule::Workgroup, local_prog: false, ..Tuning::default() }),
     ];
     for (name, tuning) in variants {
         let (t, tg, tp, batch) = timed(|| gpu.score_batch_tuned(&candidates, &config, &target, &tuning));
+        let plan_s = batch.timings.plan_s;
         if batch.ran_on != RanOn::Gpu {
             println!("note: image batch ran on {:?}", batch.ran_on);
         }
         let identical = batch.results[..cpu_sample] == cpu_scored[..];
         let gpu_rate = n as f64 / t;
         println!(
-            "{{\"bench\":\"image\",\"side\":{side},\"variant\":\"{name}\",\"candidates\":{n},\"seconds\":{t:.4},\"pack_seconds\":{tp:.4},\"gpu_seconds\":{tg:.4},\"gpu_per_s\":{gpu_rate:.4e},\"gpu_per_s_dispatch\":{:.4e},\"cpu_threads\":{n_threads},\"cpu_per_s\":{cpu_rate:.4e},\"ratio\":{:.1},\"identical\":{identical}}}",
+            "{{\"bench\":\"image\",\"side\":{side},\"variant\":\"{name}\",\"candidates\":{n},\"seconds\":{t:.4},\"pack_seconds\":{tp:.4},\"plan_seconds\":{plan_s:.4},\"gpu_seconds\":{tg:.4},\"gpu_per_s\":{gpu_rate:.4e},\"gpu_per_s_dispatch\":{:.4e},\"cpu_threads\":{n_threads},\"cpu_per_s\":{cpu_rate:.4e},\"ratio\":{:.1},\"identical\":{identical}}}",
             n as f64 / tg,
             gpu_rate / cpu_rate
         );

@@ -71,8 +71,11 @@ pub enum RanOn {
 /// Wall-clock times of one batch, in seconds, and its dispatches per pipeline.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Timings {
-    /// Packing the textures into buffers on the host.
+    /// From the call to the first submission: planning (which pipeline, which chunks) and
+    /// packing the first chunk on the host; later chunks are packed while the GPU runs.
     pub pack_s: f64,
+    /// The planning part of `pack_s`: the checks over every program and the chunk layout.
+    pub plan_s: f64,
     /// Upload, dispatch and wait: from the first buffer creation to the finished submission.
     pub gpu_s: f64,
     /// Reading results back and building the result values.
@@ -211,6 +214,9 @@ pub struct Tuning {
     /// that loop run long enough that packing hardly counts, and smaller chunks would leave the
     /// GPU part-empty more often.
     pub chunk_programs: usize,
+    /// The most programs of the first such chunk (0: as many as the others). Nothing runs on
+    /// the GPU before the first chunk is packed; the later ones are packed while it runs.
+    pub first_chunk_programs: usize,
 }
 
 impl Default for Tuning {
@@ -224,6 +230,7 @@ impl Default for Tuning {
             max_binding: 0,
             split: false,
             chunk_programs: DEFAULT_CHUNK_PROGRAMS,
+            first_chunk_programs: 0,
         }
     }
 }
@@ -366,6 +373,8 @@ struct Plan {
     chunk_limit: u64,
     /// Host threads that pack.
     threads: usize,
+    /// Every program's sizes (read once, for the plan and the layout).
+    sizes: Vec<pack::ProgramSize>,
     /// The SIMD width of a software adapter (`None` on a real GPU).
     software: Option<u64>,
     /// Score-pass workgroups per program.
@@ -672,7 +681,8 @@ impl GpuBackend {
         let plan = self.plan(programs, config, target.is_some(), tuning)?;
         let scopes = ErrorScopes::push(&self.device);
         let mut pool = self.pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let layouts = self.layouts(programs, &plan);
+        let layouts = self.layouts(&plan);
+        timings.plan_s = start.elapsed().as_secs_f64();
         let recorded = self.record(programs, config, target, &plan, &layouts, &mut pool, stop, &mut timings, start);
         // Whatever happened, the scopes are popped (they belong to this batch).
         let waited = match &recorded {
@@ -724,12 +734,13 @@ impl GpuBackend {
         // many times as much, so a large program makes groups smaller; one that does not fit
         // alone cannot run here.
         let extra = extra_words(if score { score_blocks } else { 0 }) as u64;
+        let sizes = pack::program_sizes(programs, threads);
         let mut largest = (0u64, 0usize, "");
-        for (index, texture) in programs.iter().enumerate() {
+        for (index, size) in sizes.iter().enumerate() {
             let needs = [
-                (texture.code_words().len() as u64 * 4, "code"),
-                (texture.n_records() as u64 * 4, "record heads"),
-                ((texture.n_vars() as u64 + extra) * 4, "variables and state"),
+                (u64::from(size.code) * 4, "code"),
+                (u64::from(size.records) * 4, "record heads"),
+                ((u64::from(size.vars) + extra) * 4, "variables and state"),
             ];
             for (bytes, what) in needs {
                 if bytes > largest.0 {
@@ -784,7 +795,7 @@ impl GpuBackend {
         for job in jobs.iter_mut() {
             if tuning.chunk_programs > 0
                 && job.indices.len() > tuning.chunk_programs
-                && pack::all_straight_line(programs, &job.indices, threads)
+                && pack::mostly_straight_line(programs, &job.indices)
             {
                 job.chunk_programs = tuning.chunk_programs;
             }
@@ -809,24 +820,31 @@ impl GpuBackend {
             threads,
             software,
             score_blocks,
+            sizes,
         })
     }
 
     /// Step 2: lays out every job's groups and chunks (host decisions only).
-    fn layouts(&self, programs: &[Texture], plan: &Plan) -> Vec<JobLayout> {
+    fn layouts(&self, plan: &Plan) -> Vec<JobLayout> {
         let extra = extra_words(if plan.score { plan.score_blocks } else { 0 });
         plan.jobs
             .iter()
             .map(|job| {
-                // Chunks of about `chunk_programs`, all of one size: a last chunk of a few
-                // programs would cost a dispatch as long as a full one.
-                let n_chunks = (job.indices.len() as f64 / job.chunk_programs.max(1) as f64).round().max(1.0) as usize;
+                // Chunks of about `chunk_programs`, all of one size but the first: a last chunk
+                // of a few programs would cost a dispatch as long as a full one. A smaller first
+                // chunk starts the GPU sooner (nothing runs there before it is packed).
+                let first = match plan.tuning.first_chunk_programs {
+                    n if n > 0 && job.chunk_programs > 0 && n < job.indices.len() => n.next_multiple_of(job.lanes),
+                    _ => 0,
+                };
+                let rest = job.indices.len().saturating_sub(first);
+                let n_chunks = (rest as f64 / job.chunk_programs.max(1) as f64).round().max(1.0) as usize;
                 let max_programs = match job.chunk_programs {
-                    0 => 0,
-                    _ => job.indices.len().div_ceil(n_chunks).next_multiple_of(job.lanes),
+                    0 => pack::ChunkPrograms::default(),
+                    _ => pack::ChunkPrograms { first, rest: rest.div_ceil(n_chunks).next_multiple_of(job.lanes) },
                 };
                 let (groups, chunks) = pack::layout(
-                    programs,
+                    &plan.sizes,
                     &job.indices,
                     job.lanes,
                     plan.canvas_bytes,
