@@ -14,8 +14,8 @@ use anyhow::Context as _;
 use clap::Args;
 use gvpie_evolve::{
     BackendChoice, CascadeEffort, Clock, Effort, EffortPreset, GoalHost, GoalOptions, GoalProgress, ImageGoalConfig,
-    ImageGoalParams, ImageGoalSpec, ImageRefine, ImageSession, Kept, Placed, Shape, ShapeKinds, SliceLimits, StopRules,
-    Strategy,
+    ImageGoalParams, ImageGoalSpec, ImageRefine, ImageSession, Kept, Placed, Shape, ShapeKinds, ShapeScorer, SliceLimits,
+    StopRules, Strategy,
 };
 use gvpie_exec::Engine;
 use gvpie_raster::{Canvas, Rgba};
@@ -246,11 +246,11 @@ pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
     };
     let search_backend = if cascade_on_gpu { BackendChoice::Gpu } else { BackendChoice::Cpu };
     let gradients_backend = if args.no_refine { BackendChoice::Cpu } else { refine_backend };
-    let (mut scorer, choice) =
-        engine.image_search(search_backend, gradients_backend, n_threads.max(1)).map_err(|e| {
-            let flag = if cascade_on_gpu { "--backend" } else { "--refine-backend" };
-            UsageError::new(format!("{flag} gpu: {e}"))
-        })?;
+    let (scorer, choice) = engine.image_search(search_backend, gradients_backend, n_threads.max(1)).map_err(|e| {
+        let flag = if cascade_on_gpu { "--backend" } else { "--refine-backend" };
+        UsageError::new(format!("{flag} gpu: {e}"))
+    })?;
+    let mut scorer = TimedScorer { inner: scorer, times: ScorerTimes::default() };
     let scorer_choice = choice.search.clone();
     let preset = match (args.effort, scorer_choice.backend) {
         _ if args.climb_failures == Some(0) => CascadeEffort::LOCKSTEP,
@@ -311,7 +311,7 @@ pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
     let mut host = ProgressHost { bar: progress_bar(n_shapes as u64), start, scorer: scorer.name() };
     let clock = SinceStart(start);
     session
-        .run_slice(SliceLimits::UNBOUNDED, &clock, &mut host, scorer.as_mut(), None)
+        .run_slice(SliceLimits::UNBOUNDED, &clock, &mut host, &mut scorer, None)
         .map_err(|e| anyhow::anyhow!("internal error: {e}"))?;
     host.bar.finish_and_clear();
     let seconds = start.elapsed().as_secs_f64();
@@ -364,6 +364,12 @@ pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
             "strategy": args.strategy.name(),
             "scored_on": scored_on,
             "adapter": scorer_choice.adapter,
+            "scorer_seconds": {
+                "set_table": scorer.times.set_table,
+                "score": scorer.times.score,
+                "climb": scorer.times.climb,
+                "calls": scorer.times.calls,
+            },
         });
         if !args.no_refine {
             summary["refine"] = json!({
@@ -405,6 +411,58 @@ pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Wall time the search spent in its scorer's calls (the rest of a shape's time is CPU work of the cascade: the
+/// tables, the full-size stage), for the JSON summary: where a GPU search's time goes.
+#[derive(Debug, Default)]
+struct ScorerTimes {
+    set_table: f64,
+    score: f64,
+    climb: f64,
+    calls: u64,
+}
+
+/// A shape scorer that times its inner scorer's calls.
+struct TimedScorer<'a> {
+    inner: Box<dyn ShapeScorer + 'a>,
+    times: ScorerTimes,
+}
+
+impl TimedScorer<'_> {
+    fn timed<T>(&mut self, part: fn(&mut ScorerTimes) -> &mut f64, call: impl FnOnce(&mut dyn ShapeScorer) -> T) -> T {
+        let start = Instant::now();
+        let out = call(self.inner.as_mut());
+        *part(&mut self.times) += start.elapsed().as_secs_f64();
+        self.times.calls += 1;
+        out
+    }
+}
+
+impl ShapeScorer for TimedScorer<'_> {
+    fn name(&self) -> String {
+        self.inner.name()
+    }
+
+    fn set_table(&mut self, table: &gvpie_evolve::ErrorTable) {
+        self.timed(|t| &mut t.set_table, |s| s.set_table(table));
+    }
+
+    fn score(
+        &mut self,
+        table: &gvpie_evolve::ErrorTable,
+        shapes: &[gvpie_evolve::Shape],
+    ) -> Vec<Option<gvpie_evolve::Scored>> {
+        self.timed(|t| &mut t.score, |s| s.score(table, shapes))
+    }
+
+    fn climb(&mut self, table: &gvpie_evolve::ErrorTable, job: &gvpie_evolve::ClimbJob) -> Vec<gvpie_evolve::Climbed> {
+        self.timed(|t| &mut t.climb, |s| s.climb(table, job))
+    }
+
+    fn soft_renderer(&mut self) -> Option<&mut dyn gvpie_evolve::SoftRenderer> {
+        self.inner.soft_renderer()
+    }
 }
 
 /// Where the refinements computed their gradients: the GPU with its adapter, or the CPU (with the GPU's failure
