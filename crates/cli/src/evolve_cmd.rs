@@ -81,11 +81,11 @@ pub struct EvolveArgs {
     /// alpha included.
     #[arg(long, value_parser = named::<BackendChoice>(BackendChoice::NAMES), ignore_case = true, default_value = "auto")]
     backend: BackendChoice,
-    /// Where refinement computes its gradients: `gpu` (an error without one), `cpu`, or `auto`, which is the CPU:
-    /// measured on an H100 host at equal --seconds (3 and 10 s, three photos), the GPU's gradients gave 1-6 %
-    /// lower RMSE at 3 s but took 0.25 s more to open the device, and up to 4 % higher RMSE at 10 s
-    /// (BENCHMARKS.md). The GPU computes in 32-bit floats, so the program may differ from the CPU's; every score
-    /// is the exact renderer's either way.
+    /// Where refinement computes its gradients: `gpu` (an error without one), `cpu`, or `auto`, which is a hardware
+    /// GPU when there is one, else the CPU: measured on an H100 host with 16 cores at equal --seconds (five
+    /// photos, 2-4 s and 10 s), the GPU's gradients gave 2-11 % lower RMSE, and a software adapter such as
+    /// lavapipe is slower than the CPU (BENCHMARKS.md). The GPU computes in 32-bit floats, so the program may
+    /// differ from the CPU's; every score is the exact renderer's either way.
     #[arg(long, value_parser = named::<BackendChoice>(BackendChoice::NAMES), ignore_case = true, default_value = "auto")]
     refine_backend: BackendChoice,
     /// Seed of the search: the same seed gives the same program, whatever the number of threads.
@@ -231,26 +231,26 @@ pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
     let n_threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     // Opening a GPU takes up to a second: only when the cascade or the refinement may use one.
     let cascade_on_gpu = args.strategy == Strategy::Cascade && args.backend == BackendChoice::Gpu;
-    // `auto` computes the gradients on the CPU, by the engine's rule (`Engine::image_search`): measured on the H100
-    // host at equal --seconds, GPU gradients were no better (BENCHMARKS.md, "The GPU's place in the image goal").
-    let refine_backend = match args.refine_backend {
-        BackendChoice::Auto => BackendChoice::Cpu,
-        other => other,
-    };
+    // `auto` computes the gradients on a hardware GPU, by the engine's rule (`Engine::image_search`): only such
+    // an adapter is opened for it (no device node, no time spent looking). With the search on the CPU, that GPU
+    // opens on another thread while the first shapes are placed: the first refinement is the first to need it.
+    let refine_backend = args.refine_backend;
     let gradients_on_gpu = !args.no_refine && refine_backend != BackendChoice::Cpu;
+    let late = !cascade_on_gpu && gradients_on_gpu && refine_backend == BackendChoice::Auto;
     let engine = match (cascade_on_gpu, gradients_on_gpu) {
         (true, _) => Engine::detect(),
-        (false, true) if refine_backend == BackendChoice::Gpu => Engine::detect(),
-        (false, true) => Engine::detect_hardware(),
+        _ if late => Engine::cpu_only(),
+        (false, true) => Engine::detect(),
         (false, false) => Engine::cpu_only(),
     };
+    let late = late.then(|| LateGradients::open(n_threads.max(1)));
     let search_backend = if cascade_on_gpu { BackendChoice::Gpu } else { BackendChoice::Cpu };
-    let gradients_backend = if args.no_refine { BackendChoice::Cpu } else { refine_backend };
-    let (scorer, choice) = engine.image_search(search_backend, gradients_backend, n_threads.max(1)).map_err(|e| {
+    let gradients_backend = if args.no_refine || late.is_some() { BackendChoice::Cpu } else { refine_backend };
+    let (scorer, mut choice) = engine.image_search(search_backend, gradients_backend, n_threads.max(1)).map_err(|e| {
         let flag = if cascade_on_gpu { "--backend" } else { "--refine-backend" };
         UsageError::new(format!("{flag} gpu: {e}"))
     })?;
-    let mut scorer = TimedScorer { inner: scorer, times: ScorerTimes::default() };
+    let mut scorer = TimedScorer { inner: scorer, times: ScorerTimes::default(), late };
     let scorer_choice = choice.search.clone();
     let preset = match (args.effort, scorer_choice.backend) {
         _ if args.climb_failures == Some(0) => CascadeEffort::LOCKSTEP,
@@ -292,7 +292,10 @@ pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
     let mut spec =
         ImageGoalSpec::new(String::new(), width, height, &params, &GoalOptions::default()).map_err(UsageError::new)?;
     spec.seed = args.seed;
-    spec.stop = StopRules { seconds: args.seconds, ..StopRules::default() };
+    // The session counts the time of its own steps: what came before it (loading the target, opening a GPU: 0.2 s
+    // or more on the H100 host) is taken off its budget here, so that `--seconds S` ends the command near S.
+    let left = args.seconds.map(|s| (s - start.elapsed().as_secs_f64()).max(0.0));
+    spec.stop = StopRules { seconds: left, ..StopRules::default() };
     spec.refine = (!args.no_refine).then(|| ImageRefine {
         every: args.refine_every,
         steps: args.refine_steps,
@@ -315,6 +318,9 @@ pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
         .map_err(|e| anyhow::anyhow!("internal error: {e}"))?;
     host.bar.finish_and_clear();
     let seconds = start.elapsed().as_secs_f64();
+    if let Some(late) = scorer.late.as_ref().and_then(|late| late.choice.clone()) {
+        choice.gradients = late;
+    }
     // The scorer's name says whether the GPU held to the end.
     let scored_on = match (args.strategy, &scorer_choice.adapter) {
         (Strategy::Cascade, Some(adapter)) if scorer.name() == "gpu" => format!("gpu ({adapter})"),
@@ -410,6 +416,14 @@ pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
+    // The process ends here: tearing the GPU device down would only add 0.07-0.12 s (H100 host) to the command's
+    // wall time; the driver frees it with the process.
+    if let Some(opening) = scorer.late.as_mut().and_then(|late| late.opening.take()) {
+        // No refinement asked for the GPU: the process does not end in the middle of opening it.
+        std::mem::forget(opening.join());
+    }
+    std::mem::forget(scorer);
+    std::mem::forget(engine);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -423,10 +437,46 @@ struct ScorerTimes {
     calls: u64,
 }
 
-/// A shape scorer that times its inner scorer's calls.
+/// A shape scorer that times its inner scorer's calls, and brings the gradients' GPU when it was opened late.
 struct TimedScorer<'a> {
     inner: Box<dyn ShapeScorer + 'a>,
     times: ScorerTimes,
+    late: Option<LateGradients>,
+}
+
+/// The renderer of `--refine-backend auto` with the search on the CPU: its engine (a hardware GPU when there is
+/// one) opens on another thread, and the first refinement waits for it (on the H100 host opening took 0.2-0.3 s,
+/// about a tenth of a 2 s run, while the first refinement comes after 10 shapes or more).
+struct LateGradients {
+    threads: usize,
+    opening: Option<std::thread::JoinHandle<Engine>>,
+    renderer: Option<Box<dyn gvpie_evolve::SoftRenderer>>,
+    /// Where the gradients are computed, once known.
+    choice: Option<gvpie_exec::ScorerChoice>,
+}
+
+impl LateGradients {
+    fn open(threads: usize) -> LateGradients {
+        let opening = std::thread::Builder::new().name("gvpie-open-gpu".into()).spawn(Engine::detect_hardware).ok();
+        LateGradients { threads, opening, renderer: None, choice: None }
+    }
+
+    fn renderer(&mut self) -> &mut dyn gvpie_evolve::SoftRenderer {
+        let threads = self.threads;
+        let renderer = self.renderer.get_or_insert_with(|| {
+            // A thread that could not start or panicked leaves the CPU: the gradients are computed either way.
+            let engine = self.opening.take().and_then(|t| t.join().ok()).unwrap_or_else(Engine::cpu_only);
+            // The engine lives as long as the process (it is not torn down at the end either, see `run`).
+            let engine: &'static Engine = Box::leak(Box::new(engine));
+            let (renderer, choice) = engine.soft_renderer(BackendChoice::Auto, threads).unwrap_or_else(|_| {
+                let cpu = gvpie_evolve::CpuSoftRenderer { threads };
+                (Box::new(cpu), gvpie_exec::ScorerChoice { backend: "cpu", adapter: None })
+            });
+            self.choice = Some(choice);
+            renderer
+        });
+        renderer.as_mut()
+    }
 }
 
 impl TimedScorer<'_> {
@@ -461,7 +511,10 @@ impl ShapeScorer for TimedScorer<'_> {
     }
 
     fn soft_renderer(&mut self) -> Option<&mut dyn gvpie_evolve::SoftRenderer> {
-        self.inner.soft_renderer()
+        match &mut self.late {
+            Some(late) => Some(late.renderer()),
+            None => self.inner.soft_renderer(),
+        }
     }
 }
 

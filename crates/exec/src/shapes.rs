@@ -34,9 +34,10 @@ impl Engine {
     /// gradients on `gradients` (through [`ShapeScorer::soft_renderer`]). `auto` is the measured rule
     /// (BENCHMARKS.md, "The GPU's place in the image goal" and after): shapes on the CPU, since on the H100 host
     /// (16 cores) the CPU cascade placed 1.5 to 2 times as many shapes as the GPU's in the same time, even with the
-    /// GPU solving alphas too, and lavapipe is slower still; gradients on the CPU too: at equal time the H100's
-    /// gradients gave 1-9 % lower RMSE in 3-5 s runs that took 0.25-0.3 s longer to open the device (now counted
-    /// in `--seconds`), and up to 4 % higher RMSE in 10 s runs.
+    /// GPU solving alphas too, and lavapipe is slower still; gradients on a hardware GPU when there is one (the
+    /// rule of [`Engine::soft_renderer`]): at equal time on that host its gradients gave 2-11 % lower RMSE than 16
+    /// cores (five photos, 2-4 s and 10 s runs), its soft renderer being 3-3.6 times as fast; lavapipe is slower
+    /// than the CPU.
     ///
     /// # Errors
     ///
@@ -48,10 +49,6 @@ impl Engine {
         n_threads: usize,
     ) -> Result<(Box<dyn ShapeScorer + '_>, ImageChoice), ExecError> {
         let search = match search {
-            BackendChoice::Auto => BackendChoice::Cpu,
-            other => other,
-        };
-        let gradients = match gradients {
             BackendChoice::Auto => BackendChoice::Cpu,
             other => other,
         };
