@@ -14,8 +14,8 @@ use anyhow::Context as _;
 use clap::Args;
 use gvpie_evolve::{
     BackendChoice, CascadeEffort, Clock, Effort, EffortPreset, GoalHost, GoalOptions, GoalProgress, ImageGoalConfig,
-    ImageGoalParams, ImageGoalSpec, ImageRefine, ImageSession, Kept, Placed, Shape, ShapeKinds, ShapeScorer, SliceLimits,
-    StopRules, Strategy,
+    ImageGoalParams, ImageGoalSpec, ImageRefine, ImageSession, Kept, Placed, Shape, ShapeKinds, ShapeScorer,
+    SliceLimits, StopRules, Strategy,
 };
 use gvpie_exec::Engine;
 use gvpie_raster::{Canvas, Rgba};
@@ -246,10 +246,11 @@ pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
     let late = late.then(|| LateGradients::open(n_threads.max(1)));
     let search_backend = if cascade_on_gpu { BackendChoice::Gpu } else { BackendChoice::Cpu };
     let gradients_backend = if args.no_refine || late.is_some() { BackendChoice::Cpu } else { refine_backend };
-    let (scorer, mut choice) = engine.image_search(search_backend, gradients_backend, n_threads.max(1)).map_err(|e| {
-        let flag = if cascade_on_gpu { "--backend" } else { "--refine-backend" };
-        UsageError::new(format!("{flag} gpu: {e}"))
-    })?;
+    let (scorer, mut choice) =
+        engine.image_search(search_backend, gradients_backend, n_threads.max(1)).map_err(|e| {
+            let flag = if cascade_on_gpu { "--backend" } else { "--refine-backend" };
+            UsageError::new(format!("{flag} gpu: {e}"))
+        })?;
     let mut scorer = TimedScorer { inner: scorer, times: ScorerTimes::default(), late };
     let scorer_choice = choice.search.clone();
     let preset = match (args.effort, scorer_choice.backend) {

@@ -263,10 +263,6 @@ fn image_bench(gpu: &GpuBackend, side: u32, n: usize, n_threads: usize) {
         ("lanes", Tuning { schedule: Schedule::Lanes, ..Tuning::default() }),
         ("lanes_one_chunk", Tuning { schedule: Schedule::Lanes, chunk_programs: 0, ..Tuning::default() }),
         ("lanes_chunk_128k", Tuning { schedule: Schedule::Lanes, chunk_programs: 1 << 17, ..Tuning::default() }),
-        ("first_8k", Tuning { first_chunk_programs: 1 << 13, ..Tuning::default() }),
-        ("first_16k", Tuning { first_chunk_programs: 1 << 14, ..Tuning::default() }),
-        ("first_32k", Tuning { first_chunk_programs: 1 << 15, ..Tuning::default() }),
-        ("first_16k_chunk_32k", Tuning { first_chunk_programs: 1 << 14, chunk_programs: 1 << 15, ..Tuning::default() }),
         ("workgroup", Tuning { schedule: Schedule::Workgroup, ..Tuning::default() }),
         ("workgroup_global_prog", Tuning { schedule: Schedule::Workgroup, local_prog: false, ..Tuning::default() }),
     ];

@@ -214,9 +214,6 @@ pub struct Tuning {
     /// that loop run long enough that packing hardly counts, and smaller chunks would leave the
     /// GPU part-empty more often.
     pub chunk_programs: usize,
-    /// The most programs of the first such chunk (0: as many as the others). Nothing runs on
-    /// the GPU before the first chunk is packed; the later ones are packed while it runs.
-    pub first_chunk_programs: usize,
 }
 
 impl Default for Tuning {
@@ -230,7 +227,6 @@ impl Default for Tuning {
             max_binding: 0,
             split: false,
             chunk_programs: DEFAULT_CHUNK_PROGRAMS,
-            first_chunk_programs: 0,
         }
     }
 }
@@ -830,18 +826,13 @@ impl GpuBackend {
         plan.jobs
             .iter()
             .map(|job| {
-                // Chunks of about `chunk_programs`, all of one size but the first: a last chunk
-                // of a few programs would cost a dispatch as long as a full one. A smaller first
-                // chunk starts the GPU sooner (nothing runs there before it is packed).
-                let first = match plan.tuning.first_chunk_programs {
-                    n if n > 0 && job.chunk_programs > 0 && n < job.indices.len() => n.next_multiple_of(job.lanes),
-                    _ => 0,
-                };
-                let rest = job.indices.len().saturating_sub(first);
-                let n_chunks = (rest as f64 / job.chunk_programs.max(1) as f64).round().max(1.0) as usize;
+                // Chunks of about `chunk_programs`, all of one size: a last chunk of a few
+                // programs would cost a dispatch as long as a full one. (A smaller first chunk,
+                // to start the GPU sooner, made the image task slower on the H100: run j.)
+                let n_chunks = (job.indices.len() as f64 / job.chunk_programs.max(1) as f64).round().max(1.0) as usize;
                 let max_programs = match job.chunk_programs {
-                    0 => pack::ChunkPrograms::default(),
-                    _ => pack::ChunkPrograms { first, rest: rest.div_ceil(n_chunks).next_multiple_of(job.lanes) },
+                    0 => 0,
+                    _ => job.indices.len().div_ceil(n_chunks).next_multiple_of(job.lanes),
                 };
                 let (groups, chunks) = pack::layout(
                     &plan.sizes,

@@ -134,24 +134,17 @@ pub(crate) struct Chunk {
     pub(crate) max_group_prog: usize,
 }
 
-/// The most programs of each chunk: `first` for the first chunk (0: as the others), `rest`
-/// for the others (0: no limit). A chunk holds at least one group whatever the limit.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct ChunkPrograms {
-    pub(crate) first: usize,
-    pub(crate) rest: usize,
-}
-
 /// Splits a job's programs into workgroups of `lanes` and the groups into chunks whose
-/// buffers each fit `max_binding` bytes and that hold at most `max_programs` programs; each
-/// program adds `extra` words (its saved state and bookkeeping) to the variable buffer.
+/// buffers each fit `max_binding` bytes and that hold at most `max_programs` programs (0: no
+/// such limit; a chunk holds at least one group); each program adds `extra` words (its saved
+/// state and bookkeeping) to the variable buffer.
 pub(crate) fn layout(
     sizes: &[ProgramSize],
     job: &[usize],
     lanes: usize,
     canvas_bytes: u64,
     max_binding: u64,
-    max_programs: ChunkPrograms,
+    max_programs: usize,
     extra: usize,
 ) -> (Vec<Group>, Vec<Chunk>) {
     let mut groups = Vec::with_capacity(job.len().div_ceil(lanes));
@@ -179,11 +172,7 @@ pub(crate) fn layout(
             (chunk.n + members.len()) as u64 * std::mem::size_of::<Outcome>() as u64,
             (chunk.n + members.len()) as u64 * std::mem::size_of::<Info>() as u64,
         ];
-        let limit = match chunks.is_empty() && max_programs.first > 0 {
-            true => max_programs.first,
-            false => max_programs.rest,
-        };
-        let full = limit > 0 && chunk.n + members.len() > limit;
+        let full = max_programs > 0 && chunk.n + members.len() > max_programs;
         if chunk.n > 0 && (full || grows.iter().any(|&bytes| bytes > max_binding)) {
             let next = empty(chunk.first + chunk.n, g);
             chunks.push(std::mem::replace(&mut chunk, next));
@@ -482,7 +471,7 @@ mod tests {
         let programs = [a.clone(), b.clone(), a.clone()];
         let job = [0, 1, 2];
         let sizes = program_sizes(&programs, 2);
-        let (groups, chunks) = layout(&sizes, &job, 2, 64, 1 << 20, ChunkPrograms { first: 0, rest: 0 }, 0);
+        let (groups, chunks) = layout(&sizes, &job, 2, 64, 1 << 20, 0, 0);
         assert_eq!(chunks.len(), 1);
         let (mut code, mut heads, mut infos) = (Vec::new(), Vec::new(), Vec::new());
         fill_group(&programs, &job, &groups[0], 2, &mut code, &mut heads, &mut infos);
@@ -492,21 +481,15 @@ mod tests {
         assert_eq!(groups[1].code_off, b.code_words().len() * 2);
         assert_eq!(heads[2 + 1], b.code_words()[8]);
         // A tiny binding limit puts each group in its own chunk.
-        let (_, chunks) = layout(&sizes, &job, 2, 64, 200, ChunkPrograms { first: 0, rest: 0 }, 0);
+        let (_, chunks) = layout(&sizes, &job, 2, 64, 200, 0, 0);
         assert_eq!(chunks.iter().map(|c| (c.first, c.n)).collect::<Vec<_>>(), [(0, 2), (2, 1)]);
         // So does a limit of programs per chunk; a chunk holds at least one group.
-        let (_, chunks) = layout(&sizes, &job, 2, 64, 1 << 20, ChunkPrograms { first: 0, rest: 2 }, 0);
+        let (_, chunks) = layout(&sizes, &job, 2, 64, 1 << 20, 2, 0);
         assert_eq!(chunks.iter().map(|c| (c.first, c.n)).collect::<Vec<_>>(), [(0, 2), (2, 1)]);
-        let (_, chunks) = layout(&sizes, &job, 2, 64, 1 << 20, ChunkPrograms { first: 0, rest: 3 }, 0);
+        let (_, chunks) = layout(&sizes, &job, 2, 64, 1 << 20, 3, 0);
         assert_eq!(chunks.iter().map(|c| (c.first, c.n)).collect::<Vec<_>>(), [(0, 3)]);
-        let (_, chunks) = layout(&sizes, &job, 2, 64, 1 << 20, ChunkPrograms { first: 0, rest: 1 }, 0);
+        let (_, chunks) = layout(&sizes, &job, 2, 64, 1 << 20, 1, 0);
         assert_eq!(chunks.iter().map(|c| (c.first, c.n)).collect::<Vec<_>>(), [(0, 2), (2, 1)]);
-        // A smaller first chunk, then the others' limit.
-        let programs = vec![a; 9];
-        let sizes = program_sizes(&programs, 2);
-        let job: Vec<usize> = (0..9).collect();
-        let (_, chunks) = layout(&sizes, &job, 2, 64, 1 << 20, ChunkPrograms { first: 2, rest: 4 }, 0);
-        assert_eq!(chunks.iter().map(|c| (c.first, c.n)).collect::<Vec<_>>(), [(0, 2), (2, 4), (6, 3)]);
         Ok(())
     }
 

@@ -22,8 +22,7 @@ pub fn backend() -> Option<&'static GpuBackend> {
 
 /// Every batch of the differential tests runs under each of these, besides the default: every
 /// schedule and memory placement must give the CPU's results, and so must batches cut into
-/// chunks of one group or of 64 programs after a first of 16 (each packed while the one before
-/// runs).
+/// chunks of one group or of 64 programs (each packed while the one before runs).
 pub const TUNINGS: [Tuning; 3] = [
     // Looping programs start in the interpreter-only pipeline (the default runs every program
     // in the full one).
@@ -36,7 +35,6 @@ pub const TUNINGS: [Tuning; 3] = [
         max_binding: 0,
         split: true,
         chunk_programs: 0,
-        first_chunk_programs: 0,
     },
     Tuning {
         schedule: Schedule::Workgroup,
@@ -47,7 +45,6 @@ pub const TUNINGS: [Tuning; 3] = [
         max_binding: 0,
         split: true,
         chunk_programs: 64,
-        first_chunk_programs: 16,
     },
     Tuning {
         schedule: Schedule::Workgroup,
@@ -58,7 +55,6 @@ pub const TUNINGS: [Tuning; 3] = [
         max_binding: 0,
         split: true,
         chunk_programs: 1,
-        first_chunk_programs: 0,
     },
 ];
 
