@@ -82,9 +82,10 @@ pub struct EvolveArgs {
     #[arg(long, value_parser = named::<BackendChoice>(BackendChoice::NAMES), ignore_case = true, default_value = "auto")]
     backend: BackendChoice,
     /// Where refinement computes its gradients: `gpu` (an error without one), `cpu`, or `auto`, which is a hardware
-    /// GPU when there is one, else the CPU: measured on an H100 host with 16 cores at equal --seconds (five
-    /// photos, 2-4 s and 10 s), the GPU's gradients gave 2-11 % lower RMSE, and a software adapter such as
-    /// lavapipe is slower than the CPU (BENCHMARKS.md). The GPU computes in 32-bit floats, so the program may
+    /// GPU when there is one (opened while the first shapes are placed), else the CPU: measured on an H100 host
+    /// with 16 cores, -n 200 gave the same program in up to 11 % less time, and at equal --seconds (five photos,
+    /// 2-4 s and 10 s) 1.7 % and 5 % lower RMSE on average, though not on every photo; a software adapter such
+    /// as lavapipe is slower than the CPU (BENCHMARKS.md). The GPU computes in 32-bit floats, so the program may
     /// differ from the CPU's; every score is the exact renderer's either way.
     #[arg(long, value_parser = named::<BackendChoice>(BackendChoice::NAMES), ignore_case = true, default_value = "auto")]
     refine_backend: BackendChoice,

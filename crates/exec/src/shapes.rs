@@ -35,9 +35,10 @@ impl Engine {
     /// (BENCHMARKS.md, "The GPU's place in the image goal" and after): shapes on the CPU, since on the H100 host
     /// (16 cores) the CPU cascade placed 1.5 to 2 times as many shapes as the GPU's in the same time, even with the
     /// GPU solving alphas too, and lavapipe is slower still; gradients on a hardware GPU when there is one (the
-    /// rule of [`Engine::soft_renderer`]): at equal time on that host its gradients gave 2-11 % lower RMSE than 16
-    /// cores (five photos, 2-4 s and 10 s runs), its soft renderer being 3-3.6 times as fast; lavapipe is slower
-    /// than the CPU.
+    /// rule of [`Engine::soft_renderer`]): on that host its soft renderer is 3-3.6 times as fast as 16 cores, its
+    /// gradient steps took 0.55-0.7 of their time inside a search (the exact polish stays on the CPU), and at
+    /// equal time its pictures were 1.7 % (2-4 s) and 5 % (10 s) better on average over five photos, not on every
+    /// one (BENCHMARKS.md, runs k and l); lavapipe is slower than the CPU.
     ///
     /// # Errors
     ///
