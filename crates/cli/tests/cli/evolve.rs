@@ -201,6 +201,16 @@ fn same_program_on_the_gpu_and_the_cpu(climb_failures: Option<&str>, alpha: Opti
     assert_eq!(cpu.json()["strategy"], "cascade");
     assert_eq!(cpu.json()["scored_on"], "cpu");
     assert_eq!(cpu_program.matches("\nTRI ").count(), 8, "{cpu_program}");
+    // The time inside the scorer: a table per shape placed, then resident climbers or lockstep
+    // rounds (`score` calls), never both.
+    let times = &cpu.json()["scorer_seconds"];
+    let part = |name: &str| times[name].as_f64().unwrap_or(-1.0);
+    assert!(times["calls"].as_u64().unwrap_or(0) >= 16, "{times}");
+    assert!(part("set_table") >= 0.0, "{times}");
+    match climb_failures {
+        Some(_) => assert!(part("score") > 0.0 && part("climb") == 0.0, "{times}"),
+        None => assert!(part("climb") > 0.0 && part("score") == 0.0, "{times}"),
+    }
     // The thread count changes nothing.
     assert_eq!(run_on("cpu", "1").1, cpu_program);
     let (gpu, gpu_program) = run_on("gpu", "1");
