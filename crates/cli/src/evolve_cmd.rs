@@ -169,7 +169,8 @@ pub struct EvolveArgs {
     /// full size).
     #[arg(long, default_value_t = ImageRefine::default().soft_pixels, value_name = "PIXELS")]
     refine_pixels: u32,
-    /// Print a JSON summary on stdout.
+    /// Print a JSON summary on stdout: shapes, RMSE, seconds, where shapes and gradients were computed, the time
+    /// spent inside the shape scorer's calls (`scorer_seconds`) and what refinement did (`refine`).
     #[arg(long)]
     json: bool,
     /// Only print the RMSE of this image (same size as the resized target) against the target, and exit.
