@@ -245,7 +245,7 @@ pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
         (false, true) => Engine::detect(),
         (false, false) => Engine::cpu_only(),
     };
-    let late = late.then(|| LateGradients::open(n_threads.max(1)));
+    let late = late.then(|| LateGradients::open(n_threads.max(1), args.seconds.is_none()));
     let search_backend = if cascade_on_gpu { BackendChoice::Gpu } else { BackendChoice::Cpu };
     let gradients_backend = if args.no_refine || late.is_some() { BackendChoice::Cpu } else { refine_backend };
     let (scorer, mut choice) =
@@ -448,23 +448,33 @@ struct TimedScorer<'a> {
 }
 
 /// The renderer of `--refine-backend auto` with the search on the CPU: its engine (a hardware GPU when there is
-/// one) opens on another thread, and the first refinement waits for it (on the H100 host opening took 0.2-0.3 s,
-/// about a tenth of a 2 s run, while the first refinement comes after 10 shapes or more).
+/// one) opens on another thread while the first shapes are placed (on the H100 host opening took 0.2-0.3 s, about
+/// a tenth of a 2 s run, and the first refinement comes after 10 shapes or more). A refinement that comes first
+/// waits for it when the run has no time budget (the same seed then gives the same program, whatever the timing);
+/// under `--seconds` it computes its gradients on the CPU instead, so the wait never overruns the budget.
 struct LateGradients {
     threads: usize,
+    /// Wait for the GPU rather than compute on the CPU until it is open.
+    wait: bool,
     opening: Option<std::thread::JoinHandle<Engine>>,
     renderer: Option<Box<dyn gvpie_evolve::SoftRenderer>>,
+    cpu: gvpie_evolve::CpuSoftRenderer,
     /// Where the gradients are computed, once known.
     choice: Option<gvpie_exec::ScorerChoice>,
 }
 
 impl LateGradients {
-    fn open(threads: usize) -> LateGradients {
+    fn open(threads: usize, wait: bool) -> LateGradients {
         let opening = std::thread::Builder::new().name("gvpie-open-gpu".into()).spawn(Engine::detect_hardware).ok();
-        LateGradients { threads, opening, renderer: None, choice: None }
+        let cpu = gvpie_evolve::CpuSoftRenderer { threads };
+        LateGradients { threads, wait, opening, renderer: None, cpu, choice: None }
     }
 
     fn renderer(&mut self) -> &mut dyn gvpie_evolve::SoftRenderer {
+        let still_opening = self.opening.as_ref().is_some_and(|opening| !opening.is_finished());
+        if self.renderer.is_none() && still_opening && !self.wait {
+            return &mut self.cpu;
+        }
         let threads = self.threads;
         let renderer = self.renderer.get_or_insert_with(|| {
             // A thread that could not start or panicked leaves the CPU: the gradients are computed either way.
