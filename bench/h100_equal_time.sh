@@ -2,8 +2,9 @@
 # Issue 15, runs k, l and m: the equal-time check with `--seconds` now taking the time before the session (loading,
 # opening the GPU) off the budget and the GPU device left to the process's exit, and `auto` now computing the
 # gradients on a hardware GPU (run l: opened on another thread while the first shapes are placed; run m: under
-# --seconds, refinements before it is open compute on the CPU instead of waiting; the T runs twice). T = wall of the CPU path (`--backend cpu --refine-backend cpu -n 200`); then the CPU path and the
-# defaults (`auto`) at --seconds T and 10, and the defaults at -n 200. Expects .gl/*.deb (the Vulkan loader, see
+# --seconds, refinements before it is open compute on the CPU instead of waiting; the T runs twice). T = wall of
+# the CPU path (`--backend cpu --refine-backend cpu -n 200`); then the CPU path and the defaults (`auto`) at
+# --seconds T and 10, and the defaults at -n 200. Expects .gl/*.deb (the Vulkan loader, see
 # ../shared/gpu-device.md), .dev-bin/gvpie (release, stripped), .dev-bin/photos/*_256.png; writes under $OUT.
 set -u
 for f in .gl/*.deb; do dpkg -x $f / >/dev/null 2>&1; done; ldconfig
