@@ -6,6 +6,7 @@
 # the CPU path (`--backend cpu --refine-backend cpu -n 200`); then the CPU path and the defaults (`auto`) at
 # --seconds T and 10, and the defaults at -n 200. Expects .gl/*.deb (the Vulkan loader, see
 # ../shared/gpu-device.md), .dev-bin/gvpie (release, stripped), .dev-bin/photos/*_256.png; writes under $OUT.
+# Arguments: the photos (default: the five of runs k and l).
 set -u
 for f in .gl/*.deb; do dpkg -x $f / >/dev/null 2>&1; done; ldconfig
 export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json XDG_RUNTIME_DIR=/tmp
@@ -20,7 +21,9 @@ run() {
   echo "{\"photo\":\"$(basename $photo .png)\",\"mode\":\"$mode\",\"wall\":$LAST,\"args\":\"$*\",\"summary\":$(cat /tmp/o.json || echo null)}" >>$R
 }
 $G evolve test_data/images/chelsea.png -n 5 -o /tmp/warm.png >>$L 2>&1
-for p in test_data/images/chelsea.png test_data/images/coffee.png .dev-bin/photos/camera_256.png .dev-bin/photos/retina_256.png .dev-bin/photos/motorcycle_left_256.png; do
+PHOTOS=("$@")
+[ ${#PHOTOS[@]} -gt 0 ] || PHOTOS=(test_data/images/chelsea.png test_data/images/coffee.png .dev-bin/photos/camera_256.png .dev-bin/photos/retina_256.png .dev-bin/photos/motorcycle_left_256.png)
+for p in "${PHOTOS[@]}"; do
   run $p cpu_n200 --backend cpu --refine-backend cpu -n 200
   T=$(awk "BEGIN{printf \"%.2f\", $LAST}")
   run $p auto_n200 -n 200
