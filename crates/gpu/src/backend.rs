@@ -335,3 +335,50 @@ pub fn measure_copy_bandwidth(backend: &GpuBackend, bytes: u64, repeats: usize) 
     times.sort_by(f64::total_cmp);
     2.0 * bytes as f64 / times[times.len() / 2]
 }
+
+/// A compute pipeline whose bindings are buffers only, bound in order at 0, 1, ... with the types of `bindings`
+/// (entry point `main`), and its bind group layout: the shape scorer's and the soft renderer's. `Err` carries the
+/// compiler's or validator's message.
+pub(crate) fn buffer_pipeline(
+    device: &wgpu::Device,
+    name: &str,
+    source: &str,
+    bindings: &[wgpu::BufferBindingType],
+) -> Result<(wgpu::ComputePipeline, wgpu::BindGroupLayout), String> {
+    let entries: Vec<wgpu::BindGroupLayoutEntry> = bindings
+        .iter()
+        .enumerate()
+        .map(|(binding, &ty)| wgpu::BindGroupLayoutEntry {
+            binding: binding as u32,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer { ty, has_dynamic_offset: false, min_binding_size: None },
+            count: None,
+        })
+        .collect();
+    let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        label: Some(&format!("gvpie.{name}_layout")),
+        entries: &entries,
+    });
+    let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some(&format!("gvpie.{name}_pipeline_layout")),
+        bind_group_layouts: &[Some(&layout)],
+        immediate_size: 0,
+    });
+    let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(&format!("gvpie.{name}")),
+        source: wgpu::ShaderSource::Wgsl(source.into()),
+    });
+    let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(&format!("gvpie.{name}_pipeline")),
+        layout: Some(&pipeline_layout),
+        module: &module,
+        entry_point: Some("main"),
+        compilation_options: wgpu::PipelineCompilationOptions::default(),
+        cache: None,
+    });
+    match pollster::block_on(scope.pop()) {
+        Some(err) => Err(err.to_string()),
+        None => Ok((pipeline, layout)),
+    }
+}

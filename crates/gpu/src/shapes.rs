@@ -179,42 +179,11 @@ impl GpuBackend {
             )));
         }
         let device = self.device.clone();
-        let entry = |binding: u32, ty: wgpu::BufferBindingType| wgpu::BindGroupLayoutEntry {
-            binding,
-            visibility: wgpu::ShaderStages::COMPUTE,
-            ty: wgpu::BindingType::Buffer { ty, has_dynamic_offset: false, min_binding_size: None },
-            count: None,
-        };
-        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("gvpie.shapes_layout"),
-            entries: &[
-                entry(0, wgpu::BufferBindingType::Uniform),
-                entry(1, wgpu::BufferBindingType::Storage { read_only: true }),
-                entry(2, wgpu::BufferBindingType::Storage { read_only: true }),
-                entry(3, wgpu::BufferBindingType::Storage { read_only: false }),
-            ],
-        });
-        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("gvpie.shapes_pipeline_layout"),
-            bind_group_layouts: &[Some(&layout)],
-            immediate_size: 0,
-        });
-        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("gvpie.shapes"),
-            source: wgpu::ShaderSource::Wgsl(SHAPES_WGSL.into()),
-        });
-        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some("gvpie.shapes_pipeline"),
-            layout: Some(&pipeline_layout),
-            module: &module,
-            entry_point: Some("main"),
-            compilation_options: wgpu::PipelineCompilationOptions::default(),
-            cache: None,
-        });
-        if let Some(err) = pollster::block_on(scope.pop()) {
-            return Err(GpuError::Device(format!("the shape shader did not compile: {err}")));
-        }
+        use wgpu::BufferBindingType::{Storage, Uniform};
+        let bindings =
+            [Uniform, Storage { read_only: true }, Storage { read_only: true }, Storage { read_only: false }];
+        let (pipeline, layout) = crate::backend::buffer_pipeline(&device, "shapes", SHAPES_WGSL, &bindings)
+            .map_err(|err| GpuError::Device(format!("the shape shader did not compile: {err}")))?;
         let table_words = height as usize * (width as usize + 1) * ENTRY_WORDS;
         let prefix = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("gvpie.shapes_prefix"),
