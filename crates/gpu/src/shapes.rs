@@ -150,6 +150,18 @@ pub struct ShapeScorer {
     has_table: bool,
     /// The climb pipeline, compiled on first use.
     climb_pipeline: Option<wgpu::ComputePipeline>,
+    /// The buffers and bind group of the last climb, kept for the next one of as many climbers (a search runs one
+    /// per shape).
+    climb_buffers: Option<ClimbBuffers>,
+}
+
+/// What a climb of `n` climbers binds: its results and their read-back, and its two uniforms.
+struct ClimbBuffers {
+    n: usize,
+    out: wgpu::Buffer,
+    read: wgpu::Buffer,
+    job: wgpu::Buffer,
+    bind_group: wgpu::BindGroup,
 }
 
 impl std::fmt::Debug for ShapeScorer {
@@ -203,6 +215,7 @@ impl GpuBackend {
             buffers: None,
             has_table: false,
             climb_pipeline: None,
+            climb_buffers: None,
         })
     }
 }
@@ -340,39 +353,48 @@ impl ShapeScorer {
         };
         let n = job.n_climbers as usize;
         let bytes = (n * std::mem::size_of::<RawClimb>()) as u64;
-        let out = self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("gvpie.climb_out"),
-            size: bytes,
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-            mapped_at_creation: false,
-        });
-        let read = self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("gvpie.climb_read"),
-            size: bytes,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        let params_buf = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("gvpie.climb_table_params"),
-            contents: bytemuck::bytes_of(&Params { n_shapes: 0, ..self.params }),
-            usage: wgpu::BufferUsages::UNIFORM,
-        });
-        let job_buf = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("gvpie.climb_params"),
-            contents: bytemuck::bytes_of(job),
-            usage: wgpu::BufferUsages::UNIFORM,
-        });
+        if self.climb_buffers.as_ref().is_none_or(|b| b.n != n) {
+            let out = self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("gvpie.climb_out"),
+                size: bytes,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            });
+            let read = self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("gvpie.climb_read"),
+                size: bytes,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            // The scorer's parameters with no shapes: the same for every climb of this scorer.
+            let params = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("gvpie.climb_table_params"),
+                contents: bytemuck::bytes_of(&Params { n_shapes: 0, ..self.params }),
+                usage: wgpu::BufferUsages::UNIFORM,
+            });
+            let job_buf = self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("gvpie.climb_params"),
+                size: std::mem::size_of::<ClimbParams>() as u64,
+                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("gvpie.climb_bind_group"),
+                layout: &pipeline.get_bind_group_layout(0),
+                entries: &[
+                    wgpu::BindGroupEntry { binding: 0, resource: params.as_entire_binding() },
+                    wgpu::BindGroupEntry { binding: 1, resource: self.prefix.as_entire_binding() },
+                    wgpu::BindGroupEntry { binding: 4, resource: job_buf.as_entire_binding() },
+                    wgpu::BindGroupEntry { binding: 5, resource: out.as_entire_binding() },
+                ],
+            });
+            self.climb_buffers = Some(ClimbBuffers { n, out, read, job: job_buf, bind_group });
+        }
+        let Some(ClimbBuffers { out, read, job: job_buf, bind_group, .. }) = &self.climb_buffers else {
+            return Err(GpuError::Device("no climb buffers".into()));
+        };
+        self.queue.write_buffer(job_buf, 0, bytemuck::bytes_of(job));
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("gvpie.climb_bind_group"),
-            layout: &pipeline.get_bind_group_layout(0),
-            entries: &[
-                wgpu::BindGroupEntry { binding: 0, resource: params_buf.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 1, resource: self.prefix.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 4, resource: job_buf.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 5, resource: out.as_entire_binding() },
-            ],
-        });
         let mut encoder = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
         {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
@@ -380,18 +402,24 @@ impl ShapeScorer {
                 timestamp_writes: None,
             });
             pass.set_pipeline(pipeline);
-            pass.set_bind_group(0, &bind_group, &[]);
+            pass.set_bind_group(0, bind_group, &[]);
             // One workgroup per climber.
             let groups = job.n_climbers;
             let max = self.device.limits().max_compute_workgroups_per_dimension.max(1);
             let x = groups.min(max);
             pass.dispatch_workgroups(x, groups.div_ceil(x), 1);
         }
-        encoder.copy_buffer_to_buffer(&out, 0, &read, 0, bytes);
+        encoder.copy_buffer_to_buffer(out, 0, read, 0, bytes);
         self.queue.submit([encoder.finish()]);
-        self.wait_mapped(&read, bytes, scope)?;
         let mut raw: Vec<RawClimb> = Vec::with_capacity(n);
-        readback::append_mapped(read.slice(0..bytes), &mut raw).map_err(GpuError::Device)?;
+        let read_back = self
+            .wait_mapped(read, bytes, scope)
+            .and_then(|()| readback::append_mapped(read.slice(0..bytes), &mut raw).map_err(GpuError::Device));
+        if let Err(err) = read_back {
+            // The read-back buffer may be left mapped or pending: the next climb makes new ones.
+            self.climb_buffers = None;
+            return Err(err);
+        }
         let results = raw
             .iter()
             .map(|r| ClimbResult {

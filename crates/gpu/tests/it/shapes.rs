@@ -190,52 +190,60 @@ fn resident_climbers_climb_as_on_the_cpu() {
         (37, 29, 0, ShapeKinds::Triangles, 9, 5, 16),
     ];
     for (w, h, alpha, kinds, spread, step, margin) in cases {
-        let table = table(w, h, alpha, 1, &mut rng);
-        let job = gvpie_evolve::ClimbJob {
-            key: rng.next_u64() as u32,
-            n_climbers: 300,
-            kinds,
-            random_tries: 12,
-            max_failures: 25,
-            spread,
-            step,
-            margin,
-        };
-        let expected = gvpie_evolve::climb_cpu(&table, &job, 2);
         let mut scorer = gpu.shape_scorer(w, h, alpha, 1).expect("scorer");
+        let mut table = table(w, h, alpha, 1, &mut rng);
         scorer.set_table(&table.prefix_words()).expect("table");
-        let params = gvpie_gpu::ClimbParams {
-            key: job.key,
-            n_climbers: job.n_climbers,
-            kinds: match kinds {
-                ShapeKinds::Triangles => 0,
-                ShapeKinds::Rectangles => 1,
-                _ => 2,
-            },
-            random_tries: job.random_tries,
-            max_failures: job.max_failures,
-            spread,
-            step,
-            margin,
-        };
-        let got = scorer.climb(&params).expect("climb");
-        assert_eq!(got.len(), expected.len());
-        let mut improved = 0;
-        for (i, (gpu, cpu)) in got.iter().zip(&expected).enumerate() {
-            assert_eq!(gpu.steps, cpu.steps, "{w}x{h} climber {i}: steps");
-            let cpu_best = cpu.best.map(|(shape, s)| {
-                (
-                    candidate(&shape),
-                    ShapeScore {
-                        delta: s.delta,
-                        color: [s.color.r, s.color.g, s.color.b, s.color.a],
-                        n_pixels: s.n_pixels,
-                    },
-                )
-            });
-            assert_eq!(gpu.best, cpu_best, "{w}x{h} climber {i}");
-            improved += usize::from(cpu.best.is_some_and(|b| b.1.delta < 0));
+        // The same scorer climbs again with another key (its buffers kept), with fewer climbers (new buffers),
+        // and against a new table.
+        for (round, n_climbers) in [300, 300, 7, 300].into_iter().enumerate() {
+            if round == 3 {
+                table = self::table(w, h, alpha, 1, &mut rng);
+                scorer.set_table(&table.prefix_words()).expect("table");
+            }
+            let job = gvpie_evolve::ClimbJob {
+                key: rng.next_u64() as u32,
+                n_climbers,
+                kinds,
+                random_tries: 12,
+                max_failures: 25,
+                spread,
+                step,
+                margin,
+            };
+            let expected = gvpie_evolve::climb_cpu(&table, &job, 2);
+            let params = gvpie_gpu::ClimbParams {
+                key: job.key,
+                n_climbers: job.n_climbers,
+                kinds: match kinds {
+                    ShapeKinds::Triangles => 0,
+                    ShapeKinds::Rectangles => 1,
+                    _ => 2,
+                },
+                random_tries: job.random_tries,
+                max_failures: job.max_failures,
+                spread,
+                step,
+                margin,
+            };
+            let got = scorer.climb(&params).expect("climb");
+            assert_eq!(got.len(), expected.len());
+            let mut improved = 0;
+            for (i, (gpu, cpu)) in got.iter().zip(&expected).enumerate() {
+                assert_eq!(gpu.steps, cpu.steps, "{w}x{h} round {round} climber {i}: steps");
+                let cpu_best = cpu.best.map(|(shape, s)| {
+                    (
+                        candidate(&shape),
+                        ShapeScore {
+                            delta: s.delta,
+                            color: [s.color.r, s.color.g, s.color.b, s.color.a],
+                            n_pixels: s.n_pixels,
+                        },
+                    )
+                });
+                assert_eq!(gpu.best, cpu_best, "{w}x{h} round {round} climber {i}");
+                improved += usize::from(cpu.best.is_some_and(|b| b.1.delta < 0));
+            }
+            assert!(improved > 0 || w * h < 4 || n_climbers < 10, "{w}x{h} round {round}: no climber improved");
         }
-        assert!(improved > 0 || w * h < 4, "{w}x{h}: no climber improved");
     }
 }
