@@ -239,11 +239,10 @@ pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
     let refine_backend = args.refine_backend;
     let gradients_on_gpu = !args.no_refine && refine_backend != BackendChoice::Cpu;
     let late = !cascade_on_gpu && gradients_on_gpu && refine_backend == BackendChoice::Auto;
-    let engine = match (cascade_on_gpu, gradients_on_gpu) {
-        (true, _) => Engine::detect(),
-        _ if late => Engine::cpu_only(),
-        (false, true) => Engine::detect(),
-        (false, false) => Engine::cpu_only(),
+    // A GPU asked for by name opens here, so that a missing one is an error before any work.
+    let engine = match cascade_on_gpu || (gradients_on_gpu && refine_backend == BackendChoice::Gpu) {
+        true => Engine::detect(),
+        false => Engine::cpu_only(),
     };
     let late = late.then(|| LateGradients::open(n_threads.max(1), args.seconds.is_none()));
     let search_backend = if cascade_on_gpu { BackendChoice::Gpu } else { BackendChoice::Cpu };
