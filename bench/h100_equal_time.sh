@@ -1,12 +1,10 @@
 #!/bin/bash
-# Issue 15, runs k, l and m: the equal-time check with `--seconds` now taking the time before the session (loading,
-# opening the GPU) off the budget and the GPU device left to the process's exit, and `auto` now computing the
-# gradients on a hardware GPU (run l: opened on another thread while the first shapes are placed; run m: under
-# --seconds, refinements before it is open compute on the CPU instead of waiting; the T runs twice). T = wall of
-# the CPU path (`--backend cpu --refine-backend cpu -n 200`); then the CPU path and the defaults (`auto`) at
-# --seconds T and 10, and the defaults at -n 200. Expects .gl/*.deb (the Vulkan loader, see
-# ../shared/gpu-device.md), .dev-bin/gvpie (release, stripped), .dev-bin/photos/*_256.png; writes under $OUT.
-# Arguments: the photos (default: the five of runs k and l).
+# Issue 15, the equal-time check (runs k, l, m). T = wall of the CPU path (`--backend cpu --refine-backend cpu
+# -n 200`); then at --seconds T, twice each, interleaved: the CPU path, the defaults (`auto`: gradients on the
+# hardware GPU, refinements beside the search since run m) and the defaults with `--no-overlap` (refinements in
+# turn with the search, as before run m); then the CPU path and the defaults at --seconds 10, and the defaults at
+# -n 200. Expects .gl/*.deb (the Vulkan loader, see ../shared/gpu-device.md), .dev-bin/gvpie (release, stripped),
+# photos as arguments (default: the repo's two and .dev-bin/photos/*_256.png); writes under $OUT.
 set -u
 for f in .gl/*.deb; do dpkg -x $f / >/dev/null 2>&1; done; ldconfig
 export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json XDG_RUNTIME_DIR=/tmp
@@ -27,10 +25,11 @@ for p in "${PHOTOS[@]}"; do
   run $p cpu_n200 --backend cpu --refine-backend cpu -n 200
   T=$(awk "BEGIN{printf \"%.2f\", $LAST}")
   run $p auto_n200 -n 200
-  run $p cpu_T --backend cpu --refine-backend cpu --seconds $T
-  run $p auto_T --seconds $T
-  run $p cpu_T2 --backend cpu --refine-backend cpu --seconds $T
-  run $p auto_T2 --seconds $T
+  for rep in 1 2; do
+    run $p cpu_T$rep --backend cpu --refine-backend cpu --seconds $T
+    run $p auto_T$rep --seconds $T
+    run $p seq_T$rep --no-overlap --seconds $T
+  done
   run $p cpu_10 --backend cpu --refine-backend cpu --seconds 10
   run $p auto_10 --seconds 10
   date -u >>$L

@@ -165,6 +165,12 @@ pub struct EvolveArgs {
     /// new one on top instead (kept only when the picture gets better; 0: never).
     #[arg(long, default_value_t = ImageRefine::default().regrow, value_name = "N")]
     regrow: u32,
+    /// Refinement: run the refinements between shapes in turn with the search. By default, when the gradients
+    /// are on a hardware GPU, each one computes there on the shapes placed so far while the CPU places the next
+    /// shapes, and its refined shapes go under those at the next refinement point (the same seed still gives the
+    /// same program). With gradients on the CPU they always take turns.
+    #[arg(long)]
+    no_overlap: bool,
     /// Refinement: gradient steps work on the target reduced to at most this many pixels (the polish is always at
     /// full size).
     #[arg(long, default_value_t = ImageRefine::default().soft_pixels, value_name = "PIXELS")]
@@ -244,15 +250,26 @@ pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
         true => Engine::detect(),
         false => Engine::cpu_only(),
     };
-    let late = late.then(|| LateGradients::open(n_threads.max(1), args.seconds.is_none()));
+    // The engine lives as long as the process (it is not torn down at the end either, see below).
+    let engine: &'static Engine = Box::leak(Box::new(engine));
     let search_backend = if cascade_on_gpu { BackendChoice::Gpu } else { BackendChoice::Cpu };
-    let gradients_backend = if args.no_refine || late.is_some() { BackendChoice::Cpu } else { refine_backend };
-    let (scorer, mut choice) =
-        engine.image_search(search_backend, gradients_backend, n_threads.max(1)).map_err(|e| {
-            let flag = if cascade_on_gpu { "--backend" } else { "--refine-backend" };
-            UsageError::new(format!("{flag} gpu: {e}"))
-        })?;
-    let mut scorer = TimedScorer { inner: scorer, times: ScorerTimes::default(), late };
+    let (scorer, mut choice) = engine
+        .image_search(search_backend, BackendChoice::Cpu, n_threads.max(1))
+        .map_err(|e| UsageError::new(format!("--backend gpu: {e}")))?;
+    // The gradients' renderer is kept apart from the search's scorer, so that a refinement can compute on it
+    // beside the search (`ImageRefine::overlap`).
+    let late = match (late, args.no_refine) {
+        (_, true) => None,
+        (true, false) => Some(LateGradients::open(n_threads.max(1), args.seconds.is_none())),
+        (false, false) => {
+            let (renderer, gradients) = engine
+                .soft_renderer(refine_backend, n_threads.max(1))
+                .map_err(|e| UsageError::new(format!("--refine-backend gpu: {e}")))?;
+            choice.gradients = gradients.clone();
+            Some(LateGradients::ready(n_threads.max(1), renderer, gradients))
+        }
+    };
+    let mut scorer = TimedScorer { timed: Timed { inner: scorer, times: ScorerTimes::default() }, late };
     let scorer_choice = choice.search.clone();
     let preset = match (args.effort, scorer_choice.backend) {
         _ if args.climb_failures == Some(0) => CascadeEffort::LOCKSTEP,
@@ -307,6 +324,7 @@ pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
         soft_pixels: args.refine_pixels,
         moves: args.polish_moves,
         regrow: args.regrow,
+        overlap: !args.no_overlap,
         ..ImageRefine::default()
     });
     let label = args.target.display().to_string();
@@ -373,10 +391,10 @@ pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
             "scored_on": scored_on,
             "adapter": scorer_choice.adapter,
             "scorer_seconds": {
-                "set_table": scorer.times.set_table,
-                "score": scorer.times.score,
-                "climb": scorer.times.climb,
-                "calls": scorer.times.calls,
+                "set_table": scorer.timed.times.set_table,
+                "score": scorer.timed.times.score,
+                "climb": scorer.timed.times.climb,
+                "calls": scorer.timed.times.calls,
             },
         });
         if !args.no_refine {
@@ -390,6 +408,7 @@ pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
                 "vm_runs": refinements.iter().map(|r| r.exact_runs).sum::<usize>(),
                 "seconds": refinements.iter().map(|r| r.seconds).sum::<f64>(),
                 "polish_seconds": refinements.iter().map(|r| r.polish_seconds).sum::<f64>(),
+                "overlapped": refinements.iter().filter(|r| r.overlapped).count(),
                 "gradients_on": gradients_on(&choice, refinements),
                 "gradients_adapter": choice.gradients.adapter,
             });
@@ -425,7 +444,6 @@ pub fn evolve(args: EvolveArgs) -> anyhow::Result<ExitCode> {
         std::mem::forget(opening.join());
     }
     std::mem::forget(scorer);
-    std::mem::forget(engine);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -441,9 +459,14 @@ struct ScorerTimes {
 
 /// A shape scorer that times its inner scorer's calls, and brings the gradients' GPU when it was opened late.
 struct TimedScorer<'a> {
+    timed: Timed<'a>,
+    late: Option<LateGradients>,
+}
+
+/// The inner scorer and the time spent in its calls.
+struct Timed<'a> {
     inner: Box<dyn ShapeScorer + 'a>,
     times: ScorerTimes,
-    late: Option<LateGradients>,
 }
 
 /// The renderer of `--refine-backend auto` with the search on the CPU: its engine (a hardware GPU when there is
@@ -469,6 +492,16 @@ impl LateGradients {
         LateGradients { threads, wait, opening, renderer: None, cpu, choice: None }
     }
 
+    /// A renderer that is already open (`--refine-backend cpu|gpu`, or the GPU's search engine's).
+    fn ready(
+        threads: usize,
+        renderer: Box<dyn gvpie_evolve::SoftRenderer>,
+        choice: gvpie_exec::ScorerChoice,
+    ) -> LateGradients {
+        let cpu = gvpie_evolve::CpuSoftRenderer { threads };
+        LateGradients { threads, wait: true, opening: None, renderer: Some(renderer), cpu, choice: Some(choice) }
+    }
+
     fn renderer(&mut self) -> &mut dyn gvpie_evolve::SoftRenderer {
         let still_opening = self.opening.as_ref().is_some_and(|opening| !opening.is_finished());
         if self.renderer.is_none() && still_opening && !self.wait {
@@ -491,7 +524,30 @@ impl LateGradients {
     }
 }
 
-impl TimedScorer<'_> {
+impl gvpie_evolve::SoftRenderer for LateGradients {
+    fn name(&self) -> String {
+        match &self.renderer {
+            Some(renderer) => renderer.name(),
+            None => "cpu".to_string(),
+        }
+    }
+
+    fn frees_cpu(&mut self) -> bool {
+        self.renderer().frees_cpu()
+    }
+
+    fn evaluate(
+        &mut self,
+        target: &gvpie_evolve::refine::SoftTarget,
+        masks: &[Vec<bool>],
+        draws: &[gvpie_evolve::refine::Call],
+        sigma: f64,
+    ) -> Result<gvpie_evolve::refine::SoftResult, String> {
+        self.renderer().evaluate(target, masks, draws, sigma)
+    }
+}
+
+impl Timed<'_> {
     fn timed<T>(&mut self, part: fn(&mut ScorerTimes) -> &mut f64, call: impl FnOnce(&mut dyn ShapeScorer) -> T) -> T {
         let start = Instant::now();
         let out = call(self.inner.as_mut());
@@ -501,7 +557,7 @@ impl TimedScorer<'_> {
     }
 }
 
-impl ShapeScorer for TimedScorer<'_> {
+impl ShapeScorer for Timed<'_> {
     fn name(&self) -> String {
         self.inner.name()
     }
@@ -523,9 +579,43 @@ impl ShapeScorer for TimedScorer<'_> {
     }
 
     fn soft_renderer(&mut self) -> Option<&mut dyn gvpie_evolve::SoftRenderer> {
+        self.inner.soft_renderer()
+    }
+}
+
+impl ShapeScorer for TimedScorer<'_> {
+    fn name(&self) -> String {
+        self.timed.name()
+    }
+
+    fn set_table(&mut self, table: &gvpie_evolve::ErrorTable) {
+        self.timed.set_table(table);
+    }
+
+    fn score(
+        &mut self,
+        table: &gvpie_evolve::ErrorTable,
+        shapes: &[gvpie_evolve::Shape],
+    ) -> Vec<Option<gvpie_evolve::Scored>> {
+        self.timed.score(table, shapes)
+    }
+
+    fn climb(&mut self, table: &gvpie_evolve::ErrorTable, job: &gvpie_evolve::ClimbJob) -> Vec<gvpie_evolve::Climbed> {
+        self.timed.climb(table, job)
+    }
+
+    fn soft_renderer(&mut self) -> Option<&mut dyn gvpie_evolve::SoftRenderer> {
         match &mut self.late {
             Some(late) => Some(late.renderer()),
-            None => self.inner.soft_renderer(),
+            None => self.timed.soft_renderer(),
+        }
+    }
+
+    fn split_gradients(&mut self) -> Option<(&mut dyn ShapeScorer, &mut dyn gvpie_evolve::SoftRenderer)> {
+        match &mut self.late {
+            // The late GPU itself goes apart: whether it is open (and so frees the CPU) is settled per refinement.
+            Some(late) => Some((&mut self.timed, late)),
+            None => None,
         }
     }
 }

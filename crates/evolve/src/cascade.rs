@@ -112,6 +112,12 @@ pub trait ShapeScorer {
     fn soft_renderer(&mut self) -> Option<&mut dyn crate::SoftRenderer> {
         None
     }
+    /// This scorer and its soft renderer borrowed apart, when it brings one that may leave the CPU free (see
+    /// [`crate::SoftRenderer::frees_cpu`]), so that a refinement can compute on another thread while this scorer
+    /// places shapes. `None` (the default): refinements and shapes take turns.
+    fn split_gradients(&mut self) -> Option<(&mut dyn ShapeScorer, &mut dyn crate::SoftRenderer)> {
+        None
+    }
 }
 
 /// The CPU scorer: [`ErrorTable::score`] on `n_threads` threads.

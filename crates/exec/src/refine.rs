@@ -63,6 +63,11 @@ impl SoftRenderer for GpuSoftRenderer<'_> {
         "gpu".to_string()
     }
 
+    fn frees_cpu(&mut self) -> bool {
+        // A software adapter (lavapipe) computes on the very cores the search would use.
+        self.gpu.adapter_info().device_type != "cpu"
+    }
+
     fn evaluate(
         &mut self,
         target: &SoftTarget,

@@ -125,6 +125,10 @@ impl ShapeScorer for WithGradients<'_> {
     fn soft_renderer(&mut self) -> Option<&mut dyn SoftRenderer> {
         Some(self.renderer.as_mut())
     }
+
+    fn split_gradients(&mut self) -> Option<(&mut dyn ShapeScorer, &mut dyn SoftRenderer)> {
+        Some((self.scorer.as_mut(), self.renderer.as_mut()))
+    }
 }
 
 /// The GPU's shape scorer behind [`ShapeScorer`], falling back to the CPU for good after a failure.

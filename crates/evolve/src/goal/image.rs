@@ -8,7 +8,7 @@ use super::{
     ArmDelta, Clock, GoalHost, IMAGE_GENERATOR, ImageGoalSpec, ImageRefine, Kept, Lineage, REFINE_GENERATOR,
     SliceLimits, SliceReport, StopRules,
 };
-use crate::refine::{Budget, CpuSoftRenderer, RefineConfig};
+use crate::refine::{Budget, CpuSoftRenderer, RefineConfig, SoftRenderer};
 use crate::{ImageGoalConfig, ImageSearch, Placed, ShapeScorer, Strategy};
 
 /// The first random stream of the regrowth's searches: far above any shape's position, so that a regrown shape
@@ -50,6 +50,42 @@ pub struct Refined {
     pub polish_seconds: f64,
     /// Where its gradients were computed (`cpu`, `gpu`), and why the GPU's moved to the CPU, if they did.
     pub gradients: String,
+    /// Whether its gradient steps ran beside the search (see [`ImageRefine::overlap`]): then `shapes` is where
+    /// they started, `seconds` only the time the session waited for them and merged, and the shapes placed
+    /// meanwhile were kept on top of the refined ones.
+    pub overlapped: bool,
+}
+
+/// A refinement's gradient steps running on a thread of their own while the session places shapes.
+struct Pending<'scope, 'env> {
+    /// Shapes placed when it started (the ones it refines).
+    shapes: usize,
+    /// The refinement state's `at_shapes` before it started (its bandit statistics count from there).
+    previous_at: Option<usize>,
+    /// Whether it is the final refinement (the search's share of the time budget spent).
+    last: bool,
+    handle: std::thread::ScopedJoinHandle<'scope, (RefineResult, &'env mut dyn SoftRenderer)>,
+}
+
+type RefineResult = Result<crate::refine::Refinement, crate::refine::RefineError>;
+
+/// A session's soft renderer borrowed apart from its scorer (`ShapeScorer::split_gradients`), with the scope its
+/// refinements may run beside the search in.
+struct Apart<'scope, 'env> {
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+    /// The renderer, while no refinement holds it.
+    renderer: Option<&'env mut dyn SoftRenderer>,
+    pending: Option<Pending<'scope, 'env>>,
+}
+
+/// What a slice did so far, for its report.
+#[derive(Default)]
+struct SliceCounts {
+    steps: u64,
+    kept: u64,
+    improvements: u64,
+    refine_tries: u64,
+    refine_wins: u64,
 }
 
 /// The next step of a slice.
@@ -134,6 +170,12 @@ impl ImageSession {
         self.spec.stop.seconds.map(|s| (s - self.spec.progress.seconds).max(0.0))
     }
 
+    /// Whether the search's share of the goal's time budget is spent (the final refinement has the rest).
+    fn search_time_up(&self) -> bool {
+        let share = self.spec.refine.as_ref().map_or(0.0, |r| r.final_share);
+        self.spec.stop.seconds.is_some_and(|s| self.spec.progress.seconds >= s * (1.0 - share))
+    }
+
     /// What to do next, or why the goal is done. Without refinement: a shape until a stop rule or every shape is
     /// placed. With it: a target score, the evaluations or the whole time budget end the goal at once; every shape
     /// placed, the patience, or the search's share of the time budget spent lead to the final refinement first;
@@ -153,7 +195,7 @@ impl ImageSession {
             return Err(reason);
         }
         let patience = StopRules { patience: self.spec.stop.patience, ..StopRules::default() };
-        let search_time_up = self.spec.stop.seconds.filter(|&s| progress.seconds >= s * (1.0 - refine.final_share));
+        let search_time_up = self.spec.stop.seconds.filter(|_| self.search_time_up());
         let soft = if self.search.is_done() {
             Some(format!("{} shapes placed", self.spec.shapes))
         } else if let Some(seconds) = search_time_up {
@@ -215,12 +257,27 @@ impl ImageSession {
         Ok(())
     }
 
+    /// The settings of a refinement's gradient steps (the polish runs after them, on the search's own shapes).
+    fn refine_config(&self, settings: &ImageRefine, last: bool) -> RefineConfig {
+        RefineConfig {
+            steps: if last { settings.final_steps } else { settings.steps },
+            // The polish runs below, on the search's own shapes, without the VM (see `stack_polish`).
+            polish_sweeps: 0,
+            soft_max_pixels: settings.soft_pixels.max(1),
+            keep_background: true,
+            keep_alpha: self.search.config().alpha != 0,
+            ..RefineConfig::default()
+        }
+    }
+
     /// One refinement of the program so far (see [`ImageRefine`]): kept only when it lowers the RMSE, with the
-    /// background and a fixed alpha left alone, so the search goes on from the refined shapes.
+    /// background and a fixed alpha left alone, so the search goes on from the refined shapes. Its gradients are
+    /// `renderer`'s, else the scorer's renderer, else the CPU's.
     fn refine_step(
         &mut self,
         last: bool,
         scorer: &mut dyn ShapeScorer,
+        renderer: Option<&mut dyn SoftRenderer>,
         clock: &dyn Clock,
         deadline: Option<f64>,
     ) -> Result<Refined, String> {
@@ -229,28 +286,105 @@ impl ImageSession {
         };
         let started = clock.seconds();
         let threads = self.search.config().n_threads.max(1);
-        let config = RefineConfig {
-            steps: if last { settings.final_steps } else { settings.steps },
-            // The polish runs below, on the search's own shapes, without the VM (see `stack_polish`).
-            polish_sweeps: 0,
-            soft_max_pixels: settings.soft_pixels.max(1),
-            keep_background: true,
-            keep_alpha: self.search.config().alpha != 0,
-            ..RefineConfig::default()
-        };
-        let before = self.search.rmse();
+        let config = self.refine_config(&settings, last);
         let shapes = self.search.placed().len();
         let mut cpu = CpuSoftRenderer { threads };
         let budget = Budget { clock, deadline };
+        let renderer: &mut dyn SoftRenderer = match renderer {
+            Some(renderer) => renderer,
+            None => scorer.soft_renderer().unwrap_or(&mut cpu),
+        };
         let result = crate::refine::refine(
             &self.search.program(),
             self.search.target(),
             &config,
-            scorer.soft_renderer().unwrap_or(&mut cpu),
+            renderer,
             threads,
             &budget,
             &mut |_| {},
         );
+        self.finish_refinement(last, shapes, result, false, scorer, clock, deadline, started)
+    }
+
+    /// Starts the gradient steps of a refinement on a thread of `apart`'s scope, with its renderer, while the
+    /// session goes on placing shapes; `false` when no thread could start (then the caller refines in line, and
+    /// later refinements compute on the CPU: the renderer went with the thread that did not start).
+    fn start_overlapped<'scope, 'env>(
+        &mut self,
+        apart: &mut Apart<'scope, 'env>,
+        last: bool,
+        clock: &'env dyn Clock,
+        deadline: Option<f64>,
+    ) -> bool {
+        let Some(settings) = self.spec.refine.clone() else {
+            return false;
+        };
+        let Some(renderer) = apart.renderer.take() else {
+            return false;
+        };
+        let config = self.refine_config(&settings, last);
+        let program = self.search.program();
+        let target = self.search.target().clone();
+        let threads = self.search.config().n_threads.max(1);
+        let shapes = self.search.placed().len();
+        let spawned = std::thread::Builder::new().name("gvpie-refine".into()).spawn_scoped(apart.scope, move || {
+            let budget = Budget { clock, deadline };
+            let result =
+                crate::refine::refine(&program, &target, &config, &mut *renderer, threads, &budget, &mut |_| {});
+            (result, renderer)
+        });
+        let Ok(handle) = spawned else {
+            return false;
+        };
+        // The next decision comes `every` shapes from here, as after a refinement in line.
+        let previous_at = self.spec.refine.as_mut().and_then(|refine| refine.state.at_shapes.replace(shapes));
+        apart.pending = Some(Pending { shapes, previous_at, last, handle });
+        true
+    }
+
+    /// Waits for the refinement computing beside the search, if any, and merges it: its refined shapes under the
+    /// ones placed since, kept when the picture gets better.
+    fn join_overlapped<'scope, 'env>(
+        &mut self,
+        apart: &mut Apart<'scope, 'env>,
+        scorer: &mut dyn ShapeScorer,
+        clock: &dyn Clock,
+        deadline: Option<f64>,
+    ) -> Result<Option<Refined>, String> {
+        let Some(pending) = apart.pending.take() else {
+            return Ok(None);
+        };
+        let started = clock.seconds();
+        // A panic on that thread is a bug in the refinement; re-raise it here rather than hide it.
+        let (result, renderer) = pending.handle.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+        apart.renderer = Some(renderer);
+        if let Some(refine) = self.spec.refine.as_mut() {
+            refine.state.at_shapes = pending.previous_at;
+        }
+        self.finish_refinement(pending.last, pending.shapes, result, true, scorer, clock, deadline, started).map(Some)
+    }
+
+    /// The rest of a refinement once its gradient steps (of the first `shapes` shapes) are done: adoption (the
+    /// refined shapes, under any placed since, when the picture gets better), the polish, the final one's
+    /// regrowth, and the bandit's statistics.
+    #[allow(clippy::too_many_arguments)]
+    fn finish_refinement(
+        &mut self,
+        last: bool,
+        shapes: usize,
+        result: RefineResult,
+        overlapped: bool,
+        scorer: &mut dyn ShapeScorer,
+        clock: &dyn Clock,
+        deadline: Option<f64>,
+        started: f64,
+    ) -> Result<Refined, String> {
+        let Some(settings) = self.spec.refine.clone() else {
+            return Err("internal error: refinement is off".to_string());
+        };
+        let threads = self.search.config().n_threads.max(1);
+        let keep_alpha = self.search.config().alpha != 0;
+        let before = self.search.rmse();
         let gradients = result.as_ref().map_or_else(
             |_| "cpu".to_string(),
             |r| match &r.fallback {
@@ -259,13 +393,22 @@ impl ImageSession {
             },
         );
         let (steps, exact_runs) = result.as_ref().map_or((0, 0), |r| (r.steps, r.exact_runs));
-        // Keep it only when it is better and reads back as the search's own shapes drawing the same picture.
-        let adopted =
-            result.ok().filter(|r| r.rmse_after < before && r.status == gvpie_pxl::Status::Halted).and_then(|r| {
-                let (_, placed) = crate::parse_program(&r.source).ok()?;
+        // Keep it only when it is better and reads back as the search's own shapes (drawing the same picture when
+        // no shape came since).
+        let adopted = result
+            .ok()
+            .filter(|r| r.rmse_after < r.rmse_before && r.status == gvpie_pxl::Status::Halted)
+            .and_then(|r| {
+                let (_, refined) = crate::parse_program(&r.source).ok()?;
+                let current = self.search.placed();
+                if refined.len() != shapes || current.len() < shapes {
+                    return None;
+                }
+                let placed: Vec<Placed> = refined.into_iter().chain(current[shapes..].iter().copied()).collect();
                 let mut search = self.search.clone();
                 search.replace_shapes(&placed).ok()?;
-                (placed.len() == shapes && *search.canvas() == r.canvas && search.rmse() < before).then_some(search)
+                let same_picture = current.len() > shapes || *search.canvas() == r.canvas;
+                (same_picture && search.rmse() < before).then_some(search)
             });
         if let Some(search) = adopted {
             self.search = search;
@@ -275,7 +418,7 @@ impl ImageSession {
         let polish_started = clock.seconds();
         let polish = crate::StackPolishConfig {
             sweeps,
-            keep_alpha: config.keep_alpha,
+            keep_alpha,
             mutations: settings.moves,
             seed: self.search.config().seed ^ (shapes as u64) << 32,
             threads,
@@ -311,7 +454,7 @@ impl ImageSession {
         refine.state.at_shapes = Some(shapes);
         refine.state.rmse = Some(after);
         refine.state.final_done |= last;
-        Ok(Refined { shapes, last, before, after, steps, exact_runs, seconds, polish_seconds, gradients })
+        Ok(Refined { shapes, last, before, after, steps, exact_runs, seconds, polish_seconds, gradients, overlapped })
     }
 
     /// Polishes the search's shapes (see [`crate::polish_stack`]) and keeps the result when it is better; returns
@@ -395,6 +538,136 @@ impl ImageSession {
         reason
     }
 
+    /// The steps of a slice (see [`ImageSession::run_slice`]) after its proposal; returns why the goal is done, if
+    /// it is. With `apart`, a refinement between shapes whose renderer frees the CPU runs on a thread of its own
+    /// while the next shapes are placed, and joins at the next decision (or the slice's end): where its thread is
+    /// by then does not change the program.
+    #[allow(clippy::too_many_arguments)]
+    fn work<'scope, 'env>(
+        &mut self,
+        limits: SliceLimits,
+        clock: &'env dyn Clock,
+        host: &mut dyn GoalHost,
+        scorer: &mut dyn ShapeScorer,
+        mut apart: Option<&mut Apart<'scope, 'env>>,
+        vm: &gvpie_pxl::Config,
+        counts: &mut SliceCounts,
+        mut stop: Option<String>,
+    ) -> Result<Option<String>, String> {
+        while !host.stop_requested() && limits.more(counts.steps, clock.seconds()) {
+            let mut next = self.next_step();
+            let final_beside = apart.as_deref().and_then(|a| a.pending.as_ref()).is_some_and(|p| p.last);
+            if final_beside
+                && matches!(next, Ok(Next::Refine { last: true }))
+                && !self.search.is_done()
+                && apart.as_deref().and_then(|a| a.pending.as_ref()).is_some_and(|p| !p.handle.is_finished())
+            {
+                // The final refinement's gradient steps are computing beside the search: shapes go on until they
+                // are done (the goal's whole time budget spent ends them first).
+                next = Ok(Next::Shape { chosen: false });
+            }
+            if !matches!(next, Ok(Next::Shape { chosen: false }))
+                && let Some(apart) = apart.as_deref_mut()
+                && apart.pending.is_some()
+            {
+                let deadline = self.seconds_left().map(|left| clock.seconds() + left);
+                if let Some(refined) = self.join_overlapped(apart, scorer, clock, deadline)? {
+                    self.record_refinement(refined, host, vm, counts)?;
+                }
+                next = self.next_step();
+            }
+            let last = match next {
+                Err(reason) => {
+                    stop = Some(reason);
+                    break;
+                }
+                Ok(Next::Refine { last }) => last,
+                Ok(Next::Shape { chosen }) => {
+                    let before = self.score;
+                    self.shape_step(clock, host, scorer, vm)?;
+                    counts.steps += 1;
+                    counts.kept += 1;
+                    if self.score < before {
+                        counts.improvements += 1;
+                    }
+                    if chosen && let Some(refine) = self.spec.refine.as_mut() {
+                        refine.state.shape_arm[0] += 1;
+                        refine.state.shape_arm[1] += u64::from(self.score < before);
+                    }
+                    stop = self.pending_stop();
+                    host.stepped(&self.spec.progress, self.score);
+                    continue;
+                }
+            };
+            // A refinement is one step, like a shape: the slice's end does not cut it (so a goal resumed after any
+            // slice reaches the same program); only the goal's own time budget does.
+            let deadline = self.seconds_left().map(|left| clock.seconds() + left);
+            // Beside the search: every refinement between shapes, and the final one when the search's share of the
+            // time is spent (shapes then go on while it computes; with shapes left to place only under a time
+            // budget, so the same seed and shape count still give the same program).
+            if (!last || (self.search_time_up() && !self.search.is_done()))
+                && let Some(apart) = apart.as_deref_mut()
+                && apart.renderer.as_deref_mut().is_some_and(|r| r.frees_cpu())
+                && self.start_overlapped(apart, last, clock, deadline)
+            {
+                continue;
+            }
+            let renderer: Option<&mut dyn SoftRenderer> = match apart.as_deref_mut() {
+                Some(Apart { renderer: Some(renderer), .. }) => Some(&mut **renderer),
+                _ => None,
+            };
+            let refined = self.refine_step(last, scorer, renderer, clock, deadline)?;
+            self.record_refinement(refined, host, vm, counts)?;
+            stop = self.pending_stop();
+        }
+        // The slice ends (its limits, the host's stop): a refinement still computing is merged first.
+        if let Some(apart) = apart
+            && apart.pending.is_some()
+        {
+            let deadline = self.seconds_left().map(|left| clock.seconds() + left);
+            if let Some(refined) = self.join_overlapped(apart, scorer, clock, deadline)? {
+                self.record_refinement(refined, host, vm, counts)?;
+            }
+            stop = self.pending_stop();
+        }
+        Ok(stop)
+    }
+
+    /// Counts a refinement in the slice, keeps its program when it lowered the RMSE, and remembers it.
+    fn record_refinement(
+        &mut self,
+        refined: Refined,
+        host: &mut dyn GoalHost,
+        vm: &gvpie_pxl::Config,
+        counts: &mut SliceCounts,
+    ) -> Result<(), String> {
+        counts.steps += 1;
+        counts.refine_tries += 1;
+        if refined.after < refined.before {
+            counts.refine_wins += 1;
+            let source = self.search.program();
+            let detail =
+                format!("{} gradient steps, rmse {:.6} -> {:.6}", refined.steps, refined.before, refined.after);
+            let keep = Kept {
+                source: &source,
+                generator: REFINE_GENERATOR,
+                detail: Some(&detail),
+                score: refined.after,
+                seconds: Some(refined.seconds),
+                canvas: Some(self.search.canvas()),
+                vm,
+                parent: Lineage::Previous,
+                picture: false,
+            };
+            host.keep(&keep).map_err(|e| format!("the refined program at {} shapes: {e}", refined.shapes))?;
+            counts.kept += 1;
+            self.spec.progress.kept += 1;
+        }
+        self.refinements.push(refined);
+        host.stepped(&self.spec.progress, self.score);
+        Ok(())
+    }
+
     /// Works on the goal until a stop rule, the slice's limits or the host ends it: first one proposal of the
     /// `proposer` (once a shape is placed: a proposal is compared at the same number of shapes or fewer, so there
     /// is nothing to beat before), then one shape per step, its candidates scored by `scorer` (the cascade's
@@ -453,63 +726,22 @@ impl ImageSession {
             proposal = Some(report);
             stop = self.pending_stop();
         }
-        let mut steps = 0u64;
-        let mut improvements = 0u64;
-        let (mut refine_tries, mut refine_wins) = (0u64, 0u64);
-        while !host.stop_requested() && limits.more(steps, clock.seconds()) {
-            let last = match self.next_step() {
-                Err(reason) => {
-                    stop = Some(reason);
-                    break;
-                }
-                Ok(Next::Refine { last }) => last,
-                Ok(Next::Shape { chosen }) => {
-                    let before = self.score;
-                    self.shape_step(clock, host, scorer, &vm)?;
-                    steps += 1;
-                    kept += 1;
-                    if self.score < before {
-                        improvements += 1;
-                    }
-                    if chosen && let Some(refine) = self.spec.refine.as_mut() {
-                        refine.state.shape_arm[0] += 1;
-                        refine.state.shape_arm[1] += u64::from(self.score < before);
-                    }
-                    stop = self.pending_stop();
-                    host.stepped(&self.spec.progress, self.score);
-                    continue;
-                }
+        let mut counts = SliceCounts { kept, ..SliceCounts::default() };
+        // Refinements between shapes run beside the search when the spec asks for it and the scorer's renderer
+        // can go to a thread of its own (each decides by `frees_cpu`).
+        let overlap = self.spec.refine.as_ref().is_some_and(|r| r.overlap) && scorer.split_gradients().is_some();
+        let stop = if overlap {
+            let Some((scorer, renderer)) = scorer.split_gradients() else {
+                return Err("internal error: the scorer's renderer did not split".to_string());
             };
-            // A refinement is one step, like a shape: the slice's end does not cut it (so a goal resumed after any
-            // slice reaches the same program); only the goal's own time budget does.
-            let deadline = self.seconds_left().map(|left| clock.seconds() + left);
-            let refined = self.refine_step(last, scorer, clock, deadline)?;
-            steps += 1;
-            refine_tries += 1;
-            if refined.after < refined.before {
-                refine_wins += 1;
-                let source = self.search.program();
-                let detail =
-                    format!("{} gradient steps, rmse {:.6} -> {:.6}", refined.steps, refined.before, refined.after);
-                let keep = Kept {
-                    source: &source,
-                    generator: REFINE_GENERATOR,
-                    detail: Some(&detail),
-                    score: refined.after,
-                    seconds: Some(refined.seconds),
-                    canvas: Some(self.search.canvas()),
-                    vm: &vm,
-                    parent: Lineage::Previous,
-                    picture: false,
-                };
-                host.keep(&keep).map_err(|e| format!("the refined program at {} shapes: {e}", refined.shapes))?;
-                kept += 1;
-                self.spec.progress.kept += 1;
-            }
-            self.refinements.push(refined);
-            stop = self.pending_stop();
-            host.stepped(&self.spec.progress, self.score);
-        }
+            std::thread::scope(|scope| {
+                let mut apart = Apart { scope, renderer: Some(renderer), pending: None };
+                self.work(limits, clock, host, scorer, Some(&mut apart), &vm, &mut counts, stop)
+            })?
+        } else {
+            self.work(limits, clock, host, scorer, None, &vm, &mut counts, stop)?
+        };
+        let SliceCounts { steps, kept, improvements, refine_tries, refine_wins } = counts;
         if refine_tries > 0 {
             arms.push(ArmDelta { key: REFINE_GENERATOR.to_string(), tries: refine_tries, improvements: refine_wins });
         }

@@ -37,8 +37,9 @@ pub use spec::{
 use gvpie_pxl::{Config, RunResult, Texture};
 use gvpie_raster::Canvas;
 
-/// The caller's clock: seconds since any fixed origin, never going back.
-pub trait Clock {
+/// The caller's clock: seconds since any fixed origin, never going back. `Sync`: a refinement running beside an
+/// image session's search reads it from its own thread.
+pub trait Clock: Sync {
     /// Seconds now.
     fn seconds(&self) -> f64;
 }

@@ -400,6 +400,14 @@ pub struct ImageRefine {
     /// top (kept when the picture gets better). Specs stored before regrowth existed have none.
     #[serde(default = "zero_u32")]
     pub regrow: u32,
+    /// Run each refinement between shapes beside the search when its gradients leave the CPU free (a GPU's
+    /// renderer): its gradient steps start on a thread of their own on the shapes placed so far, the search goes
+    /// on placing shapes meanwhile, and at the next decision the refined shapes go under the ones placed since
+    /// (kept when the picture gets better). The same seed gives the same program, whatever the timing; but a
+    /// slice that ends in between merges early, so goals resumed slice by slice (the daemon's) leave it off.
+    /// Specs stored before it existed have it off.
+    #[serde(default)]
+    pub overlap: bool,
     /// Where the refinements are (part of the goal's checkpoint).
     pub state: RefineState,
 }
@@ -416,6 +424,7 @@ impl Default for ImageRefine {
             final_share: 0.5,
             moves: 40,
             regrow: 20,
+            overlap: false,
             state: RefineState::default(),
         }
     }

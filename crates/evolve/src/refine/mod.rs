@@ -38,10 +38,17 @@ pub use self::scene::{COLOR_SLOT, Draw, DrawKind, MAX_DRAWS, SLOTS, Scene, Trace
 pub use self::soft::{Call, SoftResult, SoftTarget};
 use crate::goal::Clock;
 
-/// Computes the soft render's loss and per-call gradient; see [`soft::evaluate`] for the meaning.
-pub trait SoftRenderer {
+/// Computes the soft render's loss and per-call gradient; see [`soft::evaluate`] for the meaning. `Send`, so that
+/// a refinement can run on a thread of its own while an image session goes on placing shapes.
+pub trait SoftRenderer: Send {
     /// A short name for messages: `cpu`, `gpu`.
     fn name(&self) -> String;
+    /// Whether its work leaves the CPU's cores free (a GPU's renderer): then an image session may run a
+    /// refinement beside its shape search (see `ImageRefine::overlap`). It may settle which renderer computes
+    /// (a GPU still opening), so it takes `&mut self`.
+    fn frees_cpu(&mut self) -> bool {
+        false
+    }
     /// The loss and gradient of `draws` (resolved slot values) against `target` at softness `sigma`.
     fn evaluate(
         &mut self,

@@ -159,3 +159,182 @@ fn a_resumed_goal_refines_to_the_uninterrupted_result() {
     }
     assert_eq!(kept, whole.kept.iter().map(|k| (k.0.clone(), k.2.clone())).collect::<Vec<_>>());
 }
+
+/// A scorer whose gradients claim to leave the CPU free (as a GPU's do): the CPU's renderer on one thread, noting
+/// the threads it computed on.
+struct Beside {
+    scorer: CpuShapeScorer,
+    renderer: Offloaded,
+}
+
+struct Offloaded {
+    frees_cpu: bool,
+    /// Stands for a device's latency: each evaluation takes at least this long.
+    latency: std::time::Duration,
+    cpu: gvpie_evolve::CpuSoftRenderer,
+    threads: std::sync::Arc<std::sync::Mutex<Vec<Option<String>>>>,
+}
+
+impl gvpie_evolve::SoftRenderer for Offloaded {
+    fn name(&self) -> String {
+        "offloaded".to_string()
+    }
+
+    fn frees_cpu(&mut self) -> bool {
+        self.frees_cpu
+    }
+
+    fn evaluate(
+        &mut self,
+        target: &gvpie_evolve::refine::SoftTarget,
+        masks: &[Vec<bool>],
+        draws: &[gvpie_evolve::refine::Call],
+        sigma: f64,
+    ) -> Result<gvpie_evolve::refine::SoftResult, String> {
+        if let Ok(mut threads) = self.threads.lock() {
+            threads.push(std::thread::current().name().map(str::to_string));
+        }
+        std::thread::sleep(self.latency);
+        self.cpu.evaluate(target, masks, draws, sigma)
+    }
+}
+
+impl gvpie_evolve::ShapeScorer for Beside {
+    fn name(&self) -> String {
+        "cpu".to_string()
+    }
+    fn set_table(&mut self, table: &gvpie_evolve::ErrorTable) {
+        self.scorer.set_table(table);
+    }
+    fn score(
+        &mut self,
+        table: &gvpie_evolve::ErrorTable,
+        shapes: &[gvpie_evolve::Shape],
+    ) -> Vec<Option<gvpie_evolve::Scored>> {
+        self.scorer.score(table, shapes)
+    }
+    fn climb(&mut self, table: &gvpie_evolve::ErrorTable, job: &gvpie_evolve::ClimbJob) -> Vec<gvpie_evolve::Climbed> {
+        self.scorer.climb(table, job)
+    }
+    fn soft_renderer(&mut self) -> Option<&mut dyn gvpie_evolve::SoftRenderer> {
+        Some(&mut self.renderer)
+    }
+    fn split_gradients(&mut self) -> Option<(&mut dyn gvpie_evolve::ShapeScorer, &mut dyn gvpie_evolve::SoftRenderer)> {
+        Some((&mut self.scorer, &mut self.renderer))
+    }
+}
+
+/// Runs a session of `n` shapes with `refine` on a [`Beside`] scorer; returns it, what its host kept, and the
+/// names of the threads its gradients were computed on.
+fn run_beside(n: usize, refine: ImageRefine, frees_cpu: bool) -> (ImageSession, Recorder, Vec<Option<String>>) {
+    let mut session =
+        ImageSession::with_config(0, "t", spec(n, Some(refine)), target(), config(n), &[], None).expect("session");
+    let threads = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let renderer = Offloaded {
+        frees_cpu,
+        latency: std::time::Duration::ZERO,
+        cpu: gvpie_evolve::CpuSoftRenderer { threads: 1 },
+        threads: threads.clone(),
+    };
+    let mut scorer = Beside { scorer: CpuShapeScorer { n_threads: 2 }, renderer };
+    let mut host = Recorder::default();
+    session.run_slice(SliceLimits::UNBOUNDED, &Frozen, &mut host, &mut scorer, None).expect("slice");
+    let names = threads.lock().expect("names").clone();
+    (session, host, names)
+}
+
+#[test]
+fn refinements_beside_the_search_merge_at_the_next_decision_and_repeat_exactly() {
+    let refine = ImageRefine { every: 2, steps: 12, final_steps: 20, overlap: true, ..ImageRefine::default() };
+    let (session, host, threads) = run_beside(9, refine.clone(), true);
+    let refinements = session.refinements().to_vec();
+    let beside: Vec<_> = refinements.iter().filter(|r| r.overlapped).collect();
+    assert!(beside.len() >= 2, "{refinements:?}");
+    // Between shapes only: the final one runs in line, after every shape.
+    assert!(beside.iter().all(|r| !r.last && r.shapes < 9 && r.steps == 12), "{refinements:?}");
+    assert!(refinements.last().is_some_and(|r| r.last && !r.overlapped && r.shapes == 9), "{refinements:?}");
+    // The gradient steps of those ran on the refinement's own thread, the final one's on the session's.
+    assert_eq!(threads.iter().filter(|t| t.as_deref() == Some("gvpie-refine")).count(), 12 * beside.len());
+    assert_eq!(threads.len(), 12 * beside.len() + 20);
+    // Each merged at the next decision, `every` shapes later, when its picture was better.
+    assert!(refinements.iter().all(|r| r.after <= r.before), "{refinements:?}");
+    assert!(beside.iter().any(|r| r.after < r.before), "no refinement beside the search was kept: {refinements:?}");
+    assert!(host.kept.windows(2).all(|w| w[1].1 < w[0].1), "{:?}", host.kept.iter().map(|k| k.1).collect::<Vec<_>>());
+    assert_eq!(host.kept.iter().filter(|k| k.0 == IMAGE_GENERATOR).count(), 9);
+    assert_eq!(
+        host.kept.iter().filter(|k| k.0 == REFINE_GENERATOR).count(),
+        refinements.iter().filter(|r| r.after < r.before).count()
+    );
+    let last = host.kept.last().expect("kept");
+    assert_eq!((last.2.as_str(), last.1), (session.search().program().as_str(), session.score()));
+    assert_eq!(parse_program(&last.2).expect("image program").1.len(), 9);
+    // The same seed gives the same program, whatever the threads' timing.
+    let (again, again_host, _) = run_beside(9, refine.clone(), true);
+    assert_eq!(again.search().program(), session.search().program());
+    assert_eq!(again_host.kept, host.kept);
+    // Never worse than the search alone.
+    let mut search = ImageSearch::new(target(), config(9)).expect("search");
+    search.run();
+    assert!(session.score() <= search.rmse(), "{} > {}", session.score(), search.rmse());
+
+    // Gradients that do not free the CPU, or overlap off: refinements take turns, exactly as without the option.
+    let mut plain = ImageSession::with_config(
+        0,
+        "t",
+        spec(9, Some(ImageRefine { overlap: false, ..refine.clone() })),
+        target(),
+        config(9),
+        &[],
+        None,
+    )
+    .expect("session");
+    run(&mut plain, SliceLimits::UNBOUNDED);
+    for (overlap, frees_cpu) in [(true, false), (false, true)] {
+        let (turns, _, threads) = run_beside(9, ImageRefine { overlap, ..refine.clone() }, frees_cpu);
+        assert!(turns.refinements().iter().all(|r| !r.overlapped));
+        assert!(threads.iter().all(|t| t.as_deref() != Some("gvpie-refine")));
+        assert_eq!(turns.search().program(), plain.search().program(), "overlap {overlap}, frees_cpu {frees_cpu}");
+    }
+}
+
+/// The command's clock in `gvpie evolve`: real seconds.
+struct Wall(std::time::Instant);
+
+impl Clock for Wall {
+    fn seconds(&self) -> f64 {
+        self.0.elapsed().as_secs_f64()
+    }
+}
+
+#[test]
+fn under_a_time_budget_shapes_go_on_while_the_final_refinement_computes_beside() {
+    let refine = ImageRefine { every: 3, steps: 5, final_steps: 40, overlap: true, ..ImageRefine::default() };
+    let mut spec = spec(10_000, Some(refine));
+    spec.stop.seconds = Some(1.0);
+    let mut session = ImageSession::with_config(0, "t", spec, target(), config(10_000), &[], None).expect("session");
+    let renderer = Offloaded {
+        frees_cpu: true,
+        // 40 steps of at least 5 ms: the final refinement's gradients take 0.2 s or more beside the search.
+        latency: std::time::Duration::from_millis(5),
+        cpu: gvpie_evolve::CpuSoftRenderer { threads: 1 },
+        threads: Default::default(),
+    };
+    let mut scorer = Beside { scorer: CpuShapeScorer { n_threads: 2 }, renderer };
+    let mut host = Recorder::default();
+    session
+        .run_slice(SliceLimits::UNBOUNDED, &Wall(std::time::Instant::now()), &mut host, &mut scorer, None)
+        .expect("slice");
+    let refinements = session.refinements();
+    let last = refinements.last().expect("the final refinement");
+    assert!(last.last && last.overlapped, "{refinements:?}");
+    assert_eq!(refinements.iter().filter(|r| r.last).count(), 1);
+    // Shapes were placed while its gradient steps computed, and stay on top of the refined ones.
+    let placed = session.search().placed().len();
+    assert!(placed > last.shapes, "{placed} shapes, the final refinement started at {}", last.shapes);
+    assert_eq!(session.spec().progress.stop_reason.as_deref(), Some("time budget 1s spent"));
+    assert!(session.spec().refine.as_ref().is_some_and(|r| r.state.final_done));
+    // What the host kept last is the session's program, and it draws the reported picture (the host checks).
+    let kept = host.kept.last().expect("kept");
+    assert_eq!((kept.2.as_str(), kept.1), (session.search().program().as_str(), session.score()));
+    assert!(host.kept.windows(2).all(|w| w[1].1 < w[0].1));
+}
