@@ -176,7 +176,9 @@ pub struct EvolveArgs {
     #[arg(long, default_value_t = ImageRefine::default().soft_pixels, value_name = "PIXELS")]
     refine_pixels: u32,
     /// Print a JSON summary on stdout: shapes, RMSE, seconds, where shapes and gradients were computed, the time
-    /// spent inside the shape scorer's calls (`scorer_seconds`) and what refinement did (`refine`).
+    /// spent inside the shape scorer's calls (`scorer_seconds`) and what refinement did (`refine`; `overlapped`
+    /// counts the refinements that ran beside the search, whose `seconds` are only the time spent waiting for them
+    /// and merging).
     #[arg(long)]
     json: bool,
     /// Only print the RMSE of this image (same size as the resized target) against the target, and exit.
