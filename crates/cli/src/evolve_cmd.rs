@@ -642,6 +642,10 @@ struct ProgressHost {
 }
 
 impl GoalHost for ProgressHost {
+    fn keeps_every_shape(&self) -> bool {
+        false
+    }
+
     fn keep(&mut self, kept: &Kept<'_>) -> Result<(), String> {
         if kept.generator == gvpie_evolve::goal::REFINE_GENERATOR {
             self.bar.set_message(format!("refined: {}", kept.detail.unwrap_or_default()));

@@ -233,13 +233,16 @@ impl ImageSession {
         let progress = &mut self.spec.progress;
         progress.steps += 1;
         progress.evaluations += report.n_candidates;
-        progress.seconds += seconds;
         if report.rmse < self.score {
             progress.stale_steps = 0;
         } else {
             progress.stale_steps += 1;
         }
         self.score = self.score.min(report.rmse);
+        self.spec.progress.kept += 1;
+        if !host.keeps_every_shape() {
+            return Ok(());
+        }
         let source = self.search.program();
         let keep = Kept {
             source: &source,
@@ -253,7 +256,6 @@ impl ImageSession {
             picture: false,
         };
         host.keep(&keep).map_err(|e| format!("the program of shape {}: {e}", self.spec.progress.steps))?;
-        self.spec.progress.kept += 1;
         Ok(())
     }
 
@@ -435,7 +437,6 @@ impl ImageSession {
         let polish_seconds = clock.seconds() - polish_started;
         let seconds = clock.seconds() - started;
         let progress = &mut self.spec.progress;
-        progress.seconds += seconds;
         progress.evaluations += exact_runs as u64;
         if after < self.score {
             progress.stale_steps = 0;
@@ -554,7 +555,10 @@ impl ImageSession {
         counts: &mut SliceCounts,
         mut stop: Option<String>,
     ) -> Result<Option<String>, String> {
+        // The goal's time is all the slice's time: its steps, and what the host does between them.
+        let mut mark = clock.seconds();
         while !host.stop_requested() && limits.more(counts.steps, clock.seconds()) {
+            self.count_time(clock, &mut mark);
             let mut next = self.next_step();
             let final_beside = apart.as_deref().and_then(|a| a.pending.as_ref()).is_some_and(|p| p.last);
             if final_beside
@@ -574,6 +578,7 @@ impl ImageSession {
                 if let Some(refined) = self.join_overlapped(apart, scorer, clock, deadline)? {
                     self.record_refinement(refined, host, vm, counts)?;
                 }
+                self.count_time(clock, &mut mark);
                 next = self.next_step();
             }
             let last = match next {
@@ -630,7 +635,15 @@ impl ImageSession {
             }
             stop = self.pending_stop();
         }
-        Ok(stop)
+        self.count_time(clock, &mut mark);
+        Ok(stop.or_else(|| self.pending_stop()))
+    }
+
+    /// Adds the time since `mark` to the goal's time spent, and moves the mark.
+    fn count_time(&mut self, clock: &dyn Clock, mark: &mut f64) {
+        let now = clock.seconds();
+        self.spec.progress.seconds += (now - *mark).max(0.0);
+        *mark = now;
     }
 
     /// Counts a refinement in the slice, keeps its program when it lowered the RMSE, and remembers it.

@@ -98,6 +98,13 @@ pub trait GoalHost {
 
     /// Called after every step, for progress display.
     fn stepped(&mut self, _progress: &GoalProgress, _score: f64) {}
+
+    /// Whether `keep` wants every shape's program. A host that writes only the result (`gvpie evolve`) says no,
+    /// and an image session then calls `keep` for its refinements only: writing out a program of thousands of
+    /// shapes after every shape took a second of a ten-second run.
+    fn keeps_every_shape(&self) -> bool {
+        true
+    }
 }
 
 /// How long a slice may run, besides the goal's own stop rules. A slice always takes at least one step.
