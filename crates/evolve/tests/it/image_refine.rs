@@ -338,3 +338,52 @@ fn under_a_time_budget_shapes_go_on_while_the_final_refinement_computes_beside()
     assert_eq!((kept.2.as_str(), kept.1), (session.search().program().as_str(), session.score()));
     assert!(host.kept.windows(2).all(|w| w[1].1 < w[0].1));
 }
+
+/// A host that writes only the result, and takes its time between steps (a slow terminal, a busy store).
+#[derive(Default)]
+struct SlowResultHost {
+    kept: Vec<String>,
+    steps: u64,
+}
+
+impl GoalHost for SlowResultHost {
+    fn keep(&mut self, kept: &Kept<'_>) -> Result<(), String> {
+        self.kept.push(kept.generator.to_string());
+        Ok(())
+    }
+
+    fn stepped(&mut self, _progress: &gvpie_evolve::GoalProgress, _score: f64) {
+        self.steps += 1;
+        std::thread::sleep(std::time::Duration::from_millis(40));
+    }
+
+    fn keeps_every_shape(&self) -> bool {
+        false
+    }
+}
+
+#[test]
+fn a_time_budget_counts_the_hosts_time_and_a_result_only_host_gets_no_shape_programs() {
+    let refine = ImageRefine { every: 4, steps: 5, final_steps: 5, ..ImageRefine::default() };
+    let mut spec = spec(10_000, Some(refine));
+    spec.stop.seconds = Some(0.6);
+    let mut session = ImageSession::with_config(0, "t", spec, target(), config(10_000), &[], None).expect("session");
+    let mut host = SlowResultHost::default();
+    let mut scorer = CpuShapeScorer { n_threads: 2 };
+    session
+        .run_slice(SliceLimits::UNBOUNDED, &Wall(std::time::Instant::now()), &mut host, &mut scorer, None)
+        .expect("slice");
+    // 40 ms of the host's after every step count in the budget: at most 0.6 / 0.04 steps, then the goal is done.
+    let progress = &session.spec().progress;
+    assert!(host.steps <= 16, "{} steps in a 0.6 s budget with 40 ms each", host.steps);
+    assert!(progress.seconds >= 0.04 * (host.steps - 1) as f64, "{} s for {} steps", progress.seconds, host.steps);
+    assert!(
+        progress.stop_reason.as_deref().is_some_and(|r| r.starts_with("time budget")),
+        "{:?}",
+        progress.stop_reason
+    );
+    // Only refinements reach `keep` (no shape's program), and the shapes were placed all the same.
+    assert!(host.kept.iter().all(|g| g == REFINE_GENERATOR), "{:?}", host.kept);
+    assert!(!session.search().placed().is_empty());
+    assert_eq!(progress.kept, session.search().placed().len() as u64 + host.kept.len() as u64);
+}
