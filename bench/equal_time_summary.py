@@ -32,3 +32,28 @@ for photo, m in rows.items():
           f"{f'{sc:.0f}/{sa:.0f}/{sq:.0f}':>16}{ten - 1:>+9.1%}{n200:>14.2f}")
 print(f"{'mean':<18}{'':>6}{'':>9}{'':>9}{'':>9}{mean(ratios['auto']) - 1:>+9.1%}{mean(ratios['seq']) - 1:>+9.1%}"
       f"{'':>16}{mean(ratios['ten']) - 1:>+9.1%}")
+
+# The markdown rows of BENCHMARKS.md: per photo the CPU path's -n 200 (T), each mode's two runs at T (RMSE and
+# shapes), the defaults' change against the CPU path run by run, the 10 s pair, and the defaults at -n 200.
+by_mode = defaultdict(dict)
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r["summary"] is not None:
+        by_mode[r["photo"]][r["mode"]] = r
+print()
+for photo, m in by_mode.items():
+    def cell(k):
+        s = m[k]["summary"]
+        return s["rmse"], s["shapes"], m[k]["wall"]
+    t = m["cpu_n200"]["wall"]
+    out = [photo, f"{m['cpu_n200']['summary']['rmse']:.5f} ({t:.2f} s)"]
+    for mode in ("cpu", "auto", "seq"):
+        a, b = cell(mode + "_T1"), cell(mode + "_T2")
+        out.append(f"{a[0]:.5f} ({a[1]}) / {b[0]:.5f} ({b[1]})")
+    changes = [cell(f"auto_T{k}")[0] / cell(f"cpu_T{k}")[0] - 1 for k in (1, 2)]
+    out.append(", ".join(f"{c:+.1%}" for c in changes))
+    c10, a10 = cell("cpu_10"), cell("auto_10")
+    out += [f"{c10[0]:.5f} ({c10[1]})", f"{a10[0]:.5f} ({a10[1]}, {a10[0] / c10[0] - 1:+.1%})"]
+    n200 = m["auto_n200"]
+    out.append(f"{n200['wall'] / t:.2f}×, {n200['summary']['rmse']:.5f}")
+    print("| " + " | ".join(out) + " |")
