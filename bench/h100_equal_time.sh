@@ -4,7 +4,7 @@
 # hardware GPU, refinements beside the search since run m) and the defaults with `--no-overlap` (refinements in
 # turn with the search, as before run m); then the CPU path and the defaults at --seconds 10, and the defaults at
 # -n 200. Expects .gl/*.deb (the Vulkan loader, see ../shared/gpu-device.md), .dev-bin/gvpie (release, stripped),
-# photos as arguments (default: the repo's two and .dev-bin/photos/*_256.png); writes under $OUT.
+# photos as arguments (REPS=n: the T runs n times each, default 2) (default: the repo's two and .dev-bin/photos/*_256.png); writes under $OUT.
 set -u
 for f in .gl/*.deb; do dpkg -x $f / >/dev/null 2>&1; done; ldconfig
 export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json XDG_RUNTIME_DIR=/tmp
@@ -25,7 +25,7 @@ for p in "${PHOTOS[@]}"; do
   run $p cpu_n200 --backend cpu --refine-backend cpu -n 200
   T=$(awk "BEGIN{printf \"%.2f\", $LAST}")
   run $p auto_n200 -n 200
-  for rep in 1 2; do
+  for rep in $(seq 1 ${REPS:-2}); do
     run $p cpu_T$rep --backend cpu --refine-backend cpu --seconds $T
     run $p auto_T$rep --seconds $T
     run $p seq_T$rep --no-overlap --seconds $T
