@@ -47,10 +47,10 @@ for photo, m in by_mode.items():
         return s["rmse"], s["shapes"], m[k]["wall"]
     t = m["cpu_n200"]["wall"]
     out = [photo, f"{m['cpu_n200']['summary']['rmse']:.5f} ({t:.2f} s)"]
+    reps = [k for k in (1, 2, 3) if f"cpu_T{k}" in m]
     for mode in ("cpu", "auto", "seq"):
-        a, b = cell(mode + "_T1"), cell(mode + "_T2")
-        out.append(f"{a[0]:.5f} ({a[1]}) / {b[0]:.5f} ({b[1]})")
-    changes = [cell(f"auto_T{k}")[0] / cell(f"cpu_T{k}")[0] - 1 for k in (1, 2)]
+        out.append(" / ".join(f"{c[0]:.5f} ({c[1]})" for c in (cell(f"{mode}_T{k}") for k in reps)))
+    changes = [cell(f"auto_T{k}")[0] / cell(f"cpu_T{k}")[0] - 1 for k in reps]
     out.append(", ".join(f"{c:+.1%}" for c in changes))
     c10, a10 = cell("cpu_10"), cell("auto_10")
     out += [f"{c10[0]:.5f} ({c10[1]})", f"{a10[0]:.5f} ({a10[1]}, {a10[0] / c10[0] - 1:+.1%})"]
