@@ -297,12 +297,20 @@ fn refinements_beside_the_search_merge_at_the_next_decision_and_repeat_exactly()
     }
 }
 
-/// The command's clock in `gvpie evolve`: real seconds.
-struct Wall(std::time::Instant);
+/// A clock that moves a millisecond every time it is read, from any thread, and when told to (this crate reads no
+/// real clock): time passes with the work done.
+#[derive(Default)]
+struct Ticking(std::sync::atomic::AtomicU64);
 
-impl Clock for Wall {
+impl Ticking {
+    fn advance(&self, ms: u64) {
+        self.0.fetch_add(ms, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl Clock for Ticking {
     fn seconds(&self) -> f64 {
-        self.0.elapsed().as_secs_f64()
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed) as f64 * 1e-3
     }
 }
 
@@ -320,10 +328,9 @@ fn under_a_time_budget_shapes_go_on_while_the_final_refinement_computes_beside()
         threads: Default::default(),
     };
     let mut scorer = Beside { scorer: CpuShapeScorer { n_threads: 2 }, renderer };
+    let clock = Ticking::default();
     let mut host = Recorder::default();
-    session
-        .run_slice(SliceLimits::UNBOUNDED, &Wall(std::time::Instant::now()), &mut host, &mut scorer, None)
-        .expect("slice");
+    session.run_slice(SliceLimits::UNBOUNDED, &clock, &mut host, &mut scorer, None).expect("slice");
     let refinements = session.refinements();
     let last = refinements.last().expect("the final refinement");
     assert!(last.last && last.overlapped, "{refinements:?}");
@@ -340,13 +347,13 @@ fn under_a_time_budget_shapes_go_on_while_the_final_refinement_computes_beside()
 }
 
 /// A host that writes only the result, and takes its time between steps (a slow terminal, a busy store).
-#[derive(Default)]
-struct SlowResultHost {
+struct SlowResultHost<'a> {
+    clock: &'a Ticking,
     kept: Vec<String>,
     steps: u64,
 }
 
-impl GoalHost for SlowResultHost {
+impl GoalHost for SlowResultHost<'_> {
     fn keep(&mut self, kept: &Kept<'_>) -> Result<(), String> {
         self.kept.push(kept.generator.to_string());
         Ok(())
@@ -354,7 +361,7 @@ impl GoalHost for SlowResultHost {
 
     fn stepped(&mut self, _progress: &gvpie_evolve::GoalProgress, _score: f64) {
         self.steps += 1;
-        std::thread::sleep(std::time::Duration::from_millis(40));
+        self.clock.advance(40);
     }
 
     fn keeps_every_shape(&self) -> bool {
@@ -368,11 +375,10 @@ fn a_time_budget_counts_the_hosts_time_and_a_result_only_host_gets_no_shape_prog
     let mut spec = spec(10_000, Some(refine));
     spec.stop.seconds = Some(0.6);
     let mut session = ImageSession::with_config(0, "t", spec, target(), config(10_000), &[], None).expect("session");
-    let mut host = SlowResultHost::default();
+    let clock = Ticking::default();
+    let mut host = SlowResultHost { clock: &clock, kept: Vec::new(), steps: 0 };
     let mut scorer = CpuShapeScorer { n_threads: 2 };
-    session
-        .run_slice(SliceLimits::UNBOUNDED, &Wall(std::time::Instant::now()), &mut host, &mut scorer, None)
-        .expect("slice");
+    session.run_slice(SliceLimits::UNBOUNDED, &clock, &mut host, &mut scorer, None).expect("slice");
     // 40 ms of the host's after every step count in the budget: at most 0.6 / 0.04 steps, then the goal is done.
     let progress = &session.spec().progress;
     assert!(host.steps <= 16, "{} steps in a 0.6 s budget with 40 ms each", host.steps);
