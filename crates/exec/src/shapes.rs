@@ -36,9 +36,11 @@ impl Engine {
     /// (16 cores) the CPU cascade placed 1.5 to 2 times as many shapes as the GPU's in the same time, even with the
     /// GPU solving alphas too, and lavapipe is slower still; gradients on a hardware GPU when there is one (the
     /// rule of [`Engine::soft_renderer`]): on that host its soft renderer is 3-3.6 times as fast as 16 cores, its
-    /// gradient steps took 0.55-0.7 of their time inside a search (the exact polish stays on the CPU), and at
-    /// equal time its pictures were 1.7 % (2-4 s) and 5 % (10 s) better on average over five photos, not on every
-    /// one (BENCHMARKS.md, runs k and l); lavapipe is slower than the CPU.
+    /// gradient steps took 0.55-0.7 of their time inside a search (the exact polish stays on the CPU), and, with
+    /// the refinements running beside the search (`ImageRefine::overlap`, which the returned scorer allows through
+    /// [`ShapeScorer::split_gradients`]), its pictures were 9-24 % better than the CPU path's at equal time on
+    /// every one of five photos (BENCHMARKS.md, run m; taking turns they were 1.7-5 % better on average, not on
+    /// every photo, runs k and l); lavapipe is slower than the CPU.
     ///
     /// # Errors
     ///
