@@ -38,8 +38,9 @@ impl Engine {
     /// rule of [`Engine::soft_renderer`]): on that host its soft renderer is 3-3.6 times as fast as 16 cores, its
     /// gradient steps took 0.55-0.7 of their time inside a search (the exact polish stays on the CPU), and, with
     /// the refinements running beside the search (`ImageRefine::overlap`, which the returned scorer allows through
-    /// [`ShapeScorer::split_gradients`]), its pictures were 9-24 % better than the CPU path's at equal time on
-    /// every one of five photos (BENCHMARKS.md, run m; taking turns they were 1.7-5 % better on average, not on
+    /// [`ShapeScorer::split_gradients`]), its pictures were 9-24 % better than the CPU path's at the same
+    /// `--seconds` on every one of five photos, 13-22 % on three after charging their 3-5 % of extra wall time
+    /// (BENCHMARKS.md, run m; taking turns they were 1.7-5 % better on average, not on
     /// every photo, runs k and l); lavapipe is slower than the CPU.
     ///
     /// # Errors
